@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const exitCodeHelp = `EXIT CODES:
+   0 success      1 error          2 usage           3 not found
+   4 no identity can decrypt       5 integrity failure (tampered, corrupt, unsupported version)
+   6 conflict     7 policy failure 8 remote unavailable or denied
+   hush run: the child's code; 128+N when killed by signal N; 125 hush failed
+   before the child started; 126 not executable; 127 not found`
+
+// Main runs hush with args (args[0] is the program name) and returns the
+// exit code. It never calls os.Exit and writes only to env's streams.
+func Main(ctx context.Context, args []string, env *Env) int {
+	app := newApp(env)
+	err := app.RunContext(ctx, reorderArgs(app, args))
+	if err != nil {
+		printError(env, err)
+	}
+	return exitCode(err)
+}
+
+func printError(env *Env, err error) {
+	var ce *exitCodeError
+	if errors.As(err, &ce) && ce.err == nil {
+		return // a child's exit status: nothing to say
+	}
+	fmt.Fprintf(env.Stderr, "hush: %v\n", err)
+	var he *hintError
+	if errors.As(err, &he) {
+		fmt.Fprintf(env.Stderr, "hush: hint: %s\n", he.hint)
+	}
+}
+
+// globalFlags are accepted before the command and, for convenience, after
+// it too: `hush get KEY -e prod` works like `hush -e prod get KEY`.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "env", Aliases: []string{"e"}, EnvVars: []string{"HUSH_ENV"}, Usage: "environment to use (default: the project's default_env)"},
+		&cli.StringFlag{Name: "C", Usage: "run as if hush was started in `DIR`"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only what was asked for and errors"},
+	}
+}
+
+func newApp(env *Env) *cli.App {
+	app := &cli.App{
+		Name:                 "hush",
+		Usage:                "age-encrypted secrets per environment, injected into programs, audited",
+		Version:              version,
+		Writer:               env.Stdout,
+		ErrWriter:            env.Stderr,
+		Flags:                globalFlags(),
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodeHelp + "\n",
+		// urfave/cli would print and os.Exit by itself; hush decides in Main.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%v", err)
+		},
+		CommandNotFound: func(c *cli.Context, name string) {},
+		Commands:        commands(env),
+	}
+	app.Action = func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return withHint(usagef("unknown command %q", c.Args().First()), "run hush --help for the list of commands")
+		}
+		return cli.ShowAppHelp(c)
+	}
+	for _, cmd := range app.Commands {
+		prepare(cmd)
+	}
+	return app
+}
+
+// prepare gives every command the global flags and a usage-error handler.
+func prepare(cmd *cli.Command) {
+	cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return withHint(usagef("%v", err), "run hush %s --help", cmd.FullName())
+	}
+	if len(cmd.Subcommands) > 0 {
+		for _, sub := range cmd.Subcommands {
+			prepare(sub)
+		}
+		return
+	}
+	cmd.Flags = append(cmd.Flags, globalFlags()...)
+}
+
+func commands(env *Env) []*cli.Command {
+	var cmds []*cli.Command
+	cmds = append(cmds, identityCommands(env)...)
+	cmds = append(cmds, projectCommands(env)...)
+	cmds = append(cmds, secretCommands(env)...)
+	cmds = append(cmds, auditCommands(env)...)
+	return cmds
+}
+
+// reorderArgs moves a leaf command's flags in front of its positional
+// arguments, because urfave/cli v2 stops parsing flags at the first
+// positional one and users write `hush set KEY --env prod`. Everything
+// after "--" is left exactly as given: it is a child's argv.
+func reorderArgs(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := []string{args[0]}
+	i := 1
+	// Global flags before the command.
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		out = append(out, args[i])
+		if takesValue(app.Flags, args[i]) && i+1 < len(args) {
+			i++
+			out = append(out, args[i])
+		}
+		i++
+	}
+	cmds := app.Commands
+	var leaf *cli.Command
+	for i < len(args) {
+		cmd := findCommand(cmds, args[i])
+		if cmd == nil {
+			break
+		}
+		out = append(out, args[i])
+		i++
+		leaf = cmd
+		if len(cmd.Subcommands) == 0 {
+			break
+		}
+		cmds = cmd.Subcommands
+	}
+	if leaf == nil || len(leaf.Subcommands) > 0 || leaf.SkipFlagParsing {
+		return append(out, args[i:]...)
+	}
+	var flags, pos []string
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			flags = append(flags, a)
+			if takesValue(leaf.Flags, a) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+			continue
+		}
+		pos = append(pos, a)
+		if childArgvCommands[leaf.Name] {
+			// The first positional starts the child's argv: its flags are
+			// the child's, not hush's.
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+	}
+	out = append(out, flags...)
+	if len(pos) > 0 && pos[0] != "--" {
+		out = append(out, "--")
+	}
+	return append(out, pos...)
+}
+
+// childArgvCommands take a program to run as their positional arguments.
+var childArgvCommands = map[string]bool{"run": true}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+// takesValue reports whether arg names a flag that consumes the next
+// argument (not a bool flag, and no "=value" attached).
+func takesValue(flags []cli.Flag, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if strings.Contains(name, "=") {
+		return false
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				if dg, ok := f.(cli.DocGenerationFlag); ok {
+					return dg.TakesValue()
+				}
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+func auditCommands(env *Env) []*cli.Command {
+	return []*cli.Command{{
+		Name:      "audit",
+		Usage:     "show the local audit log of secret accesses",
+		ArgsUsage: " ",
+		Description: `Every read and change of a secret is one line in
+$XDG_STATE_HOME/hush/audit.jsonl, chained by SHA-256 so edits show.
+
+EXAMPLES:
+   hush audit --key DB_PASSWORD --since 7d
+   hush audit verify`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "JSON lines (the default when stdout is not a terminal)"},
+			&cli.StringFlag{Name: "key", Usage: "only lines about `KEY`"},
+			&cli.StringFlag{Name: "since", Usage: "only lines newer than `D` (a period like 7d or an RFC 3339 time)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return withHint(usagef("unknown audit argument %q", c.Args().First()), "did you mean hush audit verify?")
+			}
+			s, err := newSession(env, c)
+			if err != nil {
+				return err
+			}
+			return runAudit(s, auditOptions{json: c.Bool("json") || !env.StdoutTTY, key: c.String("key"), since: c.String("since")})
+		},
+		Subcommands: []*cli.Command{{
+			Name:      "verify",
+			Usage:     "check the audit log's hash chain; exit 5 naming the first bad line",
+			ArgsUsage: " ",
+			Action: func(c *cli.Context) error {
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				return runAuditVerify(s)
+			},
+		}},
+	}}
+}
+
+func (s *session) auditLog() *audit.Log {
+	return &audit.Log{Path: filepath.Join(s.stateDir(), "audit.jsonl")}
+}
+
+type auditOptions struct {
+	json       bool
+	key, since string
+}
+
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := store.ParsePeriod(v)
+	if err != nil {
+		return time.Time{}, usagef("--since %q: use a period like 7d or an RFC 3339 time", v)
+	}
+	return now.Add(-d), nil
+}
+
+func runAudit(s *session, o auditOptions) error {
+	var since time.Time
+	if o.since != "" {
+		var err error
+		if since, err = parseSince(o.since, s.env.Now()); err != nil {
+			return err
+		}
+	}
+	if o.key != "" {
+		if err := store.ValidKeyName(o.key); err != nil {
+			return err
+		}
+	}
+	r, err := s.auditLog().Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var tw *tabwriter.Writer
+	if !o.json {
+		tw = tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TIME\tACTION\tPATH\tCOMMAND\tOK\tIDENTITY")
+	}
+	enc := json.NewEncoder(s.env.Stdout)
+	enc.SetEscapeHTML(false)
+	err = audit.Scan(r, func(_ int, e audit.Entry) error {
+		if !since.IsZero() && e.Time.Before(since) {
+			return nil
+		}
+		if o.key != "" && !strings.HasSuffix(e.Path, "/"+o.key) {
+			return nil
+		}
+		if o.json {
+			return enc.Encode(e)
+		}
+		ok := "yes"
+		if !e.Success {
+			ok = "no"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Action, e.Path, e.Command, ok, shortID(e.Identity))
+		return nil
+	})
+	if tw != nil {
+		tw.Flush()
+	}
+	if err != nil {
+		return withHint(err, "run hush audit verify")
+	}
+	return nil
+}
+
+func shortID(s string) string {
+	if len(s) > 16 {
+		return s[:10] + "…" + s[len(s)-4:]
+	}
+	return s
+}
+
+func runAuditVerify(s *session) error {
+	r, err := s.auditLog().Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	n, err := audit.Verify(r)
+	if err != nil {
+		return err
+	}
+	s.infof("audit log intact: %d lines, chain verified", n)
+	return nil
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+// Exit codes, as DESIGN.md lists them. Never renumber.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitNotFound    = 3
+	exitNoIdentity  = 4
+	exitIntegrity   = 5
+	exitConflict    = 6
+	exitPolicy      = 7
+	exitUnavailable = 8
+)
+
+// usageError marks a command line hush cannot act on.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// exitCodeError carries an explicit code, for commands whose code is not a
+// kind of error (a child's exit status, a policy verdict).
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// hintError adds a hint line to an error.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+func withHint(err error, format string, args ...any) error {
+	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// exitCode is the one place that turns errors into exit codes.
+func exitCode(err error) int {
+	var ue *usageError
+	var ce *exitCodeError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ce):
+		return ce.code
+	case errors.As(err, &ue), errors.Is(err, store.ErrInvalid):
+		return exitUsage
+	case errors.Is(err, store.ErrNotFound):
+		return exitNotFound
+	case errors.Is(err, crypt.ErrNoIdentity):
+		return exitNoIdentity
+	case errors.Is(err, crypt.ErrIntegrity), errors.Is(err, audit.ErrChain):
+		return exitIntegrity
+	case errors.Is(err, store.ErrConflict):
+		return exitConflict
+	}
+	return exitError
+}

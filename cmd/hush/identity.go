@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/crypt"
+)
+
+func identityCommands(env *Env) []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:      "keygen",
+			Usage:     "print a new age identity (for CI keys), in age-keygen's format",
+			ArgsUsage: " ",
+			Description: `The secret key goes to stdout (or to FILE, created 0600, never overwritten);
+the public key is printed on stderr. The stock age tool reads the output.
+
+EXAMPLE:
+   hush keygen -o ci-key.txt`,
+			Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the identity to `FILE` (mode 0600)"}},
+			Action: func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return usagef("keygen takes no arguments")
+				}
+				return runKeygen(env, c.String("output"))
+			},
+		},
+		{
+			Name:      "whoami",
+			Usage:     "print your public recipient and where your identity comes from",
+			ArgsUsage: " ",
+			Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+			Action: func(c *cli.Context) error {
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				// Best effort: a project may allow SSH identities.
+				_, _ = s.openProject()
+				return runWhoami(s, c.Bool("json"))
+			},
+		},
+	}
+}
+
+func runKeygen(env *Env, output string) error {
+	id, err := crypt.Generate()
+	if err != nil {
+		return err
+	}
+	text := crypt.FormatKeyFile(id, env.Now())
+	if output == "" {
+		fmt.Fprint(env.Stdout, text)
+	} else {
+		if err := crypt.WriteKeyFile(output, []byte(text)); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s already exists; hush never overwrites a key file", output)
+			}
+			return err
+		}
+	}
+	fmt.Fprintf(env.Stderr, "Public key: %s\n", id.Public)
+	return nil
+}
+
+func runWhoami(s *session, asJSON bool) error {
+	id, err := s.identityOrErr()
+	if err != nil {
+		return err
+	}
+	for _, n := range s.notes {
+		fmt.Fprintf(s.env.Stderr, "hush: note: %s\n", n)
+	}
+	if asJSON {
+		return writeJSON(s.env.Stdout, map[string]string{"recipient": id.Public, "source": id.Source, "fingerprint": crypt.Fingerprint(id.Public)})
+	}
+	fmt.Fprintln(s.env.Stdout, id.Public)
+	fmt.Fprintf(s.env.Stderr, "hush: identity from %s\n", id.Source)
+	return nil
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+func projectCommands(env *Env) []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:      "init",
+			Usage:     "make the current directory a hush project",
+			ArgsUsage: " ",
+			Description: `Creates .hush/hush.yaml and an empty encrypted store per environment, readable
+by your identity. With no identity yet, hush creates one and keeps it in the OS
+keyring, or where no keyring answers, in $XDG_CONFIG_HOME/hush/identity.txt.
+
+EXAMPLE:
+   hush init --env dev,staging,prod`,
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "name", Usage: "project `NAME` (default: the directory's name)"},
+				&cli.StringFlag{Name: "label", Usage: "your `LABEL` as a recipient (default: your user name)"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return usagef("init takes no arguments; use -C DIR to init elsewhere")
+				}
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				return runInit(s, initOptions{envs: c.String("env"), name: c.String("name"), label: c.String("label")})
+			},
+		},
+		{
+			Name:  "env",
+			Usage: "add, remove and list environments",
+			Subcommands: []*cli.Command{
+				{
+					Name:      "add",
+					Usage:     "add an environment, readable by you (and the members of --from)",
+					ArgsUsage: "NAME",
+					Description: `EXAMPLE:
+   hush env add staging --from dev`,
+					Flags: []cli.Flag{&cli.StringFlag{Name: "from", Usage: "copy the recipients of `ENV`"}},
+					Action: func(c *cli.Context) error {
+						if c.NArg() != 1 {
+							return usagef("env add takes one environment name")
+						}
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						return runEnvAdd(s, c.Args().First(), c.String("from"))
+					},
+				},
+				{
+					Name:      "rm",
+					Usage:     "remove an environment and delete its secrets",
+					ArgsUsage: "NAME",
+					Description: `EXAMPLE:
+   hush env rm staging --yes`,
+					Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}},
+					Action: func(c *cli.Context) error {
+						if c.NArg() != 1 {
+							return usagef("env rm takes one environment name")
+						}
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						return runEnvRm(s, c.Args().First(), c.Bool("yes"))
+					},
+				},
+				{
+					Name:      "ls",
+					Usage:     "list environments and their recipients",
+					ArgsUsage: " ",
+					Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+					Action: func(c *cli.Context) error {
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						return runEnvLs(s, c.Bool("json"))
+					},
+				},
+			},
+		},
+	}
+}
+
+type initOptions struct {
+	envs, name, label string
+}
+
+var nonNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func runInit(s *session, o initOptions) error {
+	root, err := filepath.Abs(s.dir)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(filepath.Join(root, store.DirName)); err == nil {
+		return fmt.Errorf("%s %w: this is already a hush project", filepath.Join(root, store.DirName), store.ErrExists)
+	}
+	envs := []string{"dev"}
+	if o.envs != "" {
+		envs = strings.Split(o.envs, ",")
+	}
+	for _, e := range envs {
+		if err := store.ValidEnvName(e); err != nil {
+			return err
+		}
+	}
+	name := o.name
+	if name == "" {
+		name = strings.Trim(nonNameChars.ReplaceAllString(filepath.Base(root), "-"), "-.")
+		if name == "" {
+			name = "project"
+		}
+	}
+	if err := store.ValidProjectName(name); err != nil {
+		return err
+	}
+	label := o.label
+	if label == "" {
+		label = osUser()
+	}
+	l := s.lookup()
+	id, err := l.Find()
+	switch {
+	case errors.Is(err, crypt.ErrNoIdentity):
+		if id, err = crypt.Generate(); err != nil {
+			return err
+		}
+		where, err := l.Store(id)
+		for _, n := range s.notes {
+			fmt.Fprintf(s.env.Stderr, "hush: note: %s\n", n)
+		}
+		if err != nil {
+			return fmt.Errorf("keep the new identity: %w", err)
+		}
+		s.infof("created a new identity %s, kept in %s", crypt.Fingerprint(id.Public), where)
+		s.infof("hint: back it up: without it, nothing encrypted to it can be read")
+	case err != nil:
+		return err
+	default:
+		s.infof("using your identity %s from %s", crypt.Fingerprint(id.Public), id.Source)
+	}
+	s.identity = id
+	cfg := &store.Config{Version: store.ConfigVersion, Project: name, DefaultEnv: envs[0], Environments: map[string]*store.EnvConfig{}}
+	p, err := store.Create(root, s.dataDir(), cfg)
+	if err != nil {
+		return err
+	}
+	s.project = p
+	me := []store.Recipient{{Key: crypt.CanonicalRecipient(id.Public), Label: label}}
+	for _, e := range envs {
+		if err := p.CreateEnv(e, me, id); err != nil {
+			return err
+		}
+	}
+	paths := []string{name}
+	for _, e := range envs {
+		paths = append(paths, s.secretPath(e, ""))
+	}
+	if err := s.audit(audit.ProjectInit, paths[:1], nil); err != nil {
+		return err
+	}
+	if err := s.audit(audit.EnvCreate, paths[1:], nil); err != nil {
+		return err
+	}
+	s.infof("initialised project %s in %s with environments %s", name, p.Dir(), strings.Join(envs, ", "))
+	return nil
+}
+
+func runEnvAdd(s *session, name, from string) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	if err := store.ValidEnvName(name); err != nil {
+		return err
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return err
+	}
+	rcpts := []store.Recipient{{Key: crypt.CanonicalRecipient(id.Public), Label: osUser()}}
+	if from != "" {
+		ec, err := p.Config.Env(from)
+		if err != nil {
+			return err
+		}
+		rcpts = append([]store.Recipient(nil), ec.Recipients...)
+	}
+	err = p.CreateEnv(name, rcpts, id)
+	if aerr := s.auditWith(audit.EnvCreate, s.secretPath(name, ""), err); aerr != nil {
+		return aerr
+	}
+	s.infof("added environment %s (recipients: %s)", name, strings.Join(p.Config.Environments[name].Labels(), ", "))
+	return nil
+}
+
+func runEnvRm(s *session, name string, yes bool) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Config.Env(name); err != nil {
+		return err
+	}
+	if !yes {
+		ok, err := confirm(fmt.Sprintf("delete environment %s and all its secrets?", name))
+		if errors.Is(err, errNoTTY) {
+			return withHint(usagef("refusing to delete environment %s without confirmation", name), "pass --yes")
+		}
+		if !ok {
+			return errors.New("not confirmed; nothing deleted")
+		}
+	}
+	if id, err := s.identityOrErr(); err == nil {
+		s.identity = id
+	}
+	err = p.RemoveEnv(name)
+	if aerr := s.auditWith(audit.EnvDelete, s.secretPath(name, ""), err); aerr != nil {
+		return aerr
+	}
+	s.infof("removed environment %s; git history still holds its old encrypted file", name)
+	return nil
+}
+
+func runEnvLs(s *session, asJSON bool) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	type row struct {
+		Name       string            `json:"name"`
+		Default    bool              `json:"default"`
+		Recipients []store.Recipient `json:"recipients"`
+	}
+	var rows []row
+	for _, n := range p.Config.EnvNames() {
+		rows = append(rows, row{Name: n, Default: n == p.Config.DefaultEnv, Recipients: p.Config.Environments[n].Recipients})
+	}
+	if asJSON {
+		return writeJSON(s.env.Stdout, rows)
+	}
+	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENVIRONMENT\tDEFAULT\tRECIPIENTS")
+	for _, r := range rows {
+		def := ""
+		if r.Default {
+			def = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, def, strings.Join(p.Config.Environments[r.Name].Labels(), ", "))
+	}
+	return tw.Flush()
+}

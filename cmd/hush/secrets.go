@@ -1,0 +1,403 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+func scopeOf(c *cli.Context) store.Scope {
+	if c.Bool("personal") {
+		return store.Personal
+	}
+	return store.Team
+}
+
+var personalFlag = &cli.BoolFlag{Name: "personal", Aliases: []string{"p"}, Usage: "use your personal store (encrypted to you alone, never committed)"}
+
+func secretCommands(env *Env) []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:      "set",
+			Usage:     "set a secret; the value comes from stdin, a file, or a no-echo prompt",
+			ArgsUsage: "KEY",
+			Description: `The value is never taken from the command line, where every user of the
+machine can read it. One trailing newline from stdin is dropped.
+
+EXAMPLES:
+   hush set DB_PASSWORD                      # prompts twice, without echo
+   printf %s "$TOKEN" | hush set API_TOKEN --env prod --type api-key
+   hush set TLS_KEY --from-file key.pem --rotate-every 90d`,
+			Flags: []cli.Flag{
+				personalFlag,
+				&cli.StringFlag{Name: "type", Usage: "secret `TYPE` (api-key, database, tls, signing-key, service-token, password…)"},
+				&cli.StringFlag{Name: "rotate-every", Usage: "rotation period, e.g. `90d`, 12h, 1y"},
+				&cli.StringFlag{Name: "note", Usage: "a free-text `NOTE` (not secret)"},
+				&cli.StringFlag{Name: "from-file", Usage: "read the value from `PATH`, verbatim"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() == 0 {
+					return usagef("set needs a KEY")
+				}
+				if c.NArg() > 1 {
+					return withHint(usagef("set takes the value from stdin or a prompt, never as an argument"),
+						"arguments are visible to every user of this machine (ps, /proc); pipe the value instead: printf %%s \"$VALUE\" | hush set %s", c.Args().First())
+				}
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				return runSet(s, setOptions{key: c.Args().First(), scope: scopeOf(c), typ: c.String("type"),
+					rotateEvery: c.String("rotate-every"), note: c.String("note"), fromFile: c.String("from-file"),
+					setType: c.IsSet("type"), setRotate: c.IsSet("rotate-every"), setNote: c.IsSet("note")})
+			},
+		},
+		{
+			Name:      "get",
+			Usage:     "print a secret's value (personal over team)",
+			ArgsUsage: "KEY",
+			Description: `Prints the raw value; a newline is added only when stdout is a terminal.
+
+EXAMPLE:
+   psql "$(hush get DATABASE_URL --env staging)"`,
+			Flags: []cli.Flag{personalFlag},
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return usagef("get takes one KEY")
+				}
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				return runGet(s, c.Args().First(), c.IsSet("personal"))
+			},
+		},
+		{
+			Name:      "ls",
+			Usage:     "list secret names, types and sources (never values)",
+			ArgsUsage: " ",
+			Description: `EXAMPLE:
+   hush ls --env prod --json`,
+			Flags: []cli.Flag{personalFlag, &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+			Action: func(c *cli.Context) error {
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				return runLs(s, c.Bool("json"), c.IsSet("personal"))
+			},
+		},
+		{
+			Name:      "rm",
+			Usage:     "remove a secret",
+			ArgsUsage: "KEY...",
+			Description: `EXAMPLE:
+   hush rm OLD_TOKEN --env dev`,
+			Flags: []cli.Flag{personalFlag},
+			Action: func(c *cli.Context) error {
+				if c.NArg() == 0 {
+					return usagef("rm needs at least one KEY")
+				}
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				return runRm(s, c.Args().Slice(), scopeOf(c))
+			},
+		},
+	}
+}
+
+type setOptions struct {
+	key, typ, rotateEvery, note, fromFile string
+	scope                                 store.Scope
+	setType, setRotate, setNote           bool
+}
+
+// readValue gets a value from --from-file, piped stdin, or a prompt.
+func readValue(s *session, key, fromFile string) (string, error) {
+	var b []byte
+	var err error
+	switch {
+	case fromFile != "":
+		b, err = readLimited(fromFile)
+		if err != nil {
+			return "", err
+		}
+		return string(b), nil
+	case s.env.StdinPiped:
+		b, err = io.ReadAll(io.LimitReader(s.env.Stdin, store.MaxValueSize+2))
+		if err != nil {
+			return "", fmt.Errorf("read stdin: %w", err)
+		}
+		v := string(b)
+		v = strings.TrimSuffix(v, "\n")
+		return v, nil
+	}
+	v, err := promptSecret(fmt.Sprintf("value for %s: ", key))
+	if errors.Is(err, errNoTTY) {
+		return "", withHint(usagef("no value for %s: stdin is not a pipe and there is no terminal to prompt on", key),
+			"pipe the value: printf %%s \"$VALUE\" | hush set %s", key)
+	}
+	if err != nil {
+		return "", err
+	}
+	again, err := promptSecret("again, to confirm: ")
+	if err != nil {
+		return "", err
+	}
+	if again != v {
+		return "", usagef("the two values differ; nothing was set")
+	}
+	return v, nil
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, store.MaxValueSize+1))
+}
+
+func runSet(s *session, o setOptions) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	if err := store.ValidKeyName(o.key); err != nil {
+		return err
+	}
+	envName, err := s.envName()
+	if err != nil {
+		return err
+	}
+	if o.setRotate {
+		if _, err := store.ParsePeriod(o.rotateEvery); err != nil {
+			return err
+		}
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return err
+	}
+	value, err := readValue(s, o.key, o.fromFile)
+	if err != nil {
+		return err
+	}
+	if err := store.ValidValue(value); err != nil {
+		return err
+	}
+	now := s.env.Now().UTC().Truncate(time.Second)
+	created := false
+	err = p.Update(envName, o.scope, id, func(d *store.Document) error {
+		sec, ok := d.Secrets[o.key]
+		if !ok {
+			sec = &store.Secret{Created: now, Rotated: now}
+			d.Secrets[o.key] = sec
+			created = true
+		} else if sec.Value.Reveal() != value {
+			// A new value is a rotation: it clears exposure marks.
+			sec.Rotated = now
+			sec.Exposed = nil
+		}
+		sec.Value = store.Value(value)
+		sec.Updated = now
+		if o.setType {
+			sec.Type = o.typ
+		}
+		if o.setRotate {
+			sec.RotateEvery = o.rotateEvery
+		}
+		if o.setNote {
+			sec.Note = o.note
+		}
+		return nil
+	})
+	if aerr := s.auditWith(audit.SecretWrite, s.secretPath(envName, o.key), err); aerr != nil {
+		return aerr
+	}
+	verb := "updated"
+	if created {
+		verb = "set"
+	}
+	where := envName
+	if o.scope == store.Personal {
+		where += " (personal)"
+	}
+	s.infof("%s %s in %s", verb, o.key, where)
+	return nil
+}
+
+func runGet(s *session, key string, personalOnly bool) error {
+	if _, err := s.openProject(); err != nil {
+		return err
+	}
+	if err := store.ValidKeyName(key); err != nil {
+		return err
+	}
+	envName, err := s.envName()
+	if err != nil {
+		return err
+	}
+	if _, err := s.identityOrErr(); err != nil {
+		return err
+	}
+	sec, err := lookupSecret(s, envName, key, personalOnly)
+	if aerr := s.auditWith(audit.SecretRead, s.secretPath(envName, key), err); aerr != nil {
+		return aerr
+	}
+	io.WriteString(s.env.Stdout, sec.Value.Reveal())
+	if s.env.StdoutTTY {
+		io.WriteString(s.env.Stdout, "\n")
+	}
+	return nil
+}
+
+func lookupSecret(s *session, envName, key string, personalOnly bool) (*store.Secret, error) {
+	p := s.project
+	var doc *store.Document
+	var err error
+	if personalOnly {
+		doc, err = p.Read(envName, store.Personal, s.identity)
+	} else {
+		// Personal first: it overrides the team's value.
+		doc, err = p.Read(envName, store.Personal, s.identity)
+		if err == nil {
+			if sec, ok := doc.Secrets[key]; ok {
+				return sec, nil
+			}
+			doc, err = p.Read(envName, store.Team, s.identity)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	sec, ok := doc.Secrets[key]
+	if !ok {
+		return nil, fmt.Errorf("%s %w in %s", key, store.ErrNotFound, envName)
+	}
+	return sec, nil
+}
+
+func runLs(s *session, asJSON, personalOnly bool) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	envName, err := s.envName()
+	if err != nil {
+		return err
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return err
+	}
+	var entries []store.Entry
+	if personalOnly {
+		var d *store.Document
+		if d, err = p.Read(envName, store.Personal, id); err == nil {
+			for _, n := range d.Names() {
+				entries = append(entries, store.Entry{Name: n, Secret: d.Secrets[n], Source: store.Personal})
+			}
+		}
+	} else {
+		entries, err = p.Layered(envName, id)
+	}
+	if aerr := s.auditWith(audit.SecretList, s.secretPath(envName, ""), err); aerr != nil {
+		return aerr
+	}
+	type row struct {
+		Name        string    `json:"name"`
+		Type        string    `json:"type,omitempty"`
+		Updated     time.Time `json:"updated,omitzero"`
+		Rotated     time.Time `json:"rotated,omitzero"`
+		RotateEvery string    `json:"rotate_every,omitempty"`
+		Source      string    `json:"source"`
+		Shadows     bool      `json:"shadows_team,omitempty"`
+		Exposed     bool      `json:"exposed,omitempty"`
+		Note        string    `json:"note,omitempty"`
+	}
+	rows := make([]row, 0, len(entries))
+	for _, e := range entries {
+		rows = append(rows, row{Name: e.Name, Type: e.Secret.Type, Updated: e.Secret.Updated, Rotated: e.Secret.Rotated,
+			RotateEvery: e.Secret.RotateEvery, Source: e.Source.String(), Shadows: e.Shadows, Exposed: len(e.Secret.Exposed) > 0, Note: e.Secret.Note})
+	}
+	if asJSON {
+		return writeJSON(s.env.Stdout, rows)
+	}
+	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tTYPE\tUPDATED\tSOURCE")
+	for _, r := range rows {
+		src := r.Source
+		if r.Shadows {
+			src += " (overrides team)"
+		}
+		typ := r.Type
+		if typ == "" {
+			typ = "-"
+		}
+		upd := "-"
+		if !r.Updated.IsZero() {
+			upd = r.Updated.Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, typ, upd, src)
+	}
+	return tw.Flush()
+}
+
+func runRm(s *session, keys []string, scope store.Scope) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := store.ValidKeyName(k); err != nil {
+			return err
+		}
+	}
+	envName, err := s.envName()
+	if err != nil {
+		return err
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return err
+	}
+	err = p.Update(envName, scope, id, func(d *store.Document) error {
+		for _, k := range keys {
+			if _, ok := d.Secrets[k]; !ok {
+				return fmt.Errorf("%s %w in %s (%s store); nothing removed", k, store.ErrNotFound, envName, scope)
+			}
+		}
+		for _, k := range keys {
+			delete(d.Secrets, k)
+		}
+		return nil
+	})
+	paths := make([]string, len(keys))
+	for i, k := range keys {
+		paths[i] = s.secretPath(envName, k)
+	}
+	if aerr := s.audit(audit.SecretDelete, paths, err); aerr != nil {
+		if err != nil {
+			return fmt.Errorf("%w (and: %v)", err, aerr)
+		}
+		return aerr
+	}
+	if err != nil {
+		return err
+	}
+	s.infof("removed %s from %s", strings.Join(keys, ", "), envName)
+	return nil
+}

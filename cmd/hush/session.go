@@ -1,0 +1,223 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+// session is what a command's action works with: the streams, the
+// directories, and lazily the project and the identity.
+type session struct {
+	env     *Env
+	command string
+	quiet   bool
+	dir     string // -C or the working directory
+	envFlag string
+
+	project  *store.Project
+	identity *crypt.Identity
+	notes    []string
+}
+
+func newSession(env *Env, c *cli.Context) (*session, error) {
+	s := &session{env: env, command: commandName(c), quiet: c.Bool("quiet"), envFlag: c.String("env")}
+	if d := c.String("C"); d != "" {
+		s.dir = d
+	} else {
+		wd, err := env.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		s.dir = wd
+	}
+	return s, nil
+}
+
+func commandName(c *cli.Context) string {
+	names := c.Lineage()
+	var parts []string
+	for i := len(names) - 1; i >= 0; i-- {
+		if names[i].Command != nil && names[i].Command.Name != "" {
+			parts = append(parts, names[i].Command.Name)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// xdg returns an XDG base directory, following the spec's defaults.
+func (s *session) xdg(name, fallback string) string {
+	if v := s.env.Getenv(name); v != "" && filepath.IsAbs(v) {
+		return v
+	}
+	return filepath.Join(s.home(), fallback)
+}
+
+func (s *session) home() string {
+	if h := s.env.Getenv("HOME"); h != "" {
+		return h
+	}
+	h, _ := os.UserHomeDir()
+	return h
+}
+
+func (s *session) configDir() string { return filepath.Join(s.xdg("XDG_CONFIG_HOME", ".config"), "hush") }
+func (s *session) dataDir() string   { return filepath.Join(s.xdg("XDG_DATA_HOME", ".local/share"), "hush") }
+func (s *session) stateDir() string  { return filepath.Join(s.xdg("XDG_STATE_HOME", ".local/state"), "hush") }
+
+func (s *session) infof(format string, args ...any) {
+	if !s.quiet {
+		fmt.Fprintf(s.env.Stderr, "hush: "+format+"\n", args...)
+	}
+}
+
+func (s *session) warnf(format string, args ...any) {
+	fmt.Fprintf(s.env.Stderr, "hush: warning: "+format+"\n", args...)
+}
+
+// openProject finds the project around the working directory.
+func (s *session) openProject() (*store.Project, error) {
+	if s.project != nil {
+		return s.project, nil
+	}
+	p, err := store.Open(s.dir, s.dataDir())
+	if err != nil {
+		return nil, err
+	}
+	s.project = p
+	return p, nil
+}
+
+// envName is the environment a command works on: --env, HUSH_ENV, or the
+// project's default.
+func (s *session) envName() (string, error) {
+	p, err := s.openProject()
+	if err != nil {
+		return "", err
+	}
+	name := s.envFlag
+	if name == "" {
+		name = p.Config.DefaultEnv
+	}
+	if name == "" {
+		return "", usagef("no environment given and the project has no default_env; use --env")
+	}
+	if _, err := p.Config.Env(name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func (s *session) lookup() *crypt.Lookup {
+	l := &crypt.Lookup{
+		Getenv:    s.env.Getenv,
+		ConfigDir: s.configDir(),
+		Note:      func(n string) { s.notes = append(s.notes, n) },
+	}
+	switch {
+	case s.env.Keyring != nil:
+		l.Keyring = s.env.Keyring
+	case s.env.Getenv("HUSH_KEYRING") != "off":
+		l.Keyring = crypt.SystemKeyring{}
+	}
+	if s.project != nil && s.project.Config.SSHIdentities {
+		l.SSHKeys = []string{filepath.Join(s.home(), ".ssh", "id_ed25519"), filepath.Join(s.home(), ".ssh", "id_rsa")}
+	}
+	return l
+}
+
+// identityOrErr finds the user's identity, explaining where hush looked
+// when there is none.
+func (s *session) identityOrErr() (*crypt.Identity, error) {
+	if s.identity != nil {
+		return s.identity, nil
+	}
+	l := s.lookup()
+	id, err := l.Find()
+	if err != nil {
+		for _, n := range s.notes {
+			fmt.Fprintf(s.env.Stderr, "hush: note: %s\n", n)
+		}
+		if errors.Is(err, crypt.ErrNoIdentity) {
+			return nil, withHint(err, "set HUSH_IDENTITY or HUSH_IDENTITY_FILE, put a key in %s, or run hush init to create one", l.IdentityFile())
+		}
+		return nil, err
+	}
+	s.identity = id
+	return id, nil
+}
+
+// osUser names the local account for the audit log.
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return fmt.Sprint(os.Getuid())
+}
+
+// audit records entries in the user's audit log. Its error must fail the
+// command (DESIGN.md contract 4).
+func (s *session) audit(action string, paths []string, opErr error) error {
+	log := &audit.Log{Path: filepath.Join(s.stateDir(), "audit.jsonl")}
+	now := s.env.Now().UTC()
+	ident := ""
+	if s.identity != nil {
+		ident = s.identity.Public
+	}
+	u, pid := osUser(), os.Getpid()
+	entries := make([]audit.Entry, 0, len(paths))
+	for _, p := range paths {
+		e := audit.Entry{Time: now, Action: action, Path: p, Identity: ident, User: u, PID: pid, Command: s.command, Success: opErr == nil}
+		if opErr != nil {
+			e.Error = auditErrorText(opErr)
+		}
+		entries = append(entries, e)
+	}
+	if err := log.Append(entries...); err != nil {
+		return fmt.Errorf("%w; the command is refused because its access could not be recorded", err)
+	}
+	return nil
+}
+
+// auditErrorText keeps an error short for the log. hush's errors never
+// carry values, so the message itself is safe.
+func auditErrorText(err error) string {
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
+}
+
+// secretPath is the audit path of a key: project/env/KEY.
+func (s *session) secretPath(env, key string) string {
+	name := "?"
+	if s.project != nil {
+		name = s.project.Config.Project
+	}
+	if key == "" {
+		return name + "/" + env
+	}
+	return name + "/" + env + "/" + key
+}
+
+// auditWith records one line and returns opErr, or the audit failure when
+// recording failed.
+func (s *session) auditWith(action string, path string, opErr error) error {
+	if err := s.audit(action, []string{path}, opErr); err != nil {
+		if opErr != nil {
+			return fmt.Errorf("%w (and: %v)", opErr, err)
+		}
+		return err
+	}
+	return opErr
+}

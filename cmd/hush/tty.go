@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+)
+
+// errNoTTY means a prompt was needed but no terminal is available.
+var errNoTTY = errors.New("no terminal to prompt on")
+
+// promptSecret asks for a value on /dev/tty without echo, never on stdout.
+// An interrupt restores the terminal before hush exits.
+func promptSecret(prompt string) (string, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", errNoTTY
+	}
+	defer tty.Close()
+	fd := int(tty.Fd())
+	if !term.IsTerminal(fd) {
+		return "", errNoTTY
+	}
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", errNoTTY
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	interrupted := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case sig := <-sigs:
+			_ = term.Restore(fd, state)
+			fmt.Fprintln(tty)
+			interrupted <- sig
+			// Unblock the read below.
+			_ = syscall.Close(fd)
+		case <-done:
+		}
+	}()
+	fmt.Fprint(tty, prompt)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(tty)
+	select {
+	case sig := <-interrupted:
+		n := int(sig.(syscall.Signal))
+		return "", &exitCodeError{code: 128 + n, err: errors.New("interrupted")}
+	default:
+	}
+	if err != nil {
+		return "", fmt.Errorf("read from terminal: %w", err)
+	}
+	return string(b), nil
+}
+
+// confirm asks a yes/no question on /dev/tty.
+func confirm(question string) (bool, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return false, errNoTTY
+	}
+	defer tty.Close()
+	fmt.Fprintf(tty, "%s [y/N] ", question)
+	var buf [64]byte
+	n, _ := tty.Read(buf[:])
+	ans := string(buf[:n])
+	return len(ans) > 0 && (ans[0] == 'y' || ans[0] == 'Y'), nil
+}

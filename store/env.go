@@ -1,0 +1,260 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/hush-secrets/hush/crypt"
+)
+
+// Scope says which store of an environment an operation uses.
+type Scope int
+
+const (
+	// Team is .hush/<env>.age, shared through git.
+	Team Scope = iota
+	// Personal is the user's own store of overrides under XDG_DATA_HOME.
+	Personal
+)
+
+func (s Scope) String() string {
+	if s == Personal {
+		return "personal"
+	}
+	return "team"
+}
+
+// Path returns the file of env in scope.
+func (p *Project) Path(env string, scope Scope) string {
+	if scope == Personal {
+		return p.PersonalPath(env)
+	}
+	return p.TeamPath(env)
+}
+
+// Read decrypts and decodes one store. A store file that does not exist
+// yet reads as an empty document; every other failure is an error and
+// yields no secrets at all.
+func (p *Project) Read(env string, scope Scope, id *crypt.Identity) (*Document, error) {
+	ec, err := p.Config.Env(env)
+	if err != nil {
+		return nil, err
+	}
+	path := p.Path(env, scope)
+	ct, err := ReadFileNoFollow(path, maxStoreFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return NewDocument(env), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if id == nil {
+		return nil, fmt.Errorf("%w: no identity to decrypt %s", ErrNoIdentity, env)
+	}
+	plain, err := crypt.Decrypt(ct, id.Identity)
+	if err != nil {
+		if errors.Is(err, crypt.ErrNoIdentity) {
+			if scope == Personal {
+				return nil, fmt.Errorf("%w: your personal %s store is encrypted to another identity than %s", ErrNoIdentity, env, crypt.Fingerprint(id.Public))
+			}
+			return nil, fmt.Errorf("%w: your identity %s is not a recipient of %s (recipients: %s); ask one of them to run: hush member add %s --env %s",
+				ErrNoIdentity, crypt.Fingerprint(id.Public), env, strings.Join(ec.Labels(), ", "), id.Public, env)
+		}
+		return nil, fmt.Errorf("%s store of %s (%s): %w", scope, env, path, err)
+	}
+	return DecodeDocument(plain, env)
+}
+
+// Recipients returns the age recipients a store of env is encrypted to:
+// the environment's members for the team store, the user alone for the
+// personal one.
+func (p *Project) Recipients(env string, scope Scope, id *crypt.Identity) ([]age.Recipient, error) {
+	if scope == Personal {
+		if id == nil || id.Recipient == nil {
+			return nil, fmt.Errorf("%w: no identity to encrypt the personal store to", ErrNoIdentity)
+		}
+		return []age.Recipient{id.Recipient}, nil
+	}
+	ec, err := p.Config.Env(env)
+	if err != nil {
+		return nil, err
+	}
+	if len(ec.Recipients) == 0 {
+		return nil, fmt.Errorf("%w: environment %s has no recipients", ErrInvalid, env)
+	}
+	out := make([]age.Recipient, 0, len(ec.Recipients))
+	for _, r := range ec.Recipients {
+		rc, err := crypt.ParseRecipient(r.Key)
+		if err != nil {
+			return nil, fmt.Errorf("%w: .hush/hush.yaml: environment %s, recipient %q: %v", ErrIntegrity, env, r.Label, err)
+		}
+		out = append(out, rc)
+	}
+	return out, nil
+}
+
+// Write encrypts doc to the recipients of its environment and replaces the
+// store file atomically. Callers hold the lock (see Update).
+func (p *Project) Write(doc *Document, scope Scope, id *crypt.Identity) error {
+	rcpts, err := p.Recipients(doc.Environment, scope, id)
+	if err != nil {
+		return err
+	}
+	plain, err := doc.Encode()
+	if err != nil {
+		return err
+	}
+	ct, err := crypt.Encrypt(plain, rcpts...)
+	if err != nil {
+		return err
+	}
+	if scope == Personal {
+		if err := os.MkdirAll(p.PersonalDir(), 0o700); err != nil {
+			return err
+		}
+	}
+	return WriteFileAtomic(p.Path(doc.Environment, scope), ct)
+}
+
+// Update reads a store under its lock, lets fn change the document, and
+// writes it back. When fn returns an error nothing is written. The config
+// is reread under the lock, so a recipient change made by a concurrent
+// process is honoured.
+func (p *Project) Update(env string, scope Scope, id *crypt.Identity, fn func(*Document) error) error {
+	var (
+		l   *Lock
+		err error
+	)
+	if scope == Personal {
+		l, err = p.lockPersonal()
+	} else {
+		l, err = p.Lock()
+	}
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if err := p.ReloadConfig(); err != nil {
+		return err
+	}
+	doc, err := p.Read(env, scope, id)
+	if err != nil {
+		return err
+	}
+	if err := fn(doc); err != nil {
+		return err
+	}
+	return p.Write(doc, scope, id)
+}
+
+// Entry is one secret as layering sees it.
+type Entry struct {
+	Name   string
+	Secret *Secret
+	// Source is "team" or "personal".
+	Source Scope
+	// Shadows is true when a personal secret hides a team one.
+	Shadows bool
+}
+
+// Layered reads the team store and the user's personal store of env and
+// returns every secret, personal over team, sorted by name.
+func (p *Project) Layered(env string, id *crypt.Identity) ([]Entry, error) {
+	team, err := p.Read(env, Team, id)
+	if err != nil {
+		return nil, err
+	}
+	personal, err := p.Read(env, Personal, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(team.Secrets)+len(personal.Secrets))
+	for name, s := range team.Secrets {
+		if _, ok := personal.Secrets[name]; ok {
+			continue
+		}
+		out = append(out, Entry{Name: name, Secret: s, Source: Team})
+	}
+	for name, s := range personal.Secrets {
+		_, shadows := team.Secrets[name]
+		out = append(out, Entry{Name: name, Secret: s, Source: Personal, Shadows: shadows})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// CreateEnv adds env to hush.yaml with the given recipients and writes its
+// empty team store, under the project lock.
+func (p *Project) CreateEnv(env string, recipients []Recipient, id *crypt.Identity) error {
+	if err := ValidEnvName(env); err != nil {
+		return err
+	}
+	if len(recipients) == 0 {
+		return fmt.Errorf("%w: environment %s needs at least one recipient", ErrInvalid, env)
+	}
+	l, err := p.Lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if err := p.ReloadConfig(); err != nil {
+		return err
+	}
+	if _, ok := p.Config.Environments[env]; ok {
+		return fmt.Errorf("environment %s %w", env, ErrExists)
+	}
+	if err := refuseSymlink(p.TeamPath(env)); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(p.TeamPath(env)); err == nil {
+		return fmt.Errorf("%s %w but is not in hush.yaml; move it away first", p.TeamPath(env), ErrExists)
+	}
+	p.Config.Environments[env] = &EnvConfig{Recipients: recipients}
+	if p.Config.DefaultEnv == "" {
+		p.Config.DefaultEnv = env
+	}
+	if err := p.Write(NewDocument(env), Team, id); err != nil {
+		delete(p.Config.Environments, env)
+		return err
+	}
+	return p.SaveConfig()
+}
+
+// RemoveEnv drops env from hush.yaml and deletes its team and personal
+// store files. The default environment cannot be removed while others
+// exist without choosing a new default first.
+func (p *Project) RemoveEnv(env string) error {
+	l, err := p.Lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if err := p.ReloadConfig(); err != nil {
+		return err
+	}
+	if _, err := p.Config.Env(env); err != nil {
+		return err
+	}
+	delete(p.Config.Environments, env)
+	if p.Config.DefaultEnv == env {
+		p.Config.DefaultEnv = ""
+		if names := p.Config.EnvNames(); len(names) > 0 {
+			p.Config.DefaultEnv = names[0]
+		}
+	}
+	if err := p.SaveConfig(); err != nil {
+		return err
+	}
+	for _, path := range []string{p.TeamPath(env), p.PersonalPath(env)} {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}

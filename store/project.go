@@ -1,0 +1,154 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// DirName is the project directory at the root of a hush project.
+const DirName = ".hush"
+
+// ConfigName is the project configuration file inside DirName.
+const ConfigName = "hush.yaml"
+
+// maxStoreFile bounds a store file read into memory.
+const maxStoreFile = 256 << 20
+
+// Project is an opened hush project.
+type Project struct {
+	// Root is the directory holding .hush/.
+	Root string
+	// Config is the parsed hush.yaml.
+	Config *Config
+	// DataDir is hush's personal data directory ($XDG_DATA_HOME/hush).
+	DataDir string
+}
+
+// Dir is the .hush directory.
+func (p *Project) Dir() string { return filepath.Join(p.Root, DirName) }
+
+// ConfigPath is .hush/hush.yaml.
+func (p *Project) ConfigPath() string { return filepath.Join(p.Dir(), ConfigName) }
+
+// TeamPath is the team store of env. env must be a valid name, which keeps
+// the path inside .hush/.
+func (p *Project) TeamPath(env string) string { return filepath.Join(p.Dir(), env+".age") }
+
+// PersonalDir holds this project's personal stores.
+func (p *Project) PersonalDir() string {
+	return filepath.Join(p.DataDir, "projects", p.Config.Project)
+}
+
+// PersonalPath is the personal store of env.
+func (p *Project) PersonalPath(env string) string {
+	return filepath.Join(p.PersonalDir(), env+".age")
+}
+
+// FindRoot walks up from dir to the first directory holding .hush/, as git
+// does for .git.
+func FindRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		st, err := os.Lstat(filepath.Join(dir, DirName))
+		if err == nil {
+			if st.Mode()&fs.ModeSymlink != 0 {
+				return "", fmt.Errorf("%w: %s is a symlink", ErrUnsafe, filepath.Join(dir, DirName))
+			}
+			if st.IsDir() {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", ErrNoProject
+		}
+		dir = parent
+	}
+}
+
+// Open finds the project containing dir and reads its configuration.
+func Open(dir, dataDir string) (*Project, error) {
+	root, err := FindRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Project{Root: root, DataDir: dataDir}
+	b, err := ReadFileNoFollow(p.ConfigPath(), 1<<20)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s is missing; is this a hush project?", ErrIntegrity, p.ConfigPath())
+		}
+		return nil, err
+	}
+	if p.Config, err = parseConfig(b); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Create makes .hush/ in root with cfg, failing if a project is already
+// there. Team stores are not created here; see Project.CreateEnv.
+func Create(root, dataDir string, cfg *Config) (*Project, error) {
+	if err := ValidProjectName(cfg.Project); err != nil {
+		return nil, err
+	}
+	p := &Project{Root: root, DataDir: dataDir, Config: cfg}
+	if err := os.Mkdir(p.Dir(), 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%s %w: this is already a hush project", p.Dir(), ErrExists)
+		}
+		return nil, err
+	}
+	// Lock files and interrupted temporary files must never be committed.
+	if err := WriteFileAtomic(filepath.Join(p.Dir(), ".gitignore"), []byte(".lock\n.*.tmp-*\n")); err != nil {
+		return nil, err
+	}
+	if err := p.SaveConfig(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SaveConfig writes hush.yaml atomically. Callers hold the project lock.
+func (p *Project) SaveConfig() error {
+	b, err := p.Config.encode()
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(p.ConfigPath(), b)
+}
+
+// Lock takes the project's write lock (.hush/.lock). Every change to
+// hush.yaml or a team store happens under it.
+func (p *Project) Lock() (*Lock, error) {
+	return LockFile(filepath.Join(p.Dir(), ".lock"))
+}
+
+// lockPersonal takes the lock of this project's personal stores.
+func (p *Project) lockPersonal() (*Lock, error) {
+	if err := os.MkdirAll(p.PersonalDir(), 0o700); err != nil {
+		return nil, err
+	}
+	return LockFile(filepath.Join(p.PersonalDir(), ".lock"))
+}
+
+// ReloadConfig rereads hush.yaml, for use under the lock after another
+// process may have changed it.
+func (p *Project) ReloadConfig() error {
+	b, err := ReadFileNoFollow(p.ConfigPath(), 1<<20)
+	if err != nil {
+		return err
+	}
+	c, err := parseConfig(b)
+	if err != nil {
+		return err
+	}
+	p.Config = c
+	return nil
+}
