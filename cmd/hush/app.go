@@ -54,14 +54,14 @@ func globalFlags() []cli.Flag {
 
 func newApp(env *Env) *cli.App {
 	app := &cli.App{
-		Name:                 "hush",
-		Usage:                "age-encrypted secrets per environment, injected into programs, audited",
-		Version:              version,
-		Writer:               env.Stdout,
-		ErrWriter:            env.Stderr,
-		Flags:                globalFlags(),
-		EnableBashCompletion: true,
-		HideHelpCommand:      true,
+		Name:                  "hush",
+		Usage:                 "age-encrypted secrets per environment, injected into programs, audited",
+		Version:               version,
+		Writer:                env.Stdout,
+		ErrWriter:             env.Stderr,
+		Flags:                 globalFlags(),
+		EnableBashCompletion:  true,
+		HideHelpCommand:       true,
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodeHelp + "\n",
 		// urfave/cli would print and os.Exit by itself; hush decides in Main.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -70,9 +70,15 @@ func (s *session) home() string {
 	return h
 }
 
-func (s *session) configDir() string { return filepath.Join(s.xdg("XDG_CONFIG_HOME", ".config"), "hush") }
-func (s *session) dataDir() string   { return filepath.Join(s.xdg("XDG_DATA_HOME", ".local/share"), "hush") }
-func (s *session) stateDir() string  { return filepath.Join(s.xdg("XDG_STATE_HOME", ".local/state"), "hush") }
+func (s *session) configDir() string {
+	return filepath.Join(s.xdg("XDG_CONFIG_HOME", ".config"), "hush")
+}
+func (s *session) dataDir() string {
+	return filepath.Join(s.xdg("XDG_DATA_HOME", ".local/share"), "hush")
+}
+func (s *session) stateDir() string {
+	return filepath.Join(s.xdg("XDG_STATE_HOME", ".local/state"), "hush")
+}
 
 func (s *session) infof(format string, args ...any) {
 	if !s.quiet {
