@@ -40,7 +40,7 @@ EXAMPLE:
 				if err != nil {
 					return err
 				}
-				return runInit(s, initOptions{envs: c.String("env"), name: c.String("name"), label: c.String("label")})
+				return runInit(s, initOptions{envs: globalString(c, "env"), name: c.String("name"), label: c.String("label")})
 			},
 		},
 		{
@@ -110,6 +110,9 @@ var nonNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 func runInit(s *session, o initOptions) error {
 	root, err := filepath.Abs(s.dir)
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
 	}
 	if _, err := os.Lstat(filepath.Join(root, store.DirName)); err == nil {
@@ -198,7 +201,7 @@ func runEnvAdd(s *session, name, from string) error {
 	if err != nil {
 		return err
 	}
-	rcpts := []store.Recipient{{Key: crypt.CanonicalRecipient(id.Public), Label: osUser()}}
+	rcpts := []store.Recipient{{Key: crypt.CanonicalRecipient(id.Public), Label: myLabel(p.Config, id)}}
 	if from != "" {
 		ec, err := p.Config.Env(from)
 		if err != nil {
@@ -206,12 +209,29 @@ func runEnvAdd(s *session, name, from string) error {
 		}
 		rcpts = append([]store.Recipient(nil), ec.Recipients...)
 	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
 	err = p.CreateEnv(name, rcpts, id)
 	if aerr := s.auditWith(audit.EnvCreate, s.secretPath(name, ""), err); aerr != nil {
 		return aerr
 	}
 	s.infof("added environment %s (recipients: %s)", name, strings.Join(p.Config.Environments[name].Labels(), ", "))
 	return nil
+}
+
+// myLabel is the label this identity already has in the project, so one
+// person keeps one name across environments.
+func myLabel(cfg *store.Config, id *crypt.Identity) string {
+	key := crypt.CanonicalRecipient(id.Public)
+	for _, n := range cfg.EnvNames() {
+		for _, r := range cfg.Environments[n].Recipients {
+			if crypt.CanonicalRecipient(r.Key) == key && r.Label != "" {
+				return r.Label
+			}
+		}
+	}
+	return osUser()
 }
 
 func runEnvRm(s *session, name string, yes bool) error {
@@ -233,6 +253,9 @@ func runEnvRm(s *session, name string, yes bool) error {
 	}
 	if id, err := s.identityOrErr(); err == nil {
 		s.identity = id
+	}
+	if err := s.auditReady(); err != nil {
+		return err
 	}
 	err = p.RemoveEnv(name)
 	if aerr := s.auditWith(audit.EnvDelete, s.secretPath(name, ""), err); aerr != nil {

@@ -198,6 +198,9 @@ func runSet(s *session, o setOptions) error {
 	if err := store.ValidValue(value); err != nil {
 		return err
 	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
 	now := s.env.Now().UTC().Truncate(time.Second)
 	created := false
 	err = p.Update(envName, o.scope, id, func(d *store.Document) error {
@@ -372,6 +375,9 @@ func runRm(s *session, keys []string, scope store.Scope) error {
 	}
 	id, err := s.identityOrErr()
 	if err != nil {
+		return err
+	}
+	if err := s.auditReady(); err != nil {
 		return err
 	}
 	err = p.Update(envName, scope, id, func(d *store.Document) error {

@@ -30,8 +30,8 @@ type session struct {
 }
 
 func newSession(env *Env, c *cli.Context) (*session, error) {
-	s := &session{env: env, command: commandName(c), quiet: c.Bool("quiet"), envFlag: c.String("env")}
-	if d := c.String("C"); d != "" {
+	s := &session{env: env, command: commandName(c), quiet: globalBool(c, "quiet"), envFlag: globalString(c, "env")}
+	if d := globalString(c, "C"); d != "" {
 		s.dir = d
 	} else {
 		wd, err := env.Getwd()
@@ -41,6 +41,27 @@ func newSession(env *Env, c *cli.Context) (*session, error) {
 		s.dir = wd
 	}
 	return s, nil
+}
+
+// globalString reads a global flag wherever on the command line it was
+// given. urfave/cli's own lookup stops at the innermost command defining the
+// flag, even when it was set on the app (hush -C DIR env ls).
+func globalString(c *cli.Context, name string) string {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet(name) {
+			return ctx.String(name)
+		}
+	}
+	return c.String(name)
+}
+
+func globalBool(c *cli.Context, name string) bool {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet(name) {
+			return ctx.Bool(name)
+		}
+	}
+	return false
 }
 
 func commandName(c *cli.Context) string {
@@ -173,7 +194,7 @@ func osUser() string {
 // audit records entries in the user's audit log. Its error must fail the
 // command (DESIGN.md contract 4).
 func (s *session) audit(action string, paths []string, opErr error) error {
-	log := &audit.Log{Path: filepath.Join(s.stateDir(), "audit.jsonl")}
+	log := s.auditLog()
 	now := s.env.Now().UTC()
 	ident := ""
 	if s.identity != nil {
@@ -189,6 +210,15 @@ func (s *session) audit(action string, paths []string, opErr error) error {
 		entries = append(entries, e)
 	}
 	if err := log.Append(entries...); err != nil {
+		return fmt.Errorf("%w; the command is refused because its access could not be recorded", err)
+	}
+	return nil
+}
+
+// auditReady fails when the audit log cannot be written, so a change is
+// refused before it happens rather than recorded nowhere.
+func (s *session) auditReady() error {
+	if err := s.auditLog().Writable(); err != nil {
 		return fmt.Errorf("%w; the command is refused because its access could not be recorded", err)
 	}
 	return nil

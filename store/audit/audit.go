@@ -127,6 +127,27 @@ func (l *Log) Append(entries ...Entry) error {
 	return nil
 }
 
+// Writable checks that the log can be appended to, without writing. Commands
+// that change a store call it first, so a broken log stops them before the
+// change rather than after it.
+func (l *Log) Writable() error {
+	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return fmt.Errorf("audit: %s is a symlink; refusing to write", l.Path)
+		}
+		return fmt.Errorf("audit: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("audit: %s is not a regular file", l.Path)
+	}
+	return nil
+}
+
 // seal encodes e with prev and appends its hash.
 func seal(e Entry, prev string) (line []byte, hash string, err error) {
 	e.Prev = prev

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary act as the hush command inside scripts, so
+// they run the real CLI in a real process, as age's and chezmoi's do.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"hush": func() { os.Exit(Main(context.Background(), os.Args, realEnv())) },
+	})
+}
+
+// requireAll is set in CI: a test that would skip for want of a real
+// component (age, gnome-keyring, dbus) fails instead.
+func requireAll() bool { return os.Getenv("HUSH_TEST_REQUIRE_ALL") == "1" }
+
+func TestScripts(t *testing.T) {
+	t.Parallel()
+	testscript.Run(t, testscript.Params{
+		Dir:                 "../../testdata/script",
+		RequireExplicitExec: true,
+		Setup:               scriptSetup,
+		Cmds:                scriptCmds,
+		Condition: func(cond string) (bool, error) {
+			// [have:TOOL] is true when TOOL is on PATH; in CI a missing
+			// tool is a failure, not a skip.
+			if tool, ok := strings.CutPrefix(cond, "have:"); ok {
+				if _, err := exec.LookPath(tool); err != nil {
+					if requireAll() {
+						return false, fmt.Errorf("HUSH_TEST_REQUIRE_ALL=1 but %s is not installed", tool)
+					}
+					return false, nil
+				}
+				return true, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+	})
+}
+
+func scriptSetup(e *testscript.Env) error {
+	home := filepath.Join(e.WorkDir, "home")
+	bin := filepath.Join(e.WorkDir, ".bin")
+	for _, d := range []string{home, bin} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	// xc runs a command and reports its exit code on stderr, so scripts can
+	// assert exact codes: exec xc hush get X; stderr '\[exit 3\]'.
+	xc := "#!/bin/sh\n\"$@\"\necho \"[exit $?]\" >&2\n"
+	if err := os.WriteFile(filepath.Join(bin, "xc"), []byte(xc), 0o755); err != nil {
+		return err
+	}
+	e.Setenv("PATH", bin+string(os.PathListSeparator)+e.Getenv("PATH"))
+	e.Setenv("HOME", home)
+	e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	e.Setenv("XDG_DATA_HOME", filepath.Join(home, ".local", "share"))
+	e.Setenv("XDG_STATE_HOME", filepath.Join(home, ".local", "state"))
+	e.Setenv("XDG_RUNTIME_DIR", "")
+	e.Setenv("NO_COLOR", "1")
+	e.Setenv("HUSH_ENV", "")
+	e.Setenv("HUSH_IDENTITY", "")
+	e.Setenv("HUSH_IDENTITY_FILE", "")
+	// No session bus: the keyring must fall through, fast. Scripts that
+	// test the real Secret Service start their own with dbus-run-session.
+	e.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(e.WorkDir, "no-bus"))
+	return nil
+}
+
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// corrupt FILE OFFSET flips one byte of FILE at OFFSET (negative: from
+	// the end).
+	"corrupt": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: corrupt FILE OFFSET")
+		}
+		path := ts.MkAbs(args[0])
+		b, err := os.ReadFile(path)
+		ts.Check(err)
+		off, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		if off < 0 {
+			off += len(b)
+		}
+		if off < 0 || off >= len(b) {
+			ts.Fatalf("offset %d outside %d bytes", off, len(b))
+		}
+		// Flip to another base64 character so armor still parses and the
+		// damage reaches age's authentication.
+		if b[off] == 'A' {
+			b[off] = 'B'
+		} else {
+			b[off] = 'A'
+		}
+		ts.Check(os.WriteFile(path, b, 0o600))
+	},
+	// truncate FILE N keeps the first N bytes.
+	"truncate": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: truncate FILE N")
+		}
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		ts.Check(os.Truncate(ts.MkAbs(args[0]), int64(n)))
+	},
+	// bigfile FILE N writes N bytes of 'x'.
+	"bigfile": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: bigfile FILE N")
+		}
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Repeat("x", n)), 0o600))
+	},
+	// nonl FILE removes one trailing newline from FILE (txtar files always
+	// end in one).
+	"nonl": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: nonl FILE")
+		}
+		path := ts.MkAbs(args[0])
+		b, err := os.ReadFile(path)
+		ts.Check(err)
+		ts.Check(os.WriteFile(path, []byte(strings.TrimSuffix(string(b), "\n")), 0o600))
+	},
+	// mode FILE PERM asserts a file's permission bits.
+	"mode": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: mode FILE PERM")
+		}
+		st, err := os.Lstat(ts.MkAbs(args[0]))
+		ts.Check(err)
+		want, err := strconv.ParseUint(args[1], 8, 32)
+		ts.Check(err)
+		if (uint64(st.Mode().Perm()) == want) == neg {
+			ts.Fatalf("%s has mode %04o, want %s%04o", args[0], st.Mode().Perm(), map[bool]string{true: "not ", false: ""}[neg], want)
+		}
+	},
+	// detached CMD... runs CMD in a new session (no controlling terminal)
+	// with stdin from /dev/null, writing its stderr to $WORK/detached.err.
+	"detached": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) == 0 {
+			ts.Fatalf("usage: detached CMD...")
+		}
+		runDetached(ts, neg, args)
+	},
+}
