@@ -1,0 +1,55 @@
+# hush — make build test lint fuzz bench install
+SHELL := /usr/bin/env bash
+GO ?= go
+PREFIX ?=
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+CACHE_BIN := $(CURDIR)/.cache/bin
+export PATH := $(CACHE_BIN):$(PATH)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
+FUZZTIME ?= 30s
+
+.PHONY: build test test-short lint fuzz fuzz-ci bench install deps clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o hush ./cmd/hush
+
+deps:
+	.ci/deps
+
+# The whole suite, real components included (installed by .ci/deps).
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -timeout 20m ./...
+	$(MAKE) fuzz-ci
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) mod tidy -diff
+
+# Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for a campaign).
+FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u)
+fuzz:
+	@for d in $(FUZZ_TARGETS); do \
+		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$d/*_test.go | sed 's/^func //'); do \
+			echo "fuzz $$d $$f"; $(GO) test $$d -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
+
+# A few seconds per target, as part of make test.
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+bench: build deps
+	.ci/bench
+
+install:
+	./install.sh $(if $(PREFIX),--prefix $(PREFIX))
+
+clean:
+	rm -f hush

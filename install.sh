@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds hush from this checkout and installs it.
+#   ./install.sh [--prefix DIR]
+# Default: ~/.local/bin, or /usr/local/bin as root. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+prefix=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
+	--prefix=*) prefix="${1#--prefix=}"; shift ;;
+	-h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+if [ -z "$prefix" ]; then
+	if [ "$(id -u)" -eq 0 ]; then prefix=/usr/local; else prefix="$HOME/.local"; fi
+fi
+bindir="$prefix/bin"
+
+command -v go >/dev/null || { echo "install.sh: Go is not installed (need Go 1.26 or newer: https://go.dev/dl/)" >&2; exit 1; }
+gov=$(go env GOVERSION | sed 's/^go//')
+major=${gov%%.*}; rest=${gov#*.}; minor=${rest%%.*}
+if [ "$major" -lt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -lt 26 ]; }; then
+	echo "install.sh: Go $gov is too old; hush needs Go 1.26 or newer" >&2
+	exit 1
+fi
+
+version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+mkdir -p "$bindir"
+tmp=$(mktemp "$bindir/.hush.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$tmp" ./cmd/hush
+chmod 755 "$tmp"
+mv -f "$tmp" "$bindir/hush"
+trap - EXIT
+
+"$bindir/hush" --version
+echo "installed $bindir/hush"
+case ":$PATH:" in
+*":$bindir:"*) ;;
+*) echo "hint: $bindir is not on your PATH; add it: export PATH=\"$bindir:\$PATH\"" ;;
+esac
