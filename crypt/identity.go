@@ -3,6 +3,7 @@ package crypt
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -27,6 +28,22 @@ type Identity struct {
 	// secret is the identity in age-keygen form, kept only for identities
 	// hush generated or parsed from text, so they can be stored.
 	secret string
+	// material is the secret key's text (age or SSH), for DeriveKey.
+	material []byte
+}
+
+// DeriveKey returns a 32-byte key bound to this identity and to purpose,
+// for keyed hashes that must not be guessable by anyone without the
+// identity (the git diff driver's value hashes). It is HMAC-SHA256 keyed
+// with a hash of the secret key, so the key itself never leaves memory.
+func (id *Identity) DeriveKey(purpose string) ([]byte, error) {
+	if len(id.material) == 0 {
+		return nil, errors.New("this identity cannot derive keys")
+	}
+	k := sha256.Sum256(append([]byte("hush derived key v1\x00"), id.material...))
+	m := hmac.New(sha256.New, k[:])
+	m.Write([]byte(purpose))
+	return m.Sum(nil), nil
 }
 
 // String never prints the secret key.
@@ -49,7 +66,7 @@ func Generate() (*Identity, error) {
 }
 
 func fromX25519(x *age.X25519Identity, source string) *Identity {
-	return &Identity{Identity: x, Recipient: x.Recipient(), Public: x.Recipient().String(), Source: source, secret: x.String()}
+	return &Identity{Identity: x, Recipient: x.Recipient(), Public: x.Recipient().String(), Source: source, secret: x.String(), material: []byte(x.String())}
 }
 
 // FormatKeyFile renders an identity the way age-keygen writes it, so the
@@ -72,7 +89,7 @@ func ParseIdentity(text []byte, source string) (*Identity, error) {
 			}
 			return nil, fmt.Errorf("%s: not a usable SSH private key", source)
 		}
-		id := &Identity{Identity: sid, Source: source}
+		id := &Identity{Identity: sid, Source: source, material: append([]byte(nil), trimmed...)}
 		switch k := sid.(type) {
 		case *agessh.Ed25519Identity:
 			id.Recipient = k.Recipient()

@@ -70,6 +70,9 @@ func (e *EnvConfig) Labels() []string {
 	return out
 }
 
+// ParseConfig parses hush.yaml content (from a git revision, say).
+func ParseConfig(b []byte) (*Config, error) { return parseConfig(b) }
+
 func parseConfig(b []byte) (*Config, error) {
 	var c Config
 	if err := yaml.Unmarshal(b, &c); err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -85,11 +86,15 @@ func (p *Project) Recipients(env string, scope Scope, id *crypt.Identity) ([]age
 	if err != nil {
 		return nil, err
 	}
-	if len(ec.Recipients) == 0 {
+	return parseRecipients(env, ec.Recipients)
+}
+
+func parseRecipients(env string, rs []Recipient) ([]age.Recipient, error) {
+	if len(rs) == 0 {
 		return nil, fmt.Errorf("%w: environment %s has no recipients", ErrInvalid, env)
 	}
-	out := make([]age.Recipient, 0, len(ec.Recipients))
-	for _, r := range ec.Recipients {
+	out := make([]age.Recipient, 0, len(rs))
+	for _, r := range rs {
 		rc, err := crypt.ParseRecipient(r.Key)
 		if err != nil {
 			return nil, fmt.Errorf("%w: .hush/hush.yaml: environment %s, recipient %q: %v", ErrIntegrity, env, r.Label, err)
@@ -97,6 +102,61 @@ func (p *Project) Recipients(env string, scope Scope, id *crypt.Identity) ([]age
 		out = append(out, rc)
 	}
 	return out, nil
+}
+
+// WriteTo encrypts doc to rcpts (instead of hush.yaml's list) and replaces
+// the file at path atomically. The git merge driver uses it: its output
+// goes to the file git names, encrypted to the merged recipients.
+func WriteTo(path string, doc *Document, rcpts []Recipient) error {
+	ages, err := parseRecipients(doc.Environment, rcpts)
+	if err != nil {
+		return err
+	}
+	plain, err := doc.Encode()
+	if err != nil {
+		return err
+	}
+	ct, err := crypt.Encrypt(plain, ages...)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, ct)
+}
+
+// DecryptFile decrypts and decodes a store file at any path (a git blob in
+// a temporary file). With env empty the document's own environment is
+// accepted.
+func DecryptFile(path, env string, id *crypt.Identity) (*Document, error) {
+	ct, err := ReadFileNoFollow(path, maxStoreFile)
+	if err != nil {
+		return nil, err
+	}
+	if len(ct) == 0 {
+		return NewDocument(env), nil
+	}
+	plain, err := crypt.Decrypt(ct, id.Identity)
+	if err != nil {
+		return nil, err
+	}
+	if env == "" {
+		var head struct {
+			Environment string `json:"environment"`
+		}
+		if err := json.Unmarshal(plain, &head); err != nil {
+			return nil, fmt.Errorf("%w: not a hush store", ErrIntegrity)
+		}
+		env = head.Environment
+	}
+	return DecodeDocument(plain, env)
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !isNotExist(err) {
+		return err
+	}
+	return nil
 }
 
 // Write encrypts doc to the recipients of its environment and replaces the
@@ -143,6 +203,11 @@ func (p *Project) Update(env string, scope Scope, id *crypt.Identity, fn func(*D
 	if err := p.ReloadConfig(); err != nil {
 		return err
 	}
+	if scope == Team {
+		if err := p.checkPin(env); err != nil {
+			return err
+		}
+	}
 	doc, err := p.Read(env, scope, id)
 	if err != nil {
 		return err
@@ -150,7 +215,13 @@ func (p *Project) Update(env string, scope Scope, id *crypt.Identity, fn func(*D
 	if err := fn(doc); err != nil {
 		return err
 	}
-	return p.Write(doc, scope, id)
+	if err := p.Write(doc, scope, id); err != nil {
+		return err
+	}
+	if scope == Team {
+		return p.Pin(env)
+	}
+	return nil
 }
 
 // Entry is one secret as layering sees it.
@@ -223,7 +294,10 @@ func (p *Project) CreateEnv(env string, recipients []Recipient, id *crypt.Identi
 		delete(p.Config.Environments, env)
 		return err
 	}
-	return p.SaveConfig()
+	if err := p.SaveConfig(); err != nil {
+		return err
+	}
+	return p.Pin(env)
 }
 
 // RemoveEnv drops env from hush.yaml and deletes its team and personal
@@ -249,6 +323,9 @@ func (p *Project) RemoveEnv(env string) error {
 		}
 	}
 	if err := p.SaveConfig(); err != nil {
+		return err
+	}
+	if err := p.Pin(env); err != nil {
 		return err
 	}
 	for _, path := range []string{p.TeamPath(env), p.PersonalPath(env)} {

@@ -106,7 +106,7 @@ func Create(root, dataDir string, cfg *Config) (*Project, error) {
 		return nil, err
 	}
 	// Lock files and interrupted temporary files must never be committed.
-	if err := WriteFileAtomic(filepath.Join(p.Dir(), ".gitignore"), []byte(".lock\n.*.tmp-*\n")); err != nil {
+	if err := WriteFileAtomic(filepath.Join(p.Dir(), ".gitignore"), []byte(".lock\n.*.tmp-*\n.*.conflict.age\n")); err != nil {
 		return nil, err
 	}
 	if err := p.SaveConfig(); err != nil {

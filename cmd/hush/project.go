@@ -185,6 +185,14 @@ func runInit(s *session, o initOptions) error {
 	if err := s.audit(audit.EnvCreate, paths[1:], nil); err != nil {
 		return err
 	}
+	if err := writeGitAttributes(root); err != nil {
+		return err
+	}
+	if top := gitTop(root); top != "" {
+		if err := configureGit(top); err != nil {
+			s.warnf("%v; run hush git setup later", err)
+		}
+	}
 	s.infof("initialised project %s in %s with environments %s", name, p.Dir(), strings.Join(envs, ", "))
 	return nil
 }

@@ -239,6 +239,7 @@ func runSet(s *session, o setOptions) error {
 		where += " (personal)"
 	}
 	s.infof("%s %s in %s", verb, o.key, where)
+	s.warnGitDrivers()
 	return nil
 }
 

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/store"
+)
+
+// gitAttributes routes hush's stores through its diff and merge drivers.
+const gitAttributes = ".hush/*.age diff=hush merge=hush\n"
+
+// gitDriverConfig is the local git configuration of both drivers. git runs
+// them with the repository's top level as working directory.
+var gitDriverConfig = [][2]string{
+	{"diff.hush.textconv", "hush git textconv"},
+	{"diff.hush.cachetextconv", "false"},
+	{"merge.hush.name", "hush: three-way merge per key of encrypted stores"},
+	{"merge.hush.driver", "hush git merge %O %A %B %P"},
+}
+
+func gitCommands(env *Env) []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:  "git",
+			Usage: "git integration: diff and merge drivers for encrypted stores",
+			Subcommands: []*cli.Command{
+				{
+					Name:      "setup",
+					Usage:     "configure the diff and merge drivers in this clone (after git clone)",
+					ArgsUsage: " ",
+					Action: func(c *cli.Context) error {
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						return runGitSetup(s)
+					},
+				},
+				{
+					Name:      "textconv",
+					Usage:     "print a store as one line per key with a keyed hash of its value (git's diff driver)",
+					ArgsUsage: "FILE",
+					Action: func(c *cli.Context) error {
+						if c.NArg() != 1 {
+							return usagef("textconv takes one FILE")
+						}
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						return runTextconv(s, c.Args().First())
+					},
+				},
+				{
+					Name:      "merge",
+					Usage:     "three-way merge of a store, key by key (git's merge driver)",
+					ArgsUsage: "BASE OURS THEIRS PATH",
+					Action: func(c *cli.Context) error {
+						if c.NArg() != 4 {
+							return usagef("merge takes BASE OURS THEIRS PATH (git's %%O %%A %%B %%P)")
+						}
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						a := c.Args().Slice()
+						return runGitMerge(s, a[0], a[1], a[2], a[3])
+					},
+				},
+			},
+		},
+		{
+			Name:      "resolve",
+			Usage:     "settle keys a merge left in conflict, taking our or their version",
+			ArgsUsage: "[KEY...]",
+			Description: `Without KEY, every conflicting key of the environment is settled the same way.
+
+EXAMPLES:
+   hush resolve --env dev --list
+   hush resolve DB_PASSWORD --theirs --env dev`,
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "ours", Usage: "keep our version"},
+				&cli.BoolFlag{Name: "theirs", Usage: "take their version"},
+				&cli.BoolFlag{Name: "list", Usage: "list the keys in conflict"},
+			},
+			Action: func(c *cli.Context) error {
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				if c.Bool("list") {
+					return runResolveList(s)
+				}
+				if c.Bool("ours") == c.Bool("theirs") {
+					return usagef("choose one of --ours and --theirs (or --list)")
+				}
+				return runResolve(s, c.Args().Slice(), c.Bool("theirs"))
+			},
+		},
+	}
+}
+
+// gitTop returns the top of the git work tree containing dir, or "".
+func gitTop(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// writeGitAttributes adds hush's line to the project's .gitattributes.
+func writeGitAttributes(root string) error {
+	path := filepath.Join(root, ".gitattributes")
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if bytes.Contains(old, []byte(strings.TrimSpace(gitAttributes))) {
+		return nil
+	}
+	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
+		old = append(old, '\n')
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(old, gitAttributes...))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// configureGit sets the drivers in the repository's local config.
+func configureGit(top string) error {
+	for _, kv := range gitDriverConfig {
+		if out, err := exec.Command("git", "-C", top, "config", "--local", kv[0], kv[1]).CombinedOutput(); err != nil {
+			return fmt.Errorf("git config %s: %v: %s", kv[0], err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+// gitDriversMissing reports whether the project is in a git work tree
+// whose local config lacks hush's drivers. It reads the config file
+// instead of running git, to stay cheap enough for every write.
+func gitDriversMissing(root string) bool {
+	dir := root
+	for {
+		gitPath := filepath.Join(dir, ".git")
+		st, err := os.Stat(gitPath)
+		if err == nil {
+			if !st.IsDir() {
+				return false // a worktree or submodule: do not guess
+			}
+			b, err := os.ReadFile(filepath.Join(gitPath, "config"))
+			return err == nil && !bytes.Contains(b, []byte(`[merge "hush"]`))
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false
+		}
+		dir = parent
+	}
+}
+
+func (s *session) warnGitDrivers() {
+	if s.project != nil && gitDriversMissing(s.project.Root) {
+		s.warnf("git diff and merge drivers for .hush/*.age are not configured in this clone; run: hush git setup")
+	}
+}
+
+func runGitSetup(s *session) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	top := gitTop(p.Root)
+	if top == "" {
+		return fmt.Errorf("%s is not in a git work tree", p.Root)
+	}
+	if err := writeGitAttributes(p.Root); err != nil {
+		return err
+	}
+	if err := configureGit(top); err != nil {
+		return err
+	}
+	s.infof("configured git diff and merge drivers for .hush/*.age in %s", top)
+	return nil
+}
+
+// runTextconv prints a store for git diff: names, types, rotation dates and
+// a short hash of each value keyed from the user's identity, so a value
+// cannot be guessed from its hash. Never values. A store this identity
+// cannot read prints one line saying so: git diff must go on working.
+func runTextconv(s *session, path string) error {
+	w := s.env.Stdout
+	id, err := s.identityOrErr()
+	if err != nil {
+		fmt.Fprintf(w, "# hush: no identity to decrypt this store\n")
+		return nil
+	}
+	doc, err := store.DecryptFile(path, "", id)
+	if err != nil {
+		fmt.Fprintf(w, "# hush: cannot decrypt: %s\n", firstLine(err.Error()))
+		return nil
+	}
+	key, err := id.DeriveKey("git textconv")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "# hush environment %s: %d secrets\n", doc.Environment, len(doc.Secrets))
+	for _, n := range doc.Names() {
+		sec := doc.Secrets[n]
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(doc.Environment + "\x00" + n + "\x00" + sec.Value.Reveal()))
+		line := fmt.Sprintf("%s hash=%s", n, hex.EncodeToString(m.Sum(nil))[:12])
+		if sec.Type != "" {
+			line += " type=" + sec.Type
+		}
+		if !sec.Rotated.IsZero() {
+			line += " rotated=" + sec.Rotated.Format("2006-01-02")
+		}
+		if sec.RotateEvery != "" {
+			line += " rotate_every=" + sec.RotateEvery
+		}
+		if len(sec.Exposed) > 0 {
+			line += " exposed"
+		}
+		fmt.Fprintln(w, line)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

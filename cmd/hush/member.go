@@ -1,0 +1,432 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/store"
+)
+
+// Audit actions for membership changes.
+const (
+	actionMemberAdd    = "member.add"
+	actionMemberRemove = "member.remove"
+	actionMemberAck    = "member.ack"
+)
+
+func memberCommands(env *Env) []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:  "member",
+			Usage: "add, remove, list and acknowledge the recipients of environments",
+			Subcommands: []*cli.Command{
+				{
+					Name:      "add",
+					Usage:     "make public keys recipients of environments, re-encrypting them",
+					ArgsUsage: "RECIPIENT...",
+					Description: `A RECIPIENT is an age public key (age1…), an SSH public key
+("ssh-ed25519 AAAA…", quoted), or a file of them, one per line, as age -R reads.
+
+EXAMPLE:
+   hush member add age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p --env dev,staging --label bob`,
+					Flags: []cli.Flag{
+						&cli.StringFlag{Name: "label", Usage: "the member's `NAME` (required)"},
+					},
+					Action: func(c *cli.Context) error {
+						if c.NArg() == 0 {
+							return usagef("member add needs at least one RECIPIENT")
+						}
+						if c.String("label") == "" {
+							return usagef("member add needs --label NAME")
+						}
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						return runMemberAdd(s, c.Args().Slice(), c.String("label"))
+					},
+				},
+				{
+					Name:      "rm",
+					Usage:     "remove a member, re-encrypt what they could read, mark it exposed",
+					ArgsUsage: "LABEL|RECIPIENT",
+					Description: `Removal is not revocation: git history still holds the old files, which the
+member can decrypt. Every secret they could read is marked exposed until rotated,
+and hush prints the list. An interrupted removal is finished by running it again.
+
+EXAMPLE:
+   hush member rm bob --all`,
+					Flags: []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "every environment (the default when --env is not given)"}},
+					Action: func(c *cli.Context) error {
+						if c.NArg() != 1 {
+							return usagef("member rm takes one LABEL or RECIPIENT")
+						}
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						if c.Bool("all") && s.envFlag != "" {
+							return usagef("use either --env or --all")
+						}
+						return runMemberRm(s, c.Args().First())
+					},
+				},
+				{
+					Name:      "ls",
+					Usage:     "list members: labels, key fingerprints, environments",
+					ArgsUsage: " ",
+					Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+					Action: func(c *cli.Context) error {
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						return runMemberLs(s, c.Bool("json"))
+					},
+				},
+				{
+					Name:      "ack",
+					Usage:     "accept recipient changes that arrived from elsewhere (git pull)",
+					ArgsUsage: " ",
+					Description: `hush remembers the recipients it last encrypted each environment to and
+refuses to write when hush.yaml names others (exit 6). Check the change
+(git log -p .hush/hush.yaml), then acknowledge it.
+
+EXAMPLE:
+   hush member ack --env prod`,
+					Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "acknowledge without asking"}},
+					Action: func(c *cli.Context) error {
+						s, err := newSession(env, c)
+						if err != nil {
+							return err
+						}
+						return runMemberAck(s, c.Bool("yes"))
+					},
+				},
+			},
+		},
+		{
+			Name:      "ci-key",
+			Usage:     "create a CI identity and make it a recipient of an environment",
+			ArgsUsage: " ",
+			Description: `The secret key is printed once, on stdout: put it in the CI's secret store as
+HUSH_IDENTITY. Nothing else keeps it.
+
+EXAMPLE:
+   hush ci-key --env prod --label github-actions`,
+			Flags: []cli.Flag{&cli.StringFlag{Name: "label", Value: "ci", Usage: "the key's `NAME`"}},
+			Action: func(c *cli.Context) error {
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				if s.envFlag == "" {
+					return usagef("ci-key needs --env ENV")
+				}
+				return runCIKey(s, c.String("label"))
+			},
+		},
+	}
+}
+
+// parseRecipientArgs turns arguments into recipients: keys as given, or
+// files holding one per line (comments and blank lines skipped).
+func parseRecipientArgs(args []string, label string) ([]store.Recipient, error) {
+	var out []store.Recipient
+	add := func(k, where string) error {
+		if _, err := crypt.ParseRecipient(k); err != nil {
+			return usagef("%s: %v", where, err)
+		}
+		out = append(out, store.Recipient{Key: crypt.CanonicalRecipient(k), Label: label})
+		return nil
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "age1") || strings.HasPrefix(a, "ssh-") {
+			if err := add(a, "recipient"); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		f, err := os.Open(a)
+		if err != nil {
+			return nil, usagef("%q is neither a recipient (age1…, ssh-…) nor a readable file", a)
+		}
+		sc := bufio.NewScanner(f)
+		n := 0
+		for line := 1; sc.Scan(); line++ {
+			t := strings.TrimSpace(sc.Text())
+			if t == "" || strings.HasPrefix(t, "#") {
+				continue
+			}
+			if err := add(t, fmt.Sprintf("%s:%d", a, line)); err != nil {
+				f.Close()
+				return nil, err
+			}
+			n++
+		}
+		f.Close()
+		if n == 0 {
+			return nil, usagef("%s holds no recipient", a)
+		}
+	}
+	return out, nil
+}
+
+// memberEnvs is the environments a member command works on: --env (a
+// comma list) or, when allDefault, every environment.
+func (s *session) memberEnvs(p *store.Project, allDefault bool) ([]string, error) {
+	if s.envFlag == "" {
+		if allDefault {
+			return p.Config.EnvNames(), nil
+		}
+		return nil, usagef("name the environments with --env E[,E2]")
+	}
+	envs := strings.Split(s.envFlag, ",")
+	for _, e := range envs {
+		if _, err := p.Config.Env(e); err != nil {
+			return nil, err
+		}
+	}
+	return envs, nil
+}
+
+func runMemberAdd(s *session, args []string, label string) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	rs, err := parseRecipientArgs(args, label)
+	if err != nil {
+		return err
+	}
+	envs, err := s.memberEnvs(p, false)
+	if err != nil {
+		return err
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return err
+	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
+	added, err := p.AddRecipients(envs, rs, id)
+	var paths []string
+	for _, e := range envs {
+		paths = append(paths, s.secretPath(e, ""))
+	}
+	if aerr := s.audit(actionMemberAdd, paths, err); aerr != nil && err == nil {
+		err = aerr
+	}
+	for _, e := range envs {
+		if len(added[e]) > 0 {
+			s.infof("added %s to %s (re-encrypted)", label, e)
+		} else if err == nil {
+			s.infof("%s was already a recipient of %s", label, e)
+		}
+	}
+	return err
+}
+
+func runMemberRm(s *session, who string) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	envs, err := s.memberEnvs(p, true)
+	if err != nil {
+		return err
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return err
+	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
+	removals, err := p.RemoveMember(who, envs, id, s.env.Now().UTC())
+	var paths []string
+	for _, r := range removals {
+		paths = append(paths, s.secretPath(r.Env, ""))
+	}
+	if len(paths) == 0 {
+		paths = []string{s.secretPath(strings.Join(envs, ","), "")}
+	}
+	if aerr := s.audit(actionMemberRemove, paths, err); aerr != nil && err == nil {
+		err = aerr
+	}
+	for _, r := range removals {
+		s.infof("removed %s from %s (re-encrypted to the remaining %d)", who, r.Env, len(p.Config.Environments[r.Env].Recipients))
+	}
+	if len(removals) > 0 {
+		printChecklist(s, who, removals)
+	}
+	return err
+}
+
+// printChecklist tells the team what removal cannot do: the member may
+// still hold old files from git history, so every secret they could read
+// must be rotated.
+func printChecklist(s *session, who string, removals []store.Removal) {
+	w := s.env.Stderr
+	fmt.Fprintf(w, "hush: warning: removal is not revocation: git history still holds files %s can decrypt\n", who)
+	fmt.Fprintf(w, "hush: rotate these secrets (marked exposed until then):\n")
+	for _, r := range removals {
+		if len(r.Exposed) == 0 {
+			fmt.Fprintf(w, "  %s: (no secrets)\n", r.Env)
+			continue
+		}
+		fmt.Fprintf(w, "  %s: %s\n", r.Env, strings.Join(r.Exposed, ", "))
+	}
+	fmt.Fprintf(w, "hush: hint: setting a new value (hush set KEY --env ENV) clears the mark; rotate at the provider first\n")
+}
+
+func runMemberLs(s *session, asJSON bool) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	members := p.Config.Members()
+	if s.envFlag != "" {
+		if _, err := p.Config.Env(s.envFlag); err != nil {
+			return err
+		}
+		var f []store.Member
+		for _, m := range members {
+			for _, e := range m.Envs {
+				if e == s.envFlag {
+					f = append(f, m)
+					break
+				}
+			}
+		}
+		members = f
+	}
+	if asJSON {
+		type row struct {
+			store.Member
+			Fingerprint string `json:"fingerprint"`
+		}
+		rows := make([]row, 0, len(members))
+		for _, m := range members {
+			rows = append(rows, row{m, crypt.Fingerprint(m.Key)})
+		}
+		return writeJSON(s.env.Stdout, rows)
+	}
+	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LABEL\tKEY\tENVIRONMENTS")
+	for _, m := range members {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Label, crypt.Fingerprint(m.Key), strings.Join(m.Envs, ","))
+	}
+	return tw.Flush()
+}
+
+func runMemberAck(s *session, yes bool) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	envs, err := s.memberEnvs(p, true)
+	if err != nil {
+		return err
+	}
+	var changed []string
+	for _, e := range envs {
+		pe, err := p.PinDiff(e)
+		if err != nil {
+			return err
+		}
+		if pe == nil {
+			continue
+		}
+		changed = append(changed, e)
+		for _, r := range pe.Added {
+			fmt.Fprintf(s.env.Stderr, "hush: %s: + %s %s\n", e, r.Label, r.Key)
+		}
+		for _, r := range pe.Removed {
+			fmt.Fprintf(s.env.Stderr, "hush: %s: - %s %s\n", e, r.Label, r.Key)
+		}
+	}
+	if len(changed) == 0 {
+		s.infof("recipients of %s are as you last encrypted them; nothing to acknowledge", strings.Join(envs, ", "))
+		return nil
+	}
+	if !yes {
+		ok, err := confirm("encrypt future writes to these recipients?")
+		if errors.Is(err, errNoTTY) {
+			return withHint(usagef("no terminal to confirm on"), "review the change, then pass --yes")
+		}
+		if !ok {
+			return errors.New("not acknowledged; writes to these environments stay refused")
+		}
+	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
+	l, err := p.Lock()
+	if err != nil {
+		return err
+	}
+	err = p.ReloadConfig()
+	if err == nil {
+		err = p.Pin(changed...)
+	}
+	l.Unlock()
+	var paths []string
+	for _, e := range changed {
+		paths = append(paths, s.secretPath(e, ""))
+	}
+	if aerr := s.audit(actionMemberAck, paths, err); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err == nil {
+		sort.Strings(changed)
+		s.infof("acknowledged the recipients of %s", strings.Join(changed, ", "))
+	}
+	return err
+}
+
+func runCIKey(s *session, label string) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	envs, err := s.memberEnvs(p, false)
+	if err != nil {
+		return err
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return err
+	}
+	ci, err := crypt.Generate()
+	if err != nil {
+		return err
+	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
+	_, err = p.AddRecipients(envs, []store.Recipient{{Key: ci.Public, Label: label}}, id)
+	var paths []string
+	for _, e := range envs {
+		paths = append(paths, s.secretPath(e, ""))
+	}
+	if aerr := s.audit(actionMemberAdd, paths, err); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(s.env.Stdout, ci.SecretText())
+	s.infof("added CI key %s (%s) to %s", label, crypt.Fingerprint(ci.Public), strings.Join(envs, ", "))
+	s.infof("hint: store the line above as HUSH_IDENTITY in your CI's secret settings; it is not kept anywhere else")
+	return nil
+}

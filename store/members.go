@@ -1,0 +1,285 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/hush-secrets/hush/crypt"
+)
+
+// AddRecipients makes rs recipients of each environment in envs and
+// re-encrypts their team stores, one environment at a time under the
+// project lock. Keys already present are skipped. It returns, per
+// environment, the recipients actually added.
+func (p *Project) AddRecipients(envs []string, rs []Recipient, id *crypt.Identity) (map[string][]Recipient, error) {
+	for _, r := range rs {
+		if _, err := crypt.ParseRecipient(r.Key); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+	}
+	added := map[string][]Recipient{}
+	for _, env := range envs {
+		err := p.withLock(func() error {
+			ec, err := p.Config.Env(env)
+			if err != nil {
+				return err
+			}
+			if err := p.checkPin(env); err != nil {
+				return err
+			}
+			doc, err := p.Read(env, Team, id)
+			if err != nil {
+				return err
+			}
+			var add []Recipient
+			for _, r := range rs {
+				r.Key = crypt.CanonicalRecipient(r.Key)
+				if !hasKey(ec.Recipients, r.Key) && !hasKey(add, r.Key) {
+					add = append(add, r)
+				}
+			}
+			if len(add) == 0 {
+				return nil
+			}
+			ec.Recipients = append(ec.Recipients, add...)
+			if err := p.Write(doc, Team, id); err != nil {
+				return err
+			}
+			if err := p.SaveConfig(); err != nil {
+				return err
+			}
+			added[env] = add
+			return p.Pin(env)
+		})
+		if err != nil {
+			return added, fmt.Errorf("%s: %w", env, err)
+		}
+	}
+	return added, nil
+}
+
+func hasKey(rs []Recipient, key string) bool {
+	for _, r := range rs {
+		if crypt.CanonicalRecipient(r.Key) == key {
+			return true
+		}
+	}
+	return false
+}
+
+// withLock runs fn under the project lock with a freshly read config.
+func (p *Project) withLock(fn func() error) error {
+	l, err := p.Lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if err := p.ReloadConfig(); err != nil {
+		return err
+	}
+	return fn()
+}
+
+// Removal is what removing a member did to one environment.
+type Removal struct {
+	Env     string
+	Removed []Recipient
+	// Exposed lists the secrets now marked exposed to the member: they
+	// must be rotated, because git history still holds files the member
+	// could decrypt.
+	Exposed []string
+}
+
+// MatchMember returns the recipients of env whose label or key is who.
+func (c *Config) MatchMember(env, who string) []Recipient {
+	ec, ok := c.Environments[env]
+	if !ok {
+		return nil
+	}
+	key := crypt.CanonicalRecipient(who)
+	var out []Recipient
+	for _, r := range ec.Recipients {
+		if r.Label == who || crypt.CanonicalRecipient(r.Key) == key {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// RemoveMember removes the recipients matching who (a label or a key) from
+// envs (all environments when envs is empty), re-encrypts each store to the
+// remaining recipients and marks every secret in it exposed to the member.
+// Each environment is finished (store written, then hush.yaml) before the
+// next starts, and a journal in the user's data dir records what is left,
+// so an interrupted removal is completed by running it again and hush
+// status can say where the member can still read. Removing an
+// environment's last recipient is refused before anything changes.
+func (p *Project) RemoveMember(who string, envs []string, id *crypt.Identity, now time.Time) ([]Removal, error) {
+	if len(envs) == 0 {
+		envs = p.Config.EnvNames()
+	}
+	var todo []string
+	for _, env := range envs {
+		ec, err := p.Config.Env(env)
+		if err != nil {
+			return nil, err
+		}
+		m := p.Config.MatchMember(env, who)
+		if len(m) == 0 {
+			continue
+		}
+		if len(m) == len(ec.Recipients) {
+			return nil, fmt.Errorf("%w: removing %s would leave environment %s with no recipient; add another member first", ErrInvalid, who, env)
+		}
+		todo = append(todo, env)
+	}
+	if len(todo) == 0 {
+		return nil, fmt.Errorf("member %q %w in %v", who, ErrNotFound, envs)
+	}
+	if err := p.writeJournal(&removalJournal{Member: who, Envs: todo}); err != nil {
+		return nil, err
+	}
+	var out []Removal
+	for i, env := range todo {
+		var r Removal
+		err := p.withLock(func() error {
+			ec, err := p.Config.Env(env)
+			if err != nil {
+				return err
+			}
+			if err := p.checkPin(env); err != nil {
+				return err
+			}
+			doc, err := p.Read(env, Team, id)
+			if err != nil {
+				return err
+			}
+			r = Removal{Env: env, Removed: p.Config.MatchMember(env, who)}
+			label := who
+			if len(r.Removed) > 0 && r.Removed[0].Label != "" {
+				label = r.Removed[0].Label
+			}
+			for _, name := range doc.Names() {
+				s := doc.Secrets[name]
+				if !exposedTo(s, label) {
+					s.Exposed = append(s.Exposed, Exposure{To: label, Since: now})
+				}
+				r.Exposed = append(r.Exposed, name)
+			}
+			var keep []Recipient
+			for _, rc := range ec.Recipients {
+				if !hasKey(r.Removed, crypt.CanonicalRecipient(rc.Key)) {
+					keep = append(keep, rc)
+				}
+			}
+			ec.Recipients = keep
+			// The store first: once it is re-encrypted the member cannot
+			// read the current file, and hush.yaml still naming them only
+			// makes status pessimistic until the rerun.
+			if err := p.Write(doc, Team, id); err != nil {
+				return err
+			}
+			if err := p.SaveConfig(); err != nil {
+				return err
+			}
+			return p.Pin(env)
+		})
+		if err != nil {
+			return out, fmt.Errorf("%s: %w (run the removal again to finish it)", env, err)
+		}
+		out = append(out, r)
+		if err := p.writeJournal(&removalJournal{Member: who, Envs: todo[i+1:]}); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func exposedTo(s *Secret, who string) bool {
+	for _, e := range s.Exposed {
+		if e.To == who {
+			return true
+		}
+	}
+	return false
+}
+
+// removalJournal is the unfinished part of a member removal.
+type removalJournal struct {
+	Member string   `json:"member"`
+	Envs   []string `json:"environments"`
+}
+
+func (p *Project) journalPath() string { return filepath.Join(p.PersonalDir(), "removal.json") }
+
+func (p *Project) writeJournal(j *removalJournal) error {
+	if len(j.Envs) == 0 {
+		err := os.Remove(p.journalPath())
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(p.PersonalDir(), 0o700); err != nil {
+		return err
+	}
+	return WriteFileAtomic(p.journalPath(), b)
+}
+
+// PendingRemoval reports an interrupted member removal: the member and the
+// environments they can still read. ok is false when there is none.
+func (p *Project) PendingRemoval() (member string, envs []string, ok bool) {
+	b, err := ReadFileNoFollow(p.journalPath(), 1<<20)
+	if err != nil {
+		return "", nil, false
+	}
+	var j removalJournal
+	if json.Unmarshal(b, &j) != nil || len(j.Envs) == 0 {
+		return "", nil, false
+	}
+	return j.Member, j.Envs, true
+}
+
+// Member is one recipient across the project.
+type Member struct {
+	Label string   `json:"label"`
+	Key   string   `json:"key"`
+	Envs  []string `json:"environments"`
+}
+
+// Members lists every recipient and the environments it can read.
+func (c *Config) Members() []Member {
+	byKey := map[string]*Member{}
+	for _, env := range c.EnvNames() {
+		for _, r := range c.Environments[env].Recipients {
+			k := crypt.CanonicalRecipient(r.Key)
+			m, ok := byKey[k]
+			if !ok {
+				m = &Member{Label: r.Label, Key: k}
+				byKey[k] = m
+			}
+			m.Envs = append(m.Envs, env)
+		}
+	}
+	out := make([]Member, 0, len(byKey))
+	for _, m := range byKey {
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Label != out[j].Label {
+			return out[i].Label < out[j].Label
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}
