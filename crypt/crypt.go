@@ -79,9 +79,12 @@ func Decrypt(ciphertext []byte, identities ...age.Identity) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrIntegrity, err)
 	}
-	plain, err := io.ReadAll(r)
-	if err != nil {
+	// The plaintext is smaller than the ciphertext (armor and per-chunk
+	// tags only add), so one allocation holds it.
+	var buf bytes.Buffer
+	buf.Grow(len(ciphertext) + 512)
+	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrIntegrity, err)
 	}
-	return plain, nil
+	return buf.Bytes(), nil
 }

@@ -87,13 +87,10 @@ func (d *Document) Encode() ([]byte, error) {
 // refused), hold only valid names and values, and have nothing after the
 // JSON object. Errors wrap ErrIntegrity and never quote a value.
 func DecodeDocument(plain []byte, env string) (*Document, error) {
-	dec := json.NewDecoder(bytes.NewReader(plain))
+	// json.Unmarshal refuses anything but whitespace after the object.
 	var d Document
-	if err := dec.Decode(&d); err != nil {
+	if err := json.Unmarshal(plain, &d); err != nil {
 		return nil, fmt.Errorf("%w: %s: the secret document is not valid JSON (%s)", ErrIntegrity, env, jsonErrorKind(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: %s: trailing data after the secret document", ErrIntegrity, env)
 	}
 	if d.Version != FormatVersion {
 		return nil, fmt.Errorf("%w: %s: unsupported format version %d (this hush reads version %d; upgrade hush)", ErrIntegrity, env, d.Version, FormatVersion)
