@@ -114,6 +114,7 @@ EXAMPLE:
 				return runRm(s, c.Args().Slice(), scopeOf(c))
 			},
 		},
+		editCommand(env),
 	}
 }
 
