@@ -23,6 +23,8 @@ type Config struct {
 	// SSHIdentities lets hush try ~/.ssh/id_ed25519 and ~/.ssh/id_rsa as
 	// identities when no other is found.
 	SSHIdentities bool `yaml:"ssh_identities,omitempty"`
+	// Rotation overrides the default rotation periods.
+	Rotation *RotationConfig `yaml:"rotation,omitempty"`
 	// Extra keeps sections this version does not know (written by a newer
 	// hush or by hand) so rewriting hush.yaml never drops them.
 	Extra map[string]any `yaml:",inline"`

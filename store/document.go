@@ -30,6 +30,9 @@ type Secret struct {
 	RotateEvery string     `json:"rotate_every,omitempty"`
 	Note        string     `json:"note,omitempty"`
 	Exposed     []Exposure `json:"exposed,omitempty"`
+	// Compromised marks a value known to have leaked; only a new value
+	// (hush rotate) clears it.
+	Compromised time.Time `json:"compromised,omitzero"`
 }
 
 // Exposure records that a value was readable by someone who should no

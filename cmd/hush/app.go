@@ -103,7 +103,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, projectCommands(env)...)
 	cmds = append(cmds, secretCommands(env)...)
 	cmds = append(cmds, memberCommands(env)...)
-	cmds = append(cmds, statusCommand(env))
+	cmds = append(cmds, statusCommand(env), rotateCommand(env), leakCommand(env))
 	cmds = append(cmds, gitCommands(env)...)
 	cmds = append(cmds, auditCommands(env)...)
 	return cmds

@@ -207,13 +207,15 @@ func runSet(s *session, o setOptions) error {
 	err = p.Update(envName, o.scope, id, func(d *store.Document) error {
 		sec, ok := d.Secrets[o.key]
 		if !ok {
-			sec = &store.Secret{Created: now, Rotated: now}
+			sec = &store.Secret{Created: now, Rotated: now, Type: store.InferType(o.key)}
 			d.Secrets[o.key] = sec
 			created = true
 		} else if sec.Value.Reveal() != value {
-			// A new value is a rotation: it clears exposure marks.
+			// A new value is a rotation: it clears exposure and
+			// compromise marks.
 			sec.Rotated = now
 			sec.Exposed = nil
+			sec.Compromised = time.Time{}
 		}
 		sec.Value = store.Value(value)
 		sec.Updated = now

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -14,31 +14,45 @@ import (
 func statusCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "status",
-		Usage:     "per environment: members, exposed secrets, unacknowledged recipient changes",
+		Usage:     "rotation, exposure and membership state of every secret",
 		ArgsUsage: " ",
-		Description: `EXAMPLE:
-   hush status --json`,
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+		Description: `Per environment: members, unacknowledged recipient changes, and each secret
+that is due or overdue for rotation, exposed (a removed member, a leak, git
+history) or compromised. --fail exits 7 when anything is overdue, exposed or
+compromised: run it in CI.
+
+EXAMPLES:
+   hush status
+   hush status --env prod --fail --json`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Usage: "every environment (the default without --env)"},
+			&cli.BoolFlag{Name: "fail", Usage: "exit 7 when a secret is overdue, exposed or compromised"},
+			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
+		},
 		Action: func(c *cli.Context) error {
 			s, err := newSession(env, c)
 			if err != nil {
 				return err
 			}
-			return runStatus(s, c.Bool("json"))
+			if c.Bool("all") && s.envFlag != "" {
+				return usagef("use either --env or --all")
+			}
+			return runStatus(s, c.Bool("json"), c.Bool("fail"))
 		},
 	}
 }
 
 type envStatus struct {
-	Env      string              `json:"environment"`
-	Members  []string            `json:"members"`
-	Exposed  map[string][]string `json:"exposed,omitempty"`
-	Readable bool                `json:"readable"`
-	Error    string              `json:"error,omitempty"`
-	Pin      string              `json:"recipient_change,omitempty"`
+	Env         string               `json:"environment"`
+	Members     []string             `json:"members"`
+	PinChange   string               `json:"recipient_change,omitempty"`
+	Error       string               `json:"error,omitempty"`
+	Secrets     []store.SecretStatus `json:"secrets"`
+	Unreadable  bool                 `json:"unreadable,omitempty"`
+	problemKeys int
 }
 
-func runStatus(s *session, asJSON bool) error {
+func runStatus(s *session, asJSON, fail bool) error {
 	p, err := s.openProject()
 	if err != nil {
 		return err
@@ -51,28 +65,38 @@ func runStatus(s *session, asJSON bool) error {
 		envs = []string{s.envFlag}
 	}
 	id, idErr := s.identityOrErr()
+	now := s.env.Now().UTC()
 	var out []envStatus
 	var paths []string
+	bad := 0
 	for _, e := range envs {
-		st := envStatus{Env: e, Members: p.Config.Environments[e].Labels()}
+		st := envStatus{Env: e, Members: p.Config.Environments[e].Labels(), Secrets: []store.SecretStatus{}}
 		if pe, err := p.PinDiff(e); err == nil && pe != nil {
-			st.Pin = pe.Error()
+			st.PinChange = pe.Error()
 		}
-		if idErr == nil {
-			doc, err := p.Read(e, store.Team, id)
-			if err != nil {
-				st.Error = err.Error()
-			} else {
-				st.Readable = true
-				paths = append(paths, s.secretPath(e, ""))
-				for _, n := range doc.Names() {
-					for _, x := range doc.Secrets[n].Exposed {
-						if st.Exposed == nil {
-							st.Exposed = map[string][]string{}
-						}
-						st.Exposed[n] = append(st.Exposed[n], x.To)
-					}
-				}
+		if idErr != nil {
+			st.Unreadable, st.Error = true, idErr.Error()
+			out = append(out, st)
+			continue
+		}
+		entries, err := p.Layered(e, id)
+		if err != nil {
+			st.Unreadable, st.Error = true, err.Error()
+			out = append(out, st)
+			continue
+		}
+		paths = append(paths, s.secretPath(e, ""))
+		doc := store.NewDocument(e)
+		for _, en := range entries {
+			doc.Secrets[en.Name] = en.Secret
+		}
+		if st.Secrets, err = p.Config.Evaluate(doc, now); err != nil {
+			return err
+		}
+		for _, ss := range st.Secrets {
+			if ss.Bad() {
+				st.problemKeys++
+				bad++
 			}
 		}
 		out = append(out, st)
@@ -88,36 +112,63 @@ func runStatus(s *session, asJSON bool) error {
 		if hasPending {
 			v["pending_removal"] = map[string]any{"member": member, "still_readable_in": pending}
 		}
-		return writeJSON(s.env.Stdout, v)
+		if err := writeJSON(s.env.Stdout, v); err != nil {
+			return err
+		}
+	} else {
+		printStatus(s, out)
+		if hasPending {
+			fmt.Fprintf(s.env.Stdout, "unfinished removal of %s: can still read %s; run: hush member rm %s --env %s\n",
+				member, strings.Join(pending, ", "), member, strings.Join(pending, ","))
+		}
 	}
+	if fail && bad > 0 {
+		return &exitCodeError{code: exitPolicy, err: fmt.Errorf("%d secrets overdue, exposed or compromised", bad)}
+	}
+	return nil
+}
+
+func printStatus(s *session, out []envStatus) {
 	w := s.env.Stdout
 	for _, st := range out {
 		fmt.Fprintf(w, "%s\n  members: %s\n", st.Env, strings.Join(st.Members, ", "))
-		switch {
-		case st.Error != "":
-			fmt.Fprintf(w, "  cannot read: %s\n", st.Error)
-		case !st.Readable:
-			fmt.Fprintf(w, "  secrets: not checked (no identity)\n")
-		case len(st.Exposed) == 0:
-			fmt.Fprintf(w, "  exposed: none\n")
-		default:
-			names := make([]string, 0, len(st.Exposed))
-			for n := range st.Exposed {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			fmt.Fprintf(w, "  exposed (rotate these):\n")
-			for _, n := range names {
-				fmt.Fprintf(w, "    %s  to %s\n", n, strings.Join(st.Exposed[n], ", "))
-			}
+		if st.PinChange != "" {
+			fmt.Fprintf(w, "  recipients changed: %s\n", st.PinChange)
 		}
-		if st.Pin != "" {
-			fmt.Fprintf(w, "  recipients changed: %s\n", st.Pin)
+		if st.Unreadable {
+			fmt.Fprintf(w, "  cannot read: %s\n", firstLine(st.Error))
+			continue
 		}
+		var rows []store.SecretStatus
+		ok := 0
+		for _, ss := range st.Secrets {
+			if ss.State == store.StateOK {
+				ok++
+				continue
+			}
+			rows = append(rows, ss)
+		}
+		fmt.Fprintf(w, "  secrets: %d, %d ok\n", len(st.Secrets), ok)
+		if len(rows) == 0 {
+			continue
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, ss := range rows {
+			detail := ""
+			switch ss.State {
+			case store.StateDue, store.StateOverdue:
+				detail = fmt.Sprintf("due %s (every %s)", ss.Due.Format("2006-01-02"), ss.Every)
+			case store.StateExposed:
+				var to []string
+				for _, x := range ss.Exposed {
+					to = append(to, x.To)
+				}
+				detail = "exposed to " + strings.Join(to, ", ") + "; rotate it"
+			case store.StateCompromised:
+				detail = "compromised since " + ss.Compromised.Format("2006-01-02") + "; rotate it now"
+			}
+			fmt.Fprintf(tw, "    %s\t%s\t%s\n", ss.Name, ss.State, detail)
+		}
+		tw.Flush()
 	}
-	if hasPending {
-		fmt.Fprintf(w, "unfinished removal of %s: can still read %s; run: hush member rm %s --env %s\n",
-			member, strings.Join(pending, ", "), member, strings.Join(pending, ","))
-	}
-	return nil
 }

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+func rotateCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "rotate",
+		Usage:     "give a secret a new value: stamps rotated, clears exposure and compromise marks",
+		ArgsUsage: "KEY",
+		Description: `The new value comes from stdin, a no-echo prompt, or --generate (crypto/rand).
+Rotate at the provider first; this records the new value.
+
+EXAMPLES:
+   hush rotate SESSION_SECRET --generate --length 48 --env prod
+   printf %s "$NEW_KEY" | hush rotate STRIPE_API_KEY --env prod`,
+		Flags: []cli.Flag{
+			personalFlag,
+			&cli.BoolFlag{Name: "generate", Aliases: []string{"g"}, Usage: "generate the value with crypto/rand"},
+			&cli.IntFlag{Name: "length", Value: 32, Usage: "generated value length in `CHARS`"},
+			&cli.StringFlag{Name: "charset", Value: "alnum", Usage: "generated value characters: alnum, hex, base64 or symbols"},
+			&cli.BoolFlag{Name: "push", Usage: "also update Vault (when configured in hush.yaml)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usagef("rotate takes one KEY")
+			}
+			s, err := newSession(env, c)
+			if err != nil {
+				return err
+			}
+			if c.Bool("push") {
+				return withHint(usagef("--push needs Vault sync, which this project has not configured"), "rotate without --push; configure vault: in hush.yaml first")
+			}
+			return runRotate(s, c.Args().First(), scopeOf(c), rotateOptions{generate: c.Bool("generate"), length: c.Int("length"), charset: c.String("charset")})
+		},
+	}
+}
+
+type rotateOptions struct {
+	generate bool
+	length   int
+	charset  string
+}
+
+func runRotate(s *session, key string, scope store.Scope, o rotateOptions) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	if err := store.ValidKeyName(key); err != nil {
+		return err
+	}
+	envName, err := s.envName()
+	if err != nil {
+		return err
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return err
+	}
+	var value string
+	if o.generate {
+		value, err = store.GenerateValue(o.length, o.charset)
+	} else {
+		value, err = readValue(s, key, "")
+	}
+	if err != nil {
+		return err
+	}
+	if err := store.ValidValue(value); err != nil {
+		return err
+	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
+	now := s.env.Now().UTC().Truncate(time.Second)
+	err = p.Update(envName, scope, id, func(d *store.Document) error {
+		sec, ok := d.Secrets[key]
+		if !ok {
+			return fmt.Errorf("%s %w in %s; use hush set to create it", key, store.ErrNotFound, envName)
+		}
+		if sec.Value.Reveal() == value {
+			return usagef("the new value is the same as the old one; nothing rotated")
+		}
+		sec.Value = store.Value(value)
+		sec.Updated, sec.Rotated = now, now
+		sec.Exposed, sec.Compromised = nil, time.Time{}
+		return nil
+	})
+	if aerr := s.auditWith(audit.SecretWrite, s.secretPath(envName, key), err); aerr != nil {
+		return aerr
+	}
+	s.infof("rotated %s in %s", key, envName)
+	return nil
+}
