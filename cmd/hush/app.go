@@ -88,13 +88,12 @@ func prepare(cmd *cli.Command) {
 	cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		return withHint(usagef("%v", err), "run hush %s --help", cmd.FullName())
 	}
-	if len(cmd.Subcommands) > 0 {
-		for _, sub := range cmd.Subcommands {
-			prepare(sub)
-		}
-		return
+	for _, sub := range cmd.Subcommands {
+		prepare(sub)
 	}
-	cmd.Flags = append(cmd.Flags, globalFlags()...)
+	if len(cmd.Subcommands) == 0 || cmd.Action != nil {
+		cmd.Flags = append(cmd.Flags, globalFlags()...)
+	}
 }
 
 func commands(env *Env) []*cli.Command {

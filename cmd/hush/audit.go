@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,6 +30,8 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "json", Usage: "JSON lines (the default when stdout is not a terminal)"},
 			&cli.StringFlag{Name: "key", Usage: "only lines about `KEY`"},
 			&cli.StringFlag{Name: "since", Usage: "only lines newer than `D` (a period like 7d or an RFC 3339 time)"},
+			&cli.StringFlag{Name: "until", Usage: "only lines older than `T` (a period like 1d or an RFC 3339 time)"},
+			&cli.StringFlag{Name: "action", Usage: "only lines of `ACTION` (secret.read, secret.write, secret.leak…)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -38,7 +41,8 @@ EXAMPLES:
 			if err != nil {
 				return err
 			}
-			return runAudit(s, auditOptions{json: c.Bool("json") || !env.StdoutTTY, key: c.String("key"), since: c.String("since")})
+			return runAudit(s, auditOptions{json: c.Bool("json") || !env.StdoutTTY, key: c.String("key"), since: c.String("since"),
+				until: c.String("until"), action: c.String("action"), env: s.envFlag})
 		},
 		Subcommands: []*cli.Command{{
 			Name:      "verify",
@@ -55,31 +59,46 @@ EXAMPLES:
 	}}
 }
 
+// auditLog is the user's log. With an identity at hand, appends also
+// refresh the anchor that makes truncation and rewrites detectable.
 func (s *session) auditLog() *audit.Log {
-	return &audit.Log{Path: filepath.Join(s.stateDir(), "audit.jsonl")}
+	l := &audit.Log{Path: filepath.Join(s.stateDir(), "audit.jsonl")}
+	if v, err := strconv.ParseInt(s.env.Getenv("HUSH_AUDIT_MAX_SIZE"), 10, 64); err == nil && v > 0 {
+		l.MaxSize = v
+	}
+	if s.identity != nil {
+		l.AnchorKey, _ = s.identity.DeriveKey("audit anchor")
+	}
+	return l
 }
 
 type auditOptions struct {
-	json       bool
-	key, since string
+	json                           bool
+	key, since, until, action, env string
 }
 
-func parseSince(v string, now time.Time) (time.Time, error) {
+func parseSince(flag, v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
 	d, err := store.ParsePeriod(v)
 	if err != nil {
-		return time.Time{}, usagef("--since %q: use a period like 7d or an RFC 3339 time", v)
+		return time.Time{}, usagef("--%s %q: use a period like 7d or an RFC 3339 time", flag, v)
 	}
 	return now.Add(-d), nil
 }
 
 func runAudit(s *session, o auditOptions) error {
-	var since time.Time
+	var since, until time.Time
 	if o.since != "" {
 		var err error
-		if since, err = parseSince(o.since, s.env.Now()); err != nil {
+		if since, err = parseSince("since", o.since, s.env.Now()); err != nil {
+			return err
+		}
+	}
+	if o.until != "" {
+		var err error
+		if until, err = parseSince("until", o.until, s.env.Now()); err != nil {
 			return err
 		}
 	}
@@ -88,11 +107,6 @@ func runAudit(s *session, o auditOptions) error {
 			return err
 		}
 	}
-	r, err := s.auditLog().Open()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
 	var tw *tabwriter.Writer
 	if !o.json {
 		tw = tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
@@ -100,12 +114,21 @@ func runAudit(s *session, o auditOptions) error {
 	}
 	enc := json.NewEncoder(s.env.Stdout)
 	enc.SetEscapeHTML(false)
-	err = audit.Scan(r, func(_ int, e audit.Entry) error {
-		if !since.IsZero() && e.Time.Before(since) {
+	_, err := s.auditLog().VerifyAll(nil, func(_ int, e audit.Entry) error {
+		if !since.IsZero() && e.Time.Before(since) || !until.IsZero() && !e.Time.Before(until) {
 			return nil
 		}
 		if o.key != "" && !strings.HasSuffix(e.Path, "/"+o.key) {
 			return nil
+		}
+		if o.action != "" && e.Action != o.action {
+			return nil
+		}
+		if o.env != "" {
+			parts := strings.Split(e.Path, "/")
+			if len(parts) < 2 || parts[1] != o.env {
+				return nil
+			}
 		}
 		if o.json {
 			return enc.Encode(e)
@@ -134,15 +157,24 @@ func shortID(s string) string {
 }
 
 func runAuditVerify(s *session) error {
-	r, err := s.auditLog().Open()
+	// The anchor is checked with the identity when one is at hand; without
+	// it the chain is still verified.
+	var key []byte
+	if id, err := s.identityOrErr(); err == nil {
+		key, _ = id.DeriveKey("audit anchor")
+	}
+	rep, err := s.auditLog().VerifyAll(key, nil)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	n, err := audit.Verify(r)
-	if err != nil {
-		return err
+	s.infof("audit log intact: %d lines in %d segment(s), chain verified", rep.Lines, rep.Segments)
+	switch {
+	case rep.Anchored && rep.AnchoredLine < rep.Lines:
+		s.infof("anchored through line %d; the %d lines after it were written without an identity at hand", rep.AnchoredLine, rep.Lines-rep.AnchoredLine)
+	case rep.Anchored:
+		s.infof("anchor holds: nothing was cut from the end or rewritten")
+	default:
+		s.infof("%s", rep.AnchorNote)
 	}
-	s.infof("audit log intact: %d lines, chain verified", n)
 	return nil
 }

@@ -57,10 +57,21 @@ var genesis = string(bytes.Repeat([]byte("0"), 64))
 // ErrChain means the log is not a valid chain; the error says which line.
 var ErrChain = errors.New("audit log chain broken")
 
-// Log is an audit log file.
+// Log is an audit log: the live file at Path and, once it grew past
+// MaxSize, archived segments Path-with-.NNNNNN.jsonl that the chain runs
+// through.
 type Log struct {
 	Path string
+	// MaxSize is the size past which the live file is archived before the
+	// next append (0: DefaultMaxSize).
+	MaxSize int64
+	// AnchorKey, when set, authenticates the anchor written after each
+	// append (see anchor.go).
+	AnchorKey []byte
 }
+
+// DefaultMaxSize is when the live log rotates: 16 MiB, about 50,000 lines.
+const DefaultMaxSize = 16 << 20
 
 // Append writes entries as one batch, under an exclusive lock on a separate
 // lock file, to a file opened append-only without following symlinks and
@@ -106,6 +117,22 @@ func (l *Log) Append(entries ...Entry) error {
 	if err != nil {
 		return err
 	}
+	size := st.Size()
+	maxSize := l.MaxSize
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	if size >= maxSize {
+		f.Close()
+		if err := l.rotate(); err != nil {
+			return err
+		}
+		if f, err = os.OpenFile(l.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		defer f.Close()
+		size = 0
+	}
 	var buf bytes.Buffer
 	for _, e := range entries {
 		line, h, err := seal(e, prev)
@@ -123,6 +150,11 @@ func (l *Log) Append(entries ...Entry) error {
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("audit: sync: %w", err)
+	}
+	if l.AnchorKey != nil {
+		if err := l.writeAnchor(l.AnchorKey, size+int64(buf.Len()), prev); err != nil {
+			return fmt.Errorf("audit: anchor: %w", err)
+		}
 	}
 	return nil
 }
