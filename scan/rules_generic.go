@@ -1,0 +1,324 @@
+package scan
+
+import (
+	"bytes"
+	"math"
+	"regexp"
+	"strings"
+)
+
+// pem builds the rule for one PEM private key kind. A header alone (in a
+// parser, in documentation) does not fire: the block must go on with a
+// base64 line, possibly after RFC 1421 headers (Proc-Type, DEK-Info) or
+// armor headers (Version, Comment), indented or not (YAML block scalars). The match runs to the END line when it is
+// near (Rule.until), so the fingerprint covers the whole key. Newlines may be real or
+// escaped (`\n` inside JSON and YAML strings).
+func pem(id, kind, desc string) ruleSpec {
+	nl := `(?:\r?\n|\\r?\\n)`
+	return ruleSpec{id: id, desc: desc, multiline: true, until: "-----END " + kind + "-----",
+		keywords: []string{"begin " + strings.ToLower(kind) + "-----"},
+		pattern: `-----BEGIN ` + kind + `-----` + nl + `(?:[ \t]*[A-Za-z-]+: ?[^\r\n\\]*` + nl + `)*(?:[ \t]*` + nl + `)?` +
+			`[ \t]*[0-9A-Za-z+/=]{40,}`}
+}
+
+// keyRules: private keys and signed tokens.
+var keyRules = []ruleSpec{
+	pem("private-key-rsa", "RSA PRIVATE KEY", "RSA private key (PKCS #1 PEM)"),
+	pem("private-key-dsa", "DSA PRIVATE KEY", "DSA private key (PEM)"),
+	pem("private-key-ec", "EC PRIVATE KEY", "EC private key (SEC 1 PEM)"),
+	pem("private-key-openssh", "OPENSSH PRIVATE KEY", "OpenSSH private key"),
+	pem("private-key-pkcs8", "PRIVATE KEY", "private key (PKCS #8 PEM)"),
+	pem("private-key-pkcs8-encrypted", "ENCRYPTED PRIVATE KEY", "encrypted private key (PKCS #8 PEM)"),
+	pem("private-key-pgp", "PGP PRIVATE KEY BLOCK", "PGP private key block"),
+	{id: "private-key-ssh2", desc: "SSH.com (SSH2) private key", multiline: true,
+		until:    "---- END SSH2 ENCRYPTED PRIVATE KEY ----",
+		keywords: []string{"begin ssh2 encrypted private key ----"},
+		pattern:  `---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\r?\n(?:[ \t]*[A-Za-z-]+: [^\r\n]*\r?\n)*[ \t]*[0-9A-Za-z+/=]{40,}`},
+	{id: "private-key-putty", desc: "PuTTY private key file", multiline: true,
+		keywords: []string{"putty-user-key-file-"},
+		pattern:  `PuTTY-User-Key-File-[23]: [^\r\n]+\r?\n(?:[^\r\n]*\r?\n){0,40}?[ \t]*Private-Lines: \d+\r?\n[ \t]*[0-9A-Za-z+/=]{40,}`},
+	{id: "jwt", desc: "JSON Web Token",
+		keywords: []string{"eyj"},
+		pattern:  `eyJ[0-9A-Za-z_-]{10,}\.eyJ[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]{20,}`},
+}
+
+// genericRules go last: anything more specific wins an overlap with them.
+// They are matched at each keyword hit (Rule.at) rather than by an
+// expression over the whole line: their expressions have no literal prefix,
+// and running them unanchored over every line that says "token" would cost
+// more than everything else together.
+var genericRules = []ruleSpec{
+	{id: "database-url", desc: "database connection URL with a password", human: true,
+		keywords: []string{"://"}, at: urlAt(dbSchemes), check: urlPassword},
+	{id: "basic-auth-url", desc: "URL with a password in it (basic auth)", human: true,
+		keywords: []string{"://"}, at: urlAt(webSchemes), check: urlPassword},
+	{id: "generic-secret", desc: "password, secret, token or API key assigned a random-looking value", human: true,
+		keywords: []string{"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key",
+			"access_key", "accesskey", "auth_key", "authkey", "credential"},
+		at: genericAt, check: genericValue},
+}
+
+var (
+	dbSchemes = schemeSet(`postgres postgresql mysql mariadb mongodb mongodb+srv redis rediss amqp amqps mssql
+		sqlserver clickhouse cockroachdb couchdb neo4j neo4j+s oracle`)
+	webSchemes = schemeSet(`http https ftp ftps sftp ssh git smtp smtps imap imaps ldap ldaps svn ws wss`)
+	// urlTail is the rest of a URL with a password, from its "://".
+	urlTail = regexp.MustCompile(`^://[^:@/\s"'<>]{1,64}:([^@/\s"'<>]{3,128})@[0-9A-Za-z.\-\[\]]+`)
+)
+
+func schemeSet(list string) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range strings.Fields(list) {
+		m[s] = true
+	}
+	return m
+}
+
+// urlAt matches a URL with a password whose "://" is at [ks, ke) and whose
+// scheme (optionally after "jdbc:") is in schemes.
+func urlAt(schemes map[string]bool) func(win []byte, ks, ke int) []int {
+	return func(win []byte, ks, _ int) []int {
+		ss := ks
+		for ss > 0 && ks-ss < 32 && (isAlnum(win[ss-1]) || strings.IndexByte("+.-:", win[ss-1]) >= 0) {
+			ss--
+		}
+		scheme := strings.ToLower(string(win[ss:ks]))
+		if i := strings.LastIndexByte(scheme, ':'); i >= 0 {
+			if scheme[:i] != "jdbc" {
+				return nil
+			}
+			scheme = scheme[i+1:]
+		}
+		if !schemes[scheme] {
+			return nil
+		}
+		loc := urlTail.FindSubmatchIndex(win[ks:])
+		if loc == nil {
+			return nil
+		}
+		return []int{ss, ks + loc[1], ks + loc[2], ks + loc[3]}
+	}
+}
+
+// genericAt matches an assignment to a name holding the keyword at
+// [ks, ke): the name (group 1) runs back from the keyword over word
+// characters, dots and dashes (40 at most) and on for 20 more; then come an
+// optional closing quote, spaces, one of = : := => ==, spaces, and a quoted
+// (group 2) or bare (group 3) value of 8 to 200 characters. It is written
+// out by hand because it runs at every "token" and "password" in the code.
+func genericAt(win []byte, ks, ke int) []int {
+	isName := func(b byte) bool { return isAlnum(b) || b == '_' || b == '.' || b == '-' }
+	isQuote := func(b byte) bool { return b == '"' || b == '\'' || b == '`' }
+	isSpace := func(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' || b == '\f' || b == '\v' }
+	i := ke
+	for i < len(win) && isName(win[i]) {
+		i++
+	}
+	if i-ke > 20 {
+		return nil
+	}
+	ne := i
+	if i < len(win) && isQuote(win[i]) {
+		i++
+	}
+	for n := 0; n < 4 && i < len(win) && isSpace(win[i]); n++ {
+		i++
+	}
+	rest := win[i:]
+	switch {
+	case bytes.HasPrefix(rest, []byte(":=")), bytes.HasPrefix(rest, []byte("=>")), bytes.HasPrefix(rest, []byte("==")):
+		i += 2
+	case len(rest) > 0 && (rest[0] == '=' || rest[0] == ':'):
+		i++
+	default:
+		return nil
+	}
+	for n := 0; n < 4 && i < len(win) && isSpace(win[i]); n++ {
+		i++
+	}
+	ns := ks
+	for ns > 0 && ks-ns < 40 && isName(win[ns-1]) {
+		ns--
+	}
+	if ns > 0 && win[ns-1] == ':' && win[ne] == ':' {
+		return nil // a segment of an ARN or URN: arn:aws:secretsmanager:…:secret:name
+	}
+	out := []int{ns, 0, ns, ne, -1, -1, -1, -1}
+	if i < len(win) && isQuote(win[i]) {
+		vs := i + 1
+		j := vs
+		for j < len(win) && j-vs <= 200 && !isQuote(win[j]) && !isSpace(win[j]) {
+			j++
+		}
+		if j >= len(win) || !isQuote(win[j]) || j-vs < 8 || j-vs > 200 {
+			return nil
+		}
+		out[1], out[4], out[5] = j+1, vs, j
+		return out
+	}
+	j := i
+	for j < len(win) && j-i <= 200 && !isSpace(win[j]) && bytes.IndexByte([]byte("\"'`;,)]}"), win[j]) < 0 {
+		j++
+	}
+	if j-i < 8 || j-i > 200 {
+		return nil
+	}
+	out[1], out[6], out[7] = j, i, j
+	return out
+}
+
+// urlPassword keeps URL passwords that are not stand-ins or template
+// references.
+func urlPassword(m []string) bool {
+	p := m[len(m)-1]
+	if weakWords[strings.ToLower(p)] || strings.HasPrefix(p, "$") || strings.HasPrefix(p, "%") ||
+		longestRun(p) == len(p) { // "***", "xxx": a masked password
+		return false
+	}
+	return true
+}
+
+// weakWords are values that only ever stand in for a secret in examples.
+var weakWords = map[string]bool{
+	"password": true, "passwd": true, "pass": true, "pwd": true, "secret": true,
+	"changeme": true, "admin": true, "root": true, "test": true, "user": true,
+	"guest": true, "token": true, "none": true, "null": true, "nil": true,
+	"undefined": true, "true": true, "false": true, "empty": true, "string": true,
+}
+
+// notSecretWords, as a word of the name, mark names of things about a
+// secret rather than the secret (password_hash, token_url, secretName).
+var notSecretWords = map[string]bool{
+	"hash": true, "hashed": true, "digest": true, "checksum": true, "sha": true, "sha1": true,
+	"sha256": true, "sha512": true, "md5": true, "salt": true, "nonce": true, "id": true,
+	"uuid": true, "len": true, "length": true, "size": true, "type": true, "name": true,
+	"field": true, "file": true, "path": true, "dir": true, "url": true, "uri": true,
+	"endpoint": true, "header": true, "prefix": true, "regex": true, "pattern": true,
+	"format": true, "label": true, "version": true, "count": true, "env": true, "var": true,
+	"expiry": true, "expires": true, "expiration": true, "ttl": true, "max": true, "min": true,
+	"policy": true, "provider": true, "mode": true, "hint": true, "ref": true, "param": true,
+	"placeholder": true, "template": true, "example": true, "test": true, "mock": true,
+	"num": true, "uses": true, "skip": true, "expected": true,
+}
+
+// nameWords splits an identifier at punctuation and lower-to-upper case
+// changes: "db.passwordHash_v2" → db password hash v2.
+func nameWords(name string) []string {
+	var words []string
+	start := 0
+	flush := func(i int) {
+		if i > start {
+			words = append(words, strings.ToLower(name[start:i]))
+		}
+		start = i
+	}
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		switch {
+		case !isAlnum(b):
+			flush(i)
+			start = i + 1
+		case i > 0 && 'A' <= b && b <= 'Z' && 'a' <= name[i-1] && name[i-1] <= 'z':
+			flush(i)
+		}
+	}
+	flush(len(name))
+	return words
+}
+
+func notSecretName(name string) bool {
+	for _, w := range nameWords(name) {
+		if notSecretWords[w] {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	uuidRE = regexp.MustCompile(`^` + uuid + `$`)
+	hexRE  = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+	// wordsRE: letters in words joined by - _ . or spaces, no digit: a
+	// name ("X-Fake-Connection-Token"), not a credential.
+	wordsRE = regexp.MustCompile(`^[A-Za-z]+(?:[-_. :/]+[A-Za-z]+)*[.,:;!?]?$`)
+	// dateRE: a timestamp; hostPathRE: a URL without its scheme or a Go
+	// import path.
+	// snakeRE: lower-case words joined by _ or -, an identifier
+	// ("ec2_custom_key").
+	snakeRE     = regexp.MustCompile(`^[a-z][a-z0-9]*(?:[_-][a-z][a-z0-9]*)+$`)
+	dateRE      = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}`)
+	hostPathRE  = regexp.MustCompile(`^[a-z0-9-]+(?:\.[a-z0-9-]+)+/`)
+	identRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(?:[.:]+[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?$`)
+	hashLengths = map[int]bool{32: true, 40: true, 56: true, 64: true, 96: true, 128: true}
+)
+
+// genericValue is the entropy gate of the generic rule. m[1] is the name,
+// m[2] a quoted value, m[3] an unquoted one.
+func genericValue(m []string) bool {
+	name, v, quoted := m[1], m[2], true
+	if v == "" {
+		v, quoted = m[3], false
+	}
+	switch {
+	case notSecretName(name),
+		weakWords[strings.ToLower(v)],
+		strings.ContainsAny(v[:1], "$%{<@#/.~*&[(:\\"),
+		dateRE.MatchString(v), hostPathRE.MatchString(v),
+		strings.Contains(v, "://"), strings.Contains(v, "${"), strings.Contains(v, "()"),
+		uuidRE.MatchString(v),
+		hexRE.MatchString(v) && hashLengths[len(v)],
+		// Bare values in code are expressions: calls, indexing, products,
+		// literals of composite types, case labels.
+		// A bare value without a digit is a word or a name in prose or code.
+		!quoted && (identRE.MatchString(v) || strings.ContainsAny(v, "([{*") || strings.HasSuffix(v, ":") ||
+			!strings.ContainsAny(v, "0123456789")),
+		!quoted && strings.Contains(m[0], "=="),
+		!quoted && strings.Contains(strings.TrimRight(v, "="), "="), // a=b&c=d chains
+		snakeRE.MatchString(v),
+		wordsRE.MatchString(v),
+		strings.HasPrefix(strings.ToLower(v), strings.ToLower(strings.TrimLeft(name, "._-"))):
+		return false
+	}
+	classes := charClasses(v)
+	e := entropy(v)
+	return classes >= 3 && e >= 3.0 ||
+		classes == 2 && e >= 3.5 && len(v) >= 16 && strings.ContainsAny(v, "0123456789")
+}
+
+// charClasses counts which of lower case, upper case, digits and others occur.
+func charClasses(s string) int {
+	var lower, upper, digit, other int
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case 'a' <= b && b <= 'z':
+			lower = 1
+		case 'A' <= b && b <= 'Z':
+			upper = 1
+		case '0' <= b && b <= '9':
+			digit = 1
+		default:
+			other = 1
+		}
+	}
+	return lower + upper + digit + other
+}
+
+// entropy is the Shannon entropy of s in bits per byte.
+func entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	n := float64(len(s))
+	h := 0.0
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
