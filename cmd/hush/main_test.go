@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -70,6 +72,9 @@ func scriptSetup(e *testscript.Env) error {
 	e.Setenv("XDG_STATE_HOME", filepath.Join(home, ".local", "state"))
 	e.Setenv("XDG_RUNTIME_DIR", "")
 	e.Setenv("NO_COLOR", "1")
+	if abs, err := filepath.Abs(filepath.Join("..", "..", "completions")); err == nil {
+		e.Setenv("HUSH_COMPLETIONS", abs)
+	}
 	e.Setenv("HUSH_ENV", "")
 	e.Setenv("HUSH_IDENTITY", "")
 	e.Setenv("HUSH_IDENTITY_FILE", "")
@@ -134,6 +139,38 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		b, err := os.ReadFile(path)
 		ts.Check(err)
 		ts.Check(os.WriteFile(path, []byte(strings.TrimSuffix(string(b), "\n")), 0o600))
+	},
+	// waitfile FILE waits (up to 20 s) until FILE exists, so a script can
+	// signal a background process only once it is ready.
+	"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: waitfile FILE")
+		}
+		for i := 0; i < 2000; i++ {
+			if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		ts.Fatalf("%s did not appear", args[0])
+	},
+	// sendsig SIG FILE sends signal SIG (TERM, INT, HUP, USR1…) to the
+	// process whose pid is in FILE.
+	"sendsig": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: sendsig SIG PIDFILE")
+		}
+		sigs := map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP,
+			"QUIT": syscall.SIGQUIT, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH}
+		sig, ok := sigs[args[0]]
+		if !ok {
+			ts.Fatalf("unknown signal %s", args[0])
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[1]))
+		ts.Check(err)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		ts.Check(err)
+		ts.Check(syscall.Kill(pid, sig))
 	},
 	// mode FILE PERM asserts a file's permission bits.
 	"mode": func(ts *testscript.TestScript, neg bool, args []string) {

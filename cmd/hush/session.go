@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,14 @@ import (
 	"github.com/hush-secrets/hush/store/audit"
 )
 
+// ctx is the command's context (cancelled on interrupt by the caller).
+func (s *session) ctx() context.Context {
+	if s.context != nil {
+		return s.context
+	}
+	return context.Background()
+}
+
 // session is what a command's action works with: the streams, the
 // directories, and lazily the project and the identity.
 type session struct {
@@ -24,13 +33,14 @@ type session struct {
 	dir     string // -C or the working directory
 	envFlag string
 
+	context  context.Context
 	project  *store.Project
 	identity *crypt.Identity
 	notes    []string
 }
 
 func newSession(env *Env, c *cli.Context) (*session, error) {
-	s := &session{env: env, command: commandName(c), quiet: globalBool(c, "quiet"), envFlag: globalString(c, "env")}
+	s := &session{env: env, context: c.Context, command: commandName(c), quiet: globalBool(c, "quiet"), envFlag: globalString(c, "env")}
 	if d := globalString(c, "C"); d != "" {
 		s.dir = d
 	} else {

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/hush-secrets/hush/store"
 )
 
 // The hash chain finds edited, deleted, inserted and reordered lines, but
@@ -48,11 +50,9 @@ func (l *Log) writeAnchor(key []byte, offset int64, head string) error {
 	if err != nil {
 		return err
 	}
-	tmp := l.anchorPath() + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, l.anchorPath())
+	// Atomic like every file hush writes: a torn anchor after a crash
+	// would read as a forgery.
+	return store.WriteFileAtomic(l.anchorPath(), append(b, '\n'))
 }
 
 // segments returns the archived segments in order, then the live log.

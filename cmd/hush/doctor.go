@@ -1,0 +1,238 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+func doctorCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "doctor",
+		Usage:     "check identity, keyring, pinning, git drivers, audit chain, plaintext files, rotation",
+		ArgsUsage: " ",
+		Description: `Each check prints ✓ or ✗ with a one-line fix. Exit 1 when anything is wrong.
+
+EXAMPLE:
+   hush doctor --json`,
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+		Action: func(c *cli.Context) error {
+			s, err := newSession(env, c)
+			if err != nil {
+				return err
+			}
+			return runDoctor(s, c.Bool("json"))
+		},
+	}
+}
+
+type check struct {
+	Name string `json:"check"`
+	OK   bool   `json:"ok"`
+	Info string `json:"info"`
+	Fix  string `json:"fix,omitempty"`
+}
+
+func runDoctor(s *session, asJSON bool) error {
+	var checks []check
+	add := func(name string, ok bool, info, fix string) {
+		c := check{Name: name, OK: ok, Info: info}
+		if !ok {
+			c.Fix = fix
+		}
+		checks = append(checks, c)
+	}
+	p, perr := s.openProject()
+	if perr != nil {
+		add("project", false, perr.Error(), "run hush init, or cd into a project")
+	} else {
+		add("project", true, fmt.Sprintf("%s in %s, environments %s", p.Config.Project, p.Root, strings.Join(p.Config.EnvNames(), ", ")), "")
+	}
+
+	id, idErr := s.identityOrErr()
+	switch {
+	case idErr != nil:
+		add("identity", false, firstLine(idErr.Error()), "run hush init, or set HUSH_IDENTITY_FILE")
+	default:
+		add("identity", true, fmt.Sprintf("%s from %s", crypt.Fingerprint(id.Public), id.Source), "")
+	}
+	if st, err := os.Lstat(s.lookup().IdentityFile()); err == nil {
+		perm := st.Mode().Perm()
+		add("identity file permissions", perm&0o077 == 0 && st.Mode().IsRegular(), fmt.Sprintf("%s mode %04o", s.lookup().IdentityFile(), perm),
+			"chmod 600 "+s.lookup().IdentityFile())
+	}
+	if s.env.Getenv("HUSH_KEYRING") == "off" {
+		add("keyring", true, "skipped (HUSH_KEYRING=off)", "")
+	} else {
+		_, err := crypt.SystemKeyring{}.Get(crypt.KeyringService, crypt.KeyringUser)
+		ok := err == nil || errors.Is(err, crypt.ErrKeyringNotFound)
+		info := "reachable"
+		if !ok {
+			info = firstLine(err.Error())
+		}
+		add("keyring", ok, info, "start a Secret Service (gnome-keyring, KeePassXC) or set HUSH_KEYRING=off and use the identity file")
+	}
+
+	if perr == nil {
+		var changed []string
+		for _, e := range p.Config.EnvNames() {
+			if pe, err := p.PinDiff(e); err == nil && pe != nil {
+				changed = append(changed, e)
+			}
+		}
+		add("recipients pinned", len(changed) == 0, pinInfo(changed), "review git log -p .hush/hush.yaml, then hush member ack --env "+strings.Join(changed, ","))
+		if top := gitTop(p.Root); top != "" {
+			missing := gitDriversMissing(p.Root)
+			add("git drivers", !missing, map[bool]string{true: "not configured in this clone", false: "diff and merge drivers configured"}[missing], "hush git setup")
+		}
+		files := plaintextEnvFiles(p.Root)
+		add("plaintext env files", len(files) == 0, plainInfo(files), "hush migrate "+strings.Join(files, " ")+" --env ENV --remove")
+		if idErr == nil {
+			add("rotation", true, "", "")
+			checks[len(checks)-1] = rotationCheck(s, p, id)
+		}
+	}
+
+	var key []byte
+	if idErr == nil {
+		key, _ = id.DeriveKey("audit anchor")
+	}
+	if rep, err := s.auditLog().VerifyAll(key, nil); err != nil {
+		add("audit log", false, firstLine(err.Error()), "inspect "+s.auditLog().Path+"; hush audit verify names the first bad line")
+	} else {
+		add("audit log", true, fmt.Sprintf("%d lines, chain verified; %s", rep.Lines, anchorInfo(rep.Anchored, rep.AnchorNote)), "")
+	}
+
+	bad := 0
+	for _, c := range checks {
+		if !c.OK {
+			bad++
+		}
+	}
+	if asJSON {
+		if err := writeJSON(s.env.Stdout, checks); err != nil {
+			return err
+		}
+	} else {
+		color := s.env.StdoutTTY && s.env.Getenv("NO_COLOR") == ""
+		for _, c := range checks {
+			mark := "✓"
+			if !c.OK {
+				mark = "✗"
+			}
+			if color {
+				if c.OK {
+					mark = "\x1b[32m" + mark + "\x1b[0m"
+				} else {
+					mark = "\x1b[31m" + mark + "\x1b[0m"
+				}
+			}
+			fmt.Fprintf(s.env.Stdout, "%s %s: %s\n", mark, c.Name, c.Info)
+			if !c.OK {
+				fmt.Fprintf(s.env.Stdout, "    fix: %s\n", c.Fix)
+			}
+		}
+	}
+	if bad > 0 {
+		return &exitCodeError{code: exitError, err: fmt.Errorf("%d checks failed", bad)}
+	}
+	return nil
+}
+
+func rotationCheck(s *session, p *store.Project, id *crypt.Identity) check {
+	var overdue, paths []string
+	defer func() {
+		// Decrypting for metadata is a listing: audit it as status does.
+		if len(paths) > 0 {
+			_ = s.audit(audit.SecretList, paths, nil)
+		}
+	}()
+	for _, e := range p.Config.EnvNames() {
+		entries, err := p.Layered(e, id)
+		if err != nil {
+			continue
+		}
+		paths = append(paths, s.secretPath(e, ""))
+		doc := store.NewDocument(e)
+		for _, en := range entries {
+			doc.Secrets[en.Name] = en.Secret
+		}
+		sts, err := p.Config.Evaluate(doc, s.env.Now().UTC())
+		if err != nil {
+			return check{Name: "rotation", OK: false, Info: err.Error(), Fix: "fix the rotation section of hush.yaml"}
+		}
+		for _, st := range sts {
+			if st.Bad() {
+				overdue = append(overdue, e+"/"+st.Name+" ("+string(st.State)+")")
+			}
+		}
+	}
+	if len(overdue) == 0 {
+		return check{Name: "rotation", OK: true, Info: "nothing overdue, exposed or compromised"}
+	}
+	return check{Name: "rotation", OK: false, Info: strings.Join(overdue, ", "), Fix: "hush rotate KEY --env ENV (hush status for details)"}
+}
+
+func pinInfo(changed []string) string {
+	if len(changed) == 0 {
+		return "every environment's recipients are as you last encrypted them"
+	}
+	return "recipients changed since your last write: " + strings.Join(changed, ", ")
+}
+
+func plainInfo(files []string) string {
+	if len(files) == 0 {
+		return "none found"
+	}
+	return strings.Join(files, ", ")
+}
+
+func anchorInfo(anchored bool, note string) string {
+	if anchored {
+		return "anchor holds"
+	}
+	return note
+}
+
+// plaintextEnvFiles lists .env-like files in the project tree (relative
+// names), skipping .git, node_modules and examples that hold no values by
+// convention (.env.example, .env.sample, .env.template).
+func plaintextEnvFiles(root string) []string {
+	var out []string
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if name == ".git" || name == "node_modules" || name == ".hush" || name == ".cache" || name == "vendor" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		isEnv := name == ".env" || strings.HasPrefix(name, ".env.") || strings.HasSuffix(name, ".env")
+		for _, sfx := range []string{".example", ".sample", ".template", ".dist"} {
+			if strings.HasSuffix(name, sfx) {
+				isEnv = false
+			}
+		}
+		if isEnv {
+			rel, _ := filepath.Rel(root, path)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+func runCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a program with the environment's secrets in its environment",
+		ArgsUsage: "[--] CMD [ARGS...]",
+		Description: `The child's environment is hush's plus the secrets (personal over team). Its
+argv is run as given, never through a shell. With nothing to supervise, hush
+replaces itself with the child, so signals, job control and the exit code are
+exactly the child's. The exit code is the child's, 128+N when signal N killed
+it, 125 when hush failed before starting it, 126 when CMD cannot be run and
+127 when it is not found.
+
+Names that change how programs load code (LD_*, DYLD_*, NODE_OPTIONS, PATH,
+BASH_ENV…) are never injected from a store unless hush.yaml's allow_inject
+names them. Values of the form hush://ENV/KEY in hush's environment or in an
+--env-file are resolved. With GITHUB_ACTIONS=true every injected value is
+masked in the Actions log first.
+
+EXAMPLES:
+   hush run -- npm start
+   hush run --env prod --only DATABASE_URL -- ./migrate
+   hush run --mask -- make deploy
+   hush run --file GOOGLE_APPLICATION_CREDENTIALS=GCP_SA_JSON -- terraform plan`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "no-override", Usage: "keep a variable already in the environment instead of the secret"},
+			&cli.BoolFlag{Name: "pristine", Usage: "start from an empty environment (keeping PATH HOME USER LOGNAME SHELL LANG LC_* TERM TZ)"},
+			&cli.StringSliceFlag{Name: "only", Usage: "inject only these `KEYS` (comma-separated, globs allowed)"},
+			&cli.StringSliceFlag{Name: "except", Usage: "do not inject these `KEYS` (comma-separated, globs allowed)"},
+			&cli.BoolFlag{Name: "mask", Usage: "replace secret values in the child's output with [hush:KEY]"},
+			&cli.StringSliceFlag{Name: "file", Usage: "hand secret KEY as an in-memory file whose path goes in VAR (`VAR=KEY`)"},
+			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// references"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return withHint(usagef("run needs a command"), "hush run -- CMD ARGS...")
+			}
+			s, err := newSession(env, c)
+			if err != nil {
+				return &exitCodeError{code: inject.CodeFailed, err: err}
+			}
+			return runRun(c.Context, s, runOptions{
+				argv: c.Args().Slice(), noOverride: c.Bool("no-override"), pristine: c.Bool("pristine"),
+				only: splitList(c.StringSlice("only")), except: splitList(c.StringSlice("except")),
+				mask: c.Bool("mask"), files: c.StringSlice("file"), envFiles: c.StringSlice("env-file"),
+			})
+		},
+	}
+}
+
+type runOptions struct {
+	argv                 []string
+	noOverride, pristine bool
+	only, except         []string
+	mask                 bool
+	files, envFiles      []string
+}
+
+func splitList(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// runRun prepares the child and runs it. Every failure before the child
+// starts is exit 125, so a caller can tell hush's failure from the child's.
+func runRun(ctx context.Context, s *session, o runOptions) error {
+	code, err := prepareAndRun(ctx, s, o)
+	if err != nil {
+		var se *inject.StartError
+		if errors.As(err, &se) {
+			return &exitCodeError{code: se.Code, err: err}
+		}
+		return &exitCodeError{code: inject.CodeFailed, err: err}
+	}
+	return &exitCodeError{code: code}
+}
+
+func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
+	p, err := s.openProject()
+	if err != nil {
+		return 0, err
+	}
+	envName, err := s.envName()
+	if err != nil {
+		return 0, err
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return 0, err
+	}
+	if err := s.auditReady(); err != nil {
+		return 0, err
+	}
+	entries, err := p.Layered(envName, id)
+	if err != nil {
+		return 0, err
+	}
+	byName := make(map[string]*store.Secret, len(entries))
+	secrets := make([]inject.Secret, 0, len(entries)+len(o.files))
+	paths := map[string]string{} // injected name → audit path
+	for _, e := range entries {
+		byName[e.Name] = e.Secret
+		secrets = append(secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
+		paths[e.Name] = s.secretPath(envName, e.Name)
+	}
+
+	var files []*inject.SecretFile
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, spec := range o.files {
+		v, key, ok := strings.Cut(spec, "=")
+		if !ok || store.ValidKeyName(v) != nil || store.ValidKeyName(key) != nil {
+			return 0, usagef("--file %q: want VAR=KEY", spec)
+		}
+		sec, ok := byName[key]
+		if !ok {
+			return 0, fmt.Errorf("--file %s: %s %w in %s", spec, key, store.ErrNotFound, envName)
+		}
+		sf, err := inject.NewSecretFile(key, inject.NewValue(sec.Value.Reveal()))
+		if err != nil {
+			return 0, fmt.Errorf("--file %s: %w", spec, err)
+		}
+		files = append(files, sf)
+		secrets = append(secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
+		paths[v] = s.secretPath(envName, key)
+	}
+
+	parent := s.env.Environ()
+	for _, f := range o.envFiles {
+		fh, err := os.Open(f)
+		if err != nil {
+			return 0, fmt.Errorf("--env-file: %w", err)
+		}
+		imp, err := inject.ParseDotenv(fh)
+		fh.Close()
+		if err != nil {
+			return 0, fmt.Errorf("--env-file %s: %w", f, err)
+		}
+		for _, sec := range imp.Secrets {
+			parent = append(parent, sec.Name+"="+sec.Value.Reveal())
+		}
+	}
+
+	// hush://ENV/KEY references read other environments (or this one),
+	// each decrypted once; every resolution is audited below.
+	docs := map[string]map[string]*store.Secret{envName: byName}
+	var refPaths []string
+	resolve := func(env, key string) (inject.Value, error) {
+		m, ok := docs[env]
+		if !ok {
+			es, err := p.Layered(env, id)
+			if err != nil {
+				return inject.Value{}, err
+			}
+			m = map[string]*store.Secret{}
+			for _, e := range es {
+				m[e.Name] = e.Secret
+			}
+			docs[env] = m
+		}
+		sec, ok := m[key]
+		if !ok {
+			return inject.Value{}, fmt.Errorf("reference hush://%s/%s: %s %w in %s", env, key, key, store.ErrNotFound, env)
+		}
+		refPaths = append(refPaths, s.secretPath(env, key))
+		return inject.NewValue(sec.Value.Reveal()), nil
+	}
+	built, err := inject.BuildEnv(inject.EnvOptions{
+		Parent: parent, Secrets: secrets, NoOverride: o.noOverride, Pristine: o.pristine,
+		Only: o.only, Except: o.except, Allow: p.Config.AllowInject, Resolve: resolve,
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range built.Dropped {
+		s.warnf("not injecting %s: it changes how programs load code; allow it by name in hush.yaml (allow_inject)", d)
+	}
+	if len(built.Kept) > 0 && !s.quiet {
+		s.infof("kept the existing %s (--no-override)", strings.Join(built.Kept, ", "))
+	}
+
+	// One audit line per injected key, written before the child starts:
+	// once hush execs, nothing runs after it.
+	var auditPaths []string
+	for _, sec := range built.Injected {
+		if ap, ok := paths[sec.Name]; ok {
+			auditPaths = append(auditPaths, ap)
+		}
+	}
+	auditPaths = append(auditPaths, refPaths...)
+	if err := s.audit(audit.SecretRead, auditPaths, nil); err != nil {
+		return 0, err
+	}
+
+	if s.env.Getenv("GITHUB_ACTIONS") == "true" {
+		if err := inject.WriteGitHubMasks(s.env.Stdout, built.Injected); err != nil {
+			return 0, err
+		}
+	}
+	var masker *inject.Masker
+	if o.mask {
+		var short []string
+		masker, short = inject.NewMasker(built.Injected)
+		for _, n := range short {
+			s.warnf("%s is shorter than 6 characters and is not masked", n)
+		}
+	}
+	return inject.Run(ctx, inject.Spec{
+		Argv: o.argv, Env: built.Environ,
+		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
+		Files: files, Mask: masker,
+	})
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/scan"
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+func scanCommands(env *Env) []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:      "scan",
+			Usage:     "find leaked secrets in files, staged changes or git history (exit 7 when found)",
+			ArgsUsage: "[PATH...]",
+			Description: `Rules for 100 provider formats and a generic entropy-gated rule, plus the
+project's own secret values (every value your identity can decrypt, of 8
+characters or more, verbatim and base64/URL/hex-encoded). Findings show at most
+the first 4 characters of a secret. Inside a git work tree the files are git's
+own list (.gitignore honoured); binary files are skipped.
+
+Allowlist: .hush/scan.yaml (paths, rules, fingerprints); a line with
+"hush:allow" is skipped; --baseline FILE accepts the findings of an earlier
+--format json report.
+
+EXAMPLES:
+   hush scan
+   hush scan --staged                     # what is about to be committed
+   hush scan --history --since v1.2.0 --format sarif > hush.sarif`,
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "staged", Usage: "scan only the staged changes"},
+				&cli.BoolFlag{Name: "history", Usage: "scan every commit reachable (added lines)"},
+				&cli.StringFlag{Name: "since", Usage: "with --history, only commits after `REV`"},
+				&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "`FORMAT`: text, json or sarif"},
+				&cli.BoolFlag{Name: "no-known", Usage: "do not search for the project's own secret values"},
+				&cli.StringFlag{Name: "baseline", Usage: "accept the findings listed in `FILE` (an earlier --format json report)"},
+			},
+			Action: func(c *cli.Context) error {
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				if c.Bool("staged") && c.Bool("history") {
+					return usagef("use either --staged or --history")
+				}
+				if c.IsSet("since") && !c.Bool("history") {
+					return usagef("--since needs --history")
+				}
+				if (c.Bool("staged") || c.Bool("history")) && c.NArg() > 0 {
+					return usagef("PATH arguments go with a working-tree scan, not --staged or --history")
+				}
+				return runScan(s, scanOptions{paths: c.Args().Slice(), staged: c.Bool("staged"), history: c.Bool("history"),
+					since: c.String("since"), format: c.String("format"), noKnown: c.Bool("no-known"), baseline: c.String("baseline")})
+			},
+		},
+		{
+			Name:  "hook",
+			Usage: "git hooks",
+			Subcommands: []*cli.Command{{
+				Name:      "install",
+				Usage:     "install a pre-commit hook running hush scan --staged (chaining an existing hook)",
+				ArgsUsage: " ",
+				Action: func(c *cli.Context) error {
+					s, err := newSession(env, c)
+					if err != nil {
+						return err
+					}
+					return runHookInstall(s)
+				},
+			}},
+		},
+	}
+}
+
+type scanOptions struct {
+	paths                    []string
+	staged, history, noKnown bool
+	since, format, baseline  string
+}
+
+func runScan(s *session, o scanOptions) error {
+	format, err := scan.ParseFormat(o.format)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	cfg := scan.Config{}
+	p, perr := s.openProject()
+	if perr == nil {
+		b, err := store.ReadFileNoFollow(filepath.Join(p.Dir(), "scan.yaml"), 1<<20)
+		switch {
+		case err == nil:
+			if cfg.Allow, err = scan.ParseAllowlist(b); err != nil {
+				return fmt.Errorf("%w: .hush/scan.yaml: %v", store.ErrInvalid, err)
+			}
+		case !errors.Is(err, fs.ErrNotExist):
+			return err
+		}
+	}
+	if o.baseline != "" {
+		f, err := os.Open(o.baseline)
+		if err != nil {
+			return err
+		}
+		cfg.Baseline, err = scan.ReadBaseline(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%w: --baseline %s: %v", store.ErrInvalid, o.baseline, err)
+		}
+	}
+	if !o.noKnown && perr == nil {
+		known, paths, err := knownValues(s, p)
+		if err != nil {
+			return err
+		}
+		if len(paths) > 0 {
+			// The scan reads every value: one audit line per key.
+			if err := s.audit(audit.SecretRead, paths, nil); err != nil {
+				return err
+			}
+		}
+		cfg.Known = known
+	}
+	sc, err := scan.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx := s.ctx()
+	var findings []scan.Finding
+	switch {
+	case o.staged:
+		findings, err = sc.ScanStaged(ctx, s.dir)
+	case o.history:
+		findings, err = sc.ScanHistory(ctx, s.dir, o.since)
+	default:
+		paths := o.paths
+		if len(paths) == 0 {
+			// Relative names read better and match the allowlist's globs.
+			paths = []string{"."}
+			if wd, err := s.env.Getwd(); err != nil || wd != s.dir {
+				paths = []string{s.dir}
+			}
+		}
+		findings, err = sc.ScanPaths(ctx, paths...)
+	}
+	if err != nil {
+		return err
+	}
+	if err := scan.WriteFindings(s.env.Stdout, format, findings, version); err != nil {
+		return err
+	}
+	if len(findings) > 0 {
+		return &exitCodeError{code: exitPolicy, err: fmt.Errorf("%d possible secrets found", len(findings))}
+	}
+	if format == "text" {
+		s.infof("no secrets found")
+	}
+	return nil
+}
+
+// knownValues collects every secret the identity can decrypt, named
+// env/KEY (personal values too). Environments it cannot read are skipped
+// with a note.
+func knownValues(s *session, p *store.Project) (map[string]string, []string, error) {
+	id, err := s.identityOrErr()
+	if err != nil {
+		s.warnf("no identity: scanning without the project's own values (%v)", err)
+		return nil, nil, nil
+	}
+	known := map[string]string{}
+	var paths []string
+	for _, env := range p.Config.EnvNames() {
+		entries, err := p.Layered(env, id)
+		if err != nil {
+			if !s.quiet {
+				s.infof("note: not searching for %s's values: %v", env, firstLine(err.Error()))
+			}
+			continue
+		}
+		for _, e := range entries {
+			v := e.Secret.Value.Reveal()
+			if len(v) < scan.MinKnownLength {
+				continue
+			}
+			known[env+"/"+e.Name] = v
+			paths = append(paths, s.secretPath(env, e.Name))
+		}
+	}
+	return known, paths, nil
+}
+
+func runHookInstall(s *session) error {
+	self, err := os.Executable()
+	if err != nil {
+		self = "hush"
+	}
+	res, err := scan.InstallHook(s.ctx(), s.dir, scan.HookOptions{Command: self})
+	if err != nil {
+		return err
+	}
+	switch {
+	case res.Updated:
+		s.infof("updated the hush pre-commit hook in %s", res.Path)
+	default:
+		s.infof("installed a pre-commit hook running hush scan --staged: %s", res.Path)
+	}
+	if res.Chained != "" {
+		s.infof("it runs your existing hook first: %s", res.Chained)
+	}
+	return nil
+}

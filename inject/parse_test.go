@@ -1,0 +1,193 @@
+package inject
+
+import (
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseDotenv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want map[string]string
+		dups []string
+	}{
+		{"basic", "A=1\nB = two words \n", map[string]string{"A": "1", "B": "two words"}, nil},
+		{"comments", "# c\nA=1 # trailing\nB=x#not\n\n", map[string]string{"A": "1", "B": "x#not"}, nil},
+		{"quotes", "A=\"l1\\nl2\"\nB='raw\\n $A'\nC=\"q\\\"d\"", map[string]string{"A": "l1\nl2", "B": `raw\n $A`, "C": `q"d`}, nil},
+		{"multi-line", "A=\"one\ntwo\"\nB=3\n", map[string]string{"A": "one\ntwo", "B": "3"}, nil},
+		{"export and yaml style", "export A=1\nB: 2\n", map[string]string{"A": "1", "B": "2"}, nil},
+		{"expand from file", "A=x\nB=${A}-$A\nC=\"${A}\"\nD='${A}'\n", map[string]string{"A": "x", "B": "x-x", "C": "x", "D": "${A}"}, nil},
+		{"escaped dollar", "A=\\$HOME\n", map[string]string{"A": "$HOME"}, nil},
+		{"bom and crlf", "\ufeffA=1\r\nB=\"x\r\ny\"\r\n", map[string]string{"A": "1", "B": "x\ny"}, nil},
+		{"duplicates", "A=1\nB=2\nA=3\nA=4\n", map[string]string{"A": "4", "B": "2"}, []string{"A"}},
+		{"empty", "", map[string]string{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			imp, err := ParseDotenv(strings.NewReader(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := toMap(imp); !maps.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if !slices.Equal(imp.Duplicates, tt.dups) {
+				t.Errorf("duplicates %v, want %v", imp.Duplicates, tt.dups)
+			}
+		})
+	}
+}
+
+// TestParseDotenvNoProcessEnv: ${VAR} never reads the importing process's
+// environment.
+func TestParseDotenvNoProcessEnv(t *testing.T) {
+	t.Setenv("HUSH_TEST_OUTSIDE", "fake-outside-value")
+	imp, err := ParseDotenv(strings.NewReader("A=${HUSH_TEST_OUTSIDE}\nB=\"$HUSH_TEST_OUTSIDE\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := toMap(imp); got["A"] != "" || got["B"] != "" {
+		t.Errorf("expanded from the process environment: %q", got)
+	}
+}
+
+func TestParseDotenvErrors(t *testing.T) {
+	t.Parallel()
+	const fake = "fake-secret-9"
+	tests := []struct {
+		name string
+		in   string
+		line int
+		want string
+	}{
+		{"nul", "A=1\nB=" + fake + "\x00\n", 2, "dotenv: line 2: NUL byte"},
+		{"bad name", "A=1\n\n1BAD=" + fake + "\n", 3, `dotenv: line 3: invalid name "1BAD"`},
+		{"dotted name", "A.B=" + fake + "\n", 1, `invalid name "A.B"`},
+		{"no equals", "A=1\n" + fake + "\n", 2, "dotenv: line 2: expected NAME=value"},
+		{"no equals at end", "A=1\nNOVALUE", 2, "dotenv: line 2: expected NAME=value"},
+		{"unterminated", "A=1\r\nB=\"" + fake + "\nC=2\n", 2, "dotenv: line 2: B: unterminated quoted value"},
+		{"invalid utf-8", "A=" + fake + "\xff\n", 1, "dotenv: line 1: A: unquoted value is not valid UTF-8"},
+	}
+	for _, tt := range tests {
+		_, err := ParseDotenv(strings.NewReader(tt.in))
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Line != tt.line || !strings.HasPrefix(err.Error(), tt.want) && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want line %d %q", tt.name, err, tt.line, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "fake-secret") {
+			t.Errorf("%s: error echoes the value: %v", tt.name, err)
+		}
+	}
+}
+
+func TestParseJSONYAML(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		format Format
+		in     string
+		want   map[string]string
+		dups   []string
+	}{
+		{"json", FormatJSON, `{"A":"x","N":1.50,"B":true,"E":""}`, map[string]string{"A": "x", "N": "1.50", "B": "true", "E": ""}, nil},
+		{"json dup", FormatJSON, "\ufeff{\"A\":\"1\",\"A\":\"2\"}", map[string]string{"A": "2"}, []string{"A"}},
+		{"yaml", FormatYAML, "A: x\nN: 0x1F\nB: yes\nQ: \"q\\n\"\nM: |\n  l1\n  l2\n", map[string]string{"A": "x", "N": "0x1F", "B": "yes", "Q": "q\n", "M": "l1\nl2\n"}, nil},
+		{"yaml dup", FormatYAML, "A: 1\nA: 2\n", map[string]string{"A": "2"}, []string{"A"}},
+		{"yaml empty", FormatYAML, "", map[string]string{}, nil},
+		{"dotenv via Import", FormatDotenv, "A=1\n", map[string]string{"A": "1"}, nil},
+	}
+	for _, tt := range tests {
+		imp, err := Import(strings.NewReader(tt.in), tt.format)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := toMap(imp); !maps.Equal(got, tt.want) {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+		if !slices.Equal(imp.Duplicates, tt.dups) {
+			t.Errorf("%s: duplicates %v", tt.name, imp.Duplicates)
+		}
+	}
+}
+
+func TestParseJSONYAMLErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		format Format
+		in     string
+		want   string
+	}{
+		{"json nested", FormatJSON, "{\n\"A\": \"fake-secret-1\",\n\"B\": {\"x\": 1}}", "json: line 3: B: nested value"},
+		{"json array", FormatJSON, `{"B": ["fake-secret-1"]}`, "B: nested value"},
+		{"json null", FormatJSON, `{"B": null}`, "B: null value"},
+		{"json bad name", FormatJSON, `{"1B": "fake-secret-1"}`, `invalid name "1B"`},
+		{"json nul", FormatJSON, `{"B": "fake-secret-1\u0000"}`, "B: NUL byte in value"},
+		{"json syntax", FormatJSON, "{\n\"B\": \"fake-secret-1\" x}", "json: line 2: invalid JSON"},
+		{"json not object", FormatJSON, `["fake-secret-1"]`, "want an object"},
+		{"json utf-8", FormatJSON, "{\"B\": \"fake-secret-1\xff\"}", "invalid UTF-8"},
+		{"json trailing", FormatJSON, `{"B": "x"} {}`, "data after the object"},
+		{"yaml nested", FormatYAML, "A: fake-secret-1\nB:\n  x: 1\n", "yaml: line 2: B: nested value"},
+		{"yaml null", FormatYAML, "B: ~\n", "B: null value"},
+		{"yaml alias", FormatYAML, "A: &a fake-secret-1\nB: *a\n", "B: nested value or alias"},
+		{"yaml bad name", FormatYAML, "A-B: fake-secret-1\n", `invalid name "A-B"`},
+		{"yaml syntax", FormatYAML, "A: \"fake-secret-1\n", "yaml: line"},
+		{"yaml list", FormatYAML, "- fake-secret-1\n", "want a mapping"},
+		{"yaml two docs", FormatYAML, "A: 1\n---\nB: 2\n", "more than one document"},
+		{"unknown format", Format("toml"), "", `cannot import format "toml"`},
+	}
+	for _, tt := range tests {
+		_, err := Import(strings.NewReader(tt.in), tt.format)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "fake-secret") {
+			t.Errorf("%s: error echoes the value: %v", tt.name, err)
+		}
+	}
+}
+
+// TestParseFixtures reads the env files in testdata/inject.
+func TestParseFixtures(t *testing.T) {
+	t.Parallel()
+	tests := map[string]map[string]string{
+		"app.env": {
+			"APP_NAME":     "demo-app",
+			"REDIS_URL":    "redis://localhost:6379/0",
+			"GREETING":     "Hello,\nWorld",
+			"PRIVATE_KEY":  "-----BEGIN FAKE KEY-----\nAAAAfakefakefakefake\n-----END FAKE KEY-----",
+			"CALLBACK_URL": "https://example.invalid/callback",
+			"STRIPE_KEY":   "hush://prod/STRIPE_KEY",
+			"EMPTY":        "",
+		},
+		"crlf-bom.env": {"FIRST": "one", "SECOND": "two words", "THIRD": "3"},
+	}
+	for file, want := range tests {
+		f, err := os.Open(filepath.Join("..", "testdata", "inject", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp, err := ParseDotenv(f)
+		_ = f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		got := toMap(imp)
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %q, want %q", file, k, got[k], v)
+			}
+		}
+	}
+	refs, err := FindSecretRefs(sec("STRIPE_KEY", "hush://prod/STRIPE_KEY"))
+	if err != nil || len(refs) != 1 || refs[0].Ref != (Ref{Env: "prod", Key: "STRIPE_KEY"}) {
+		t.Errorf("refs %v, %v", refs, err)
+	}
+}

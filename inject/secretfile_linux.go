@@ -1,0 +1,37 @@
+package inject
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// NewSecretFile puts v in a memfd named after name, seals it read-only and
+// rewinds it. The descriptor is close-on-exec in hush; Run clears that for
+// the child only, at the same number.
+func NewSecretFile(name string, v Value) (*SecretFile, error) {
+	fd, err := unix.MemfdCreate("hush-"+name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("inject: memfd for %s: %w", quoteName(name), err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd:hush-"+name)
+	fail := func(what string, err error) (*SecretFile, error) {
+		_ = f.Close()
+		return nil, fmt.Errorf("inject: memfd for %s: %s: %w", quoteName(name), what, err)
+	}
+	if _, err := f.WriteString(v.s); err != nil {
+		return fail("write", err)
+	}
+	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		return fail("seal", err)
+	}
+	// A child reading the inherited descriptor itself, rather than opening
+	// /dev/fd/N afresh, starts at the beginning.
+	if _, err := f.Seek(0, 0); err != nil {
+		return fail("rewind", err)
+	}
+	return &SecretFile{path: "/dev/fd/" + strconv.Itoa(fd), file: f}, nil
+}
