@@ -8,5 +8,6 @@ import (
 )
 
 func main() {
+	harden()
 	os.Exit(Main(context.Background(), os.Args, realEnv()))
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,7 +18,7 @@ import (
 // they run the real CLI in a real process, as age's and chezmoi's do.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"hush": func() { os.Exit(Main(context.Background(), os.Args, realEnv())) },
+		"hush": func() { main() },
 	})
 }
 

@@ -230,6 +230,9 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 			s.warnf("%s is shorter than 6 characters and is not masked", n)
 		}
 	}
+	// The child keeps the core-file limit hush was started with; hush's
+	// own is zero (harden).
+	unharden()
 	return inject.Run(ctx, inject.Spec{
 		Argv: o.argv, Env: built.Environ,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
