@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The security contracts of DESIGN.md, proven for every command by one
+// table: each command runs under strace with a canary secret in the store,
+// and the trace and the file system are searched for the canary.
+
+// canary is made at run time, so it appears in no binary or source file
+// that a file-system search could trip over.
+var canary = func() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return "CANARY" + hex.EncodeToString(b[:])
+}()
+
+// contractCase is one command and the input that reaches its secret path.
+type contractCase struct {
+	name  string
+	args  []string
+	stdin string
+	env   []string
+	// plaintextOut names a file the command is asked to write in
+	// plaintext (export -o): the one allowed regular-file write.
+	plaintextOut string
+}
+
+func contractCases(w string) []contractCase {
+	return []contractCase{
+		{name: "set", args: []string{"set", "OTHER"}, stdin: canary + "-other\n"},
+		{name: "get", args: []string{"get", "CANARY"}},
+		{name: "ls", args: []string{"ls", "--json"}},
+		{name: "run exec", args: []string{"run", "--", "sh", "-c", `test "$CANARY" = "` + "$EXPECT" + `"`}, env: []string{"EXPECT=" + canary}},
+		{name: "run mask", args: []string{"run", "--mask", "--", "sh", "-c", `echo "$CANARY"`}},
+		{name: "run file", args: []string{"run", "--file", "F=CANARY", "--", "sh", "-c", `cat "$F" >/dev/null`}},
+		{name: "export", args: []string{"export", "--format", "shell"}},
+		{name: "export -o", args: []string{"export", "--format", "json", "-o", filepath.Join(w, "out.json")}, plaintextOut: filepath.Join(w, "out.json")},
+		{name: "import", args: []string{"import", filepath.Join("/var/tmp", "hush-contracts-"+canary[6:14], "in.env"), "--overwrite"}},
+		{name: "edit", args: []string{"edit"}, env: []string{"EDITOR=" + filepath.Join(w, "editor.sh")}},
+		{name: "rotate", args: []string{"rotate", "ROT", "--generate"}},
+		{name: "status", args: []string{"status"}},
+		{name: "scan", args: []string{"scan", filepath.Join(w, "proj", "src")}},
+		{name: "member add", args: []string{"member", "add", filepath.Join(w, "bob.pub"), "--env", "dev", "--label", "bob"}},
+		{name: "member rm", args: []string{"member", "rm", "bob", "--all"}},
+		{name: "leak", args: []string{"leak", "LEAKY"}},
+		{name: "textconv", args: []string{"git", "textconv", filepath.Join(w, "proj", ".hush", "dev.age")}},
+		{name: "audit", args: []string{"audit", "--json"}},
+		{name: "doctor", args: []string{"doctor"}},
+	}
+}
+
+func TestSecurityContracts(t *testing.T) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		if requireAll() {
+			t.Fatal("HUSH_TEST_REQUIRE_ALL=1 but strace is not installed")
+		}
+		t.Skip("needs strace")
+	}
+	w := t.TempDir()
+	if d := os.Getenv("HUSH_CONTRACTS_KEEP"); d != "" {
+		w = d // keep traces for inspection
+	}
+	bin := filepath.Join(w, "bin")
+	os.MkdirAll(bin, 0o755)
+	self, _ := os.Executable()
+	if err := os.Symlink(self, filepath.Join(bin, "hush")); err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(w, "home")
+	tmp := filepath.Join(w, "tmp")
+	os.MkdirAll(tmp, 0o700)
+	env := append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home+"/.config", "XDG_DATA_HOME="+home+"/.local/share",
+		"XDG_STATE_HOME="+home+"/.local/state", "XDG_RUNTIME_DIR=", "TMPDIR="+tmp, "HUSH_KEYRING=off", "NO_COLOR=1",
+		"PATH="+bin+":"+os.Getenv("PATH"), "HUSH_ENV=", "HUSH_IDENTITY=", "HUSH_IDENTITY_FILE=")
+	proj := filepath.Join(w, "proj")
+	run := func(stdin string, extra []string, args ...string) (string, string, error) {
+		cmd := exec.Command(filepath.Join(bin, "hush"), args...)
+		cmd.Dir, cmd.Env = proj, append(append([]string{}, env...), extra...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		return out.String(), errb.String(), err
+	}
+	os.MkdirAll(filepath.Join(proj, "src"), 0o755)
+	mustRun := func(stdin string, args ...string) string {
+		t.Helper()
+		out, errs, err := run(stdin, nil, args...)
+		if err != nil {
+			t.Fatalf("hush %v: %v\n%s", args, err, errs)
+		}
+		return out
+	}
+	mustRun("", "init", "--name", "contracts")
+	for _, k := range []string{"CANARY", "ROT", "LEAKY"} {
+		mustRun(canary+"\n", "set", k)
+	}
+	bobKey := filepath.Join(w, "bob.key")
+	mustRun("", "keygen", "-o", bobKey)
+	bobPub, _, _ := func() (string, string, error) {
+		cmd := exec.Command(filepath.Join(bin, "hush"), "whoami")
+		cmd.Env = append(append([]string{}, env...), "HUSH_IDENTITY_FILE="+bobKey)
+		out, err := cmd.Output()
+		return string(out), "", err
+	}()
+	os.WriteFile(filepath.Join(w, "bob.pub"), []byte(bobPub), 0o644)
+	// The import input is the test's own plaintext file: keep it out of
+	// the searched directories.
+	inputs := filepath.Join("/var/tmp", "hush-contracts-"+canary[6:14])
+	os.MkdirAll(inputs, 0o700)
+	t.Cleanup(func() { os.RemoveAll(inputs) })
+	os.WriteFile(filepath.Join(inputs, "in.env"), []byte("IMPORTED="+canary+"-imported\n"), 0o600)
+	os.WriteFile(filepath.Join(proj, "src", "clean.txt"), []byte("nothing here\n"), 0o644)
+	os.WriteFile(filepath.Join(w, "editor.sh"), []byte("#!/bin/sh\nsed -i 's/^ROT=.*/ROT=edited-value-123/' \"$1\"\n"), 0o755)
+
+	for _, c := range contractCases(w) {
+		t.Run(c.name, func(t *testing.T) {
+			trace := filepath.Join(w, "trace-"+strings.ReplaceAll(c.name, " ", "_"))
+			args := append([]string{"-f", "-y", "-s", "1048576", "-e", "trace=execve,openat,write,pwrite64,rename,renameat,renameat2,fsync,fdatasync", "-o", trace, filepath.Join(bin, "hush")}, c.args...)
+			cmd := exec.Command("strace", args...)
+			cmd.Dir, cmd.Env = proj, append(append([]string{}, env...), c.env...)
+			cmd.Stdin = strings.NewReader(c.stdin)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			runErr := cmd.Run()
+			if strings.Contains(errb.String(), canary) {
+				t.Errorf("stderr holds the canary:\n%s", errb.String())
+			}
+			if runErr != nil && c.name != "doctor" && c.name != "leak" {
+				t.Fatalf("hush %v: %v\n%s", c.args, runErr, errb.String())
+			}
+			checkTrace(t, trace, c.plaintextOut)
+			checkFiles(t, []string{home, tmp, "/dev/shm", proj}, c.plaintextOut)
+			if c.plaintextOut != "" {
+				os.Remove(c.plaintextOut)
+			}
+		})
+	}
+	// /tmp as a whole, once: hush itself never writes there.
+	checkFiles(t, []string{os.TempDir()}, "")
+}
+
+var (
+	traceWrite  = regexp.MustCompile(`^\d+ +(?:write|pwrite64)\((\d+)<([^>]*)>, "(.*)", \d+`)
+	traceExec   = regexp.MustCompile(`^\d+ +execve\("([^"]*)", \[(.*)\], `)
+	traceRename = regexp.MustCompile(`^\d+ +rename(?:at2?)?\((?:[^,"]*, )?"([^"]+)", (?:[^,"]*, )?"([^"]+)"`)
+	// A call another thread interrupts is logged "<unfinished ...>" and
+	// completed later: match the start of the call only.
+	traceFsync = regexp.MustCompile(`^\d+ +f(?:data)?sync\(\d+<([^>]*)>`)
+)
+
+// checkTrace enforces, on an strace -f -y log: no execve carries the
+// canary in its argv; no write puts it into a regular file (pipes,
+// terminals, memfds and the one requested plaintext output aside); every
+// rename of a hush temp file follows an fsync of that file and is followed
+// by an fsync of its directory.
+func checkTrace(t *testing.T, path, allowed string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	synced := map[string]bool{}
+	var pendingDirs []string
+	renames := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 8<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := traceExec.FindStringSubmatch(line); m != nil && strings.Contains(m[2], canary) {
+			t.Errorf("a secret in argv: %.200s", line)
+		}
+		if m := traceWrite.FindStringSubmatch(line); m != nil && strings.Contains(m[3], canary) {
+			target := m[2]
+			if !(strings.HasPrefix(target, "pipe:") || strings.HasPrefix(target, "/dev/pts") || strings.HasPrefix(target, "/memfd:") ||
+				strings.HasPrefix(target, "socket:") || target == "/dev/null" || target == allowed ||
+				// hush edit's buffer: tmpfs, 0600, removed on every exit
+				// path (DESIGN.md contract 1); checkFiles proves removal.
+				strings.HasPrefix(target, "/dev/shm/hush-edit-")) {
+				t.Errorf("the canary was written to %s", target)
+			}
+		}
+		if m := traceFsync.FindStringSubmatch(line); m != nil {
+			synced[m[1]] = true
+			for i, d := range pendingDirs {
+				if d == m[1] {
+					pendingDirs = append(pendingDirs[:i], pendingDirs[i+1:]...)
+					break
+				}
+			}
+		}
+		if m := traceRename.FindStringSubmatch(line); m != nil && strings.Contains(filepath.Base(m[1]), ".tmp-") {
+			renames++
+			if !synced[m[1]] {
+				t.Errorf("%s renamed over %s without an fsync", m[1], m[2])
+			}
+			pendingDirs = append(pendingDirs, filepath.Dir(m[2]))
+		}
+	}
+	if len(pendingDirs) > 0 {
+		t.Errorf("directories not fsynced after a rename: %v", pendingDirs)
+	}
+}
+
+// checkFiles searches directories for the canary in any regular file.
+func checkFiles(t *testing.T, dirs []string, allowed string) {
+	t.Helper()
+	for _, d := range dirs {
+		filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || !e.Type().IsRegular() || p == allowed || strings.Contains(p, "trace-") {
+				return nil
+			}
+			if info, err := e.Info(); err != nil || info.Size() > 16<<20 {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err == nil && bytes.Contains(b, []byte(canary)) {
+				t.Errorf("the canary is in %s", p)
+			}
+			return nil
+		})
+	}
+}
