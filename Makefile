@@ -12,13 +12,17 @@ export PATH := $(CACHE_BIN):$(PATH)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME ?= 30s
 
-.PHONY: build test test-short lint fuzz fuzz-ci bench install deps clean
+.PHONY: build test test-short lint fuzz fuzz-ci bench install deps vault clean
 
 build:
 	$(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o hush ./cmd/hush
 
 deps:
 	.ci/deps
+
+# The real Vault server the sync tests run, built from its Go module.
+vault:
+	.ci/vault
 
 # The whole suite, real components included (installed by .ci/deps).
 test: deps

@@ -109,6 +109,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, statusCommand(env), rotateCommand(env), leakCommand(env))
 	cmds = append(cmds, gitCommands(env)...)
 	cmds = append(cmds, auditCommands(env)...)
+	cmds = append(cmds, vaultCommands(env)...)
 	return cmds
 }
 

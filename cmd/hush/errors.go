@@ -7,6 +7,7 @@ import (
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
+	hsync "github.com/hush-secrets/hush/sync"
 )
 
 // Exit codes, as DESIGN.md lists them. Never renumber.
@@ -76,6 +77,8 @@ func exitCode(err error) int {
 		return exitNoIdentity
 	case errors.Is(err, crypt.ErrIntegrity), errors.Is(err, audit.ErrChain):
 		return exitIntegrity
+	case errors.Is(err, hsync.ErrUnavailable):
+		return exitUnavailable
 	case errors.Is(err, store.ErrConflict):
 		return exitConflict
 	}

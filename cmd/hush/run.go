@@ -44,7 +44,8 @@ EXAMPLES:
 			&cli.StringSliceFlag{Name: "except", Usage: "do not inject these `KEYS` (comma-separated, globs allowed)"},
 			&cli.BoolFlag{Name: "mask", Usage: "replace secret values in the child's output with [hush:KEY]"},
 			&cli.StringSliceFlag{Name: "file", Usage: "hand secret KEY as an in-memory file whose path goes in VAR (`VAR=KEY`)"},
-			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// references"},
+			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// and vault:// references"},
+			&cli.StringSliceFlag{Name: "vault-lease", Usage: "inject a Vault dynamic secret as NAME_FIELD, renewed while the child runs and revoked after (`NAME=PATH[?k=v&...]`)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -58,6 +59,7 @@ EXAMPLES:
 				argv: c.Args().Slice(), noOverride: c.Bool("no-override"), pristine: c.Bool("pristine"),
 				only: splitList(c.StringSlice("only")), except: splitList(c.StringSlice("except")),
 				mask: c.Bool("mask"), files: c.StringSlice("file"), envFiles: c.StringSlice("env-file"),
+				leases: c.StringSlice("vault-lease"),
 			})
 		},
 	}
@@ -69,6 +71,7 @@ type runOptions struct {
 	only, except         []string
 	mask                 bool
 	files, envFiles      []string
+	leases               []string
 }
 
 func splitList(vs []string) []string {
@@ -166,6 +169,34 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		}
 	}
 
+	// vault://mount/path#field references are read from Vault now and
+	// injected as secrets (so they are masked like the others).
+	var kept []string
+	for _, kv := range parent {
+		name, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(v, "vault://") {
+			kept = append(kept, kv)
+			continue
+		}
+		val, err := resolveVaultRef(ctx, s, v)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", name, err)
+		}
+		secrets = append(secrets, inject.Secret{Name: name, Value: inject.NewValue(val)})
+	}
+	parent = kept
+
+	// Dynamic secrets: leased now, renewed while the child runs, revoked
+	// when it has exited, whatever way it exited.
+	if len(o.leases) > 0 {
+		leased, stop, err := startLeases(ctx, s, o.leases)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
+		secrets = append(secrets, leased...)
+	}
+
 	// hush://ENV/KEY references read other environments (or this one),
 	// each decrypted once; every resolution is audited below.
 	docs := map[string]map[string]*store.Secret{envName: byName}
@@ -236,6 +267,6 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 	return inject.Run(ctx, inject.Spec{
 		Argv: o.argv, Env: built.Environ,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
-		Files: files, Mask: masker,
+		Files: files, Mask: masker, Stay: len(o.leases) > 0,
 	})
 }

@@ -1,0 +1,212 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/store"
+)
+
+// Syncer keeps one environment's team store and its place in a backend in
+// step, remembering each sync in State.
+type Syncer struct {
+	Backend  Backend
+	Project  *store.Project
+	Env      string
+	Identity *crypt.Identity
+	Hasher   *Hasher
+	State    *State
+	Now      func() time.Time
+}
+
+// Report is a comparison: where, the versions involved, and the diff.
+type Report struct {
+	Env      string
+	Location string
+	// RemoteVersion is the remote snapshot's version, SyncedVersion the
+	// one recorded at the last sync (0: never synced here).
+	RemoteVersion, SyncedVersion int
+	// RemoteDeleted says the remote's latest version is deleted.
+	RemoteDeleted bool
+	Diff          *Diff
+
+	remote *Snapshot
+	local  map[string]store.Value
+	state  *EnvState
+}
+
+// Status is the report's status, or "remote deleted".
+func (r *Report) Status() Status {
+	if r.RemoteDeleted {
+		return "remote deleted"
+	}
+	return r.Diff.Status()
+}
+
+// Result is what a push or pull changed, by key name.
+type Result struct {
+	*Report
+	Set, Deleted []string
+	// Version is the remote version after the operation.
+	Version int
+}
+
+// Values returns a document's values.
+func Values(d *store.Document) map[string]store.Value {
+	out := make(map[string]store.Value, len(d.Secrets))
+	for k, s := range d.Secrets {
+		out[k] = s.Value
+	}
+	return out
+}
+
+// Compare reads both sides and the state and compares them.
+func (s *Syncer) Compare(ctx context.Context) (*Report, error) {
+	remote, err := s.Backend.Pull(ctx, s.Env)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.Project.Read(s.Env, store.Team, s.Identity)
+	if err != nil {
+		return nil, err
+	}
+	return s.report(remote, Values(doc))
+}
+
+func (s *Syncer) report(remote *Snapshot, local map[string]store.Value) (*Report, error) {
+	loc := s.Backend.Location(s.Env)
+	es, err := s.State.Load(s.Env, loc)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Env: s.Env, Location: loc, RemoteVersion: remote.Version, SyncedVersion: es.Version,
+		RemoteDeleted: remote.Deleted, remote: remote, local: local, state: es}
+	if remote.Deleted {
+		r.Diff = &Diff{}
+	} else {
+		r.Diff = Compare(s.Hasher, s.Env, local, remote, es.Hashes)
+	}
+	return r, nil
+}
+
+func (s *Syncer) deletedError(r *Report, pull bool) error {
+	what := "push --prefer local writes the local store as a new version"
+	if pull {
+		what = "or push --prefer local to write the local store as a new version"
+	}
+	return fmt.Errorf("%s: version %d of %s: %w; nothing was written (undelete it in Vault, %s)", s.Env, r.RemoteVersion, r.Location, ErrDeleted, what)
+}
+
+// Push takes local changes to the backend (see Diff.PushPlan). The
+// returned result names the keys it wrote or tried to write, also when
+// the push failed, so the caller can record them.
+func (s *Syncer) Push(ctx context.Context, prefer Prefer) (*Result, error) {
+	r, err := s.Compare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Report: r, Version: r.RemoteVersion}
+	var plan *Plan
+	if r.RemoteDeleted {
+		if prefer != PreferLocal {
+			return res, s.deletedError(r, false)
+		}
+		// Overwrite the deleted version with the whole local store.
+		plan = &Plan{Base: r.remote, Set: r.local}
+	} else if plan, err = r.Diff.PushPlan(s.Env, r.local, r.remote, prefer); err != nil {
+		return res, err
+	}
+	res.Set, res.Deleted = sortedKeys(plan.Set), plan.Delete
+	after := r.remote
+	if !plan.Empty() {
+		if after, err = s.Backend.Push(ctx, s.Env, plan); err != nil {
+			return res, err
+		}
+	}
+	res.Version = after.Version
+	return res, s.save(r, r.local, after)
+}
+
+// Pull takes remote changes into the team store, under its lock (which
+// also enforces recipient pinning), as a rotation for changed values.
+func (s *Syncer) Pull(ctx context.Context, prefer Prefer) (*Result, error) {
+	remote, err := s.Backend.Pull(ctx, s.Env)
+	if err != nil {
+		return nil, err
+	}
+	var res *Result
+	var local map[string]store.Value
+	errUnchanged := errors.New("unchanged")
+	err = s.Project.Update(s.Env, store.Team, s.Identity, func(d *store.Document) error {
+		r, err := s.report(remote, Values(d))
+		if err != nil {
+			return err
+		}
+		res = &Result{Report: r, Version: remote.Version}
+		if r.RemoteDeleted {
+			return s.deletedError(r, true)
+		}
+		set, del, err := r.Diff.PullChanges(s.Env, remote, prefer)
+		if err != nil {
+			return err
+		}
+		res.Set, res.Deleted = sortedKeys(set), del
+		Apply(d, set, del, s.Now().UTC().Truncate(time.Second))
+		local = Values(d)
+		if len(set) == 0 && len(del) == 0 {
+			return errUnchanged // rewriting would only churn the file
+		}
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		err = nil
+	}
+	if err != nil {
+		return res, err
+	}
+	return res, s.save(res.Report, local, remote)
+}
+
+func (s *Syncer) save(r *Report, local map[string]store.Value, remote *Snapshot) error {
+	return s.State.Save(s.Env, &EnvState{
+		Location: r.Location,
+		Version:  remote.Version,
+		Synced:   s.Now().UTC().Truncate(time.Second),
+		Hashes:   NewBase(s.Hasher, s.Env, local, remote.Values, r.state.Hashes),
+	})
+}
+
+// Apply writes pulled changes into doc as hush set and hush rm would: a
+// new key gets creation times and an inferred type; a new value is a
+// rotation, which clears exposure and compromise marks.
+func Apply(d *store.Document, set map[string]store.Value, del []string, now time.Time) {
+	for k, v := range set {
+		sec, ok := d.Secrets[k]
+		if !ok {
+			sec = &store.Secret{Created: now, Rotated: now, Type: store.InferType(k)}
+			d.Secrets[k] = sec
+		} else if sec.Value.Reveal() != v.Reveal() {
+			sec.Rotated = now
+			sec.Exposed = nil
+			sec.Compromised = time.Time{}
+		}
+		sec.Value = v
+		sec.Updated = now
+	}
+	for _, k := range del {
+		delete(d.Secrets, k)
+	}
+}
+
+func sortedKeys(m map[string]store.Value) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,216 @@
+package vault
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/go-retryablehttp"
+	vaultapi "github.com/hashicorp/vault/api"
+	"gopkg.in/yaml.v3"
+
+	"github.com/hush-secrets/hush/store"
+)
+
+// Layouts of an environment in KV.
+const (
+	// LayoutFields keeps one KV secret per environment whose fields are the
+	// keys: a push is one write, checked against one version.
+	LayoutFields = "fields"
+	// LayoutTree keeps one KV secret per key, under the environment's path,
+	// each with one field "value".
+	LayoutTree = "tree"
+)
+
+// DefaultAddress is the vault CLI's default.
+const DefaultAddress = "https://127.0.0.1:8200"
+
+// Config is the `vault:` section of hush.yaml. It holds no secret: tokens
+// and secret ids come from the environment or from files.
+type Config struct {
+	Address   string `yaml:"address,omitempty"`
+	Namespace string `yaml:"namespace,omitempty"`
+	// Mount is the KV engine's mount (default "secret").
+	Mount string `yaml:"mount,omitempty"`
+	// Path is the template of an environment's path inside the mount;
+	// {project} and {env} are replaced (default "{project}/{env}").
+	Path   string     `yaml:"path,omitempty"`
+	Layout string     `yaml:"layout,omitempty"`
+	Auth   AuthConfig `yaml:"auth,omitempty"`
+}
+
+// AuthConfig says how hush logs in to Vault.
+type AuthConfig struct {
+	// Method is token (the default), approle, jwt or kubernetes.
+	Method string `yaml:"method,omitempty"`
+	// Mount is where the auth method is enabled (default: its name).
+	Mount string `yaml:"mount,omitempty"`
+	// Role is the jwt or kubernetes role.
+	Role string `yaml:"role,omitempty"`
+	// RoleID (or RoleIDFile, or VAULT_ROLE_ID) and SecretIDFile (or
+	// VAULT_SECRET_ID) are approle's credentials.
+	RoleID       string `yaml:"role_id,omitempty"`
+	RoleIDFile   string `yaml:"role_id_file,omitempty"`
+	SecretIDFile string `yaml:"secret_id_file,omitempty"`
+	// TokenFile is the JWT for jwt (CI's OIDC token) or the service
+	// account token for kubernetes (default: the in-cluster path).
+	TokenFile string `yaml:"token_file,omitempty"`
+}
+
+// ParseConfig reads the `vault:` section kept in store.Config.Extra (nil:
+// no section, all defaults). Unknown fields are an error, so a typo is not
+// silently ignored.
+func ParseConfig(section any) (Config, error) {
+	var c Config
+	if section == nil {
+		return c, nil
+	}
+	b, err := yaml.Marshal(section)
+	if err != nil {
+		return c, fmt.Errorf("%w: .hush/hush.yaml: vault: %v", store.ErrIntegrity, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("%w: .hush/hush.yaml: vault: %v", store.ErrIntegrity, err)
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	switch c.Layout {
+	case "", LayoutFields, LayoutTree:
+	default:
+		return fmt.Errorf("%w vault layout %q: use fields or tree", store.ErrInvalid, c.Layout)
+	}
+	switch c.Auth.Method {
+	case "", "token", "approle", "jwt", "kubernetes":
+	default:
+		return fmt.Errorf("%w vault auth method %q: use token, approle, jwt or kubernetes", store.ErrInvalid, c.Auth.Method)
+	}
+	if c.Mount != "" && !cleanPath(c.Mount) {
+		return fmt.Errorf("%w vault mount %q", store.ErrInvalid, c.Mount)
+	}
+	return nil
+}
+
+// cleanPath accepts a relative slash path without empty, "." or ".."
+// segments, so a template cannot climb out of its mount.
+func cleanPath(p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, "?#%\\ \t\n") {
+			return false
+		}
+	}
+	return true
+}
+
+// Options is everything New needs.
+type Options struct {
+	Config
+	// Project is the hush project name, for the default path.
+	Project string
+	// AddressFlag is --address: it wins over VAULT_ADDR, which wins over
+	// hush.yaml (a user's shell setting over the team's default).
+	AddressFlag string
+	// Getenv reads VAULT_ADDR and the other variables the vault CLI
+	// honours; Home is where ~/.vault-token lives.
+	Getenv func(string) string
+	Home   string
+	// WrapTransport, when set, wraps the HTTP transport (tests count or
+	// break requests with it).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// MinRetryWait and MaxRetryWait bound the backoff between retries of
+	// 429 and 5xx answers (0: the vault CLI's 1s and 1.5s).
+	MinRetryWait, MaxRetryWait time.Duration
+}
+
+func (o *Options) getenv(k string) string {
+	if o.Getenv == nil {
+		return ""
+	}
+	return o.Getenv(k)
+}
+
+// address is, in order: --address, VAULT_ADDR, hush.yaml, the vault CLI's default.
+func (o *Options) address() string {
+	if o.AddressFlag != "" {
+		return o.AddressFlag
+	}
+	if v := o.getenv("VAULT_ADDR"); v != "" {
+		return v
+	}
+	if o.Address != "" {
+		return o.Address
+	}
+	return DefaultAddress
+}
+
+// newClient builds a vaultapi client from o alone: the process environment
+// vaultapi would read by itself is overridden, so a test's (or a user's)
+// explicit settings are the ones used.
+func newClient(o *Options) (*vaultapi.Client, error) {
+	tr := cleanhttp.DefaultPooledTransport()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	cfg := &vaultapi.Config{
+		Address:      o.address(),
+		HttpClient:   &http.Client{Transport: tr},
+		Timeout:      60 * time.Second,
+		MinRetryWait: o.MinRetryWait,
+		MaxRetryWait: o.MaxRetryWait,
+		MaxRetries:   2,
+		// Honours Retry-After on 429 and 503, jittered linear otherwise.
+		Backoff: retryablehttp.RateLimitLinearJitterBackoff,
+	}
+	cfg.HttpClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if v := o.getenv("VAULT_MAX_RETRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%w VAULT_MAX_RETRIES %q", store.ErrInvalid, v)
+		}
+		cfg.MaxRetries = n
+	}
+	tlsc := &vaultapi.TLSConfig{
+		CACert:        o.getenv("VAULT_CACERT"),
+		CAPath:        o.getenv("VAULT_CAPATH"),
+		ClientCert:    o.getenv("VAULT_CLIENT_CERT"),
+		ClientKey:     o.getenv("VAULT_CLIENT_KEY"),
+		TLSServerName: o.getenv("VAULT_TLS_SERVER_NAME"),
+	}
+	if v := o.getenv("VAULT_SKIP_VERIFY"); v != "" {
+		skip, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w VAULT_SKIP_VERIFY %q", store.ErrInvalid, v)
+		}
+		tlsc.Insecure = skip
+	}
+	if err := cfg.ConfigureTLS(tlsc); err != nil {
+		return nil, fmt.Errorf("vault: TLS settings: %w", err)
+	}
+	if o.WrapTransport != nil {
+		cfg.HttpClient.Transport = o.WrapTransport(cfg.HttpClient.Transport)
+	}
+	c, err := vaultapi.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	c.ClearToken()
+	ns := o.getenv("VAULT_NAMESPACE")
+	if ns == "" {
+		ns = o.Namespace
+	}
+	if ns != "" {
+		c.SetNamespace(ns)
+	} else {
+		c.ClearNamespace()
+	}
+	return c, nil
+}

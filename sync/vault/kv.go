@@ -1,0 +1,371 @@
+package vault
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/sync"
+)
+
+// record is one KV secret as read.
+type record struct {
+	data    map[string]any
+	version int
+	deleted bool // latest version deleted or destroyed
+	exists  bool
+}
+
+func (v *Vault) dataPath(kv int, p string) string {
+	if kv == 2 {
+		return v.mount + "/data/" + p
+	}
+	return v.mount + "/" + p
+}
+
+func (v *Vault) metadataPath(kv int, p string) string {
+	if kv == 2 {
+		return v.mount + "/metadata/" + p
+	}
+	return v.mount + "/" + p
+}
+
+// readRecord reads one KV secret. For KV v2 a deleted latest version comes
+// back as a 404 whose body still carries the metadata: that is reported as
+// deleted, not as missing.
+func (v *Vault) readRecord(ctx context.Context, kv int, p string) (*record, error) {
+	path := v.dataPath(kv, p)
+	s, err := v.client.Logical().ReadWithContext(ctx, path)
+	if err != nil {
+		return nil, v.wrap("read", path, err)
+	}
+	if s == nil || s.Data == nil {
+		return &record{}, nil
+	}
+	if kv == 1 {
+		return &record{data: s.Data, exists: true}, nil
+	}
+	r := &record{exists: true}
+	if md, ok := s.Data["metadata"].(map[string]any); ok {
+		r.version = intOf(md["version"])
+		dt, _ := md["deletion_time"].(string)
+		destroyed, _ := md["destroyed"].(bool)
+		r.deleted = dt != "" || destroyed
+	}
+	if d, ok := s.Data["data"].(map[string]any); ok {
+		r.data = d
+	} else if !r.deleted {
+		r.data = map[string]any{}
+	}
+	return r, nil
+}
+
+func intOf(x any) int {
+	switch n := x.(type) {
+	case json.Number:
+		i, _ := n.Int64()
+		return int(i)
+	case float64:
+		return int(n)
+	case int:
+		return n
+	}
+	return 0
+}
+
+// text turns a field into a value: strings as they are, lists of strings
+// one per line (a CA chain), anything else as JSON.
+func text(x any) string {
+	switch t := x.(type) {
+	case string:
+		return t
+	case json.Number:
+		return t.String()
+	case []any:
+		parts := make([]string, 0, len(t))
+		for _, e := range t {
+			s, ok := e.(string)
+			if !ok {
+				b, _ := json.Marshal(t)
+				return string(b)
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, "\n")
+	}
+	b, _ := json.Marshal(x)
+	return string(b)
+}
+
+// checkEntry refuses a remote key or value hush cannot hold, naming the
+// key only.
+func checkEntry(where, k, val string) error {
+	if err := store.ValidKeyName(k); err != nil {
+		return fmt.Errorf("vault: %s: %w", where, err)
+	}
+	if err := store.ValidValue(val); err != nil {
+		return fmt.Errorf("vault: %s: %s: %w", where, k, err)
+	}
+	return nil
+}
+
+// locate is the mount's KV version and env's path in it.
+func (v *Vault) locate(ctx context.Context, env string) (kv int, p string, err error) {
+	if p, err = v.Path(env); err != nil {
+		return 0, "", err
+	}
+	kv, err = v.KVVersion(ctx)
+	return kv, p, err
+}
+
+// Pull reads env's snapshot in the configured layout.
+func (v *Vault) Pull(ctx context.Context, env string) (*sync.Snapshot, error) {
+	kv, p, err := v.locate(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if v.layout == LayoutTree {
+		return v.pullTree(ctx, kv, p)
+	}
+	r, err := v.readRecord(ctx, kv, p)
+	if err != nil {
+		return nil, err
+	}
+	snap := sync.NewSnapshot()
+	snap.Version, snap.Deleted = r.version, r.deleted
+	for k, x := range r.data {
+		val := text(x)
+		if err := checkEntry(v.mount+"/"+p, k, val); err != nil {
+			return nil, err
+		}
+		snap.Values[k] = store.Value(val)
+	}
+	return snap, nil
+}
+
+// list returns the leaf names under p (sub-folders, ending in "/", are
+// not keys of this environment and are skipped).
+func (v *Vault) list(ctx context.Context, kv int, p string) ([]string, error) {
+	path := v.metadataPath(kv, p)
+	s, err := v.client.Logical().ListWithContext(ctx, path)
+	if err != nil {
+		return nil, v.wrap("list", path, err)
+	}
+	var out []string
+	if s != nil {
+		if ks, ok := s.Data["keys"].([]any); ok {
+			for _, k := range ks {
+				if name, ok := k.(string); ok && !strings.HasSuffix(name, "/") {
+					out = append(out, name)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (v *Vault) pullTree(ctx context.Context, kv int, p string) (*sync.Snapshot, error) {
+	names, err := v.list(ctx, kv, p)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*record, len(names))
+	err = parallel(ctx, len(names), func(ctx context.Context, i int) error {
+		r, err := v.readRecord(ctx, kv, p+"/"+names[i])
+		recs[i] = r
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	snap := sync.NewSnapshot()
+	for i, k := range names {
+		r := recs[i]
+		if !r.exists {
+			continue // removed between list and read
+		}
+		snap.Versions[k] = r.version
+		snap.Version += r.version
+		if r.deleted {
+			snap.DeletedKeys = append(snap.DeletedKeys, k)
+			continue
+		}
+		x, ok := r.data["value"]
+		if !ok {
+			return nil, fmt.Errorf("vault: %s/%s/%s has no field \"value\" (the tree layout keeps each key's value there)", v.mount, p, k)
+		}
+		val := text(x)
+		if err := checkEntry(v.mount+"/"+p, k, val); err != nil {
+			return nil, err
+		}
+		snap.Values[k] = store.Value(val)
+	}
+	return snap, nil
+}
+
+// Push applies plan with check-and-set (KV v2) or with a re-read just
+// before writing (KV v1, which has no check-and-set: a write racing that
+// window is not detected).
+func (v *Vault) Push(ctx context.Context, env string, plan *sync.Plan) (*sync.Snapshot, error) {
+	kv, p, err := v.locate(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Empty() {
+		return plan.Base, nil
+	}
+	if v.layout == LayoutTree {
+		return v.pushTree(ctx, kv, p, plan)
+	}
+	want := plan.Result()
+	data := make(map[string]any, len(want))
+	for k, val := range want {
+		data[k] = val.Reveal()
+	}
+	out := sync.NewSnapshot()
+	out.Values = want
+	ver, err := v.writeRecord(ctx, kv, p, data, plan.Base.Version, plan.Base.Values)
+	out.Version = ver
+	return out, err
+}
+
+// writeRecord writes one KV secret if it is still at version base (v2) or
+// still holds baseValues (v1), and returns the new version. When the write
+// fails, the secret is read back: if it already holds exactly data at a
+// newer version, the write was committed and only its answer was lost
+// (a retry of it then failed the check-and-set), so it is a success.
+func (v *Vault) writeRecord(ctx context.Context, kv int, p string, data map[string]any, base int, baseValues map[string]store.Value) (int, error) {
+	path := v.dataPath(kv, p)
+	if kv == 1 {
+		cur, err := v.readRecord(ctx, kv, p)
+		if err != nil {
+			return 0, err
+		}
+		if !sameData(cur.data, baseValues) {
+			return 0, fmt.Errorf("vault: write %s: %w: it changed since it was read", path, sync.ErrConflict)
+		}
+		if _, err := v.client.Logical().WriteWithContext(ctx, path, data); err != nil {
+			return 0, v.wrap("write", path, err)
+		}
+		return 0, nil
+	}
+	body := map[string]any{"data": data, "options": map[string]any{"cas": base}}
+	s, err := v.client.Logical().WriteWithContext(ctx, path, body)
+	if err == nil {
+		ver := 0
+		if s != nil {
+			ver = intOf(s.Data["version"])
+		}
+		return ver, nil
+	}
+	werr := v.wrap("write", path, err)
+	if errors.Is(werr, context.Canceled) {
+		return 0, werr
+	}
+	cur, rerr := v.readRecord(ctx, kv, p)
+	if rerr == nil && cur.exists && !cur.deleted && cur.version > base && sameAny(cur.data, data) {
+		return cur.version, nil
+	}
+	return 0, werr
+}
+
+func sameData(got map[string]any, want map[string]store.Value) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, x := range got {
+		w, ok := want[k]
+		if !ok || text(x) != w.Reveal() {
+			return false
+		}
+	}
+	return true
+}
+
+func sameAny(got, want map[string]any) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, x := range got {
+		w, ok := want[k]
+		if !ok || text(x) != text(w) {
+			return false
+		}
+	}
+	return true
+}
+
+// pushTree writes each changed key as its own secret, checked against the
+// version read, and deletes removed keys' read versions only (so a newer
+// value written meanwhile survives). A push cut off halfway leaves some
+// keys written; the next pull sees them equal on both sides and the next
+// push writes the rest.
+func (v *Vault) pushTree(ctx context.Context, kv int, p string, plan *sync.Plan) (*sync.Snapshot, error) {
+	type op struct {
+		key string
+		val store.Value
+		del bool
+	}
+	var ops []op
+	for k, val := range plan.Set {
+		ops = append(ops, op{key: k, val: val})
+	}
+	for _, k := range plan.Delete {
+		ops = append(ops, op{key: k, del: true})
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].key < ops[j].key })
+	vers := make([]int, len(ops))
+	err := parallel(ctx, len(ops), func(ctx context.Context, i int) error {
+		o := ops[i]
+		base := plan.Base.Versions[o.key]
+		if o.del {
+			return v.deleteVersion(ctx, kv, p+"/"+o.key, base)
+		}
+		var baseValues map[string]store.Value
+		if bv, ok := plan.Base.Values[o.key]; ok {
+			baseValues = map[string]store.Value{"value": bv}
+		}
+		ver, err := v.writeRecord(ctx, kv, p+"/"+o.key, map[string]any{"value": o.val.Reveal()}, base, baseValues)
+		vers[i] = ver
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := sync.NewSnapshot()
+	out.Values = plan.Result()
+	for k, ver := range plan.Base.Versions {
+		out.Versions[k] = ver
+	}
+	for i, o := range ops {
+		if !o.del {
+			out.Versions[o.key] = vers[i]
+		}
+	}
+	for _, ver := range out.Versions {
+		out.Version += ver
+	}
+	return out, nil
+}
+
+// deleteVersion soft-deletes exactly the version read (KV v2), or the key
+// (KV v1).
+func (v *Vault) deleteVersion(ctx context.Context, kv int, p string, version int) error {
+	var err error
+	path := v.mount + "/delete/" + p
+	if kv == 1 {
+		path = v.dataPath(kv, p)
+		_, err = v.client.Logical().DeleteWithContext(ctx, path)
+	} else {
+		_, err = v.client.Logical().WriteWithContext(ctx, path, map[string]any{"versions": []int{version}})
+	}
+	if err != nil {
+		return v.wrap("delete", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package vaulttest starts a real Vault server in dev mode for tests: the
+// binary `make vault` builds into .cache/bin/vault (or a vault on PATH), on
+// a free loopback port, with a random root token and a temporary HOME.
+// Without the binary a test skips, or fails when HUSH_TEST_REQUIRE_ALL=1.
+package vaulttest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	gosync "sync"
+	"testing"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+)
+
+// Server is a running dev server.
+type Server struct {
+	Addr  string // http://127.0.0.1:PORT
+	Token string // the root token
+	cmd   *exec.Cmd
+	log   *bytes.Buffer
+	done  chan struct{}
+}
+
+// Binary finds the vault binary: .cache/bin/vault in this directory or a
+// parent (the repository root), then PATH. It skips t when there is none,
+// or fails it under HUSH_TEST_REQUIRE_ALL=1.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if dir, err := os.Getwd(); err == nil {
+		for {
+			p := filepath.Join(dir, ".cache", "bin", "vault")
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				return p
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	if p, err := exec.LookPath("vault"); err == nil {
+		return p
+	}
+	if os.Getenv("HUSH_TEST_REQUIRE_ALL") == "1" {
+		t.Fatal("HUSH_TEST_REQUIRE_ALL=1 but there is no vault binary: run make vault")
+	}
+	t.Skip("no vault binary (run make vault)")
+	return ""
+}
+
+// Start runs a dev server for the rest of t.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s, err := start(Binary(t), t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartTLS runs a dev server serving HTTPS with a certificate of its own
+// CA, whose PEM file it returns (for VAULT_CACERT).
+func StartTLS(t testing.TB) (s *Server, caFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := start(Binary(t), dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s, filepath.Join(dir, "tls", "vault-ca.pem")
+}
+
+var (
+	sharedMu  gosync.Mutex
+	shared    *Server
+	sharedErr error
+)
+
+// Shared returns one dev server for the whole test binary, started on
+// first use; the package's TestMain must call StopShared after m.Run.
+// Tests sharing it keep apart by mounting engines of their own.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	bin := Binary(t)
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if shared == nil && sharedErr == nil {
+		dir, err := os.MkdirTemp("", "hush-vault-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared, sharedErr = start(bin, dir, false)
+	}
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+// StopShared stops the server Shared started, if any.
+func StopShared() {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if shared != nil {
+		shared.Stop()
+		shared = nil
+	}
+}
+
+func start(bin, dir string, useTLS bool) (*Server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var rnd [16]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: "http://" + addr, Token: "test-root-" + hex.EncodeToString(rnd[:]), log: &bytes.Buffer{}, done: make(chan struct{})}
+	home := filepath.Join(dir, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, err
+	}
+	args := []string{"server", "-dev", "-dev-root-token-id=" + s.Token, "-dev-listen-address=" + addr, "-dev-no-store-token"}
+	hc := http.DefaultClient
+	if useTLS {
+		s.Addr = "https://" + addr
+		args = append(args, "-dev-tls", "-dev-tls-cert-dir="+filepath.Join(dir, "tls"))
+		if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o700); err != nil {
+			return nil, err
+		}
+		// Only the health probe skips verification; tests verify.
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "VAULT_LOG_LEVEL=warn", "VAULT_DISABLE_MLOCK=true"}
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { s.cmd.Wait(); close(s.done) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("vault server exited: %s", s.log.String())
+		default:
+		}
+		resp, err := hc.Get(s.Addr + "/v1/sys/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("vault server not healthy after 60s: %s", s.log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Stop ends the server and waits for it.
+func (s *Server) Stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// Client is a root client, for setting up engines, roles and policies.
+func (s *Server) Client(t testing.TB) *vaultapi.Client {
+	t.Helper()
+	c, err := s.APIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// APIClient is Client for callers without a testing.TB.
+func (s *Server) APIClient() (*vaultapi.Client, error) {
+	cfg := vaultapi.DefaultConfig()
+	cfg.Address = s.Addr
+	c, err := vaultapi.NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.SetToken(s.Token)
+	return c, nil
+}
+
+// Mount enables a fresh KV engine of the given version under a random
+// name and returns the name.
+func (s *Server) Mount(t testing.TB, version int) string {
+	t.Helper()
+	name, err := s.NewMount(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// NewMount is Mount for callers without a testing.TB.
+func (s *Server) NewMount(version int) (string, error) {
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	name := fmt.Sprintf("kv%d-%s", version, hex.EncodeToString(rnd[:]))
+	c, err := s.APIClient()
+	if err != nil {
+		return "", err
+	}
+	err = c.Sys().MountWithContext(context.Background(), name, &vaultapi.MountInput{
+		Type: "kv", Options: map[string]string{"version": fmt.Sprint(version)},
+	})
+	return name, err
+}
