@@ -27,6 +27,8 @@ vault:
 # The whole suite, real components included (installed by .ci/deps).
 test: deps
 	$(GO) vet ./...
+	GOOS=darwin $(GO) build -o /dev/null ./cmd/hush
+	GOOS=windows $(GO) build -o /dev/null ./cmd/hush
 	$(GO) test -race -timeout 20m ./...
 	$(MAKE) fuzz-ci
 

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // ErrUnsafeFile means a key file is a symlink, not a regular file, or
@@ -20,9 +19,9 @@ const maxKeyFile = 64 << 10
 // ReadKeyFile reads an identity file, refusing symlinks, non-regular files
 // and files that group or others may read (as ssh does for private keys).
 func ReadKeyFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow|oNonBlock, 0)
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
+		if isSymlinkErr(err) {
 			return nil, fmt.Errorf("%w: identity file %s is a symlink", ErrUnsafeFile, path)
 		}
 		return nil, err
@@ -56,7 +55,7 @@ func WriteKeyFile(path string, content []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s already exists; refusing to overwrite a key: %w", path, fs.ErrExist)

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // WriteFileAtomic replaces path with data so that a crash at any instant
@@ -30,7 +29,7 @@ func WriteFileAtomic(path string, data []byte) error {
 		return err
 	}
 	tmp := filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|ONoFollow, 0o600)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -62,7 +61,7 @@ func syncDir(dir string) error {
 		return err
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+	if err := d.Sync(); err != nil && !isSyncUnsupported(err) {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
@@ -89,9 +88,9 @@ func refuseSymlink(path string) error {
 // ReadFileNoFollow reads a regular file without following a symlink at the
 // last path element. maxSize bounds what is read.
 func ReadFileNoFollow(path string, maxSize int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|ONoFollow|oNonBlock, 0)
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
+		if IsSymlinkError(err) {
 			return nil, fmt.Errorf("%w: %s is a symlink; hush does not follow links for its files", ErrUnsafe, path)
 		}
 		return nil, err
@@ -134,20 +133,14 @@ type Lock struct{ f *os.File }
 // LockFile takes an exclusive flock on path, creating it 0600. It blocks
 // until the lock is free. A symlinked lock file is refused.
 func LockFile(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|ONoFollow, 0o600)
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
+		if IsSymlinkError(err) {
 			return nil, fmt.Errorf("%w: lock file %s is a symlink", ErrUnsafe, path)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err = LockExclusive(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
@@ -157,7 +150,7 @@ func LockFile(path string) (*Lock, error) {
 // Unlock releases the lock.
 func (l *Lock) Unlock() {
 	if l != nil && l.f != nil {
-		_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+		UnlockFile(l.f)
 		l.f.Close()
 		l.f = nil
 	}

@@ -98,7 +98,7 @@ func runEdit(s *session, scope store.Scope) error {
 	if err := inject.Export(&content, inject.FormatDotenv, secrets, inject.ExportOptions{}); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(buf, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(buf, os.O_WRONLY|os.O_CREATE|os.O_EXCL|store.ONoFollow, 0o600)
 	if err != nil {
 		return err
 	}

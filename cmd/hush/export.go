@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -141,9 +140,9 @@ func runExport(s *session, o exportOptions) error {
 		_, err := io.WriteString(s.env.Stdout, buf.String())
 		return err
 	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL | store.ONoFollow
 	if o.force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC | syscall.O_NOFOLLOW
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC | store.ONoFollow
 	}
 	f, err := os.OpenFile(o.output, flags, 0o600)
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"golang.org/x/term"
 )
@@ -29,32 +27,13 @@ func promptSecret(prompt string) (string, error) {
 	if err != nil {
 		return "", errNoTTY
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	done := make(chan struct{})
-	defer close(done)
-	interrupted := make(chan os.Signal, 1)
-	go func() {
-		select {
-		case sig := <-sigs:
-			_ = term.Restore(fd, state)
-			fmt.Fprintln(tty)
-			interrupted <- sig
-			// Unblock the read below.
-			_ = syscall.Close(fd)
-		case <-done:
-		}
-	}()
+	// An interrupt while echo is off must not leave the terminal without
+	// echo: restore it, then die of the signal as hush would have.
+	stop := restoreOnSignal(fd, state, tty)
+	defer stop()
 	fmt.Fprint(tty, prompt)
 	b, err := term.ReadPassword(fd)
 	fmt.Fprintln(tty)
-	select {
-	case sig := <-interrupted:
-		n := int(sig.(syscall.Signal))
-		return "", &exitCodeError{code: 128 + n, err: errors.New("interrupted")}
-	default:
-	}
 	if err != nil {
 		return "", fmt.Errorf("read from terminal: %w", err)
 	}

@@ -21,8 +21,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/hush-secrets/hush/store"
 )
 
 // Entry is one audit line. It never holds a secret value.
@@ -84,23 +85,17 @@ func (l *Log) Append(entries ...Entry) error {
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	lf, err := os.OpenFile(l.Path+".lock", os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	lf, err := os.OpenFile(l.Path+".lock", os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit: lock: %w", err)
 	}
 	defer lf.Close()
-	for {
-		err = syscall.Flock(int(lf.Fd()), syscall.LOCK_EX)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err = store.LockExclusive(lf); err != nil {
 		return fmt.Errorf("audit: lock: %w", err)
 	}
-	f, err := os.OpenFile(l.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(l.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE|store.ONoFollow, 0o600)
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
+		if store.IsSymlinkError(err) {
 			return fmt.Errorf("audit: %s is a symlink; refusing to write", l.Path)
 		}
 		return fmt.Errorf("audit: %w", err)
@@ -127,7 +122,7 @@ func (l *Log) Append(entries ...Entry) error {
 		if err := l.rotate(); err != nil {
 			return err
 		}
-		if f, err = os.OpenFile(l.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600); err != nil {
+		if f, err = os.OpenFile(l.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL|store.ONoFollow, 0o600); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
 		defer f.Close()
@@ -166,9 +161,9 @@ func (l *Log) Writable() error {
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|store.ONoFollow, 0o600)
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
+		if store.IsSymlinkError(err) {
 			return fmt.Errorf("audit: %s is a symlink; refusing to write", l.Path)
 		}
 		return fmt.Errorf("audit: %w", err)
@@ -297,11 +292,11 @@ func Scan(r io.Reader, fn func(lineNo int, e Entry) error) error {
 // Open opens the log for reading, refusing a symlink. A log that does not
 // exist yet reads as empty.
 func (l *Log) Open() (io.ReadCloser, error) {
-	f, err := os.OpenFile(l.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(l.Path, os.O_RDONLY|store.ONoFollow, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return io.NopCloser(bytes.NewReader(nil)), nil
 	}
-	if errors.Is(err, syscall.ELOOP) {
+	if store.IsSymlinkError(err) {
 		return nil, fmt.Errorf("audit: %s is a symlink; refusing to read", l.Path)
 	}
 	return f, err

@@ -1,0 +1,35 @@
+//go:build unix
+
+package store
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// Open flags used for hush's own files: no symlink at the last element,
+// no blocking on a FIFO planted in a file's place.
+const (
+	ONoFollow = syscall.O_NOFOLLOW
+	oNonBlock = syscall.O_NONBLOCK
+)
+
+// IsSymlinkError reports whether an open failed because of O_NOFOLLOW.
+func IsSymlinkError(err error) bool { return errors.Is(err, syscall.ELOOP) }
+
+// LockExclusive takes an exclusive advisory lock on f, waiting for it.
+func LockExclusive(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// UnlockFile releases LockExclusive.
+func UnlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+// isSyncUnsupported: some file systems cannot fsync a directory.
+func isSyncUnsupported(err error) bool { return errors.Is(err, syscall.EINVAL) }
