@@ -12,7 +12,7 @@ export PATH := $(CACHE_BIN):$(PATH)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME ?= 30s
 
-.PHONY: build test test-short lint fuzz fuzz-ci bench install deps vault clean
+.PHONY: build test test-short lint fuzz fuzz-ci bench install deps vault man clean
 
 build:
 	$(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o hush ./cmd/hush
@@ -59,6 +59,10 @@ bench: build deps
 
 install:
 	./install.sh $(if $(PREFIX),--prefix $(PREFIX))
+
+# hush.1, rendered from the CLI itself.
+man: build
+	./hush man > hush.1
 
 clean:
 	rm -f hush

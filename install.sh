@@ -8,8 +8,8 @@ cd "$(dirname "$0")"
 prefix=""
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
-	--prefix=*) prefix="${1#--prefix=}"; shift ;;
+	--prefix) prefix="${2:?--prefix needs a directory}"; prefix_given=1; shift 2 ;;
+	--prefix=*) prefix="${1#--prefix=}"; prefix_given=1; shift ;;
 	-h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -38,6 +38,21 @@ trap - EXIT
 
 "$bindir/hush" --version
 echo "installed $bindir/hush"
+
+# The completion for the user's shell, where that shell looks for it.
+data="${XDG_DATA_HOME:-$HOME/.local/share}"
+case "$(basename "${SHELL:-}")" in
+bash) dest="$data/bash-completion/completions/hush"; [ "$(id -u)" -eq 0 ] && [ -z "${prefix_given:-}" ] && dest=/usr/share/bash-completion/completions/hush ;;
+zsh) dest="$data/zsh/site-functions/_hush"; [ "$(id -u)" -eq 0 ] && [ -z "${prefix_given:-}" ] && dest=/usr/local/share/zsh/site-functions/_hush ;;
+fish) dest="${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions/hush.fish" ;;
+*) dest="" ;;
+esac
+if [ -n "$dest" ]; then
+	mkdir -p "$(dirname "$dest")"
+	"$bindir/hush" completion "$(basename "$SHELL")" > "$dest.tmp" && mv -f "$dest.tmp" "$dest"
+	echo "installed $(basename "$SHELL") completion: $dest"
+	case "$(basename "$SHELL")" in zsh) echo "hint: make sure $(dirname "$dest") is in your fpath" ;; esac
+fi
 case ":$PATH:" in
 *":$bindir:"*) ;;
 *) echo "hint: $bindir is not on your PATH; add it: export PATH=\"$bindir:\$PATH\"" ;;
