@@ -21,6 +21,11 @@ type Keeper struct {
 
 	mu      gosync.Mutex
 	renewed int
+
+	// The clock, a parameter so tests never sleep: now and after are
+	// time.Now and time.After outside tests.
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
 }
 
 // minRenewWait keeps a lease of a few seconds from being renewed in a
@@ -32,8 +37,12 @@ const minRenewWait = 200 * time.Millisecond
 // tenth of the duration until the lease runs out; then warn is told once
 // more and that lease is no longer renewed.
 func Keep(l Leaser, leases []*Lease, warn func(error)) *Keeper {
+	return keepWithClock(l, leases, warn, time.Now, time.After)
+}
+
+func keepWithClock(l Leaser, leases []*Lease, warn func(error), now func() time.Time, after func(time.Duration) <-chan time.Time) *Keeper {
 	ctx, cancel := context.WithCancel(context.Background())
-	k := &Keeper{leaser: l, leases: leases, warn: warn, cancel: cancel}
+	k := &Keeper{leaser: l, leases: leases, warn: warn, cancel: cancel, now: now, after: after}
 	for _, ls := range leases {
 		if ls.Renewable && ls.Duration > 0 {
 			k.wg.Add(1)
@@ -45,15 +54,13 @@ func Keep(l Leaser, leases []*Lease, warn func(error)) *Keeper {
 
 func (k *Keeper) renew(ctx context.Context, ls *Lease) {
 	defer k.wg.Done()
-	expires := time.Now().Add(ls.Duration)
+	expires := k.now().Add(ls.Duration)
 	wait := max(ls.Duration*2/3, minRenewWait)
 	for {
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
-		case <-t.C:
+		case <-k.after(wait):
 		}
 		d, err := k.leaser.Renew(ctx, ls.ID, ls.Duration)
 		if ctx.Err() != nil {
@@ -61,7 +68,7 @@ func (k *Keeper) renew(ctx context.Context, ls *Lease) {
 		}
 		if err != nil {
 			k.warn(fmt.Errorf("renew lease: %w", err))
-			if time.Now().After(expires) {
+			if k.now().After(expires) {
 				k.warn(errors.New("a lease expired and is no longer renewed; its credentials stop working"))
 				return
 			}
@@ -74,7 +81,7 @@ func (k *Keeper) renew(ctx context.Context, ls *Lease) {
 		if d <= 0 {
 			return // the remote will not extend it further
 		}
-		expires = time.Now().Add(d)
+		expires = k.now().Add(d)
 		wait = max(d*2/3, minRenewWait)
 	}
 }
