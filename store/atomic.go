@@ -17,6 +17,18 @@ import (
 // renamed over path, and the directory is fsynced so the rename survives a
 // power loss. A path that is a symlink is refused.
 func WriteFileAtomic(path string, data []byte) error {
+	return writeFile(path, data, true)
+}
+
+// ReplaceFile is WriteFileAtomic without the two fsyncs: readers and a
+// crashed process still see the old or the new file, but after a power
+// loss the file may be the old one. For hush's own bookkeeping that is
+// rewritten on every command (the audit anchor), never for stores.
+func ReplaceFile(path string, data []byte) error {
+	return writeFile(path, data, false)
+}
+
+func writeFile(path string, data []byte, durable bool) error {
 	if err := refuseSymlink(path); err != nil {
 		return err
 	}
@@ -41,8 +53,10 @@ func WriteFileAtomic(path string, data []byte) error {
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
 	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return fail(err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
@@ -51,6 +65,9 @@ func WriteFileAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

@@ -69,6 +69,7 @@ func (s *session) auditLog() *audit.Log {
 	if s.identity != nil {
 		l.AnchorKey, _ = s.identity.DeriveKey("audit anchor")
 	}
+	l.Sync = s.env.Getenv("HUSH_AUDIT_SYNC") == "1"
 	return l
 }
 

@@ -43,16 +43,18 @@ func (a *anchor) mac(key []byte) string {
 
 func (l *Log) anchorPath() string { return l.Path + ".anchor" }
 
-func (l *Log) writeAnchor(key []byte, offset int64, head string) error {
+func (l *Log) writeAnchor(key []byte, offset int64, head string, durable bool) error {
 	a := anchor{Segment: filepath.Base(l.Path), Offset: offset, Head: head}
 	a.MAC = a.mac(key)
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	// Atomic like every file hush writes: a torn anchor after a crash
-	// would read as a forgery.
-	return store.WriteFileAtomic(l.anchorPath(), append(b, '\n'))
+	// Replaced atomically: a torn anchor would read as a forgery.
+	if durable {
+		return store.WriteFileAtomic(l.anchorPath(), append(b, '\n'))
+	}
+	return store.ReplaceFile(l.anchorPath(), append(b, '\n'))
 }
 
 // segments returns the archived segments in order, then the live log.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -198,4 +199,28 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("after append: %d, %v", m, err)
 		}
 	})
+}
+
+// TestSealMatchesEncodingJSON: the hand-written line is exactly what
+// encoding/json writes for the same Entry, for awkward strings too.
+func TestSealMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, e := range []Entry{
+		{Time: time.Date(2026, 11, 1, 10, 0, 0, 123456789, time.UTC), Action: SecretRead, Path: "p/dev/K", Identity: "age1x", User: "root", PID: 42, Command: "hush get", Success: true},
+		{Time: time.Date(2026, 11, 1, 10, 0, 0, 0, time.FixedZone("x", 3600)), Action: SecretWrite, Path: "p/dev", PID: 1, Command: "hush set", Error: "bad \"q\" \\ <&> \n\r\t\x01 \u2028 \u2029 é \xff end"},
+		{},
+	} {
+		var buf bytes.Buffer
+		hash := sealTo(&buf, e, genesis)
+		e.Prev = genesis
+		e.Hash = ""
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want[:len(want)-1], `,"hash":"`+hash+`"}`+"\n"...)
+		if buf.String() != string(want) {
+			t.Errorf("sealTo:\n%s\njson.Marshal:\n%s", buf.String(), want)
+		}
+	}
 }
