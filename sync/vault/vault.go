@@ -101,12 +101,6 @@ func (v *Vault) Location(env string) string {
 	return v.mount + "/" + p + " at " + v.address
 }
 
-// where is mount/path of env, for messages.
-func (v *Vault) where(env string) string {
-	p, _ := v.Path(env)
-	return v.mount + "/" + p
-}
-
 // login obtains a token once, by the configured method.
 func (v *Vault) login(ctx context.Context) error {
 	if v.loggedIn {
@@ -250,7 +244,7 @@ func (v *Vault) mountVersion(ctx context.Context, path string) (mount string, kv
 // wrap turns a vaultapi error into a hush error naming the operation and
 // path, classified by sentinel, and without the token or a value.
 func (v *Vault) wrap(op, path string, err error) error {
-	kind, detail := classify(err)
+	detail, kind := classify(err)
 	if errors.Is(kind, sync.ErrUnavailable) && !errors.Is(kind, sync.ErrDenied) && strings.HasPrefix(detail, "cannot reach Vault") {
 		detail = strings.Replace(detail, "cannot reach Vault", "cannot reach Vault at "+v.address, 1)
 	}
@@ -272,7 +266,7 @@ func (e *opError) Unwrap() error { return e.kind }
 // classify maps an error to a sentinel and a short description. Vault's
 // own messages are kept (they name paths and reasons, never values); the
 // request URL and headers are not.
-func classify(err error) (kind error, detail string) {
+func classify(err error) (detail string, kind error) {
 	var re *vaultapi.ResponseError
 	if errors.As(err, &re) {
 		detail = fmt.Sprintf("HTTP %d", re.StatusCode)
@@ -281,21 +275,21 @@ func classify(err error) (kind error, detail string) {
 		}
 		switch {
 		case re.StatusCode == 401 || re.StatusCode == 403:
-			return sync.ErrDenied, detail
+			return detail, sync.ErrDenied
 		case re.StatusCode == 429 || re.StatusCode >= 500:
-			return sync.ErrUnavailable, detail + " (after retries)"
+			return detail + " (after retries)", sync.ErrUnavailable
 		case re.StatusCode == 404:
-			return store.ErrNotFound, detail
+			return detail, store.ErrNotFound
 		case isCASMismatch(re):
-			return sync.ErrConflict, "the secret changed since it was read (check-and-set)"
+			return "the secret changed since it was read (check-and-set)", sync.ErrConflict
 		}
-		return nil, detail
+		return detail, nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err, err.Error()
+		return err.Error(), err
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return sync.ErrUnavailable, "timed out"
+		return "timed out", sync.ErrUnavailable
 	}
 	// Anything else from the HTTP client is the transport failing:
 	// connection refused, reset, DNS, TLS.
@@ -303,7 +297,7 @@ func classify(err error) (kind error, detail string) {
 	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "://") {
 		msg = msg[i+2:] // drop "Get http://…/v1/…: " down to the cause
 	}
-	return sync.ErrUnavailable, "cannot reach Vault: " + msg
+	return "cannot reach Vault: " + msg, sync.ErrUnavailable
 }
 
 // flatten unpacks Vault's multi-line "2 errors occurred:\n\t* a\n\t* b"
