@@ -62,15 +62,7 @@ func bufferDir(s *session) (string, error) {
 }
 
 func runEdit(s *session, scope store.Scope) error {
-	p, err := s.openProject()
-	if err != nil {
-		return err
-	}
-	envName, err := s.envName()
-	if err != nil {
-		return err
-	}
-	id, err := s.identityOrErr()
+	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}

@@ -77,18 +77,10 @@ func revokeAdvice(name, typ string) string {
 }
 
 func runLeak(s *session, key string, generate bool) error {
-	p, err := s.openProject()
-	if err != nil {
-		return err
-	}
 	if err := store.ValidKeyName(key); err != nil {
 		return err
 	}
-	envName, err := s.envName()
-	if err != nil {
-		return err
-	}
-	id, err := s.identityOrErr()
+	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}

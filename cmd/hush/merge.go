@@ -127,15 +127,7 @@ func mergeRecipients(s *session, p *store.Project, env, path string) ([]store.Re
 }
 
 func runResolveList(s *session) error {
-	p, err := s.openProject()
-	if err != nil {
-		return err
-	}
-	env, err := s.envName()
-	if err != nil {
-		return err
-	}
-	id, err := s.identityOrErr()
+	p, env, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}
@@ -150,15 +142,7 @@ func runResolveList(s *session) error {
 }
 
 func runResolve(s *session, keys []string, theirs bool) error {
-	p, err := s.openProject()
-	if err != nil {
-		return err
-	}
-	env, err := s.envName()
-	if err != nil {
-		return err
-	}
-	id, err := s.identityOrErr()
+	p, env, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}

@@ -51,18 +51,10 @@ type rotateOptions struct {
 }
 
 func runRotate(s *session, key string, scope store.Scope, o rotateOptions) error {
-	p, err := s.openProject()
-	if err != nil {
-		return err
-	}
 	if err := store.ValidKeyName(key); err != nil {
 		return err
 	}
-	envName, err := s.envName()
-	if err != nil {
-		return err
-	}
-	id, err := s.identityOrErr()
+	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}

@@ -101,15 +101,7 @@ func runRun(ctx context.Context, s *session, o runOptions) error {
 }
 
 func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
-	p, err := s.openProject()
-	if err != nil {
-		return 0, err
-	}
-	envName, err := s.envName()
-	if err != nil {
-		return 0, err
-	}
-	id, err := s.identityOrErr()
+	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return 0, err
 	}

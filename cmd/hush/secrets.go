@@ -298,15 +298,7 @@ func lookupSecret(s *session, envName, key string, personalOnly bool) (*store.Se
 }
 
 func runLs(s *session, asJSON, personalOnly bool) error {
-	p, err := s.openProject()
-	if err != nil {
-		return err
-	}
-	envName, err := s.envName()
-	if err != nil {
-		return err
-	}
-	id, err := s.identityOrErr()
+	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}
@@ -364,20 +356,12 @@ func runLs(s *session, asJSON, personalOnly bool) error {
 }
 
 func runRm(s *session, keys []string, scope store.Scope) error {
-	p, err := s.openProject()
-	if err != nil {
-		return err
-	}
 	for _, k := range keys {
 		if err := store.ValidKeyName(k); err != nil {
 			return err
 		}
 	}
-	envName, err := s.envName()
-	if err != nil {
-		return err
-	}
-	id, err := s.identityOrErr()
+	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}

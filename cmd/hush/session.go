@@ -267,3 +267,21 @@ func (s *session) auditWith(action string, path string, opErr error) error {
 	}
 	return opErr
 }
+
+// openEnv is the preamble of every command that reads or writes secrets:
+// the project, the environment to work on, and the identity to do it with.
+func (s *session) openEnv() (*store.Project, string, *crypt.Identity, error) {
+	p, err := s.openProject()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	env, err := s.envName()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	id, err := s.identityOrErr()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return p, env, id, nil
+}

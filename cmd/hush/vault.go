@@ -127,15 +127,7 @@ func openVault(s *session, o vaultOptions) (*vault.Vault, error) {
 }
 
 func newSyncer(s *session, o vaultOptions) (*sync.Syncer, error) {
-	p, err := s.openProject()
-	if err != nil {
-		return nil, err
-	}
-	envName, err := s.envName()
-	if err != nil {
-		return nil, err
-	}
-	id, err := s.identityOrErr()
+	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return nil, err
 	}
