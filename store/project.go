@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // DirName is the project directory at the root of a hush project.
@@ -56,6 +57,10 @@ func FindRoot(dir string) (string, error) {
 	}
 	for {
 		st, err := os.Lstat(filepath.Join(dir, DirName))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			// Permission denied on the way is not "no project here".
+			return "", err
+		}
 		if err == nil {
 			if st.Mode()&fs.ModeSymlink != 0 {
 				return "", fmt.Errorf("%w: %s is a symlink", ErrUnsafe, filepath.Join(dir, DirName))
