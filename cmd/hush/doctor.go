@@ -95,7 +95,7 @@ func runDoctor(s *session, asJSON bool) error {
 			add("git drivers", !missing, map[bool]string{true: "not configured in this clone", false: "diff and merge drivers configured"}[missing], "hush git setup")
 		}
 		files := plaintextEnvFiles(p.Root)
-		add("plaintext env files", len(files) == 0, plainInfo(files), "hush migrate "+strings.Join(files, " ")+" --env ENV --remove")
+		add("plaintext env files", len(files) == 0, plainInfo(files), "hush import FILE --env ENV for each, then delete it (and rotate values it ever committed)")
 		if idErr == nil {
 			add("rotation", true, "", "")
 			checks[len(checks)-1] = rotationCheck(s, p, id)

@@ -95,15 +95,7 @@ func runExport(s *session, o exportOptions) error {
 	if err != nil {
 		return usagef("%v", strings.TrimPrefix(err.Error(), "inject: "))
 	}
-	p, err := s.openProject()
-	if err != nil {
-		return err
-	}
-	envName, err := s.envName()
-	if err != nil {
-		return err
-	}
-	id, err := s.identityOrErr()
+	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}
