@@ -3,7 +3,6 @@ package scan
 import (
 	"bytes"
 	"math"
-	"regexp"
 	"strings"
 )
 
@@ -63,7 +62,7 @@ var (
 		sqlserver clickhouse cockroachdb couchdb neo4j neo4j+s oracle`)
 	webSchemes = schemeSet(`http https ftp ftps sftp ssh git smtp smtps imap imaps ldap ldaps svn ws wss`)
 	// urlTail is the rest of a URL with a password, from its "://".
-	urlTail = regexp.MustCompile(`^://[^:@/\s"'<>]{1,64}:([^@/\s"'<>]{3,128})@[0-9A-Za-z.\-\[\]]+`)
+	urlTail = lazyRegexp(`^://[^:@/\s"'<>]{1,64}:([^@/\s"'<>]{3,128})@[0-9A-Za-z.\-\[\]]+`)
 )
 
 func schemeSet(list string) map[string]bool {
@@ -92,7 +91,7 @@ func urlAt(schemes map[string]bool) func(win []byte, ks, ke int) []int {
 		if !schemes[scheme] {
 			return nil
 		}
-		loc := urlTail.FindSubmatchIndex(win[ks:])
+		loc := urlTail().FindSubmatchIndex(win[ks:])
 		if loc == nil {
 			return nil
 		}
@@ -236,19 +235,19 @@ func notSecretName(name string) bool {
 }
 
 var (
-	uuidRE = regexp.MustCompile(`^` + uuid + `$`)
-	hexRE  = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+	uuidRE = lazyRegexp(`^` + uuid + `$`)
+	hexRE  = lazyRegexp(`^[0-9a-fA-F]+$`)
 	// wordsRE: letters in words joined by - _ . or spaces, no digit: a
 	// name ("X-Fake-Connection-Token"), not a credential.
-	wordsRE = regexp.MustCompile(`^[A-Za-z]+(?:[-_. :/]+[A-Za-z]+)*[.,:;!?]?$`)
+	wordsRE = lazyRegexp(`^[A-Za-z]+(?:[-_. :/]+[A-Za-z]+)*[.,:;!?]?$`)
 	// dateRE: a timestamp; hostPathRE: a URL without its scheme or a Go
 	// import path.
 	// snakeRE: lower-case words joined by _ or -, an identifier
 	// ("ec2_custom_key").
-	snakeRE     = regexp.MustCompile(`^[a-z][a-z0-9]*(?:[_-][a-z][a-z0-9]*)+$`)
-	dateRE      = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}`)
-	hostPathRE  = regexp.MustCompile(`^[a-z0-9-]+(?:\.[a-z0-9-]+)+/`)
-	identRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(?:[.:]+[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?$`)
+	snakeRE     = lazyRegexp(`^[a-z][a-z0-9]*(?:[_-][a-z][a-z0-9]*)+$`)
+	dateRE      = lazyRegexp(`^\d{4}-\d{2}-\d{2}`)
+	hostPathRE  = lazyRegexp(`^[a-z0-9-]+(?:\.[a-z0-9-]+)+/`)
+	identRE     = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*(?:[.:]+[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?$`)
 	hashLengths = map[int]bool{32: true, 40: true, 56: true, 64: true, 96: true, 128: true}
 )
 
@@ -263,19 +262,19 @@ func genericValue(m []string) bool {
 	case notSecretName(name),
 		weakWords[strings.ToLower(v)],
 		strings.ContainsAny(v[:1], "$%{<@#/.~*&[(:\\"),
-		dateRE.MatchString(v), hostPathRE.MatchString(v),
+		dateRE().MatchString(v), hostPathRE().MatchString(v),
 		strings.Contains(v, "://"), strings.Contains(v, "${"), strings.Contains(v, "()"),
-		uuidRE.MatchString(v),
-		hexRE.MatchString(v) && hashLengths[len(v)],
+		uuidRE().MatchString(v),
+		hexRE().MatchString(v) && hashLengths[len(v)],
 		// Bare values in code are expressions: calls, indexing, products,
 		// literals of composite types, case labels.
 		// A bare value without a digit is a word or a name in prose or code.
-		!quoted && (identRE.MatchString(v) || strings.ContainsAny(v, "([{*") || strings.HasSuffix(v, ":") ||
+		!quoted && (identRE().MatchString(v) || strings.ContainsAny(v, "([{*") || strings.HasSuffix(v, ":") ||
 			!strings.ContainsAny(v, "0123456789")),
 		!quoted && strings.Contains(m[0], "=="),
 		!quoted && strings.Contains(strings.TrimRight(v, "="), "="), // a=b&c=d chains
-		snakeRE.MatchString(v),
-		wordsRE.MatchString(v),
+		snakeRE().MatchString(v),
+		wordsRE().MatchString(v),
 		strings.HasPrefix(strings.ToLower(v), strings.ToLower(strings.TrimLeft(name, "._-"))):
 		return false
 	}
