@@ -12,7 +12,7 @@ export PATH := $(CACHE_BIN):$(PATH)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME ?= 30s
 
-.PHONY: build test test-short lint fuzz fuzz-ci bench install deps vault man clean
+.PHONY: build test test-short lint fuzz fuzz-ci bench bench-scan install deps vault man clean
 
 build:
 	$(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o hush ./cmd/hush
@@ -56,6 +56,11 @@ fuzz-ci:
 
 bench: build deps
 	.ci/bench
+
+# hush scan against gitleaks on a generated ~80 MB corpus: MB/s, recall,
+# false positives and peak memory for both.
+bench-scan: build
+	HUSH_CMD="$(CURDIR)/hush scan --no-known --format json" scan/bench.sh
 
 install:
 	./install.sh $(if $(PREFIX),--prefix $(PREFIX))
