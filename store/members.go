@@ -26,14 +26,7 @@ func (p *Project) AddRecipients(envs []string, rs []Recipient, id *crypt.Identit
 	added := map[string][]Recipient{}
 	for _, env := range envs {
 		err := p.withLock(func() error {
-			ec, err := p.Config.Env(env)
-			if err != nil {
-				return err
-			}
-			if err := p.checkPin(env); err != nil {
-				return err
-			}
-			doc, err := p.Read(env, Team, id)
+			ec, doc, err := p.teamForWrite(env, id)
 			if err != nil {
 				return err
 			}
@@ -71,6 +64,23 @@ func hasKey(rs []Recipient, key string) bool {
 		}
 	}
 	return false
+}
+
+// teamForWrite is what every change to a team store starts with, under the
+// lock: the environment's config, the recipient-pin check, the document.
+func (p *Project) teamForWrite(env string, id *crypt.Identity) (*EnvConfig, *Document, error) {
+	ec, err := p.Config.Env(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.checkPin(env); err != nil {
+		return nil, nil, err
+	}
+	doc, err := p.Read(env, Team, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ec, doc, nil
 }
 
 // withLock runs fn under the project lock with a freshly read config.
@@ -149,14 +159,7 @@ func (p *Project) RemoveMember(who string, envs []string, id *crypt.Identity, no
 	for i, env := range todo {
 		var r Removal
 		err := p.withLock(func() error {
-			ec, err := p.Config.Env(env)
-			if err != nil {
-				return err
-			}
-			if err := p.checkPin(env); err != nil {
-				return err
-			}
-			doc, err := p.Read(env, Team, id)
+			ec, doc, err := p.teamForWrite(env, id)
 			if err != nil {
 				return err
 			}

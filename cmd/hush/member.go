@@ -219,10 +219,7 @@ func runMemberAdd(s *session, args []string, label string) error {
 		return err
 	}
 	added, err := p.AddRecipients(envs, rs, id)
-	var paths []string
-	for _, e := range envs {
-		paths = append(paths, s.secretPath(e, ""))
-	}
+	paths := s.envPaths(envs)
 	if aerr := s.audit(actionMemberAdd, paths, err); aerr != nil && err == nil {
 		err = aerr
 	}
@@ -380,11 +377,7 @@ func runMemberAck(s *session, yes bool) error {
 		err = p.Pin(changed...)
 	}
 	l.Unlock()
-	var paths []string
-	for _, e := range changed {
-		paths = append(paths, s.secretPath(e, ""))
-	}
-	if aerr := s.audit(actionMemberAck, paths, err); aerr != nil && err == nil {
+	if aerr := s.audit(actionMemberAck, s.envPaths(changed), err); aerr != nil && err == nil {
 		err = aerr
 	}
 	if err == nil {
@@ -415,10 +408,7 @@ func runCIKey(s *session, label string) error {
 		return err
 	}
 	_, err = p.AddRecipients(envs, []store.Recipient{{Key: ci.Public, Label: label}}, id)
-	var paths []string
-	for _, e := range envs {
-		paths = append(paths, s.secretPath(e, ""))
-	}
+	paths := s.envPaths(envs)
 	if aerr := s.audit(actionMemberAdd, paths, err); aerr != nil && err == nil {
 		err = aerr
 	}

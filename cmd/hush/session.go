@@ -285,3 +285,12 @@ func (s *session) openEnv() (*store.Project, string, *crypt.Identity, error) {
 	}
 	return p, env, id, nil
 }
+
+// envPaths are the audit paths of whole environments: project/env.
+func (s *session) envPaths(envs []string) []string {
+	paths := make([]string, len(envs))
+	for i, e := range envs {
+		paths[i] = s.secretPath(e, "")
+	}
+	return paths
+}
