@@ -90,10 +90,13 @@ func (d *Document) Encode() ([]byte, error) {
 // refused), hold only valid names and values, and have nothing after the
 // JSON object. Errors wrap ErrIntegrity and never quote a value.
 func DecodeDocument(plain []byte, env string) (*Document, error) {
-	// json.Unmarshal refuses anything but whitespace after the object.
-	var d Document
-	if err := json.Unmarshal(plain, &d); err != nil {
-		return nil, fmt.Errorf("%w: %s: the secret document is not valid JSON (%s)", ErrIntegrity, env, jsonErrorKind(err))
+	d, ok := decodeFast(plain)
+	if !ok {
+		// json.Unmarshal refuses anything but whitespace after the object.
+		d = &Document{}
+		if err := json.Unmarshal(plain, d); err != nil {
+			return nil, fmt.Errorf("%w: %s: the secret document is not valid JSON (%s)", ErrIntegrity, env, jsonErrorKind(err))
+		}
 	}
 	if d.Version != FormatVersion {
 		return nil, fmt.Errorf("%w: %s: unsupported format version %d (this hush reads version %d; upgrade hush)", ErrIntegrity, env, d.Version, FormatVersion)
@@ -115,7 +118,7 @@ func DecodeDocument(plain []byte, env string) (*Document, error) {
 			return nil, fmt.Errorf("%w: %s: secret %s: %v", ErrIntegrity, env, name, err)
 		}
 	}
-	return &d, nil
+	return d, nil
 }
 
 // jsonErrorKind describes a JSON error without quoting the input: some of

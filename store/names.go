@@ -1,15 +1,45 @@
 package store
 
-import (
-	"fmt"
-	"regexp"
+import "fmt"
+
+// The name grammars, as byte classes: a name is one byte of its first
+// class followed by any number of its rest class. Checked by a loop, not a
+// regexp, because every key of every document is checked on each read.
+const (
+	lower  = "abcdefghijklmnopqrstuvwxyz"
+	upper  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	digits = "0123456789"
 )
 
 var (
-	envNameRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-	keyNameRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	projectNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	envFirst, envRest         = byteClass(lower + digits), byteClass(lower + digits + "_-")
+	keyFirst, keyRest         = byteClass(lower + upper + "_"), byteClass(lower + upper + digits + "_")
+	projectFirst, projectRest = byteClass(lower + upper + digits), byteClass(lower + upper + digits + "._-")
 )
+
+type byteSet [256]bool
+
+func byteClass(members string) *byteSet {
+	var s byteSet
+	for i := 0; i < len(members); i++ {
+		s[members[i]] = true
+	}
+	return &s
+}
+
+// matches reports whether name is non-empty, starts with a byte of first
+// and continues with bytes of rest.
+func matches(name string, first, rest *byteSet) bool {
+	if name == "" || !first[name[0]] {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if !rest[name[i]] {
+			return false
+		}
+	}
+	return true
+}
 
 // MaxValueSize is the largest secret value hush stores: 1 MiB. Environment
 // variables that large already strain exec's argument space (ARG_MAX is
@@ -21,7 +51,7 @@ const maxNameLen = 128
 
 // ValidEnvName reports whether name is a usable environment name.
 func ValidEnvName(name string) error {
-	if len(name) > 64 || !envNameRE.MatchString(name) {
+	if len(name) > 64 || !matches(name, envFirst, envRest) {
 		return fmt.Errorf("%w environment name %q: use lower-case letters, digits, '-' and '_', starting with a letter or digit", ErrInvalid, name)
 	}
 	return nil
@@ -30,7 +60,7 @@ func ValidEnvName(name string) error {
 // ValidKeyName reports whether name is a usable secret name: the
 // portable environment variable names.
 func ValidKeyName(name string) error {
-	if len(name) > maxNameLen || !keyNameRE.MatchString(name) {
+	if len(name) > maxNameLen || !matches(name, keyFirst, keyRest) {
 		return fmt.Errorf("%w key name %q: use letters, digits and '_', not starting with a digit", ErrInvalid, truncateName(name))
 	}
 	return nil
@@ -38,7 +68,7 @@ func ValidKeyName(name string) error {
 
 // ValidProjectName reports whether name is usable as a project name.
 func ValidProjectName(name string) error {
-	if len(name) > 64 || !projectNameRE.MatchString(name) || name == "." || name == ".." {
+	if len(name) > 64 || !matches(name, projectFirst, projectRest) || name == "." || name == ".." {
 		return fmt.Errorf("%w project name %q: use letters, digits, '.', '-' and '_'", ErrInvalid, name)
 	}
 	return nil

@@ -1,0 +1,369 @@
+package store
+
+import (
+	"time"
+	"unicode/utf8"
+)
+
+// decodeFast parses the documents hush itself writes, and any JSON close to
+// them, without reflection: at 1,000 secrets encoding/json spends about
+// 2.5 ms on a document this parser reads in a fraction of that, and every
+// `hush get` and `hush run` pays it.
+//
+// It is a fast path, not a second definition of the format. It accepts
+// only a strict subset of JSON whose meaning under encoding/json is plain —
+// field names spelled exactly as Document and Secret declare them, each at
+// most once, no null, no duplicate secret, simple escapes, valid UTF-8,
+// versions as plain digits — and reports ok=false on anything else, so
+// DecodeDocument falls back to encoding/json, whose answer (document or
+// error) stands. FuzzDecodeFast checks that whatever this accepts,
+// encoding/json decodes to the same document.
+//
+// Strings are sliced from one copy of the whole plaintext, so a document
+// of n secrets costs a handful of allocations per secret, not one per field.
+func decodeFast(plain []byte) (*Document, bool) {
+	p := fastParser{s: string(plain)}
+	d, ok := p.document()
+	if !ok {
+		return nil, false
+	}
+	p.ws()
+	return d, p.i == len(p.s)
+}
+
+type fastParser struct {
+	s string
+	i int
+}
+
+func (p *fastParser) ws() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// eat skips whitespace and consumes c if it comes next.
+func (p *fastParser) eat(c byte) bool {
+	p.ws()
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// object parses '{' (name ':' value (',' name ':' value)*)? '}', calling
+// member after each ':' to parse the value. An empty object is fine.
+func (p *fastParser) object(member func(name string) bool) bool {
+	if !p.eat('{') {
+		return false
+	}
+	if p.eat('}') {
+		return true
+	}
+	for {
+		p.ws()
+		name, ok := p.str()
+		if !ok || !p.eat(':') {
+			return false
+		}
+		p.ws()
+		if !member(name) {
+			return false
+		}
+		if p.eat(',') {
+			continue
+		}
+		return p.eat('}')
+	}
+}
+
+func (p *fastParser) document() (*Document, bool) {
+	d := &Document{}
+	var seen uint8
+	ok := p.object(func(name string) bool {
+		var bit uint8
+		var ok bool
+		switch name {
+		case "version":
+			bit = 1
+			d.Version, ok = p.version()
+		case "environment":
+			bit = 2
+			d.Environment, ok = p.str()
+		case "secrets":
+			bit = 4
+			d.Secrets, ok = p.secrets()
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return ok
+	})
+	return d, ok
+}
+
+// version reads a non-negative integer of at most nine digits, written as
+// JSON writes integers (no sign, exponent, fraction or leading zero).
+func (p *fastParser) version() (int, bool) {
+	start := p.i
+	n := 0
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		n = n*10 + int(p.s[p.i]-'0')
+		p.i++
+	}
+	digits := p.i - start
+	if digits == 0 || digits > 9 || (digits > 1 && p.s[start] == '0') {
+		return 0, false
+	}
+	if p.i < len(p.s) {
+		switch p.s[p.i] {
+		case '.', 'e', 'E':
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+func (p *fastParser) secrets() (map[string]*Secret, bool) {
+	m := make(map[string]*Secret, p.estimateSecrets())
+	ok := p.object(func(name string) bool {
+		if _, dup := m[name]; dup {
+			return false
+		}
+		s, ok := p.secret()
+		m[name] = s
+		return ok
+	})
+	return m, ok
+}
+
+// estimateSecrets sizes the map from the document's length: hush writes
+// one secret per line of about 150 bytes, and a map that grows by
+// doubling costs more than one a little too large.
+func (p *fastParser) estimateSecrets() int {
+	return (len(p.s) - p.i) / 128
+}
+
+func (p *fastParser) secret() (*Secret, bool) {
+	s := &Secret{}
+	var seen uint16
+	ok := p.object(func(name string) bool {
+		var bit uint16
+		ok := false
+		switch name {
+		case "value":
+			bit = 1 << 0
+			var v string
+			v, ok = p.str()
+			s.Value = Value(v)
+		case "type":
+			bit = 1 << 1
+			s.Type, ok = p.str()
+		case "created":
+			bit = 1 << 2
+			ok = p.time(&s.Created)
+		case "updated":
+			bit = 1 << 3
+			ok = p.time(&s.Updated)
+		case "rotated":
+			bit = 1 << 4
+			ok = p.time(&s.Rotated)
+		case "rotate_every":
+			bit = 1 << 5
+			s.RotateEvery, ok = p.str()
+		case "note":
+			bit = 1 << 6
+			s.Note, ok = p.str()
+		case "exposed":
+			bit = 1 << 7
+			s.Exposed, ok = p.exposures()
+		case "compromised":
+			bit = 1 << 8
+			ok = p.time(&s.Compromised)
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return ok
+	})
+	return s, ok
+}
+
+func (p *fastParser) exposures() ([]Exposure, bool) {
+	if !p.eat('[') {
+		return nil, false
+	}
+	// encoding/json turns [] into an empty, non-nil slice.
+	list := []Exposure{}
+	if p.eat(']') {
+		return list, true
+	}
+	for {
+		var e Exposure
+		var seen uint8
+		ok := p.object(func(name string) bool {
+			var bit uint8
+			ok := false
+			switch name {
+			case "to":
+				bit = 1
+				e.To, ok = p.str()
+			case "since":
+				bit = 2
+				ok = p.time(&e.Since)
+			}
+			if seen&bit != 0 {
+				return false
+			}
+			seen |= bit
+			return ok
+		})
+		if !ok {
+			return nil, false
+		}
+		list = append(list, e)
+		if p.eat(',') {
+			continue
+		}
+		return list, p.eat(']')
+	}
+}
+
+// time hands the quoted string to time.Time's own UnmarshalJSON, exactly
+// as encoding/json does, so both paths accept the same timestamps. Escapes
+// are left to the slow path: UnmarshalJSON would see them unprocessed.
+func (p *fastParser) time(t *time.Time) bool {
+	start := p.i
+	if _, ok := p.str(); !ok {
+		return false
+	}
+	raw := p.s[start:p.i]
+	for i := 1; i < len(raw)-1; i++ {
+		if raw[i] == '\\' {
+			return false
+		}
+	}
+	return t.UnmarshalJSON([]byte(raw)) == nil
+}
+
+// str reads a JSON string. Strings without escapes are slices of the one
+// copy of the document; escaped ones are built. Control characters, bad
+// UTF-8 and \u escapes of surrogates (which encoding/json repairs or
+// pairs) send the document to the slow path.
+func (p *fastParser) str() (string, bool) {
+	if p.i >= len(p.s) || p.s[p.i] != '"' {
+		return "", false
+	}
+	p.i++
+	start := p.i
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			v := p.s[start:p.i]
+			p.i++
+			return v, true
+		case c == '\\':
+			return p.escaped(start)
+		case c < 0x20:
+			return "", false
+		case c < utf8.RuneSelf:
+			p.i++
+		default:
+			r, size := utf8.DecodeRuneInString(p.s[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				return "", false
+			}
+			p.i += size
+		}
+	}
+	return "", false
+}
+
+// escaped finishes a string that holds an escape, copying from start.
+func (p *fastParser) escaped(start int) (string, bool) {
+	buf := make([]byte, 0, p.i-start+16)
+	buf = append(buf, p.s[start:p.i]...)
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(buf), true
+		case c == '\\':
+			if p.i+1 >= len(p.s) {
+				return "", false
+			}
+			e := p.s[p.i+1]
+			p.i += 2
+			switch e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				r, ok := p.hex4()
+				if !ok || utf16Surrogate(r) {
+					return "", false
+				}
+				buf = utf8.AppendRune(buf, r)
+			default:
+				return "", false
+			}
+		case c < 0x20:
+			return "", false
+		case c < utf8.RuneSelf:
+			buf = append(buf, c)
+			p.i++
+		default:
+			r, size := utf8.DecodeRuneInString(p.s[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				return "", false
+			}
+			buf = append(buf, p.s[p.i:p.i+size]...)
+			p.i += size
+		}
+	}
+	return "", false
+}
+
+func (p *fastParser) hex4() (rune, bool) {
+	if p.i+4 > len(p.s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(p.s[p.i : p.i+4]) {
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(v)
+	}
+	p.i += 4
+	return r, true
+}
+
+func utf16Surrogate(r rune) bool { return r >= 0xd800 && r < 0xe000 }

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"encoding/json"
+	"reflect"
+	"regexp"
+	"testing"
+)
+
+// FuzzDecodeFast: whatever the fast path accepts, encoding/json decodes to
+// the same document. (What it declines goes to encoding/json anyway.)
+func FuzzDecodeFast(f *testing.F) {
+	for _, seed := range []string{
+		`{"version":1,"environment":"dev","secrets":{"A":{"value":"x","type":"api-key","rotate_every":"30d"}}}`,
+		`{"version":1,"environment":"dev","secrets":{}}`,
+		` { "version" : 12 , "environment" : "d\u00e9v\n" , "secrets" : { } } ` + "\n",
+		`{"version":1,"environment":"dev","secrets":{"A":{"value":"a\"b\\c\/d\b\f\n\r\t\u0041\u00ff"}}}`,
+		`{"version":1,"environment":"dev","secrets":{"A":{"value":"x","exposed":[{"to":"b","since":"2026-01-01T00:00:00Z"}],"compromised":"2026-02-01T00:00:00.5+01:00"}}}`,
+		`{"version":1,"environment":"dev","secrets":{"A":{"value":"x","exposed":[]}}}`,
+		`{"version":1,"environment":"dev","secrets":{"A":{"value":"x"},"A":{"value":"y"}}}`,
+		`{"version":1,"Version":2}`,
+		`{"version":01}`,
+		`{"version":1e0}`,
+		`{"version":-1}`,
+		`{"secrets":null}`,
+		`{"secrets":{"A":null}}`,
+		`{"secrets":{"A":{"created":"2026-01-01T00:00:00\u005a"}}}`,
+		`{"secrets":{"A":{"value":"\ud83d\ude00"}}}`,
+		`{"secrets":{"A":{"note":"\xff"}}}`,
+		`{"environment":"dev"}x`,
+		`{"unknown":1}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	plain, _ := benchDoc(3).Encode()
+	f.Add(plain)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		fast, ok := decodeFast(in)
+		if !ok {
+			return
+		}
+		var slow Document
+		if err := json.Unmarshal(in, &slow); err != nil {
+			t.Fatalf("fast path accepted what encoding/json refuses (%v): %q", err, in)
+		}
+		if !reflect.DeepEqual(fast, &slow) {
+			t.Fatalf("fast path and encoding/json differ on %q:\nfast %#v\njson %#v", in, fast, &slow)
+		}
+	})
+}
+
+// The fast path must take what hush writes, or it speeds nothing up.
+func TestDecodeFastTakesHushOutput(t *testing.T) {
+	d := benchDoc(50)
+	d.Secrets["KEY_00001"].Note = "a note with \"quotes\", a tab\t, é and \u2028"
+	d.Secrets["KEY_00002"].Value = "line1\nline2\\"
+	d.Secrets["KEY_00003"].Exposed = []Exposure{{To: "bob", Since: d.Secrets["KEY_00003"].Created}}
+	d.Secrets["KEY_00004"].Compromised = d.Secrets["KEY_00004"].Created
+	plain, err := d.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := decodeFast(plain)
+	if !ok {
+		t.Fatalf("fast path declined hush's own encoding:\n%s", plain)
+	}
+	if !reflect.DeepEqual(got, d) {
+		t.Fatalf("fast path decoded a different document")
+	}
+}
+
+// The hand-written name checks accept exactly what the documented
+// grammars (as regular expressions) accept.
+func FuzzNameGrammars(f *testing.F) {
+	for _, s := range []string{"", "a", "A_1", "_x", "1a", "dev", "dev-1", "-x", "a.b", "é", "a b", "prod_eu"} {
+		f.Add(s)
+	}
+	env := regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	key := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	project := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := matches(s, envFirst, envRest), env.MatchString(s); got != want {
+			t.Errorf("environment name %q: %v, grammar says %v", s, got, want)
+		}
+		if got, want := matches(s, keyFirst, keyRest), key.MatchString(s); got != want {
+			t.Errorf("key name %q: %v, grammar says %v", s, got, want)
+		}
+		if got, want := matches(s, projectFirst, projectRest), project.MatchString(s); got != want {
+			t.Errorf("project name %q: %v, grammar says %v", s, got, want)
+		}
+	})
+}
