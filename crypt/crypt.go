@@ -69,7 +69,11 @@ func Decrypt(ciphertext []byte, identities ...age.Identity) ([]byte, error) {
 	}
 	var in io.Reader = bytes.NewReader(ciphertext)
 	if bytes.HasPrefix(bytes.TrimLeft(ciphertext, " \t\r\n"), []byte(armorHeader)) {
-		in = armor.NewReader(in)
+		if bin, err := dearmor(ciphertext); err == nil {
+			in = bytes.NewReader(bin)
+		} else {
+			in = armor.NewReader(in)
+		}
 	}
 	r, err := age.Decrypt(in, identities...)
 	if err != nil {
