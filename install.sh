@@ -31,7 +31,8 @@ version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 mkdir -p "$bindir"
 tmp=$(mktemp "$bindir/.hush.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
-go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w -X main.version=$version" -o "$tmp" ./cmd/hush
+# Static (no cgo): see the Makefile.
+CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w -X main.version=$version" -o "$tmp" ./cmd/hush
 chmod 755 "$tmp"
 mv -f "$tmp" "$bindir/hush"
 trap - EXIT

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -192,17 +193,21 @@ func exportYAML(buf *bytes.Buffer, secrets []Secret, indent string) error {
 	return nil
 }
 
+// Compiled on first use: package init runs for every hush command, and
+// only k8s exports need these.
 var (
-	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	dnsSubdomain = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	})
+	dnsLabel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`) })
 )
 
 // exportK8s writes a v1 Secret with base64 data.
 func exportK8s(buf *bytes.Buffer, secrets []Secret, opts ExportOptions) error {
-	if len(opts.Name) > 253 || !dnsSubdomain.MatchString(opts.Name) {
+	if len(opts.Name) > 253 || !dnsSubdomain().MatchString(opts.Name) {
 		return fmt.Errorf("export k8s: secret name %q is not a DNS subdomain (lowercase letters, digits, '-', '.')", opts.Name)
 	}
-	if opts.Namespace != "" && (len(opts.Namespace) > 63 || !dnsLabel.MatchString(opts.Namespace)) {
+	if opts.Namespace != "" && (len(opts.Namespace) > 63 || !dnsLabel().MatchString(opts.Namespace)) {
 		return fmt.Errorf("export k8s: namespace %q is not a DNS label", opts.Namespace)
 	}
 	buf.WriteString("apiVersion: v1\nkind: Secret\nmetadata:\n  name: " + opts.Name + "\n")

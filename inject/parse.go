@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -228,14 +229,16 @@ func isSpace(r rune) bool {
 	return false
 }
 
+// Compiled on first use: package init runs for every hush command, and
+// only dotenv parsing needs these.
 var (
-	escapeRegex        = regexp.MustCompile(`\\.`)
-	expandVarRegex     = regexp.MustCompile(`(\\)?(\$)(\()?\{?([A-Z0-9_]+)?\}?`)
-	unescapeCharsRegex = regexp.MustCompile(`\\([^$])`)
+	escapeRegex        = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\.`) })
+	expandVarRegex     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\\)?(\$)(\()?\{?([A-Z0-9_]+)?\}?`) })
+	unescapeCharsRegex = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\([^$])`) })
 )
 
 func expandEscapes(str string) string {
-	out := escapeRegex.ReplaceAllStringFunc(str, func(match string) string {
+	out := escapeRegex().ReplaceAllStringFunc(str, func(match string) string {
 		switch strings.TrimPrefix(match, `\`) {
 		case "n":
 			return "\n"
@@ -245,7 +248,7 @@ func expandEscapes(str string) string {
 			return match
 		}
 	})
-	return unescapeCharsRegex.ReplaceAllString(out, "$1")
+	return unescapeCharsRegex().ReplaceAllString(out, "$1")
 }
 
 // expandVariables expands $VAR and ${VAR} from m only: the keys read so far
@@ -253,8 +256,8 @@ func expandEscapes(str string) string {
 // whatever a later godotenv does, so an import never captures the importing
 // process's environment.
 func expandVariables(v string, m map[string]string) string {
-	return expandVarRegex.ReplaceAllStringFunc(v, func(s string) string {
-		sub := expandVarRegex.FindStringSubmatch(s)
+	return expandVarRegex().ReplaceAllStringFunc(v, func(s string) string {
+		sub := expandVarRegex().FindStringSubmatch(s)
 		if sub == nil {
 			return s
 		}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -96,7 +97,7 @@ func jsonSyntax(src []byte, err error, fail func(string) error) error {
 	return fail("invalid JSON")
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 
 // ParseYAML parses a flat YAML mapping with the rules of ParseJSON: scalars
 // keep their text (0x1F stays "0x1F", yes stays "yes"), null, sequences,
@@ -118,7 +119,7 @@ func ParseYAML(r io.Reader) (*Imported, error) {
 		}
 		// yaml.v3's messages can quote the input: keep the line only.
 		line := 0
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 			line, _ = strconv.Atoi(m[1])
 		}
 		return nil, &ParseError{Format: "yaml", Line: line, Reason: "invalid YAML"}
