@@ -242,3 +242,122 @@ func values(s []Secret) []string {
 	}
 	return out
 }
+
+// valueText makes n bytes of text dense with values: whole values, values
+// cut short, and runs of random bytes from alphabet, glued together so that
+// values overlap and any cut lands inside one.
+func valueText(r *rand.Rand, secrets []Secret, n int, alphabet string) []byte {
+	var out []byte
+	for len(out) < n {
+		v := secrets[r.IntN(len(secrets))].Value.Reveal()
+		switch r.IntN(3) {
+		case 0:
+			out = append(out, v...)
+		case 1:
+			out = append(out, v[:r.IntN(len(v))]...)
+		default:
+			for k := r.IntN(8); k > 0; k-- {
+				out = append(out, alphabet[r.IntN(len(alphabet))])
+			}
+		}
+	}
+	return out
+}
+
+// TestMaskLargeWrites covers what small inputs never reach: writes long
+// enough for scan to walk their two halves at once, cut in the middle of
+// values and of overlapping runs of them, and automata too big for the
+// table, whose deep states take goto edges and failure links.
+func TestMaskLargeWrites(t *testing.T) {
+	t.Parallel()
+	var all strings.Builder
+	for b := 0; b < 256; b++ {
+		all.WriteByte(byte(b))
+	}
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	tests := []struct {
+		name     string
+		values   int
+		alphabet string
+		lo, hi   int // value lengths
+		size     int
+	}{
+		{"overlapping runs", 4, "ab", MinMaskLen, MinMaskLen + 3, 6 << 10},
+		{"every byte, beyond the table", 300, all.String(), 20, 64, 16 << 10},
+		{"alnum", 200, alnum, 20, 64, 16 << 10},
+		// Longer than half a write: a PEM key, say.
+		{"values longer than half a write", 3, alnum, 1500, 3000, 16 << 10},
+	}
+	for ti, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(uint64(ti), 5))
+			secrets := make([]Secret, tt.values)
+			for i := range secrets {
+				v := make([]byte, tt.lo+r.IntN(tt.hi-tt.lo+1))
+				for j := range v {
+					v[j] = tt.alphabet[r.IntN(len(tt.alphabet))]
+				}
+				secrets[i] = Secret{Name: fmt.Sprintf("FAKE_%d", i), Value: NewValue(string(v))}
+			}
+			if tt.alphabet == all.String() {
+				m, _ := NewMasker(secrets)
+				if m.nclass != 256 || int(m.ndense) >= len(m.out) {
+					t.Fatalf("%d classes, %d of %d states in the table: want 256 classes and states beyond the table", m.nclass, m.ndense, len(m.out))
+				}
+			}
+			for round := 0; round < 4; round++ {
+				checkSplits(t, secrets, valueText(r, secrets, tt.size, tt.alphabet), r)
+			}
+			// Whole, the input goes through the two walks in one write.
+			in := valueText(r, secrets, tt.size, tt.alphabet)
+			m, _ := NewMasker(secrets)
+			if got, want := m.Mask(in), refMask(secrets, in); !bytes.Equal(got, want) {
+				t.Fatalf("whole input of %d bytes: got %q\nwant %q", len(in), got, want)
+			}
+		})
+	}
+}
+
+// TestMaskSplit puts the middle of a long write, where scan's second walk
+// starts knowing nothing, at the awkward places.
+func TestMaskSplit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		secrets       []Secret
+		before, after string // the text either side of the middle
+		want          string // what before+after becomes
+	}{
+		// The second walk sees only the short value; the first, carried
+		// past the middle, finds the long one. The short match must not
+		// come after it and cut its region short, showing its end.
+		{"inside a long value holding a short one",
+			sec("L", "fake-long-secret-value-0123", "S", "secret-v"),
+			"fak", "e-long-secret-value-0123", "[hush:L]"},
+		// The first walk stops right before V's last byte, where the walks
+		// agree: V is the second walk's to report.
+		{"value ends where the walks agree",
+			sec("V", "abcdefg", "W", "xabcdeZZZ"),
+			"x", "abcdefg", "x[hush:V]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pad := strings.Repeat(".", 2*splitMin)
+			mid := len(pad) + len(tt.before)
+			tail := strings.Repeat(".", mid-len(tt.after))
+			in := pad + tt.before + tt.after + tail
+			if len(in)/2 != mid {
+				t.Fatalf("middle at %d, want %d", len(in)/2, mid)
+			}
+			m, _ := NewMasker(tt.secrets)
+			got := string(m.Mask([]byte(in)))
+			if want := pad + tt.want + tail; got != want {
+				t.Errorf("got %q, want %q", strings.Trim(got, "."), tt.want)
+			}
+			if ref := string(refMask(tt.secrets, []byte(in))); ref != got {
+				t.Errorf("refMask = %q", strings.Trim(ref, "."))
+			}
+		})
+	}
+}

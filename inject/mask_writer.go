@@ -42,7 +42,8 @@ type MaskWriter struct {
 	// tail is its inside.
 	regions []region
 
-	out []byte // output being assembled for one write to w
+	out  []byte // output being assembled for one write to w
+	hits []hit  // matches scan holds back, in order
 }
 
 // region is a run of overlapping occurrences, named after its longest.
@@ -68,51 +69,133 @@ func (mw *MaskWriter) Write(p []byte) (int, error) {
 	}
 	m := mw.m
 	base := mw.pos
-	s := mw.state
 	if len(m.labels) == 0 {
 		mw.pos += int64(len(p))
 		mw.emit = mw.pos
 		return mw.writeOut(p, len(p))
 	}
-	// The hot loop. Dense states are shallower than any value, so a step
-	// that stays among them cannot complete a match.
-	dense, nd, nc, nshallow, pair := m.dense, m.ndense, m.nclass, m.nshallow, &m.pair
-	for i := 0; i < len(p); i++ {
-		if s < nshallow && i > 0 {
-			// At depth ≤ 1 the state is fixed by the last byte alone. While
-			// no value starts with the last two bytes, it stays that way:
-			// skip ahead on a bit test per byte.
-			j := i
-			for ; j < len(p); j++ {
-				x := uint32(p[j-1])<<8 | uint32(p[j])
-				if pair[x>>6]&(1<<(x&63)) != 0 {
-					break
-				}
-			}
-			if j > i {
-				s, i = m.rootStep[p[j-1]], j
-				if i == len(p) {
-					break
-				}
-			}
-		}
-		c := m.cls[p[i]]
-		if s < nd {
-			if s = dense[s*nc+c]; s < nd {
-				continue
-			}
-		} else {
-			s = m.next(s, c)
-		}
-		if o := m.out[s]; o >= 0 {
-			mw.match(base+int64(i), o, m.depth[s], p, base)
-		}
-	}
+	s := m.dec(mw.scan(p, base, int(m.enc(mw.state))))
 	mw.pos = base + int64(len(p))
 	mw.state = s
 	mw.settle(p, base, int64(m.depth[s]))
 	mw.arm()
 	return mw.writeOut(mw.out, len(p))
+}
+
+// hit is an output of the automaton held back during scan: the longest
+// value ending at p[i] is o, in a state of depth d.
+type hit struct {
+	i    int
+	o, d int32
+}
+
+// splitMin is the shortest half of a write that scan walks alongside the
+// other: below it, joining the halves costs more than it saves.
+const splitMin = 1024
+
+// scan runs the automaton over p from encoded state x (see Masker.trans),
+// recording every match in order, and returns the encoded state at the end.
+//
+// A step is one load whose address depends on the previous load, so a
+// single walk through the text waits on memory at every byte. scan walks the
+// two halves of p in lockstep instead, the second from the root, to keep two
+// loads in flight; this is where --mask spends its time. The second walk
+// knows nothing of the bytes before the middle, but the state is only the
+// longest suffix of the text that some value starts with: once the first
+// walk, carried past the middle, is in a state no longer than what it has
+// read past the middle, the two walks agree and go on agreeing. Matches the
+// second walk found before that point may lack their longest value, so they
+// are dropped; the carry found them.
+func (mw *MaskWriter) scan(p []byte, base int64, x int) int {
+	m := mw.m
+	half := len(p) / 2
+	// The carry ends within the longest value, so it stays inside the
+	// second half.
+	if half < splitMin || half < int(m.maxLen) {
+		return mw.walk(p, 0, x, base, false)
+	}
+	trans, cls := m.trans, &m.cls
+	p1, p2 := p[:half], p[half:2*half]
+	x1, x2 := x, 0
+	for k := range p1 {
+		if x1|x2 >= 0 {
+			e1 := int(trans[x1+int(cls[p1[k]])])
+			e2 := int(trans[x2+int(cls[p2[k]])])
+			if e1|e2 >= 0 {
+				x1, x2 = e1, e2
+				continue
+			}
+		}
+		x1 = mw.step(p, k, x1, base, false)
+		x2 = mw.step(p, half+k, x2, base, true)
+	}
+	i := half
+	for ; int(m.depth[m.dec(x1)]) > i-half; i++ {
+		x1 = mw.step(p, i, x1, base, false)
+	}
+	for _, h := range mw.hits {
+		if h.i >= i {
+			mw.match(base+int64(h.i), h.o, h.d, p, base)
+		}
+	}
+	mw.hits = mw.hits[:0]
+	return mw.walk(p, 2*half, x2, base, false)
+}
+
+// walk steps from encoded state x through p[i:] and returns the encoded
+// state at the end: while the state is dense and has no output, a step is
+// one load from the table, whose entry is already the offset of the next
+// row.
+func (mw *MaskWriter) walk(p []byte, i, x int, base int64, keep bool) int {
+	trans, cls := mw.m.trans, &mw.m.cls
+	for ; i < len(p); i++ {
+		if x >= 0 {
+			if e := int(trans[x+int(cls[p[i]])]); e >= 0 {
+				x = e
+				continue
+			}
+		}
+		x = mw.step(p, i, x, base, keep)
+	}
+	return x
+}
+
+// step takes the automaton from encoded state x through p[i], records a
+// match if the new state has an output, and returns the new encoded state.
+// With keep, the match is held in hits for scan to sort out. The common
+// cases come first: a plain dense step, and, beyond the table, the step to
+// the next state along a value, which needs no search.
+func (mw *MaskWriter) step(p []byte, i, x int, base int64, keep bool) int {
+	m := mw.m
+	c := m.cls[p[i]]
+	if x >= 0 {
+		if e := int(m.trans[x+int(c)]); e >= 0 {
+			return e
+		}
+	} else if s := ^x; s >= int(m.ndense) && m.kid[s] == int16(c) && m.out[s+1] < 0 {
+		return x - 1 // ^(s+1)
+	}
+	return mw.stepSlow(p, i, x, c, base, keep)
+}
+
+// stepSlow is step for the rest: a state with an output, or a search of the
+// goto edges and failure links.
+func (mw *MaskWriter) stepSlow(p []byte, i, x int, c uint8, base int64, keep bool) int {
+	m := mw.m
+	var t int32
+	if x >= 0 {
+		t = m.dec(int(m.trans[x+int(c)]))
+	} else {
+		t = m.next(^int32(x), c)
+	}
+	if o := m.out[t]; o >= 0 {
+		if keep {
+			mw.hits = append(mw.hits, hit{i, o, m.depth[t]})
+		} else {
+			mw.match(base+int64(i), o, m.depth[t], p, base)
+		}
+	}
+	return int(m.enc(t))
 }
 
 // match records the longest value ending at stream position g, merging it
