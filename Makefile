@@ -18,8 +18,11 @@ FUZZMIN ?= 2s
 # A static binary: with cgo, os/user and net pull in libc, and the dynamic
 # loader costs every command about 3 ms before main; the pure-Go user and
 # DNS lookups serve hush as well. (Tests keep cgo: -race needs it.)
+# hush-sops, the companion that links the sops library, is built beside
+# hush (see sync/sopsfile for why it is separate).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o hush ./cmd/hush
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o hush-sops ./cmd/hush-sops
 
 deps:
 	.ci/deps
@@ -33,6 +36,7 @@ test: deps
 	$(GO) vet ./...
 	GOOS=darwin $(GO) build -o /dev/null ./cmd/hush
 	GOOS=windows $(GO) build -o /dev/null ./cmd/hush
+	GOOS=darwin $(GO) build -o /dev/null ./cmd/hush-sops
 	$(GO) test -race -timeout 20m ./...
 	$(MAKE) fuzz-ci
 
@@ -76,4 +80,4 @@ man: build
 	./hush man > hush.1
 
 clean:
-	rm -f hush
+	rm -f hush hush-sops

@@ -29,16 +29,21 @@ fi
 
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 mkdir -p "$bindir"
+# Both built before either is replaced, so a failed build leaves the
+# installed pair as it was. Static (no cgo): see the Makefile. hush-sops
+# holds the sops library and goes beside hush, where hush looks for it.
 tmp=$(mktemp "$bindir/.hush.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-# Static (no cgo): see the Makefile.
+tmpsops=$(mktemp "$bindir/.hush-sops.XXXXXX")
+trap 'rm -f "$tmp" "$tmpsops"' EXIT
 CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w -X main.version=$version" -o "$tmp" ./cmd/hush
-chmod 755 "$tmp"
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmpsops" ./cmd/hush-sops
+chmod 755 "$tmp" "$tmpsops"
+mv -f "$tmpsops" "$bindir/hush-sops"
 mv -f "$tmp" "$bindir/hush"
 trap - EXIT
 
 "$bindir/hush" --version
-echo "installed $bindir/hush"
+echo "installed $bindir/hush and $bindir/hush-sops"
 
 # The completion for the user's shell, where that shell looks for it.
 data="${XDG_DATA_HOME:-$HOME/.local/share}"

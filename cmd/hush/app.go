@@ -110,6 +110,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, gitCommands(env)...)
 	cmds = append(cmds, auditCommands(env)...)
 	cmds = append(cmds, vaultCommands(env)...)
+	cmds = append(cmds, sopsCommands(env)...)
 	return cmds
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/inject"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
@@ -25,20 +26,23 @@ func exportCommands(env *Env) []*cli.Command {
 			Usage:     "print an environment's secrets in a format other tools read",
 			ArgsUsage: " ",
 			Description: `Formats: dotenv, json, yaml, shell (eval-safe), docker (--env-file), k8s (a
-Secret manifest), github ($GITHUB_ENV heredocs). Every exported key is audited.
--o writes a new file with mode 0600; it is plaintext, so prefer hush run.
+Secret manifest), github ($GITHUB_ENV heredocs), sops (a SOPS file encrypted to the
+environment's recipients; --sops-type yaml, json or dotenv). Every exported key
+is audited. -o writes a new file with mode 0600; it is plaintext (but for sops),
+so prefer hush run.
 
 EXAMPLES:
    eval "$(hush export --format shell)"
    hush export --env prod --format k8s --name app --namespace web | kubectl apply -f -
    hush export --format github >> "$GITHUB_ENV"`,
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "dotenv", Usage: "`FORMAT`: dotenv, json, yaml, shell, docker, k8s, github"},
+				&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "dotenv", Usage: "`FORMAT`: dotenv, json, yaml, shell, docker, k8s, github, sops"},
 				&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to a new `FILE` (0600) instead of stdout"},
 				&cli.BoolFlag{Name: "force", Usage: "with -o, replace an existing file"},
 				&cli.StringFlag{Name: "name", Usage: "k8s: the Secret's `NAME` (default: the project's name)"},
 				&cli.StringFlag{Name: "namespace", Usage: "k8s: the Secret's `NAMESPACE`"},
 				&cli.StringSliceFlag{Name: "only", Usage: "export only these `KEYS` (comma-separated, globs allowed)"},
+				&cli.StringFlag{Name: "sops-type", Usage: "with --format sops: the file's `TYPE`, yaml (default), json or dotenv"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() > 0 {
@@ -49,12 +53,12 @@ EXAMPLES:
 					return err
 				}
 				return runExport(s, exportOptions{format: c.String("format"), output: c.String("output"), force: c.Bool("force"),
-					name: c.String("name"), namespace: c.String("namespace"), only: splitList(c.StringSlice("only"))})
+					name: c.String("name"), namespace: c.String("namespace"), only: splitList(c.StringSlice("only")), sopsType: c.String("sops-type")})
 			},
 		},
 		{
 			Name:      "import",
-			Usage:     "import secrets from a dotenv, JSON or YAML file (all or nothing)",
+			Usage:     "import secrets from a dotenv, JSON, YAML or SOPS file (all or nothing)",
 			ArgsUsage: "FILE",
 			Description: `FILE is read with godotenv's rules (a byte-order mark stripped, CRLF
 handled); nothing in it is executed or expanded from your shell's environment.
@@ -62,8 +66,16 @@ A bad line is reported by number, never with its value, and nothing is
 imported. A key that exists with another value is a conflict (exit 6) unless
 --overwrite. "-" reads stdin.
 
+A SOPS file (YAML, JSON, dotenv or INI, recognised by its sops metadata) is
+decrypted in memory with your identity, or any key source sops itself uses,
+and refused if its MAC does not verify (exit 5). Nested keys become names:
+db: {password: …} → DB_PASSWORD, lists → HOSTS_0, HOSTS_1; a top-level key
+that is already a valid name is kept as written; a collision or a key that
+cannot become a name is refused, naming its path.
+
 EXAMPLES:
    hush import .env --env dev
+   hush import secrets.enc.yaml --env prod
    hush import secrets.json --env prod --overwrite`,
 			Flags: []cli.Flag{
 				personalFlag,
@@ -86,13 +98,18 @@ EXAMPLES:
 
 type exportOptions struct {
 	format, output, name, namespace string
+	sopsType                        string
 	force                           bool
 	only                            []string
 }
 
 func runExport(s *session, o exportOptions) error {
+	isSOPS := strings.EqualFold(o.format, "sops") // a SOPS file: see sops.go
+	if o.sopsType != "" && !isSOPS {
+		return usagef("--sops-type goes with --format sops")
+	}
 	format, err := inject.ParseFormat(o.format)
-	if err != nil {
+	if err != nil && !isSOPS {
 		return usagef("%v", strings.TrimPrefix(err.Error(), "inject: "))
 	}
 	p, envName, id, err := s.openEnv()
@@ -122,7 +139,13 @@ func runExport(s *session, o exportOptions) error {
 	// Render first: a value the format cannot carry fails before anything
 	// is written or audited as read.
 	var buf strings.Builder
-	if err := inject.Export(&buf, format, secrets, inject.ExportOptions{Name: strings.ToLower(name), Namespace: o.namespace}); err != nil {
+	if isSOPS {
+		b, err := renderSOPS(s, p, envName, secrets, o.sopsType)
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+	} else if err := inject.Export(&buf, format, secrets, inject.ExportOptions{Name: strings.ToLower(name), Namespace: o.namespace}); err != nil {
 		return usagef("%v", err)
 	}
 	if err := s.audit(audit.SecretRead, paths, nil); err != nil {
@@ -150,6 +173,10 @@ func runExport(s *session, o exportOptions) error {
 	if err != nil {
 		os.Remove(o.output)
 		return err
+	}
+	if isSOPS {
+		s.infof("%s holds %d secrets, encrypted to the recipients of %s", o.output, len(secrets), envName)
+		return nil
 	}
 	s.warnf("%s holds %d secrets in plaintext; delete it when done (hush run avoids the file)", o.output, len(secrets))
 	return nil
@@ -191,22 +218,9 @@ func runImport(s *session, path, formatFlag string, overwrite bool, scope store.
 	if err != nil {
 		return err
 	}
-	format, err := importFormat(path, formatFlag)
+	imp, err := readImportFile(s, path, formatFlag) // sops.go: SOPS or plain
 	if err != nil {
 		return err
-	}
-	var r io.Reader = s.env.Stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
-	}
-	imp, err := inject.Import(io.LimitReader(r, 64<<20), format)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %v; nothing imported", store.ErrInvalid, path, err)
 	}
 	if len(imp.Duplicates) > 0 {
 		s.warnf("%s sets %s more than once; the last value wins", path, strings.Join(imp.Duplicates, ", "))
@@ -226,11 +240,27 @@ func runImport(s *session, path, formatFlag string, overwrite bool, scope store.
 	if err := s.auditReady(); err != nil {
 		return err
 	}
+	added, updated, same, err := applyImport(s, p, id, envName, scope, imp.Secrets, overwrite, nil)
+	if err != nil {
+		return err
+	}
+	s.infof("imported into %s: %d added, %d updated, %d unchanged", envName, len(added), len(updated), len(same))
+	if refs, _ := inject.FindSecretRefs(imp.Secrets); len(refs) > 0 {
+		s.warnf("%d imported values are hush:// references, stored as text; hush run resolves references in --env-file, not in stores", len(refs))
+	}
+	return nil
+}
+
+// applyImport writes secrets into one store of envName in one locked
+// update, all or nothing: a key holding another value is a conflict unless
+// overwrite. mark, when not nil, is applied to every imported secret in the
+// same write (hush migrate marks them exposed). Every change is audited.
+func applyImport(s *session, p *store.Project, id *crypt.Identity, envName string, scope store.Scope, secrets []inject.Secret,
+	overwrite bool, mark func(name string, sec *store.Secret)) (added, updated, same []string, err error) {
 	now := s.env.Now().UTC().Truncate(time.Second)
-	var added, updated, same []string
 	err = p.Update(envName, scope, id, func(d *store.Document) error {
 		var conflicts []string
-		for _, sec := range imp.Secrets {
+		for _, sec := range secrets {
 			if old, ok := d.Secrets[sec.Name]; ok && old.Value.Reveal() != sec.Value.Reveal() && !overwrite {
 				conflicts = append(conflicts, sec.Name)
 			}
@@ -240,7 +270,7 @@ func runImport(s *session, path, formatFlag string, overwrite bool, scope store.
 			return withHint(fmt.Errorf("%w: %s already hold other values in %s; nothing imported", store.ErrConflict, strings.Join(conflicts, ", "), envName),
 				"pass --overwrite to replace them")
 		}
-		for _, sec := range imp.Secrets {
+		for _, sec := range secrets {
 			v := sec.Value.Reveal()
 			old, ok := d.Secrets[sec.Name]
 			switch {
@@ -253,11 +283,18 @@ func runImport(s *session, path, formatFlag string, overwrite bool, scope store.
 			default:
 				same = append(same, sec.Name)
 			}
+			if mark != nil {
+				mark(sec.Name, d.Secrets[sec.Name])
+			}
 		}
 		return nil
 	})
+	changed := append(append([]string{}, added...), updated...)
+	if mark != nil {
+		changed = append(changed, same...)
+	}
 	var paths []string
-	for _, n := range append(append([]string{}, added...), updated...) {
+	for _, n := range changed {
 		paths = append(paths, s.secretPath(envName, n))
 	}
 	if err != nil {
@@ -267,11 +304,7 @@ func runImport(s *session, path, formatFlag string, overwrite bool, scope store.
 		err = aerr
 	}
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	s.infof("imported into %s: %d added, %d updated, %d unchanged", envName, len(added), len(updated), len(same))
-	if refs, _ := inject.FindSecretRefs(imp.Secrets); len(refs) > 0 {
-		s.warnf("%d imported values are hush:// references, stored as text; hush run resolves references in --env-file, not in stores", len(refs))
-	}
-	return nil
+	return added, updated, same, nil
 }

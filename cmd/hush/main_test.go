@@ -12,13 +12,17 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hush-secrets/hush/sync/sopsfile/sopslib"
 )
 
 // TestMain lets the test binary act as the hush command inside scripts, so
-// they run the real CLI in a real process, as age's and chezmoi's do.
+// they run the real CLI in a real process, as age's and chezmoi's do; and
+// as hush-sops, which hush finds on the scripts' PATH.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"hush": func() { main() },
+		"hush":      func() { main() },
+		"hush-sops": func() { os.Exit(sopslib.Main(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
 

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+func migrateCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "migrate",
+		Usage:     "move plaintext .env (or SOPS) files into an environment, leaving nothing behind",
+		ArgsUsage: "FILE...",
+		Description: `Imports every FILE (dotenv, JSON, YAML or SOPS, as hush import reads them)
+into the environment's team store in one write, all or nothing: a key two
+files set to different values, or one the environment holds with another value
+(unless --overwrite), imports nothing. Then it:
+  - reads the store back and checks every value;
+  - makes git ignore each FILE (a line in the .gitignore at the top of its
+    repository, or of the project outside git);
+  - when a FILE is or ever was committed to git, says so and marks every
+    secret imported from it exposed (to "git history"): its values stay in
+    the history, so rotate them; hush status lists them;
+  - with --to vault, pushes the environment to Vault (hush vault push);
+  - with --remove, deletes each FILE;
+  - lists other plaintext env files in the project (.env*, *.env) that still
+    hold an imported value of 6 bytes or more: file and key names only.
+Running it again is harmless: unchanged keys are left as they are.
+
+EXAMPLES:
+   hush migrate .env --env dev
+   hush migrate .env .env.local --env dev --remove
+   hush migrate config/prod.env --env prod --remove --to vault`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "remove", Usage: "delete each FILE once its values are verified in hush"},
+			&cli.StringFlag{Name: "to", Usage: "then push the environment to `REMOTE` (vault)"},
+			&cli.StringFlag{Name: "format", Usage: "`FORMAT` of plain FILEs: dotenv, json or yaml (default: from each name)"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace existing keys that have other values"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usagef("migrate takes one or more FILEs")
+			}
+			s, err := newSession(env, c)
+			if err != nil {
+				return err
+			}
+			return runMigrate(s, migrateOptions{files: c.Args().Slice(), remove: c.Bool("remove"), to: c.String("to"),
+				format: c.String("format"), overwrite: c.Bool("overwrite")})
+		},
+	}
+}
+
+type migrateOptions struct {
+	files             []string
+	remove, overwrite bool
+	to, format        string
+}
+
+// migrated is one file's part of a migration.
+type migrated struct {
+	path    string // as given
+	abs     string
+	names   []string
+	tracked string // "" or why git holds its values
+}
+
+func runMigrate(s *session, o migrateOptions) error {
+	if o.to != "" && o.to != "vault" {
+		return usagef("--to %q: hush migrates to vault only", o.to)
+	}
+	p, envName, id, err := s.openEnv()
+	if err != nil {
+		return err
+	}
+	// Read everything first: one bad file imports nothing.
+	var files []*migrated
+	var secrets []inject.Secret
+	from := map[string]string{} // name → file it came from
+	values := map[string]string{}
+	var clash []string
+	for _, path := range o.files {
+		if path == "-" {
+			return usagef("migrate reads files, not stdin: it must know what to ignore and remove")
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if f.abs == abs {
+				return usagef("%s is given twice", path)
+			}
+		}
+		imp, err := readImportFile(s, path, o.format)
+		if err != nil {
+			return err
+		}
+		if len(imp.Duplicates) > 0 {
+			s.warnf("%s sets %s more than once; the last value wins", path, strings.Join(imp.Duplicates, ", "))
+		}
+		m := &migrated{path: path, abs: abs}
+		for _, sec := range imp.Secrets {
+			if err := store.ValidKeyName(sec.Name); err != nil {
+				return fmt.Errorf("%s: %v; nothing imported", path, err)
+			}
+			if err := store.ValidValue(sec.Value.Reveal()); err != nil {
+				return fmt.Errorf("%s: %s: %v; nothing imported", path, sec.Name, err)
+			}
+			m.names = append(m.names, sec.Name)
+			if prev, ok := values[sec.Name]; ok {
+				if prev != sec.Value.Reveal() {
+					clash = append(clash, fmt.Sprintf("%s (%s, %s)", sec.Name, from[sec.Name], path))
+				}
+				continue
+			}
+			values[sec.Name], from[sec.Name] = sec.Value.Reveal(), path
+			secrets = append(secrets, sec)
+		}
+		files = append(files, m)
+	}
+	if len(clash) > 0 {
+		return withHint(fmt.Errorf("%w: the files give different values to %s; nothing imported", store.ErrConflict, strings.Join(clash, ", ")),
+			"migrate such files one at a time, into different environments")
+	}
+	for _, f := range files {
+		f.tracked = gitTracked(f.abs)
+	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
+	exposed := map[string]bool{}
+	for _, f := range files {
+		if f.tracked != "" {
+			for _, n := range f.names {
+				exposed[n] = true
+			}
+		}
+	}
+	now := s.env.Now().UTC().Truncate(time.Second)
+	var mark func(string, *store.Secret)
+	if len(exposed) > 0 {
+		mark = func(name string, sec *store.Secret) {
+			if exposed[name] {
+				markExposed(sec, now)
+			}
+		}
+	}
+	added, updated, same, err := applyImport(s, p, id, envName, store.Team, secrets, o.overwrite, mark)
+	if err != nil {
+		return err
+	}
+	s.infof("migrated %d keys into %s: %d added, %d updated, %d unchanged", len(secrets), envName, len(added), len(updated), len(same))
+	if err := verifyMigration(s, p, envName, secrets); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if f.tracked != "" {
+			s.warnf("%s %s: its values stay in the git history, readable by anyone with a clone", f.path, f.tracked)
+			s.warnf("marked exposed, rotate them: %s", strings.Join(f.names, ", "))
+			fmt.Fprintf(s.env.Stderr, "hush: hint: rotate each (hush rotate KEY), then untrack the file: git rm --cached %s\n", shellWord(f.path))
+		}
+		if err := ensureIgnored(s, p.Root, f); err != nil {
+			return err
+		}
+	}
+	if o.to == "vault" {
+		if err := runVaultPush(s.ctx(), s, vaultOptions{}); err != nil {
+			return withHint(fmt.Errorf("the secrets are in hush (verified) but the push failed: %w", err),
+				"fix it and run: hush vault push --env %s; the files were left in place", envName)
+		}
+	}
+	if o.remove {
+		for _, f := range files {
+			if err := os.Remove(f.abs); err != nil {
+				return fmt.Errorf("the secrets are in hush (verified) but %s could not be deleted: %w", f.path, err)
+			}
+			s.infof("removed %s", f.path)
+		}
+	}
+	var skip []string
+	for _, f := range files {
+		skip = append(skip, f.abs)
+	}
+	reportLeftovers(s, p.Root, skip, secrets)
+	return nil
+}
+
+// gitHistory is the exposure mark of values committed to git.
+const gitHistory = "git history"
+
+func markExposed(sec *store.Secret, now time.Time) {
+	for _, e := range sec.Exposed {
+		if e.To == gitHistory {
+			return
+		}
+	}
+	sec.Exposed = append(sec.Exposed, store.Exposure{To: gitHistory, Since: now})
+}
+
+// verifyMigration reads the team store back and checks every value.
+func verifyMigration(s *session, p *store.Project, envName string, secrets []inject.Secret) error {
+	doc, err := p.Read(envName, store.Team, s.identity)
+	paths := make([]string, 0, len(secrets))
+	for _, sec := range secrets {
+		paths = append(paths, s.secretPath(envName, sec.Name))
+	}
+	if aerr := s.audit(audit.SecretRead, paths, err); aerr != nil {
+		return aerr
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s back: %w; no file was removed", envName, err)
+	}
+	var bad []string
+	for _, sec := range secrets {
+		if got, ok := doc.Secrets[sec.Name]; !ok || got.Value.Reveal() != sec.Value.Reveal() {
+			bad = append(bad, sec.Name)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return fmt.Errorf("%w: %s read back with other values (changed by another process?); no file was removed", store.ErrConflict, strings.Join(bad, ", "))
+	}
+	s.infof("verified: %s holds all %d values", envName, len(secrets))
+	return nil
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/store"
+)
+
+// What hush migrate asks git, and the search for plaintext left behind.
+
+// gitTracked says why git holds a file's values: it is tracked now, or a
+// commit in the history has it. "" when neither, or outside git.
+func gitTracked(abs string) string {
+	top, rel := gitPath(abs)
+	if top == "" {
+		return ""
+	}
+	if exec.Command("git", "--literal-pathspecs", "-C", top, "ls-files", "--error-unmatch", "--", rel).Run() == nil {
+		return "is tracked by git"
+	}
+	out, err := exec.Command("git", "--literal-pathspecs", "-C", top, "log", "--all", "--format=%h", "-1", "--", rel).Output()
+	if c := strings.TrimSpace(string(out)); err == nil && c != "" {
+		return "was committed to git (commit " + c + ")"
+	}
+	return ""
+}
+
+// gitPath returns the top of abs's work tree and abs relative to it, or
+// "" outside git (or without git).
+func gitPath(abs string) (top, rel string) {
+	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return "", ""
+	}
+	if top = gitTop(dir); top == "" {
+		return "", ""
+	}
+	rel, err = filepath.Rel(top, filepath.Join(dir, filepath.Base(abs)))
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", ""
+	}
+	return top, filepath.ToSlash(rel)
+}
+
+func gitIgnored(top, rel string) bool {
+	// --no-index: a tracked file counts as ignored when a pattern matches.
+	return exec.Command("git", "-C", top, "check-ignore", "-q", "--no-index", "--", rel).Run() == nil
+}
+
+// ensureIgnored appends FILE to the .gitignore at the top of its git work
+// tree (or of the project, outside git) unless git already ignores it.
+func ensureIgnored(s *session, projectRoot string, f *migrated) error {
+	top, rel := gitPath(f.abs)
+	base := top
+	if top == "" {
+		base = projectRoot
+		r, err := filepath.Rel(projectRoot, f.abs)
+		if err != nil || strings.HasPrefix(r, "..") {
+			s.warnf("%s is outside the project and any git work tree: make sure it is never committed", f.path)
+			return nil
+		}
+		rel = filepath.ToSlash(r)
+	}
+	if top != "" && gitIgnored(top, rel) {
+		return nil
+	}
+	if strings.ContainsAny(rel, "\n\r") {
+		s.warnf("%s has a line break in its name: add it to .gitignore yourself", f.path)
+		return nil
+	}
+	line := "/" + gitignoreEscape(rel)
+	path := filepath.Join(base, ".gitignore")
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	if !containsLine(old, line) {
+		data := append([]byte(nil), old...)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			data = append(data, '\n')
+		}
+		if !bytes.Contains(old, []byte(migrateComment)) {
+			data = append(data, migrateComment+"\n"...)
+		}
+		data = append(data, line+"\n"...)
+		if err := store.WriteFileAtomic(path, data); err != nil {
+			return err
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			return err
+		}
+		s.infof("added %s to %s", line, path)
+	}
+	if top != "" && !gitIgnored(top, rel) {
+		s.warnf("git still does not ignore %s (a later rule in a .gitignore re-includes it?)", f.path)
+	}
+	return nil
+}
+
+const migrateComment = "# plaintext env files moved into hush (hush migrate)"
+
+func containsLine(b []byte, line string) bool {
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimRight(l, "\r") == line {
+			return true
+		}
+	}
+	return false
+}
+
+// gitignoreEscape makes a path a literal .gitignore pattern.
+func gitignoreEscape(p string) string {
+	var b strings.Builder
+	for i, r := range p {
+		switch {
+		case r == '\\' || r == '*' || r == '?' || r == '[':
+			b.WriteByte('\\')
+		case r == ' ' && i == len(p)-1:
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// shellWord quotes a path for a hint the user may paste.
+func shellWord(p string) string {
+	if p != "" && strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") == "" {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}
+
+// minProbe is the shortest imported value looked for in other files:
+// shorter ones (ports, flags) match by chance.
+const minProbe = 6
+
+// reportLeftovers lists the plaintext env files under root (.env*, *.env;
+// not in .git or node_modules, not the migrated ones) that hold an imported
+// value: file and key names, never a value.
+func reportLeftovers(s *session, root string, skip []string, secrets []inject.Secret) {
+	var probes []inject.Secret
+	for _, sec := range secrets {
+		if len(sec.Value.Reveal()) >= minProbe {
+			probes = append(probes, sec)
+		}
+	}
+	if len(probes) == 0 {
+		return
+	}
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs // so paths compare with the migrated files' absolute ones
+	}
+	skipped := map[string]bool{}
+	for _, p := range skip {
+		skipped[p] = true
+	}
+	var found []string
+	walked := 0
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if walked++; err != nil || walked > 200000 {
+			return nil
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (name == ".git" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || skipped[path] || !(strings.HasPrefix(name, ".env") || strings.HasSuffix(name, ".env")) {
+			return nil
+		}
+		if info, err := d.Info(); err != nil || info.Size() > 1<<20 {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		var keys []string
+		for _, p := range probes {
+			if bytes.Contains(b, []byte(p.Value.Reveal())) {
+				keys = append(keys, p.Name)
+			}
+		}
+		if len(keys) > 0 {
+			rel, _ := filepath.Rel(root, path)
+			found = append(found, fmt.Sprintf("%s: %s", rel, strings.Join(keys, ", ")))
+		}
+		return nil
+	})
+	if len(found) == 0 {
+		s.infof("no other .env file in the project holds an imported value")
+		return
+	}
+	s.warnf("%d other plaintext files still hold imported values; migrate or delete them:", len(found))
+	for _, f := range found {
+		fmt.Fprintf(s.env.Stderr, "hush:   %s\n", f)
+	}
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/sync/sopsfile"
+)
+
+// sopsCommands are the commands of the SOPS and migration issue; import and
+// export read and write SOPS files through the helpers below.
+func sopsCommands(env *Env) []*cli.Command {
+	return []*cli.Command{diffCommand(env), migrateCommand(env)}
+}
+
+// maxImportFile bounds what import, diff and migrate read.
+const maxImportFile = 64 << 20
+
+// readImportFile reads FILE ("-": stdin) for import, diff and migrate: a
+// SOPS file (recognised by its sops metadata, whatever its name) is
+// decrypted with the user's identity, in memory; any other file is parsed
+// as dotenv, JSON or YAML by --format or its name. Errors name the file and
+// never a value.
+func readImportFile(s *session, path, formatFlag string) (*inject.Imported, error) {
+	var r io.Reader = s.env.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxImportFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxImportFile {
+		return nil, fmt.Errorf("%w: %s is over %d MiB; nothing imported", store.ErrInvalid, path, maxImportFile>>20)
+	}
+	if imp, err := readSOPS(s, path, data, formatFlag); imp != nil || err != nil {
+		return imp, err
+	}
+	format, err := importFormat(path, formatFlag)
+	if err != nil {
+		return nil, err
+	}
+	imp, err := inject.Import(bytes.NewReader(data), format)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v; nothing imported", store.ErrInvalid, path, err)
+	}
+	return imp, nil
+}
+
+// readSOPS returns nil, nil when data is not a SOPS file.
+func readSOPS(s *session, path string, data []byte, formatFlag string) (*inject.Imported, error) {
+	hint := sopsfile.FormatForPath(path)
+	if formatFlag != "" {
+		hint, _ = sopsfile.ParseFormat(formatFlag)
+	}
+	formats := sopsfile.Candidates(data, hint)
+	if len(formats) == 0 {
+		return nil, nil
+	}
+	// Every command that reads a file needs the identity anyway, to read
+	// or write the environment; sops' own key sources are tried after it.
+	id, err := s.identityOrErr()
+	if err != nil {
+		return nil, err
+	}
+	keys := sopsKeys(id)
+	if o := s.env.Getenv("SOPS_DECRYPTION_ORDER"); o != "" {
+		keys.DecryptionOrder = strings.Split(o, ",")
+	}
+	h, err := s.sopsHelper()
+	if err != nil {
+		return nil, err
+	}
+	file, err := h.Decrypt(data, formats, keys)
+	if errors.Is(err, sopsfile.ErrNotSOPS) {
+		return nil, nil // it only mentioned sops
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s (SOPS %s): %w; nothing imported", path, formats[0], err)
+	}
+	s.infof("%s is a SOPS %s file: %d values decrypted, MAC verified", path, file.Format, len(file.Entries))
+	if len(file.Plaintext) > 0 {
+		s.warnf("%s stored %s unencrypted (anyone with the file can read them)", path, strings.Join(file.Plaintext, ", "))
+		if file.MACOnlyEncrypted {
+			s.warnf("%s uses mac_only_encrypted: those unencrypted values are not authenticated and could have been changed", path)
+		}
+	}
+	imp := &inject.Imported{}
+	for _, e := range file.Entries {
+		imp.Secrets = append(imp.Secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Value.Reveal())})
+	}
+	return imp, nil
+}
+
+// sopsHelper finds hush-sops, which holds the sops library (see package
+// sopsfile for why it is a separate executable).
+func (s *session) sopsHelper() (*sopsfile.Helper, error) {
+	path, err := sopsfile.FindHelper()
+	if err != nil {
+		return nil, withHint(err, "SOPS files are read and written by %s, installed next to hush by ./install.sh (or: go install ./cmd/%s)", sopsfile.HelperName, sopsfile.HelperName)
+	}
+	return &sopsfile.Helper{Path: path, Env: s.env.Environ(), Stderr: s.env.Stderr}, nil
+}
+
+// sopsKeys lends the user's identity to sops: hush-sops asks hush to
+// unwrap age stanzas with it, so the key itself never leaves this process
+// (see sync/sopsfile), and is never put in SOPS_AGE_KEY or a key file.
+func sopsKeys(id *crypt.Identity) sopsfile.Keys {
+	if id == nil {
+		return sopsfile.Keys{}
+	}
+	return sopsfile.Keys{Identities: []age.Identity{id.Identity}, Own: []string{id.Public}}
+}
+
+// renderSOPS encrypts secrets of envName as a SOPS file to the
+// environment's recipients, honouring recipient pinning as every write
+// to the team store does.
+func renderSOPS(s *session, p *store.Project, envName string, secrets []inject.Secret, sopsType string) ([]byte, error) {
+	if sopsType == "" {
+		sopsType = "yaml"
+	}
+	format, err := sopsfile.ParseFormat(sopsType)
+	if err != nil || format == sopsfile.INI {
+		return nil, usagef("--sops-type %q: hush writes SOPS files as yaml, json or dotenv", sopsType)
+	}
+	if pe, err := p.PinDiff(envName); err != nil {
+		return nil, err
+	} else if pe != nil {
+		return nil, pe
+	}
+	ec, err := p.Config.Env(envName)
+	if err != nil {
+		return nil, err
+	}
+	var rcpts []sopsfile.Recipient
+	var ssh []string
+	for _, r := range ec.Recipients {
+		rcpts = append(rcpts, sopsfile.Recipient{Key: r.Key, Label: r.Label})
+		if strings.HasPrefix(r.Key, "ssh-") {
+			ssh = append(ssh, r.Label)
+		}
+	}
+	if id, err := s.identityOrErr(); err == nil {
+		if personal, err := p.Read(envName, store.Personal, id); err == nil && len(personal.Secrets) > 0 {
+			var mine []string
+			for _, sec := range secrets {
+				if _, ok := personal.Secrets[sec.Name]; ok {
+					mine = append(mine, sec.Name)
+				}
+			}
+			if len(mine) > 0 {
+				s.warnf("%s come from your personal store; the SOPS file shows them to every recipient of %s (use --only to leave them out)", strings.Join(mine, ", "), envName)
+			}
+		}
+	}
+	in := make([]sopsfile.Secret, len(secrets))
+	for i, sec := range secrets {
+		in[i] = sopsfile.Secret{Name: sec.Name, Value: store.Value(sec.Value.Reveal())}
+	}
+	h, err := s.sopsHelper()
+	if err != nil {
+		return nil, err
+	}
+	out, err := h.Encrypt(in, format, rcpts, s.env.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(ssh) > 0 {
+		s.infof("note: %s are SSH recipients, which sops reads from version 3.10 on", strings.Join(ssh, ", "))
+	}
+	return out, nil
+}

@@ -1,0 +1,182 @@
+// Package sopsfile reads and writes SOPS files (YAML, JSON, dotenv and INI)
+// through the sops library itself, so a file hush reads or writes means
+// exactly what it means to the sops binary of the same version.
+//
+// The sops library links the AWS, GCP, Azure and HuaweiCloud SDKs, gRPC and
+// some 350 other packages whose initialisation would cost every hush
+// command about 40 ms before main — three times what `hush get` costs in
+// all. So the library lives in a companion executable, hush-sops (package
+// sopslib, command cmd/hush-sops), installed next to hush, and this
+// package is hush's side of it: the types, the format names, a cheap test
+// for SOPS metadata, and Decrypt and Encrypt, which run hush-sops and talk
+// to it over a pipe (see wire.go). Only commands that touch a SOPS file pay
+// for sops.
+//
+// The user's identity never leaves the hush process: when sops needs an
+// age data key unwrapped, hush-sops sends the stanzas back and hush
+// unwraps them with the identity it holds, as an age plugin would. Every
+// other key source sops supports (SOPS_AGE_KEY_FILE, PGP, cloud KMS, Vault
+// transit) runs inside hush-sops, configured by the environment as for the
+// sops binary. The MAC is always verified: a file changed after it was
+// encrypted yields ErrIntegrity and no value.
+//
+// A SOPS file is a tree; hush holds flat names. The mapping (see
+// sopslib/flatten.go) says how one becomes the other, and Encrypt writes
+// hush's names back as a flat tree that maps to the same names, so hush →
+// SOPS → hush is exact.
+package sopsfile
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"filippo.io/age"
+
+	"github.com/hush-secrets/hush/store"
+)
+
+// Format is a SOPS file format.
+type Format string
+
+// The formats sops stores a tree in. (sops' "binary" format holds one blob,
+// not named values, and is not read here.)
+const (
+	YAML   Format = "yaml"
+	JSON   Format = "json"
+	Dotenv Format = "dotenv"
+	INI    Format = "ini"
+)
+
+// Formats lists every format, in the order detection tries them.
+var Formats = []Format{YAML, JSON, Dotenv, INI}
+
+// ParseFormat accepts yaml, yml, json, dotenv, env and ini.
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimPrefix(s, ".")) {
+	case "yaml", "yml":
+		return YAML, nil
+	case "json":
+		return JSON, nil
+	case "dotenv", "env":
+		return Dotenv, nil
+	case "ini":
+		return INI, nil
+	}
+	return "", fmt.Errorf("%w SOPS format %q (want yaml, json, dotenv or ini)", store.ErrInvalid, s)
+}
+
+// FormatForPath guesses a format from a file name as sops does: by
+// extension, with dotenv for .env and names like .env.local, and "" when
+// the name says nothing.
+func FormatForPath(path string) Format {
+	base := strings.ToLower(filepath.Base(path))
+	if f, err := ParseFormat(filepath.Ext(base)); err == nil {
+		return f
+	}
+	if base == ".env" || strings.HasPrefix(base, ".env.") {
+		return Dotenv
+	}
+	return ""
+}
+
+// markers are cheap tests for SOPS metadata, so that an ordinary .env or
+// JSON file is never handed to hush-sops just to find out. Compiled on
+// first use: most commands never ask.
+var markers = sync.OnceValue(func() map[Format]*regexp.Regexp {
+	return map[Format]*regexp.Regexp{
+		YAML:   regexp.MustCompile(`(?m)^["']?sops["']?[ \t]*:`),
+		JSON:   regexp.MustCompile(`"sops"\s*:\s*\{`),
+		Dotenv: regexp.MustCompile(`(?m)^sops_(mac|version|lastmodified)=`),
+		INI:    regexp.MustCompile(`(?m)^[ \t]*\[sops\][ \t]*\r?$`),
+	}
+})
+
+// Candidates returns the formats data may be a SOPS file of, most likely
+// first: hint (a Format, or ""), then JSON for what looks like JSON (JSON
+// is YAML too), then the rest; only formats whose metadata marker the data
+// carries. No candidates means data is certainly not a SOPS file; sops
+// itself decides for the others.
+func Candidates(data []byte, hint Format) []Format {
+	order := make([]Format, 0, len(Formats)+2)
+	if hint != "" {
+		order = append(order, hint)
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+		order = append(order, JSON)
+	}
+	order = append(order, Formats...)
+	var out []Format
+	for _, f := range order {
+		if m := markers()[f]; m != nil && m.Match(data) && !contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func contains(fs []Format, f Format) bool {
+	for _, g := range fs {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Keys are the identities to try before sops' own key sources.
+type Keys struct {
+	// Identities are age identities held in memory (X25519, hybrid or SSH).
+	Identities []age.Identity
+	// Own are the public recipients of Identities (age1… or ssh-… lines).
+	// When the file's data key is addressed to one of them and still does
+	// not decrypt, the file is damaged: that is ErrIntegrity, not a missing
+	// key.
+	Own []string
+	// DecryptionOrder is sops' --decryption-order (SOPS_DECRYPTION_ORDER):
+	// the key types to try first. Empty means sops' default, age then PGP,
+	// so a file with KMS and age keys opens with the age identity without
+	// asking KMS.
+	DecryptionOrder []string
+}
+
+// File is a decrypted SOPS file, flattened to names.
+type File struct {
+	Format  Format
+	Entries []Entry
+	// Plaintext names the entries the file held unencrypted (keys matching
+	// its unencrypted_suffix or regexes): their values were readable by
+	// anyone with the file.
+	Plaintext []string
+	// MACOnlyEncrypted says the MAC covers only the encrypted values, so
+	// the Plaintext ones are not authenticated.
+	MACOnlyEncrypted bool
+	// Recipients lists the file's age recipients.
+	Recipients []string
+}
+
+// Entry is one value of a SOPS file under its hush name.
+type Entry struct {
+	// Name is the environment name (see the mapping in sopslib/flatten.go).
+	Name string
+	// Path is where the value sits in the file, in the syntax of
+	// sops decrypt --extract: ["db"]["password"], ["hosts"][0].
+	Path  string
+	Value store.Value
+}
+
+// Secret is a name and value to write.
+type Secret struct {
+	Name  string
+	Value store.Value
+}
+
+// Recipient is an age recipient (age1…, or an ssh-ed25519/ssh-rsa public
+// key, which sops 3.10 and later read) with the label hush knows it by.
+type Recipient struct {
+	Key   string
+	Label string
+}

@@ -1,0 +1,85 @@
+// Package sopslib is the half of hush's SOPS support that links the sops
+// library: hush-sops (cmd/hush-sops) runs it, and package sopsfile, hush's
+// half, talks to it. It decrypts and encrypts SOPS files exactly as the
+// sops binary of the same version does; see package sopsfile for why the
+// two halves are separate executables.
+package sopslib
+
+import (
+	"time"
+
+	"github.com/getsops/sops/v3"
+	"github.com/getsops/sops/v3/config"
+	"github.com/getsops/sops/v3/stores/dotenv"
+	"github.com/getsops/sops/v3/stores/ini"
+	"github.com/getsops/sops/v3/stores/json"
+	"github.com/getsops/sops/v3/stores/yaml"
+
+	"github.com/hush-secrets/hush/sync/sopsfile"
+)
+
+// The shared types, under their names in sopsfile.
+type (
+	Format    = sopsfile.Format
+	Keys      = sopsfile.Keys
+	File      = sopsfile.File
+	Entry     = sopsfile.Entry
+	Secret    = sopsfile.Secret
+	Recipient = sopsfile.Recipient
+)
+
+// The formats.
+const (
+	YAML   = sopsfile.YAML
+	JSON   = sopsfile.JSON
+	Dotenv = sopsfile.Dotenv
+	INI    = sopsfile.INI
+)
+
+func storeFor(f Format) sops.Store {
+	c := config.NewStoresConfig()
+	switch f {
+	case JSON:
+		return json.NewStore(&c.JSON)
+	case Dotenv:
+		return dotenv.NewStore(&c.Dotenv)
+	case INI:
+		return ini.NewStore(&c.INI)
+	}
+	return yaml.NewStore(&c.YAML)
+}
+
+// Detect reports whether data is a SOPS file, and in which format. hint (a
+// Format, or "") is tried first; the others follow. A file is a SOPS file
+// when sops loads it with its metadata; its values are not decrypted here.
+func Detect(data []byte, hint Format) (Format, bool) {
+	return detect(data, sopsfile.Candidates(data, hint))
+}
+
+// detect returns the first of formats sops loads data as.
+func detect(data []byte, formats []Format) (Format, bool) {
+	quiet()
+	for _, f := range formats {
+		if _, err := storeFor(f).LoadEncryptedFile(data); err == nil {
+			return f, true
+		}
+	}
+	return "", false
+}
+
+// Lib answers hush-sops' requests (sopsfile.Impl).
+type Lib struct{}
+
+// Decrypt decrypts data as the first of formats sops loads it as.
+func (Lib) Decrypt(data []byte, formats []Format, keys Keys) (*File, error) {
+	f, ok := detect(data, formats)
+	if !ok {
+		return nil, sopsfile.ErrNotSOPS
+	}
+	return Decrypt(data, f, keys)
+}
+
+// Encrypt is Encrypt.
+func (Lib) Encrypt(secrets []Secret, f Format, recipients []Recipient, now time.Time) ([]byte, error) {
+	return Encrypt(secrets, f, recipients, now)
+}
