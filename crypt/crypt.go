@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
@@ -61,16 +62,50 @@ func Encrypt(plaintext []byte, recipients ...age.Recipient) ([]byte, error) {
 // none of identities is a recipient of the file, and ErrIntegrity for
 // anything wrong with the file itself.
 func Decrypt(ciphertext []byte, identities ...age.Identity) ([]byte, error) {
+	r, size, err := open(ciphertext, identities)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(size + bytes.MinRead) // one allocation: ReadFrom wants MinRead spare
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrIntegrity, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// DecryptString is Decrypt for a caller that wants the plaintext as a
+// string, as the store's document decoder does: converting Decrypt's
+// bytes would copy the whole plaintext once more, into memory a fresh
+// process must fault in page by page.
+func DecryptString(ciphertext []byte, identities ...age.Identity) (string, error) {
+	r, size, err := open(ciphertext, identities)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Grow(size)
+	if _, err := io.Copy(&b, r); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrIntegrity, err)
+	}
+	return b.String(), nil
+}
+
+// open unwraps the file key and returns a reader of the payload, which
+// authenticates each chunk as it is read, and an upper bound of the
+// payload's size (the binary file's: armor, header and tags only add).
+func open(ciphertext []byte, identities []age.Identity) (io.Reader, int, error) {
 	if len(identities) == 0 {
-		return nil, ErrNoIdentity
+		return nil, 0, ErrNoIdentity
 	}
 	if len(ciphertext) > MaxCiphertext {
-		return nil, fmt.Errorf("%w: file larger than %d bytes", ErrIntegrity, MaxCiphertext)
+		return nil, 0, fmt.Errorf("%w: file larger than %d bytes", ErrIntegrity, MaxCiphertext)
 	}
 	var in io.Reader = bytes.NewReader(ciphertext)
+	size := len(ciphertext)
 	if bytes.HasPrefix(bytes.TrimLeft(ciphertext, " \t\r\n"), []byte(armorHeader)) {
 		if bin, err := dearmor(ciphertext); err == nil {
-			in = bytes.NewReader(bin)
+			in, size = bytes.NewReader(bin), len(bin)
 		} else {
 			in = armor.NewReader(in)
 		}
@@ -79,16 +114,9 @@ func Decrypt(ciphertext []byte, identities ...age.Identity) ([]byte, error) {
 	if err != nil {
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
-			return nil, fmt.Errorf("%w: %v", ErrNoIdentity, err)
+			return nil, 0, fmt.Errorf("%w: %v", ErrNoIdentity, err)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrIntegrity, err)
+		return nil, 0, fmt.Errorf("%w: %v", ErrIntegrity, err)
 	}
-	// The plaintext is smaller than the ciphertext (armor and per-chunk
-	// tags only add), so one allocation holds it.
-	var buf bytes.Buffer
-	buf.Grow(len(ciphertext) + 512)
-	if _, err := buf.ReadFrom(r); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrIntegrity, err)
-	}
-	return buf.Bytes(), nil
+	return r, size, nil
 }

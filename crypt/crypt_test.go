@@ -90,7 +90,7 @@ func itoa(i int) string {
 
 // TestCCTVVectors feeds every age test vector of c2sp.org/CCTV/age to
 // Decrypt: exactly the vectors expected to succeed decrypt, and every other
-// one is an error with no plaintext.
+// one is an error with no plaintext. DecryptString gives the same answers.
 func TestCCTVVectors(t *testing.T) {
 	t.Parallel()
 	vectors, err := cctvtest.All()
@@ -103,6 +103,10 @@ func TestCCTVVectors(t *testing.T) {
 			continue // hush never decrypts with a passphrase (scrypt)
 		}
 		got, err := Decrypt(v.File, v.Identities...)
+		str, serr := DecryptString(v.File, v.Identities...)
+		if str != string(got) || (serr == nil) != (err == nil) || (err != nil && serr.Error() != err.Error()) {
+			t.Errorf("%s: DecryptString (%v) differs from Decrypt (%v)", v.Name, serr, err)
+		}
 		switch {
 		case v.Expect == "success" && err != nil:
 			t.Errorf("%s: expected success, got %v", v.Name, err)

@@ -127,8 +127,10 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 
 	// The parent, de-duplicated (the last entry wins, as for os/exec) and
 	// filtered, in its own order.
-	var names []string
-	vals := map[string]string{}
+	// Sized for all of them: with 1,000 secrets, growing maps and slices by
+	// doubling costs more than the rest of this function.
+	names := make([]string, 0, len(opts.Parent)+len(opts.Secrets))
+	vals := make(map[string]string, len(opts.Parent)+len(opts.Secrets))
 	for _, kv := range opts.Parent {
 		k, v, ok := cut(kv)
 		if !ok || (opts.Pristine && !keptPristine(k, opts.Keep)) {
@@ -139,7 +141,7 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 		}
 		vals[k] = v
 	}
-	fromSecret := map[string]bool{}
+	fromSecret := make(map[string]bool, len(opts.Secrets))
 	for _, s := range lastWins(opts.Secrets) {
 		switch {
 		case !matchAny(opts.Only, s.Name, true) || matchAny(opts.Except, s.Name, false):
@@ -159,6 +161,8 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 	}
 
 	r := refResolver{resolve: opts.Resolve, cache: map[Ref]Value{}}
+	out.Environ = make([]string, 0, len(names))
+	out.Injected = make([]Secret, 0, len(fromSecret))
 	for _, k := range names {
 		v := vals[k]
 		if opts.Resolve != nil && strings.HasPrefix(v, refScheme) {

@@ -35,7 +35,7 @@ func FuzzDecodeFast(f *testing.F) {
 	plain, _ := benchDoc(3).Encode()
 	f.Add(plain)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		fast, ok := decodeFast(in)
+		fast, ok := decodeFast(string(in))
 		if !ok {
 			return
 		}
@@ -60,7 +60,7 @@ func TestDecodeFastTakesHushOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := decodeFast(plain)
+	got, ok := decodeFast(string(plain))
 	if !ok {
 		t.Fatalf("fast path declined hush's own encoding:\n%s", plain)
 	}

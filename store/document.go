@@ -90,11 +90,17 @@ func (d *Document) Encode() ([]byte, error) {
 // refused), hold only valid names and values, and have nothing after the
 // JSON object. Errors wrap ErrIntegrity and never quote a value.
 func DecodeDocument(plain []byte, env string) (*Document, error) {
+	return decodeDocument(string(plain), env)
+}
+
+// decodeDocument is DecodeDocument for a plaintext already held as a
+// string (crypt.DecryptString): the fast path slices its strings from it.
+func decodeDocument(plain string, env string) (*Document, error) {
 	d, ok := decodeFast(plain)
 	if !ok {
 		// json.Unmarshal refuses anything but whitespace after the object.
 		d = &Document{}
-		if err := json.Unmarshal(plain, d); err != nil {
+		if err := json.Unmarshal([]byte(plain), d); err != nil {
 			return nil, fmt.Errorf("%w: %s: the secret document is not valid JSON (%s)", ErrIntegrity, env, jsonErrorKind(err))
 		}
 	}

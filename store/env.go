@@ -58,7 +58,7 @@ func (p *Project) Read(env string, scope Scope, id *crypt.Identity) (*Document, 
 	if id == nil {
 		return nil, fmt.Errorf("%w: no identity to decrypt %s", ErrNoIdentity, env)
 	}
-	plain, err := crypt.Decrypt(ct, id.Identity)
+	plain, err := crypt.DecryptString(ct, id.Identity)
 	if err != nil {
 		if errors.Is(err, crypt.ErrNoIdentity) {
 			if scope == Personal {
@@ -69,7 +69,7 @@ func (p *Project) Read(env string, scope Scope, id *crypt.Identity) (*Document, 
 		}
 		return nil, fmt.Errorf("%s store of %s (%s): %w", scope, env, path, err)
 	}
-	return DecodeDocument(plain, env)
+	return decodeDocument(plain, env)
 }
 
 // Recipients returns the age recipients a store of env is encrypted to:
