@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -83,27 +84,37 @@ func (p *fastParser) object(member func(name string) bool) bool {
 	}
 }
 
-func (p *fastParser) document() (*Document, bool) {
-	d := &Document{}
-	var seen uint8
-	ok := p.object(func(name string) bool {
-		var bit uint8
-		var ok bool
-		switch name {
-		case "version":
-			bit = 1
-			d.Version, ok = p.version()
-		case "environment":
-			bit = 2
-			d.Environment, ok = p.str()
-		case "secrets":
-			bit = 4
-			d.Secrets, ok = p.secrets()
-		}
-		if seen&bit != 0 {
+// fields is object for a struct: every member is one of known, at most
+// once (encoding/json would let a repeated field override the first).
+func (p *fastParser) fields(known []string, member func(name string) bool) bool {
+	var seen uint32
+	return p.object(func(name string) bool {
+		i := slices.Index(known, name)
+		if i < 0 || seen&(1<<i) != 0 {
 			return false
 		}
-		seen |= bit
+		seen |= 1 << i
+		return member(name)
+	})
+}
+
+var (
+	documentFields = []string{"version", "environment", "secrets"}
+	secretFields   = []string{"value", "type", "created", "updated", "rotated", "rotate_every", "note", "exposed", "compromised"}
+	exposureFields = []string{"to", "since"}
+)
+
+func (p *fastParser) document() (*Document, bool) {
+	d := &Document{}
+	ok := p.fields(documentFields, func(name string) (ok bool) {
+		switch name {
+		case "version":
+			d.Version, ok = p.version()
+		case "environment":
+			d.Environment, ok = p.str()
+		case "secrets":
+			d.Secrets, ok = p.secrets()
+		}
 		return ok
 	})
 	return d, ok
@@ -153,45 +164,29 @@ func (p *fastParser) estimateSecrets() int {
 
 func (p *fastParser) secret() (*Secret, bool) {
 	s := &Secret{}
-	var seen uint16
-	ok := p.object(func(name string) bool {
-		var bit uint16
-		ok := false
+	ok := p.fields(secretFields, func(name string) (ok bool) {
 		switch name {
 		case "value":
-			bit = 1 << 0
 			var v string
 			v, ok = p.str()
 			s.Value = Value(v)
 		case "type":
-			bit = 1 << 1
 			s.Type, ok = p.str()
 		case "created":
-			bit = 1 << 2
 			ok = p.time(&s.Created)
 		case "updated":
-			bit = 1 << 3
 			ok = p.time(&s.Updated)
 		case "rotated":
-			bit = 1 << 4
 			ok = p.time(&s.Rotated)
 		case "rotate_every":
-			bit = 1 << 5
 			s.RotateEvery, ok = p.str()
 		case "note":
-			bit = 1 << 6
 			s.Note, ok = p.str()
 		case "exposed":
-			bit = 1 << 7
 			s.Exposed, ok = p.exposures()
 		case "compromised":
-			bit = 1 << 8
 			ok = p.time(&s.Compromised)
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
 		return ok
 	})
 	return s, ok
@@ -208,22 +203,13 @@ func (p *fastParser) exposures() ([]Exposure, bool) {
 	}
 	for {
 		var e Exposure
-		var seen uint8
-		ok := p.object(func(name string) bool {
-			var bit uint8
-			ok := false
+		ok := p.fields(exposureFields, func(name string) (ok bool) {
 			switch name {
 			case "to":
-				bit = 1
 				e.To, ok = p.str()
 			case "since":
-				bit = 2
 				ok = p.time(&e.Since)
 			}
-			if seen&bit != 0 {
-				return false
-			}
-			seen |= bit
 			return ok
 		})
 		if !ok {
