@@ -223,14 +223,20 @@ func (h *Helper) call(req *request, ids []age.Identity) (*result, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", hushsync.ErrUnavailable, h.Path, err)
 	}
-	res, convErr := converse(stdin, stdout, req, ids)
+	res, err := converse(stdin, stdout, req, ids)
 	stdin.Close()
-	waitErr := cmd.Wait()
-	if convErr != nil {
-		if waitErr != nil {
-			return nil, fmt.Errorf("%s failed: %v", HelperName, waitErr)
+	if err != nil {
+		// It may be blocked writing to a pipe no one reads any more. If it
+		// had already failed on its own, its exit status says more.
+		_ = cmd.Process.Kill()
+		var ee *exec.ExitError
+		if werr := cmd.Wait(); errors.As(werr, &ee) && ee.ExitCode() >= 0 {
+			return nil, fmt.Errorf("%s failed: %v", HelperName, werr)
 		}
-		return nil, convErr
+		return nil, err
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("%s failed: %v", HelperName, err)
 	}
 	if res.Error != nil {
 		return nil, res.Error.err()

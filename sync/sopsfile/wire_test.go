@@ -157,6 +157,11 @@ func TestHelperMissingOrBroken(t *testing.T) {
 	if _, err := h.Encrypt(nil, YAML, nil, time.Now()); err == nil || !strings.Contains(err.Error(), "hush-sops failed") {
 		t.Fatalf("broken helper: %v", err)
 	}
+	// One that answers nonsense without end is stopped, not waited for.
+	h = &Helper{Path: "/usr/bin/yes"}
+	if _, err := h.Encrypt(nil, YAML, nil, time.Now()); err == nil || !strings.Contains(err.Error(), "without an answer") {
+		t.Fatalf("babbling helper: %v", err)
+	}
 }
 
 func TestCandidates(t *testing.T) {
