@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,6 +15,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hush-secrets/hush/sync/vault/vaulttest"
 )
 
 // The security contracts of DESIGN.md, proven for every command by one
@@ -84,6 +88,9 @@ func contractCases(w string) []contractCase {
 		{name: "member add", args: []string{"member", "add", filepath.Join(w, "bob.pub"), "--env", "dev", "--label", "bob"}},
 		{name: "member rm", args: []string{"member", "rm", "bob", "--all"}},
 		{name: "leak", args: []string{"leak", "LEAKY"}},
+		// Vault: values go to and come from the server over a socket only.
+		{name: "vault pull", args: []string{"vault", "pull"}},
+		{name: "vault push", args: []string{"vault", "push"}},
 		{name: "textconv", args: []string{"git", "textconv", filepath.Join(w, "proj", ".hush", "dev.age")}},
 		{name: "audit", args: []string{"audit", "--json"}},
 		{name: "doctor", args: []string{"doctor"}},
@@ -135,6 +142,23 @@ func TestSecurityContracts(t *testing.T) {
 		return out
 	}
 	mustRun("", "init", "--name", "contracts")
+	// A real Vault for vault pull and push, holding a value hush pulls.
+	srv := vaulttest.Start(t)
+	mount, err := srv.NewMount(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc := srv.Client(t)
+	if _, err := vc.KVv2(mount).Put(context.Background(), "contracts/dev", map[string]any{"PULLED": canary + "-pulled"}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.OpenFile(filepath.Join(proj, ".hush", "hush.yaml"), os.O_APPEND|os.O_WRONLY, 0); err != nil {
+		t.Fatal(err)
+	} else {
+		fmt.Fprintf(f, "vault:\n  mount: %s\n", mount)
+		f.Close()
+	}
+	env = append(env, "VAULT_ADDR="+srv.Addr, "VAULT_TOKEN="+srv.Token)
 	for _, k := range []string{"CANARY", "ROT", "LEAKY"} {
 		mustRun(canary+"\n", "set", k)
 	}
@@ -181,6 +205,13 @@ func TestSecurityContracts(t *testing.T) {
 				os.Remove(c.plaintextOut)
 			}
 		})
+	}
+	// The vault cases moved values both ways (not vacuously clean).
+	if got := mustRun("", "get", "PULLED"); got != canary+"-pulled" {
+		t.Errorf("vault pull did not bring PULLED: %q", got)
+	}
+	if kv, err := vc.KVv2(mount).Get(context.Background(), "contracts/dev"); err != nil || kv.Data["CANARY"] != canary {
+		t.Errorf("vault push did not send CANARY (%v)", err)
 	}
 	// /tmp as a whole, once: hush itself never writes there.
 	checkFiles(t, []string{os.TempDir()}, "")
