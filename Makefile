@@ -36,7 +36,7 @@ test: deps
 	$(GO) vet ./...
 	GOOS=darwin $(GO) build -o /dev/null ./cmd/hush
 	GOOS=windows $(GO) build -o /dev/null ./cmd/hush
-	GOOS=darwin $(GO) build -o /dev/null ./cmd/hush-sops
+	$(GO) build -o /dev/null ./cmd/hush-sops # the scripts build it again: from cache
 	$(GO) test -race -timeout 20m ./...
 	$(MAKE) fuzz-ci
 

@@ -111,8 +111,12 @@ func TestSecurityContracts(t *testing.T) {
 	bin := filepath.Join(w, "bin")
 	os.MkdirAll(bin, 0o755)
 	self, _ := os.Executable()
-	for _, name := range []string{"hush", "hush-sops"} {
-		if err := os.Symlink(self, filepath.Join(bin, name)); err != nil {
+	sops, err := hushSops()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"hush": self, "hush-sops": sops} {
+		if err := os.Symlink(target, filepath.Join(bin, name)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 
 // hush must not link the sops library: its ~350 packages would cost every
 // command ~40 ms of start-up (testdata/sops/README.md). Only hush-sops does.
-// (The test binary links it, to play hush-sops in the scripts.)
 func TestHushDoesNotLinkSops(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {

@@ -7,24 +7,40 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/hush-secrets/hush/sync/sopsfile/sopslib"
 )
 
 // TestMain lets the test binary act as the hush command inside scripts, so
-// they run the real CLI in a real process, as age's and chezmoi's do; and
-// as hush-sops, which hush finds on the scripts' PATH.
+// they run the real CLI in a real process, as age's and chezmoi's do.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"hush":      func() { main() },
-		"hush-sops": func() { os.Exit(sopslib.Main(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+		"hush": func() { main() },
 	})
 }
+
+// hushSops builds the real hush-sops once for the whole test binary and
+// returns its path (under .cache/test, where go build's cache makes
+// later runs quick). It is built, not played by this binary as hush is:
+// linking sops here would slow every hush the scripts start by its
+// start-up cost, as it would slow hush itself.
+var hushSops = sync.OnceValues(func() (string, error) {
+	dir, err := filepath.Abs(filepath.Join("..", "..", ".cache", "test"))
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "hush-sops")
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/hush-sops")
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building hush-sops: %v\n%s", err, out)
+	}
+	return path, nil
+})
 
 // requireAll is set in CI: a test that would skip for want of a real
 // component (age, gnome-keyring, dbus) fails instead.
@@ -68,7 +84,11 @@ func scriptSetup(e *testscript.Env) error {
 	if err := os.WriteFile(filepath.Join(bin, "xc"), []byte(xc), 0o755); err != nil {
 		return err
 	}
-	e.Setenv("PATH", bin+string(os.PathListSeparator)+e.Getenv("PATH"))
+	sops, err := hushSops()
+	if err != nil {
+		return err
+	}
+	e.Setenv("PATH", bin+string(os.PathListSeparator)+filepath.Dir(sops)+string(os.PathListSeparator)+e.Getenv("PATH"))
 	e.Setenv("HOME", home)
 	e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
 	e.Setenv("XDG_DATA_HOME", filepath.Join(home, ".local", "share"))
