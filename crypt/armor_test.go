@@ -11,7 +11,7 @@ import (
 	"github.com/hush-secrets/hush/crypt/cctvtest"
 )
 
-// FuzzDearmor: dearmor and age's armor reader agree on every input — the
+// FuzzDearmor: checkArmor with armorBody and age's armor reader agree on every input — the
 // same bytes when both succeed, and neither succeeds alone — so Decrypt's
 // fast path never changes what a store decrypts to, and is taken for every
 // file age would read.
@@ -41,15 +41,32 @@ func FuzzDearmor(f *testing.F) {
 	f.Add([]byte(armorHeader + "\nAAAA\n" + armorFooter))
 	f.Add([]byte(armorHeader + "\n" + strings.Repeat("A", 64) + "\n" + armorFooter + "\n" + strings.Repeat(" ", 1024)))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		fast, ferr := dearmor(in)
+		var fast []byte
+		body, ferr := checkArmor(in)
+		if ferr == nil {
+			fast, ferr = io.ReadAll(&armorBody{rest: body})
+			// Read in small, odd pieces too: the decoded line is split.
+			var pieces []byte
+			r, p := &armorBody{rest: body}, make([]byte, 7)
+			for {
+				n, err := r.Read(p)
+				pieces = append(pieces, p[:n]...)
+				if err == io.EOF {
+					break
+				}
+			}
+			if !bytes.Equal(pieces, fast) {
+				t.Fatalf("reading in pieces differs: %q", in)
+			}
+		}
 		slow, serr := io.ReadAll(armor.NewReader(bytes.NewReader(in)))
 		switch {
 		case ferr == nil && serr != nil:
-			t.Fatalf("dearmor accepted what age's reader refuses (%v): %q", serr, in)
+			t.Fatalf("checkArmor accepted what age's reader refuses (%v): %q", serr, in)
 		case ferr != nil && serr == nil:
-			t.Fatalf("dearmor refused what age's reader accepts: %q", in)
+			t.Fatalf("checkArmor refused what age's reader accepts: %q", in)
 		case ferr == nil && !bytes.Equal(fast, slow):
-			t.Fatalf("dearmor and age's reader decode %q differently", in)
+			t.Fatalf("armorBody and age's reader decode %q differently", in)
 		}
 	})
 }

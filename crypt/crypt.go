@@ -85,15 +85,23 @@ func DecryptString(ciphertext []byte, identities ...age.Identity) (string, error
 	}
 	var b strings.Builder
 	b.Grow(size)
-	if _, err := io.Copy(&b, r); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrIntegrity, err)
+	// Through a page-sized buffer: io.Copy's would be eight fresh pages.
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		b.Write(buf[:n])
+		if err == io.EOF {
+			return b.String(), nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", ErrIntegrity, err)
+		}
 	}
-	return b.String(), nil
 }
 
 // open unwraps the file key and returns a reader of the payload, which
 // authenticates each chunk as it is read, and an upper bound of the
-// payload's size (the binary file's: armor, header and tags only add).
+// payload's size (the binary file's: header and tags only add).
 func open(ciphertext []byte, identities []age.Identity) (io.Reader, int, error) {
 	if len(identities) == 0 {
 		return nil, 0, ErrNoIdentity
@@ -104,8 +112,8 @@ func open(ciphertext []byte, identities []age.Identity) (io.Reader, int, error) 
 	var in io.Reader = bytes.NewReader(ciphertext)
 	size := len(ciphertext)
 	if bytes.HasPrefix(bytes.TrimLeft(ciphertext, " \t\r\n"), []byte(armorHeader)) {
-		if bin, err := dearmor(ciphertext); err == nil {
-			in, size = bytes.NewReader(bin), len(bin)
+		if body, err := checkArmor(ciphertext); err == nil {
+			in, size = &armorBody{rest: body}, len(body)/4*3
 		} else {
 			in = armor.NewReader(in)
 		}
