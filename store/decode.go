@@ -23,7 +23,11 @@ import (
 // Strings are sliced from plain, so a document of n secrets costs a
 // handful of allocations per secret, not one per field.
 func decodeFast(plain string) (*Document, bool) {
-	p := fastParser{s: plain}
+	return decodeFastOnly(plain, "")
+}
+
+func decodeFastOnly(plain, want string) (*Document, bool) {
+	p := fastParser{s: plain, want: want}
 	d, ok := p.document()
 	if !ok {
 		return nil, false
@@ -35,6 +39,8 @@ func decodeFast(plain string) (*Document, bool) {
 type fastParser struct {
 	s string
 	i int
+	// want, when set, makes secrets keep only that one (decodeOne).
+	want string
 }
 
 func (p *fastParser) ws() {
@@ -120,6 +126,21 @@ func (p *fastParser) document() (*Document, bool) {
 	return d, ok
 }
 
+// decodeOne is decodeDocument for a caller that wants one secret (hush
+// get): the whole document is parsed and checked, but only key is kept.
+// ok is false when the fast path declines; the caller then decodes the
+// whole document, whose answer (a document or an error) stands.
+func decodeOne(plain, env, key string) (sec *Secret, ok bool) {
+	if key == "" {
+		return nil, false
+	}
+	d, ok := decodeFastOnly(plain, key)
+	if !ok || d.Version != FormatVersion || d.Environment != env {
+		return nil, false
+	}
+	return d.Secrets[key], true
+}
+
 // version reads a non-negative integer of at most nine digits, written as
 // JSON writes integers (no sign, exponent, fraction or leading zero).
 func (p *fastParser) version() (int, bool) {
@@ -143,14 +164,43 @@ func (p *fastParser) version() (int, bool) {
 }
 
 func (p *fastParser) secrets() (map[string]*Secret, bool) {
+	if p.want != "" {
+		return p.wanted()
+	}
 	m := make(map[string]*Secret, p.estimateSecrets())
 	ok := p.object(func(name string) bool {
 		if _, dup := m[name]; dup {
 			return false
 		}
-		s, ok := p.secret()
+		s := &Secret{}
 		m[name] = s
-		return ok
+		return p.secret(s)
+	})
+	return m, ok
+}
+
+// wanted is secrets for decodeOne: every secret is parsed and checked as
+// DecodeDocument checks it, into one scratch Secret, and only the wanted
+// one is kept — no allocation per secret, which in a fresh process is
+// mostly page faults. Anything DecodeDocument would report (a bad name or
+// value), and a repeated wanted name (encoding/json keeps the last),
+// declines, so the full decoder gives its answer.
+func (p *fastParser) wanted() (map[string]*Secret, bool) {
+	m := map[string]*Secret{}
+	var scratch Secret
+	ok := p.object(func(name string) bool {
+		scratch = Secret{}
+		if !p.secret(&scratch) || ValidKeyName(name) != nil || ValidValue(scratch.Value.Reveal()) != nil {
+			return false
+		}
+		if name == p.want {
+			if _, dup := m[name]; dup {
+				return false
+			}
+			s := scratch
+			m[name] = &s
+		}
+		return true
 	})
 	return m, ok
 }
@@ -162,9 +212,8 @@ func (p *fastParser) estimateSecrets() int {
 	return (len(p.s) - p.i) / 128
 }
 
-func (p *fastParser) secret() (*Secret, bool) {
-	s := &Secret{}
-	ok := p.fields(secretFields, func(name string) (ok bool) {
+func (p *fastParser) secret(s *Secret) bool {
+	return p.fields(secretFields, func(name string) (ok bool) {
 		switch name {
 		case "value":
 			var v string
@@ -189,7 +238,6 @@ func (p *fastParser) secret() (*Secret, bool) {
 		}
 		return ok
 	})
-	return s, ok
 }
 
 func (p *fastParser) exposures() ([]Exposure, bool) {

@@ -90,3 +90,44 @@ func FuzzNameGrammars(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeOne: whatever single secret decodeOne returns, the whole
+// document decodes (DecodeDocument accepts it) and holds exactly that
+// secret under the key, or none.
+func FuzzDecodeOne(f *testing.F) {
+	plain, _ := benchDoc(3).Encode()
+	f.Add(plain, "KEY_00001")
+	f.Add(plain, "MISSING")
+	f.Add([]byte(`{"version":1,"environment":"dev","secrets":{"A":{"value":"x"},"A":{"value":"y"}}}`), "A")
+	f.Add([]byte(`{"version":1,"environment":"dev","secrets":{"A":{"value":"x"},"B":{"value":"\u0000"}}}`), "A")
+	f.Add([]byte(`{"version":1,"environment":"dev","secrets":{"1A":{"value":"x"},"B":{"value":"y"}}}`), "B")
+	f.Add([]byte(`{"version":2,"environment":"dev","secrets":{"A":{"value":"x"}}}`), "A")
+	f.Add([]byte(`{"version":1,"environment":"prod","secrets":{"A":{"value":"x"}}}`), "A")
+	f.Fuzz(func(t *testing.T, in []byte, key string) {
+		sec, ok := decodeOne(string(in), "dev", key)
+		if !ok {
+			return
+		}
+		d, err := DecodeDocument(in, "dev")
+		if err != nil {
+			t.Fatalf("decodeOne took a secret from a document DecodeDocument refuses (%v): %q", err, in)
+		}
+		if !reflect.DeepEqual(sec, d.Secrets[key]) {
+			t.Fatalf("decodeOne(%q) = %#v, the document holds %#v", key, sec, d.Secrets[key])
+		}
+	})
+}
+
+func TestDecodeOneTakesHushOutput(t *testing.T) {
+	d := benchDoc(20)
+	plain, _ := d.Encode()
+	for _, key := range []string{"KEY_00000", "KEY_00019", "KEY_99999"} {
+		sec, ok := decodeOne(string(plain), "dev", key)
+		if !ok {
+			t.Fatalf("decodeOne declined hush's own encoding for %s", key)
+		}
+		if !reflect.DeepEqual(sec, d.Secrets[key]) {
+			t.Fatalf("decodeOne(%s) = %#v, want %#v", key, sec, d.Secrets[key])
+		}
+	}
+}

@@ -43,33 +43,64 @@ func (p *Project) Path(env string, scope Scope) string {
 // yet reads as an empty document; every other failure is an error and
 // yields no secrets at all.
 func (p *Project) Read(env string, scope Scope, id *crypt.Identity) (*Document, error) {
-	ec, err := p.Config.Env(env)
+	plain, exists, err := p.decrypt(env, scope, id)
 	if err != nil {
 		return nil, err
+	}
+	if !exists {
+		return NewDocument(env), nil
+	}
+	return decodeDocument(plain, env)
+}
+
+// ReadKey is Read for one secret (nil when the store does not hold it),
+// for a command that needs no other: the whole store is decrypted and
+// checked all the same, but no other secret is kept.
+func (p *Project) ReadKey(env string, scope Scope, id *crypt.Identity, key string) (*Secret, error) {
+	plain, exists, err := p.decrypt(env, scope, id)
+	if err != nil || !exists {
+		return nil, err
+	}
+	if sec, ok := decodeOne(plain, env, key); ok {
+		return sec, nil
+	}
+	d, err := decodeDocument(plain, env)
+	if err != nil {
+		return nil, err
+	}
+	return d.Secrets[key], nil
+}
+
+// decrypt reads and decrypts one store; exists is false, with no error,
+// for a store file that does not exist yet.
+func (p *Project) decrypt(env string, scope Scope, id *crypt.Identity) (plain string, exists bool, err error) {
+	ec, err := p.Config.Env(env)
+	if err != nil {
+		return "", false, err
 	}
 	path := p.Path(env, scope)
 	ct, err := ReadFileNoFollow(path, maxStoreFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return NewDocument(env), nil
+		return "", false, nil
 	}
 	if err != nil {
-		return nil, err
+		return "", false, err
 	}
 	if id == nil {
-		return nil, fmt.Errorf("%w: no identity to decrypt %s", ErrNoIdentity, env)
+		return "", false, fmt.Errorf("%w: no identity to decrypt %s", ErrNoIdentity, env)
 	}
-	plain, err := crypt.DecryptString(ct, id.Identity)
+	plain, err = crypt.DecryptString(ct, id.Identity)
 	if err != nil {
 		if errors.Is(err, crypt.ErrNoIdentity) {
 			if scope == Personal {
-				return nil, fmt.Errorf("%w: your personal %s store is encrypted to another identity than %s", ErrNoIdentity, env, crypt.Fingerprint(id.Public))
+				return "", false, fmt.Errorf("%w: your personal %s store is encrypted to another identity than %s", ErrNoIdentity, env, crypt.Fingerprint(id.Public))
 			}
-			return nil, fmt.Errorf("%w: your identity %s is not a recipient of %s (recipients: %s); ask one of them to run: hush member add %s --env %s",
+			return "", false, fmt.Errorf("%w: your identity %s is not a recipient of %s (recipients: %s); ask one of them to run: hush member add %s --env %s",
 				ErrNoIdentity, crypt.Fingerprint(id.Public), env, strings.Join(ec.Labels(), ", "), id.Public, env)
 		}
-		return nil, fmt.Errorf("%s store of %s (%s): %w", scope, env, path, err)
+		return "", false, fmt.Errorf("%s store of %s (%s): %w", scope, env, path, err)
 	}
-	return decodeDocument(plain, env)
+	return plain, true, nil
 }
 
 // Recipients returns the age recipients a store of env is encrypted to:

@@ -273,25 +273,15 @@ func runGet(s *session, key string, personalOnly bool) error {
 
 func lookupSecret(s *session, envName, key string, personalOnly bool) (*store.Secret, error) {
 	p := s.project
-	var doc *store.Document
-	var err error
-	if personalOnly {
-		doc, err = p.Read(envName, store.Personal, s.identity)
-	} else {
-		// Personal first: it overrides the team's value.
-		doc, err = p.Read(envName, store.Personal, s.identity)
-		if err == nil {
-			if sec, ok := doc.Secrets[key]; ok {
-				return sec, nil
-			}
-			doc, err = p.Read(envName, store.Team, s.identity)
-		}
+	// Personal first: it overrides the team's value.
+	sec, err := p.ReadKey(envName, store.Personal, s.identity, key)
+	if err == nil && sec == nil && !personalOnly {
+		sec, err = p.ReadKey(envName, store.Team, s.identity, key)
 	}
 	if err != nil {
 		return nil, err
 	}
-	sec, ok := doc.Secrets[key]
-	if !ok {
+	if sec == nil {
 		return nil, fmt.Errorf("%s %w in %s", key, store.ErrNotFound, envName)
 	}
 	return sec, nil
