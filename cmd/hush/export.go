@@ -124,13 +124,16 @@ func runExport(s *session, o exportOptions) error {
 		return err
 	}
 	var secrets []inject.Secret
-	var paths []string
+	var paths, personal []string
 	for _, e := range entries {
 		if len(o.only) > 0 && !matchAny(o.only, e.Name) {
 			continue
 		}
 		secrets = append(secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
 		paths = append(paths, s.secretPath(envName, e.Name))
+		if e.Source == store.Personal {
+			personal = append(personal, e.Name)
+		}
 	}
 	name := o.name
 	if name == "" {
@@ -140,7 +143,7 @@ func runExport(s *session, o exportOptions) error {
 	// is written or audited as read.
 	var buf strings.Builder
 	if isSOPS {
-		b, err := renderSOPS(s, p, envName, secrets, o.sopsType)
+		b, err := renderSOPS(s, p, envName, secrets, personal, o.sopsType)
 		if err != nil {
 			return err
 		}

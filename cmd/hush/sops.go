@@ -129,8 +129,9 @@ func sopsKeys(id *crypt.Identity) sopsfile.Keys {
 
 // renderSOPS encrypts secrets of envName as a SOPS file to the
 // environment's recipients, honouring recipient pinning as every write
-// to the team store does.
-func renderSOPS(s *session, p *store.Project, envName string, secrets []inject.Secret, sopsType string) ([]byte, error) {
+// to the team store does. personal names the secrets that come from the
+// user's personal store, which the file would show to every recipient.
+func renderSOPS(s *session, p *store.Project, envName string, secrets []inject.Secret, personal []string, sopsType string) ([]byte, error) {
 	if sopsType == "" {
 		sopsType = "yaml"
 	}
@@ -155,18 +156,8 @@ func renderSOPS(s *session, p *store.Project, envName string, secrets []inject.S
 			ssh = append(ssh, r.Label)
 		}
 	}
-	if id, err := s.identityOrErr(); err == nil {
-		if personal, err := p.Read(envName, store.Personal, id); err == nil && len(personal.Secrets) > 0 {
-			var mine []string
-			for _, sec := range secrets {
-				if _, ok := personal.Secrets[sec.Name]; ok {
-					mine = append(mine, sec.Name)
-				}
-			}
-			if len(mine) > 0 {
-				s.warnf("%s come from your personal store; the SOPS file shows them to every recipient of %s (use --only to leave them out)", strings.Join(mine, ", "), envName)
-			}
-		}
+	if len(personal) > 0 {
+		s.warnf("%s come from your personal store; the SOPS file shows them to every recipient of %s (use --only to leave them out)", strings.Join(personal, ", "), envName)
 	}
 	in := make([]sopsfile.Secret, len(secrets))
 	for i, sec := range secrets {
