@@ -156,14 +156,16 @@ func WriteTo(path string, doc *Document, rcpts []Recipient) error {
 
 // DecryptFile decrypts and decodes a store file at any path (a git blob in
 // a temporary file). With env empty the document's own environment is
-// accepted.
+// accepted. An empty file is an integrity failure, not an empty store: hush
+// never writes one, and reading it as "no secrets" would let a committed
+// empty file delete every key in a merge.
 func DecryptFile(path, env string, id *crypt.Identity) (*Document, error) {
 	ct, err := ReadFileNoFollow(path, maxStoreFile)
 	if err != nil {
 		return nil, err
 	}
 	if len(ct) == 0 {
-		return NewDocument(env), nil
+		return nil, fmt.Errorf("%w: the file is empty, not an age-encrypted store", ErrIntegrity)
 	}
 	plain, err := crypt.Decrypt(ct, id.Identity)
 	if err != nil {

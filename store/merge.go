@@ -58,12 +58,31 @@ func sameSecret(a, b *Secret) bool {
 	return string(ja) == string(jb)
 }
 
-// MergeRecipients merges recipient lists three ways: a recipient stays when
-// both sides keep it, is added when one side added it, and is removed when
-// either side removed it — so a removal is never undone by a merge.
-func MergeRecipients(base, ours, theirs []Recipient) []Recipient {
-	inSet := func(set []Recipient, k string) bool { return hasKey(set, k) }
-	var out []Recipient
+// MergedRecipients decides whom a merged store is encrypted to, from env's
+// recipients in the merge base, on our side and on their side (each read
+// from that commit's hush.yaml), and the set this user pinned for env.
+//
+// The rule, per recipient key:
+//
+//  1. Three ways: kept when both sides have it, or when one side added it
+//     since base (absent from base, present on that side). A removal on
+//     either side wins: present in base and missing from one side drops it,
+//     so a member removal is never undone by a merge.
+//  2. Pinned: of those, only keys in the user's pinned set are kept. A merge
+//     never encrypts to anyone recipient pinning would refuse to a hush set;
+//     a legitimate addition from the other side waits for hush member ack
+//     and the next write.
+//  3. No pin yet (the user never wrote to env in this project): there is no
+//     acknowledged set to trust, so nothing one-sided is trusted either —
+//     only keys on both sides (ours ∩ theirs) are kept. Trusting either
+//     side's additions would let a pushed commit choose a recipient; the
+//     intersection still applies every removal, and loses nothing that a
+//     later write after hush member ack cannot add back.
+//
+// notAcked lists the keys rule 1 keeps and rule 2 or 3 leaves out, for a
+// warning. The result is sorted by label; an empty result is the caller's
+// to refuse (nobody left to encrypt to).
+func MergedRecipients(base, ours, theirs, pinned []Recipient, havePin bool) (kept, notAcked []Recipient) {
 	seen := map[string]bool{}
 	for _, side := range [][]Recipient{ours, theirs} {
 		for _, r := range side {
@@ -71,16 +90,29 @@ func MergeRecipients(base, ours, theirs []Recipient) []Recipient {
 			if seen[k] {
 				continue
 			}
-			inBase, inOurs, inTheirs := inSet(base, k), inSet(ours, k), inSet(theirs, k)
-			keep := (inOurs && inTheirs) || (!inBase && (inOurs || inTheirs))
-			if keep {
-				seen[k] = true
-				out = append(out, r)
+			seen[k] = true
+			inBase, inOurs, inTheirs := hasKey(base, k), hasKey(ours, k), hasKey(theirs, k)
+			threeWay := (inOurs && inTheirs) || (!inBase && (inOurs || inTheirs))
+			if !threeWay {
+				continue // removed on one side since base
+			}
+			acked := inOurs && inTheirs
+			if havePin {
+				acked = hasKey(pinned, k)
+			}
+			if acked {
+				kept = append(kept, r)
+			} else {
+				notAcked = append(notAcked, r)
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Label < out[j].Label })
-	return out
+	byLabel := func(rs []Recipient) {
+		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Label < rs[j].Label })
+	}
+	byLabel(kept)
+	byLabel(notAcked)
+	return kept, notAcked
 }
 
 // ConflictNames lists conflicting keys, sorted.

@@ -1,26 +1,37 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os/exec"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
 
 // runGitMerge is git's merge driver for .hush/*.age: it decrypts the base,
 // ours and theirs, merges key by key, and writes the result over OURS
-// encrypted to the merged recipients. Keys changed differently on both
-// sides are named (never their values), kept as ours, saved for hush
-// resolve, and reported to git as a conflict.
+// encrypted to the merged recipients (store.MergedRecipients: a removal on
+// either side applies, nobody outside the user's pins). Keys changed
+// differently on both sides are named (never their values), kept as ours,
+// saved for hush resolve, and reported to git as a conflict.
+//
+// Anything it cannot merge safely — a side it cannot identify in git, an
+// empty, truncated or undecryptable blob on any side, nobody left to
+// encrypt to — fails before anything is written: git then records a
+// conflict (any non-zero exit is one) and leaves OURS in the work tree,
+// still encrypted as it was.
 func runGitMerge(s *session, base, ours, theirs, path string) error {
 	env := strings.TrimSuffix(filepath.Base(path), ".age")
 	if err := store.ValidEnvName(env); err != nil {
 		return err
 	}
+	shown := repoText(path)
 	absPath, err := filepath.Abs(path)
 	if err != nil {
 		return err
@@ -34,17 +45,49 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	if err != nil {
 		return err
 	}
+	// Every side must decrypt, all or nothing, before anything else. An
+	// empty %O is git's stand-in for "no base" only when no merge base has
+	// the file (both sides added it); that takes git to tell, below.
 	var docs [3]*store.Document
+	baseEmpty := false
 	for i, f := range []string{base, ours, theirs} {
+		if st, err := os.Lstat(f); i == 0 && err == nil && st.Size() == 0 {
+			baseEmpty = true
+			continue
+		}
 		if docs[i], err = store.DecryptFile(f, env, id); err != nil {
-			return fmt.Errorf("merge %s: %s side: %w", path, [3]string{"base", "our", "their"}[i], err)
+			return mergeSideError(shown, i, err)
 		}
 	}
-	merged, conflicts := store.Merge3(docs[0], docs[1], docs[2])
-	rcpts, err := mergeRecipients(s, p, env, path)
+	wd, err := s.env.Getwd()
 	if err != nil {
 		return err
 	}
+	sides, err := findMergeSides(gitCmd{dir: wd}, s.env.Environ(), path, env, base, ours, theirs)
+	if err != nil {
+		return withHint(fmt.Errorf("%w: merge %s: %v; ours kept, nothing merged", store.ErrConflict, shown, err),
+			"merge the keys by hand (hush get, hush set --env %s), then git add %s", env, shown)
+	}
+	if baseEmpty {
+		if !sides.noBase {
+			return mergeSideError(shown, 0, fmt.Errorf("%w: the file is empty, not an age-encrypted store", store.ErrIntegrity))
+		}
+		docs[0] = store.NewDocument(env)
+	}
+	pinned, havePin, err := p.Pinned(env)
+	if err != nil {
+		return err
+	}
+	rcpts, notAcked := store.MergedRecipients(sides.base, sides.ours, sides.theirs, pinned, havePin)
+	for _, r := range notAcked {
+		s.warnf("%s: not encrypting the merge to %s (%s): you have not acknowledged it; check the change, then: hush member ack --env %s",
+			env, repoText(r.Label), crypt.Fingerprint(r.Key), env)
+	}
+	if len(rcpts) == 0 {
+		return withHint(fmt.Errorf("%w: merge %s: the merged recipients of %s leave no one you have acknowledged; ours kept, nothing merged", store.ErrConflict, shown, env),
+			"check the recipients of %s in both sides' .hush/hush.yaml", env)
+	}
+	merged, conflicts := store.Merge3(docs[0], docs[1], docs[2])
 	if err := store.WriteTo(ours, merged, rcpts); err != nil {
 		return err
 	}
@@ -56,74 +99,30 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	}
 	if len(conflicts) > 0 {
 		names := store.ConflictNames(conflicts)
-		return &exitCodeError{code: exitError, err: withHint(
+		return &exitCodeError{code: exitConflict, err: withHint(
 			fmt.Errorf("merge conflict in %s: %s changed differently on both sides (ours kept for now)", env, strings.Join(names, ", ")),
-			"pick per key: hush resolve KEY --ours|--theirs --env %s, then git add %s", env, path)}
+			"pick per key: hush resolve KEY --ours|--theirs --env %s, then git add %s", env, shown)}
 	}
 	s.infof("merged %s key by key (%d secrets)", env, len(merged.Secrets))
 	return nil
 }
 
-// mergeRecipients is the three-way merge of env's recipients between the
-// merge base, HEAD and the other head, read from git. A recipient the user
-// has not pinned and did not have on their side is left out, with a
-// warning: a merge must not smuggle in a recipient that recipient pinning
-// would have refused (hush member ack, then any write, adds them).
-func mergeRecipients(s *session, p *store.Project, env, path string) ([]store.Recipient, error) {
-	cfgPath := filepath.ToSlash(filepath.Join(filepath.Dir(path), store.ConfigName))
-	read := func(rev string) ([]store.Recipient, error) {
-		out, err := exec.Command("git", "show", rev+":"+cfgPath).Output()
-		if err != nil {
-			return nil, nil // the file did not exist at rev
-		}
-		cfg, err := store.ParseConfig(out)
-		if err != nil {
-			return nil, err
-		}
-		if ec, ok := cfg.Environments[env]; ok {
-			return ec.Recipients, nil
-		}
-		return nil, nil
+// mergeSideError is a side of the merge that does not decrypt: git records
+// a conflict, and the hint says where to look.
+func mergeSideError(shown string, side int, err error) error {
+	name := [3]string{"base side", "our side", "their side"}[side]
+	return withHint(fmt.Errorf("merge %s: %s: %w; ours kept, nothing merged", shown, name, err),
+		"a commit may have planted this file: check git log -p -- %s before you resolve the conflict", shown)
+}
+
+// repoText shows a string that came from the repository (a path git
+// names, a label from hush.yaml) so it cannot drive the terminal: quoted
+// with escapes when it holds anything but printable characters.
+func repoText(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) || r == utf8.RuneError }) < 0 {
+		return s
 	}
-	var other string
-	for _, h := range []string{"MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "REBASE_HEAD"} {
-		if exec.Command("git", "rev-parse", "-q", "--verify", h).Run() == nil {
-			other = h
-			break
-		}
-	}
-	var merged []store.Recipient
-	oursR, errO := read("HEAD")
-	if other != "" && errO == nil {
-		mb, err := exec.Command("git", "merge-base", "HEAD", other).Output()
-		baseR, errB := read(strings.TrimSpace(string(mb)))
-		theirsR, errT := read(other)
-		if err == nil && errB == nil && errT == nil {
-			merged = store.MergeRecipients(baseR, oursR, theirsR)
-		}
-	}
-	if merged == nil {
-		ec, err := p.Config.Env(env)
-		if err != nil {
-			return nil, err
-		}
-		merged = ec.Recipients
-		s.warnf("could not read both sides' hush.yaml from git; encrypting %s to the working tree's recipients", env)
-	}
-	allowed := append([]store.Recipient(nil), oursR...)
-	if pinned, ok, err := p.Pinned(env); err == nil && ok {
-		allowed = append(allowed, pinned...)
-	} else if !ok {
-		allowed = merged // nothing pinned yet: trust on first use
-	}
-	kept, dropped := store.FilterRecipients(merged, allowed)
-	for _, r := range dropped {
-		s.warnf("%s: not encrypting to %s, added on the other side and not acknowledged; run hush member ack --env %s", env, r.Label, env)
-	}
-	if len(kept) == 0 {
-		return nil, errors.New("the merged recipients of " + env + " leave no one you have acknowledged")
-	}
-	return kept, nil
+	return strconv.QuoteToGraphic(s)
 }
 
 func runResolveList(s *session) error {

@@ -1,0 +1,97 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hush-secrets/hush/crypt"
+)
+
+func TestMergedRecipients(t *testing.T) {
+	t.Parallel()
+	keys := map[string]string{}
+	for _, n := range []string{"alice", "bob", "carol", "mallory"} {
+		id, err := crypt.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[n] = id.Public
+	}
+	rs := func(names string) []Recipient {
+		var out []Recipient
+		for _, n := range strings.Fields(names) {
+			out = append(out, Recipient{Key: keys[n], Label: n})
+		}
+		return out
+	}
+	labels := func(rs []Recipient) string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Label)
+		}
+		return strings.Join(out, " ")
+	}
+	const noPin = "-"
+	for _, tc := range []struct {
+		name                     string
+		base, ours, theirs, pins string
+		kept, notAcked           string
+	}{
+		{"unchanged", "alice bob", "alice bob", "alice bob", "alice bob", "alice bob", ""},
+		{"removed on our side", "alice bob", "alice", "alice bob", "alice", "alice", ""},
+		{"removed on their side, still pinned", "alice bob", "alice bob", "alice", "alice bob", "alice", ""},
+		{"removed on both sides", "alice bob", "alice", "alice", "alice", "alice", ""},
+		{"added on their side, acknowledged", "alice", "alice", "alice carol", "alice carol", "alice carol", ""},
+		{"added on their side, not pinned", "alice", "alice", "alice mallory", "alice", "alice", "mallory"},
+		{"added on our side, pinned", "alice", "alice carol", "alice", "alice carol", "alice carol", ""},
+		{"on both sides but never pinned", "alice mallory", "alice mallory", "alice mallory", "alice", "alice", "mallory"},
+		{"removal by us, re-added by them", "alice bob", "alice", "alice bob", "alice bob", "alice", ""},
+		{"removed by them, added by us: a removal wins", "alice bob", "alice bob carol", "alice", "alice bob carol", "alice carol", ""},
+		{"no base: both sides added the environment", "", "alice bob", "alice", "alice bob", "alice bob", ""},
+		{"no pin: only what both sides have", "alice", "alice carol", "alice mallory", noPin, "alice", "carol mallory"},
+		{"no pin: removals still apply", "alice bob", "alice", "alice bob", noPin, "alice", ""},
+		{"nobody left", "alice", "bob", "carol", "alice", "", "bob carol"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			havePin := tc.pins != noPin
+			var pins []Recipient
+			if havePin {
+				pins = rs(tc.pins)
+			}
+			kept, notAcked := MergedRecipients(rs(tc.base), rs(tc.ours), rs(tc.theirs), pins, havePin)
+			if got := labels(kept); got != tc.kept {
+				t.Errorf("kept %q, want %q", got, tc.kept)
+			}
+			if got := labels(notAcked); got != tc.notAcked {
+				t.Errorf("not acknowledged %q, want %q", got, tc.notAcked)
+			}
+			// Whatever the sides say, nothing outside the pins.
+			if havePin {
+				for _, r := range kept {
+					if !hasKey(pins, crypt.CanonicalRecipient(r.Key)) {
+						t.Errorf("kept %s, which is not pinned", r.Label)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDecryptFileRefusesEmpty(t *testing.T) {
+	t.Parallel()
+	id, err := crypt.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "dev.age")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := DecryptFile(path, "dev", id)
+	if !errors.Is(err, ErrIntegrity) || doc != nil {
+		t.Fatalf("empty file: got %v, %v; want an integrity error and no document", doc, err)
+	}
+}
