@@ -103,7 +103,7 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 			fmt.Errorf("merge conflict in %s: %s changed differently on both sides (ours kept for now)", env, strings.Join(names, ", ")),
 			"pick per key: hush resolve KEY --ours|--theirs --env %s, then git add %s", env, shown)}
 	}
-	s.infof("merged %s key by key (%d secrets)", env, len(merged.Secrets))
+	s.infof("merged %s key by key in a git %s (%d secrets)", env, sides.op, len(merged.Secrets))
 	return nil
 }
 

@@ -289,7 +289,7 @@ func stateCandidates(g gitCmd, environ []string) []candidate {
 	// git stash pop / apply: each stash entry.
 	if out, err := g.out("log", "-g", "--format=%H", "refs/stash", "--"); err == nil {
 		for _, w := range strings.Fields(out) {
-			cs = append(cs, candidate{op: "stash", theirs: w, bases: []string{w + "^1"}})
+			cs = append(cs, candidate{op: "stash apply", theirs: w, bases: []string{w + "^1"}})
 		}
 	}
 	return cs
