@@ -36,9 +36,19 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	if err != nil {
 		return err
 	}
-	p, err := store.Open(filepath.Dir(filepath.Dir(absPath)), s.dataDir())
+	// Only a project's own stores: .gitattributes comes from the
+	// repository and may route any file here; one outside a .hush/ must not
+	// be merged with the pins of whatever project lies above it.
+	root := filepath.Dir(filepath.Dir(absPath))
+	if filepath.Base(filepath.Dir(absPath)) != store.DirName {
+		return mergeRefused(fmt.Errorf("merge %s: not a store in a %s/ directory; left to git", shown, store.DirName))
+	}
+	p, err := store.Open(root, s.dataDir())
 	if err != nil {
 		return err
+	}
+	if p.Root != root {
+		return mergeRefused(fmt.Errorf("merge %s: not a store of the project at %s; left to git", shown, repoText(p.Root)))
 	}
 	s.project = p
 	id, err := s.identityOrErr()
@@ -65,8 +75,8 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	}
 	sides, err := findMergeSides(gitCmd{dir: wd}, s.env.Environ(), path, env, base, ours, theirs)
 	if err != nil {
-		return withHint(fmt.Errorf("%w: merge %s: %v; ours kept, nothing merged", store.ErrConflict, shown, err),
-			"merge the keys by hand (hush get, hush set --env %s), then git add %s", env, shown)
+		return mergeRefused(withHint(fmt.Errorf("merge %s: %v; ours kept, nothing merged", shown, err),
+			"merge the keys by hand (hush get, hush set --env %s), then git add %s", env, shown))
 	}
 	if baseEmpty {
 		if !sides.noBase {
@@ -84,8 +94,8 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 			env, repoText(r.Label), crypt.Fingerprint(r.Key), env)
 	}
 	if len(rcpts) == 0 {
-		return withHint(fmt.Errorf("%w: merge %s: the merged recipients of %s leave no one you have acknowledged; ours kept, nothing merged", store.ErrConflict, shown, env),
-			"check the recipients of %s in both sides' .hush/hush.yaml", env)
+		return mergeRefused(withHint(fmt.Errorf("merge %s: the merged recipients of %s leave no one you have acknowledged; ours kept, nothing merged", shown, env),
+			"check the recipients of %s in both sides' .hush/hush.yaml", env))
 	}
 	merged, conflicts := store.Merge3(docs[0], docs[1], docs[2])
 	if err := store.WriteTo(ours, merged, rcpts); err != nil {
@@ -106,6 +116,10 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	s.infof("merged %s key by key in a git %s (%d secrets)", env, sides.op, len(merged.Secrets))
 	return nil
 }
+
+// mergeRefused is a merge the driver will not do: a conflict for git (any
+// non-zero exit is one) and exit 6 by the table.
+func mergeRefused(err error) error { return &exitCodeError{code: exitConflict, err: err} }
 
 // mergeSideError is a side of the merge that does not decrypt: git records
 // a conflict, and the hint says where to look.
