@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,7 +74,11 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	if err != nil {
 		return err
 	}
-	sides, err := findMergeSides(gitCmd{dir: wd}, s.env.Environ(), path, env, base, ours, theirs)
+	sides, err := findMergeSides(gitCmd{dir: wd}, s.env.Environ(), path, env, base, ours, theirs, baseEmpty)
+	if errors.Is(err, errVirtualBase) {
+		s.infof("%s: two merge bases; git's virtual base keeps the first, the merge itself follows", shown)
+		return mergeRefused(nil)
+	}
 	if err != nil {
 		return mergeRefused(withHint(fmt.Errorf("merge %s: %v; ours kept, nothing merged", shown, err),
 			"merge the keys by hand (hush get, hush set --env %s), then git add %s", env, shown))

@@ -115,8 +115,9 @@ type candidate struct {
 }
 
 // findMergeSides identifies the commits behind %O %A %B and reads env's
-// recipients from each one's hush.yaml (cfgPath, next to the store).
-func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFile, theirsFile string) (*mergeSides, error) {
+// recipients from each one's hush.yaml (the one next to the store).
+// baseEmpty says %O is an empty file.
+func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFile, theirsFile string, baseEmpty bool) (*mergeSides, error) {
 	storePath = filepath.ToSlash(storePath)
 	cfgPath := path.Join(path.Dir(storePath), store.ConfigName)
 	hashes, err := g.out("hash-object", "--", baseFile, oursFile, theirsFile)
@@ -128,11 +129,6 @@ func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFi
 		return nil, fmt.Errorf("git hash-object: unexpected output")
 	}
 	hO, hA, hB := h[0], h[1], h[2]
-	st, err := os.Stat(filepath.Join(g.dir, baseFile))
-	if err != nil {
-		return nil, err
-	}
-	baseEmpty := st.Size() == 0
 
 	sides := &mergeSides{}
 	// Ours: the index when git has not touched it yet (merge-ort), else HEAD.
@@ -142,6 +138,8 @@ func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFi
 		sides.ours, err = g.recipientsAt(":"+cfgPath, env)
 	case g.object("HEAD:"+storePath) == hA:
 		sides.ours, err = g.recipientsAt("HEAD:"+cfgPath, env)
+	case isMergeBase(g, environ, storePath, hA):
+		return nil, errVirtualBase
 	default:
 		return nil, errors.New("our side is neither the index nor HEAD")
 	}
@@ -236,6 +234,27 @@ func sameKeys(x, y []store.Recipient) bool {
 		}
 	}
 	return true
+}
+
+// errVirtualBase: git asks for a merge of two merge bases (a criss-cross
+// history) to build its virtual base. hush leaves the first base as it is;
+// the real merge that follows finds that blob in a merge base, as it must.
+var errVirtualBase = errors.New("a merge of two merge bases")
+
+// isMergeBase reports whether blob is the store in a merge base of HEAD
+// and a head git merge is merging.
+func isMergeBase(g gitCmd, environ []string, storePath, blob string) bool {
+	for _, c := range stateCandidates(g, environ) {
+		if c.op != "merge" || len(c.bases) < 2 {
+			continue
+		}
+		for _, b := range c.bases {
+			if g.object(b+":"+storePath) == blob {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // stateCandidates reads what git leaves while it merges, most specific
