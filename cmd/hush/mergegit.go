@@ -317,6 +317,23 @@ func stateCandidates(g gitCmd, environ []string) []candidate {
 // todoCandidate reads one sequencer command ("pick <id> subject").
 func todoCandidate(g gitCmd, op, line string) (candidate, bool) {
 	f := strings.Fields(line)
+	if len(f) > 1 && (f[0] == "merge" || f[0] == "m") {
+		// merge [-C <id> | -c <id>] <label> [# subject], of rebase
+		// --rebase-merges: theirs is the rewritten label.
+		i := 1
+		if f[i] == "-C" || f[i] == "-c" {
+			i += 2
+		}
+		if i >= len(f) {
+			return candidate{}, false
+		}
+		theirs := "refs/rewritten/" + f[i]
+		if g.commit(theirs) == "" {
+			theirs = f[i]
+		}
+		bases, _ := g.out("merge-base", "--all", "HEAD", theirs)
+		return candidate{op: op, theirs: theirs, bases: strings.Fields(bases)}, true
+	}
 	for len(f) > 1 && strings.HasPrefix(f[1], "-") { // fixup -C <id>
 		f = append(f[:1], f[2:]...)
 	}
