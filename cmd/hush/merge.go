@@ -13,6 +13,7 @@ import (
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/store/gitmerge"
 )
 
 // runGitMerge is git's merge driver for .hush/*.age: it decrypts the base,
@@ -74,8 +75,9 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	if err != nil {
 		return err
 	}
-	sides, err := findMergeSides(gitCmd{dir: wd}, s.env.Environ(), path, env, base, ours, theirs, baseEmpty)
-	if errors.Is(err, errVirtualBase) {
+	sides, err := gitmerge.Find(gitmerge.Request{Dir: wd, Environ: s.env.Environ(), Path: path, Env: env,
+		Base: base, Ours: ours, Theirs: theirs, BaseEmpty: baseEmpty})
+	if errors.Is(err, gitmerge.ErrVirtualBase) {
 		s.infof("%s: two merge bases; git's virtual base keeps the first, the merge itself follows", shown)
 		return mergeRefused(nil)
 	}
@@ -84,7 +86,7 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 			"merge the keys by hand (hush get, hush set --env %s), then git add %s", env, shown))
 	}
 	if baseEmpty {
-		if !sides.noBase {
+		if !sides.NoBase {
 			return mergeSideError(shown, 0, fmt.Errorf("%w: the file is empty, not an age-encrypted store", store.ErrIntegrity))
 		}
 		docs[0] = store.NewDocument(env)
@@ -93,7 +95,7 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	if err != nil {
 		return err
 	}
-	rcpts, notAcked := store.MergedRecipients(sides.base, sides.ours, sides.theirs, pinned, havePin)
+	rcpts, notAcked := store.MergedRecipients(sides.Base, sides.Ours, sides.Theirs, pinned, havePin)
 	for _, r := range notAcked {
 		s.warnf("%s: not encrypting the merge to %s (%s): you have not acknowledged it; check the change, then: hush member ack --env %s",
 			env, repoText(r.Label), crypt.Fingerprint(r.Key), env)
@@ -118,7 +120,7 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 			fmt.Errorf("merge conflict in %s: %s changed differently on both sides (ours kept for now)", env, strings.Join(names, ", ")),
 			"pick per key: hush resolve KEY --ours|--theirs --env %s, then git add %s", env, shown)}
 	}
-	s.infof("merged %s key by key in a git %s (%d secrets)", env, sides.op, len(merged.Secrets))
+	s.infof("merged %s key by key in a git %s (%d secrets)", env, sides.Op, len(merged.Secrets))
 	return nil
 }
 

@@ -1,4 +1,7 @@
-package main
+// Package gitmerge tells hush's git merge driver which commits git is
+// merging, so that the driver can read each side's hush.yaml: git hands a
+// driver three temporary files and a path, nothing else.
+package gitmerge
 
 import (
 	"bufio"
@@ -49,13 +52,25 @@ import (
 // base the base blob). No verified candidate is a conflict, never a guess:
 // the old fallback to the work tree's hush.yaml undid member removals.
 
-// mergeSides is env's recipients on each side of the merge git is running.
-type mergeSides struct {
-	op                 string // what git is doing, for messages
-	base, ours, theirs []store.Recipient
-	// noBase: no merge base has the file (both sides added it); %O is
+// Sides is an environment's recipients on each side of the merge git is
+// running, each read from the hush.yaml of that side's commit.
+type Sides struct {
+	Op                 string // what git is doing ("merge", "rebase"…), for messages
+	Base, Ours, Theirs []store.Recipient
+	// NoBase: no merge base has the file (both sides added it); %O is
 	// git's empty stand-in, not a committed empty file.
-	noBase bool
+	NoBase bool
+}
+
+// Request is one call of the driver.
+type Request struct {
+	Dir     string   // where git runs the driver: the top of the work tree
+	Environ []string // the driver's environment (git sets GITHEAD_* in it)
+	Path    string   // %P: the store's path from the top
+	Env     string   // the environment the store holds
+	// Base, Ours, Theirs are %O %A %B; BaseEmpty says %O is empty.
+	Base, Ours, Theirs string
+	BaseEmpty          bool
 }
 
 // gitCmd runs git in the directory git runs the driver in (the top of the
@@ -69,7 +84,7 @@ func (g gitCmd) out(args ...string) (string, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("git %s: %v: %s", args[0], err, repoText(strings.TrimSpace(stderr.String())))
+		return "", fmt.Errorf("git %s: %v: %q", args[0], err, strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -114,13 +129,15 @@ type candidate struct {
 	bases  []string
 }
 
-// findMergeSides identifies the commits behind %O %A %B and reads env's
-// recipients from each one's hush.yaml (the one next to the store).
-// baseEmpty says %O is an empty file.
-func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFile, theirsFile string, baseEmpty bool) (*mergeSides, error) {
-	storePath = filepath.ToSlash(storePath)
+// Find identifies the commits behind %O %A %B and reads the environment's
+// recipients from each one's hush.yaml (the one next to the store). It
+// fails when no candidate is verified: the caller must then refuse the
+// merge, never guess.
+func Find(r Request) (*Sides, error) {
+	g, environ, env, baseEmpty := gitCmd{dir: r.Dir}, r.Environ, r.Env, r.BaseEmpty
+	storePath := filepath.ToSlash(r.Path)
 	cfgPath := path.Join(path.Dir(storePath), store.ConfigName)
-	hashes, err := g.out("hash-object", "--", baseFile, oursFile, theirsFile)
+	hashes, err := g.out("hash-object", "--", r.Base, r.Ours, r.Theirs)
 	if err != nil {
 		return nil, err
 	}
@@ -130,16 +147,16 @@ func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFi
 	}
 	hO, hA, hB := h[0], h[1], h[2]
 
-	sides := &mergeSides{}
+	sides := &Sides{}
 	// Ours: the index when git has not touched it yet (merge-ort), else HEAD.
 	unmerged, _ := g.out("ls-files", "-u")
 	switch {
 	case unmerged == "" && g.object(":"+storePath) == hA:
-		sides.ours, err = g.recipientsAt(":"+cfgPath, env)
+		sides.Ours, err = g.recipientsAt(":"+cfgPath, env)
 	case g.object("HEAD:"+storePath) == hA:
-		sides.ours, err = g.recipientsAt("HEAD:"+cfgPath, env)
+		sides.Ours, err = g.recipientsAt("HEAD:"+cfgPath, env)
 	case isMergeBase(g, environ, storePath, hA):
-		return nil, errVirtualBase
+		return nil, ErrVirtualBase
 	default:
 		return nil, errors.New("our side is neither the index nor HEAD")
 	}
@@ -180,7 +197,7 @@ func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFi
 				return false, err
 			}
 		}
-		sides.op, sides.theirs, sides.base, sides.noBase = c.op, theirs, base, noBase
+		sides.Op, sides.Theirs, sides.Base, sides.NoBase = c.op, theirs, base, noBase
 		return true, nil
 	}
 	for _, c := range stateCandidates(g, environ) {
@@ -191,7 +208,7 @@ func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFi
 	// A single cherry-pick or revert leaves no trace: look for the commit by
 	// the blobs. Every match must agree, or it is not clear which one git is
 	// applying.
-	var found *mergeSides
+	var found *Sides
 	for _, c := range historyCandidates(g, storePath, hO, hB, baseEmpty) {
 		ok, err := verify(c)
 		if err != nil {
@@ -201,7 +218,7 @@ func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFi
 			continue
 		}
 		if found != nil && !sameSides(found, sides) {
-			return nil, fmt.Errorf("several commits change %s this way, with different recipients", repoText(storePath))
+			return nil, fmt.Errorf("several commits change %q this way, with different recipients", storePath)
 		}
 		cp := *sides
 		found = &cp
@@ -212,8 +229,8 @@ func findMergeSides(g gitCmd, environ []string, storePath, env, baseFile, oursFi
 	return found, nil
 }
 
-func sameSides(a, b *mergeSides) bool {
-	return a.noBase == b.noBase && sameKeys(a.base, b.base) && sameKeys(a.theirs, b.theirs)
+func sameSides(a, b *Sides) bool {
+	return a.NoBase == b.NoBase && sameKeys(a.Base, b.Base) && sameKeys(a.Theirs, b.Theirs)
 }
 
 func sameKeys(x, y []store.Recipient) bool {
@@ -236,10 +253,10 @@ func sameKeys(x, y []store.Recipient) bool {
 	return true
 }
 
-// errVirtualBase: git asks for a merge of two merge bases (a criss-cross
+// ErrVirtualBase: git asks for a merge of two merge bases (a criss-cross
 // history) to build its virtual base. hush leaves the first base as it is;
 // the real merge that follows finds that blob in a merge base, as it must.
-var errVirtualBase = errors.New("a merge of two merge bases")
+var ErrVirtualBase = errors.New("a merge of two merge bases")
 
 // isMergeBase reports whether blob is the store in a merge base of HEAD
 // and a head git merge is merging.
