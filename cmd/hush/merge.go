@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -103,6 +104,11 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	if len(rcpts) == 0 {
 		return mergeRefused(withHint(fmt.Errorf("merge %s: the merged recipients of %s leave no one you have acknowledged; ours kept, nothing merged", shown, env),
 			"check the recipients of %s in both sides' .hush/hush.yaml", env))
+	}
+	if !slices.ContainsFunc(rcpts, func(r store.Recipient) bool {
+		return crypt.CanonicalRecipient(r.Key) == crypt.CanonicalRecipient(id.Public)
+	}) {
+		s.warnf("%s: you are not among the merged recipients (a side removed you): you will not be able to read the result", env)
 	}
 	merged, conflicts := store.Merge3(docs[0], docs[1], docs[2])
 	if err := store.WriteTo(ours, merged, rcpts); err != nil {
