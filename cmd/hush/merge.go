@@ -98,8 +98,8 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	}
 	rcpts, notAcked := store.MergedRecipients(sides.Base, sides.Ours, sides.Theirs, pinned, havePin)
 	for _, r := range notAcked {
-		s.warnf("%s: not encrypting the merge to %s (%s): you have not acknowledged it; check the change, then: hush member ack --env %s",
-			env, repoText(r.Label), crypt.Fingerprint(r.Key), env)
+		s.warnf("%s: not encrypting the merge to %s (%s): you have not acknowledged it; if it belongs there: hush member ack --env %s, and your next write to %s includes it",
+			env, repoText(r.Label), crypt.Fingerprint(r.Key), env, env)
 	}
 	if len(rcpts) == 0 {
 		return mergeRefused(withHint(fmt.Errorf("merge %s: the merged recipients of %s leave no one you have acknowledged; ours kept, nothing merged", shown, env),
