@@ -183,3 +183,36 @@ func TestFindNoBase(t *testing.T) {
 		t.Errorf("ours empty, not in git: got %v, want a refusal", err)
 	}
 }
+
+func TestTodoCandidate(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	r.commit("base", "base\n", "alice")
+	id := r.commit("next", "next\n", "alice")
+	r.git("update-ref", "refs/rewritten/feat", id)
+	g := gitCmd{dir: r.dir}
+	for _, tc := range []struct {
+		line, op, theirs, bases string
+		ok                      bool
+	}{
+		{"pick " + id + " next", "rebase", id, id + "^", true},
+		{"p " + id, "rebase", id, id + "^", true},
+		{"fixup -C " + id + " next", "rebase", id, id + "^", true},
+		{"edit " + id, "rebase", id, id + "^", true},
+		{"revert " + id + " next", "revert", id + "^", id, true},
+		{"merge -C " + id + " feat # Merge feat", "rebase", "refs/rewritten/feat", id, true},
+		{"exec make test", "", "", "", false},
+		{"label onto", "", "", "", false},
+		{"break", "", "", "", false},
+		{"", "", "", "", false},
+	} {
+		c, ok := todoCandidate(g, "rebase", tc.line)
+		if ok != tc.ok {
+			t.Errorf("%q: ok %v, want %v", tc.line, ok, tc.ok)
+			continue
+		}
+		if ok && (c.op != tc.op || c.theirs != tc.theirs || strings.Join(c.bases, " ") != tc.bases) {
+			t.Errorf("%q: got %+v; want op %q, theirs %q, bases %q", tc.line, c, tc.op, tc.theirs, tc.bases)
+		}
+	}
+}
