@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -66,6 +65,10 @@ A bad line is reported by number, never with its value, and nothing is
 imported. A key that exists with another value is a conflict (exit 6) unless
 --overwrite. "-" reads stdin.
 
+FILE must be a regular file. A symlink in the project (or a directory link on
+the way) must lead to a file inside it: a commit can make .env a link to
+~/.git-credentials. --follow reads such a file, a FIFO or a device anyway.
+
 A SOPS file (YAML, JSON, dotenv or INI, recognised by its sops metadata) is
 decrypted in memory with your identity, or any key source sops itself uses,
 and refused if its MAC does not verify (exit 5). Nested keys become names:
@@ -81,6 +84,7 @@ EXAMPLES:
 				personalFlag,
 				&cli.StringFlag{Name: "format", Usage: "`FORMAT`: dotenv, json or yaml (default: from the file name)"},
 				&cli.BoolFlag{Name: "overwrite", Usage: "replace existing keys that have other values"},
+				followFlag,
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
@@ -90,7 +94,7 @@ EXAMPLES:
 				if err != nil {
 					return err
 				}
-				return runImport(s, c.Args().First(), c.String("format"), c.Bool("overwrite"), scopeOf(c))
+				return runImport(s, c.Args().First(), c.String("format"), c.Bool("overwrite"), c.Bool("follow"), scopeOf(c))
 			},
 		},
 	}
@@ -158,23 +162,7 @@ func runExport(s *session, o exportOptions) error {
 		_, err := io.WriteString(s.env.Stdout, buf.String())
 		return err
 	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL | store.ONoFollow
-	if o.force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC | store.ONoFollow
-	}
-	f, err := os.OpenFile(o.output, flags, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return withHint(fmt.Errorf("%s already exists", o.output), "pass --force to replace it")
-		}
-		return err
-	}
-	_, err = io.WriteString(f, buf.String())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(o.output)
+	if err := writeExport(o.output, []byte(buf.String()), o.force); err != nil {
 		return err
 	}
 	if isSOPS {
@@ -183,6 +171,28 @@ func runExport(s *session, o exportOptions) error {
 	}
 	s.warnf("%s holds %d secrets in plaintext; delete it when done (hush run avoids the file)", o.output, len(secrets))
 	return nil
+}
+
+// writeExport writes an export to a new file, 0600. With force an existing
+// regular file is replaced atomically by a new 0600 file: never truncated
+// and rewritten in place, so a 0644 file does not keep its mode, a hard
+// link's other names keep their content and a reader holding the old file
+// open never sees the new one. A symlink, a FIFO (whose reader would get
+// the plaintext) or a device is refused, with or without force.
+func writeExport(path string, data []byte, force bool) error {
+	var err error
+	if force {
+		err = store.WriteFileAtomic(path, data)
+	} else {
+		err = store.CreateFileExclusive(path, data, 0o600)
+	}
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return withHint(fmt.Errorf("%s already exists", path), "pass --force to replace it")
+	case errors.Is(err, store.ErrUnsafe):
+		return withHint(err, "write to a new regular file, or to stdout")
+	}
+	return err
 }
 
 func matchAny(patterns []string, name string) bool {
@@ -212,7 +222,7 @@ func importFormat(path, flag string) (inject.Format, error) {
 	return inject.FormatDotenv, nil
 }
 
-func runImport(s *session, path, formatFlag string, overwrite bool, scope store.Scope) error {
+func runImport(s *session, path, formatFlag string, overwrite, follow bool, scope store.Scope) error {
 	p, err := s.openProject()
 	if err != nil {
 		return err
@@ -221,7 +231,7 @@ func runImport(s *session, path, formatFlag string, overwrite bool, scope store.
 	if err != nil {
 		return err
 	}
-	imp, err := readImportFile(s, path, formatFlag) // sops.go: SOPS or plain
+	imp, err := readImportFile(s, path, formatFlag, follow) // sops.go: SOPS or plain
 	if err != nil {
 		return err
 	}
