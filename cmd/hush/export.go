@@ -27,7 +27,11 @@ func exportCommands(env *Env) []*cli.Command {
 			Description: `Formats: dotenv, json, yaml, shell (eval-safe), docker (--env-file), k8s (a
 Secret manifest), github ($GITHUB_ENV heredocs), sops (a SOPS file encrypted to the
 environment's recipients; --sops-type yaml, json or dotenv). Every exported key
-is audited. -o writes a new file with mode 0600; it is plaintext (but for sops),
+is audited. The formats that become an environment (shell, github, dotenv,
+docker, k8s) leave out, with a warning, the names hush run would not inject
+(LD_*, PATH, MAKEFLAGS, *_PROXY…; see hush run --help) unless hush.yaml's
+allow_inject names them. With GITHUB_ACTIONS=true the values are masked in the
+log first (::add-mask:: on stderr). -o writes a new file with mode 0600; it is plaintext (but for sops),
 so prefer hush run.
 
 EXAMPLES:
@@ -129,8 +133,16 @@ func runExport(s *session, o exportOptions) error {
 	}
 	var secrets []inject.Secret
 	var paths, personal []string
+	allow := p.Config.AllowInject
 	for _, e := range entries {
 		if len(o.only) > 0 && !matchAny(o.only, e.Name) {
+			continue
+		}
+		// The loader policy of hush run: an export that becomes an
+		// environment (shell, github, dotenv, docker, k8s) leaves out what
+		// run would not inject.
+		if !isSOPS && format.SetsEnv() && !inject.Allowed(e.Name, allow) {
+			s.warnf("not exporting %s: it can change what programs run, trust or write; allow it by name in hush.yaml (allow_inject)", e.Name)
 			continue
 		}
 		secrets = append(secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
@@ -152,11 +164,20 @@ func runExport(s *session, o exportOptions) error {
 			return err
 		}
 		buf.Write(b)
-	} else if err := inject.Export(&buf, format, secrets, inject.ExportOptions{Name: strings.ToLower(name), Namespace: o.namespace}); err != nil {
+	} else if err := inject.Export(&buf, format, secrets, inject.ExportOptions{Name: strings.ToLower(name), Namespace: o.namespace, Allow: allow}); err != nil {
 		return usagef("%v", err)
 	}
 	if err := s.audit(audit.SecretRead, paths, nil); err != nil {
 		return err
+	}
+	// On GitHub Actions the values are masked in the log before they can
+	// reach it, on stderr: stdout is the export itself, often appended to
+	// $GITHUB_ENV, where a workflow command would be a bad line and the
+	// runner would never see it (see inject.WriteGitHubMasks).
+	if !isSOPS && s.env.Getenv("GITHUB_ACTIONS") == "true" {
+		if err := inject.WriteGitHubMasks(s.env.Stderr, secrets); err != nil {
+			return err
+		}
 	}
 	if o.output == "" {
 		_, err := io.WriteString(s.env.Stdout, buf.String())
