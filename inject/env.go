@@ -118,9 +118,9 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 	for _, kv := range opts.Files {
 		k, v, ok := cut(kv)
 		switch {
-		case !ok || hidden(k):
+		case !ok:
 			continue
-		case !allowed(k):
+		case !allowed(k) || hidden(k):
 			out.Dropped = append(out.Dropped, k)
 			continue
 		}
