@@ -23,6 +23,10 @@ import (
 // but a regular file, or a regular file with other hard links is refused:
 // its content would be copied into a file of the repository.
 func UpdateFile(path string, maxSize int64, newPerm fs.FileMode, edit func(old []byte, exists bool) ([]byte, error)) (changed bool, err error) {
+	// Lstat first: Windows has no O_NOFOLLOW.
+	if err := refuseSymlink(path); err != nil {
+		return false, err
+	}
 	old, st, err := readNoFollow(path, maxSize)
 	exists := err == nil
 	switch {
@@ -88,11 +92,15 @@ type Source struct {
 	// Planted is the first symlink followed that lies inside the roots
 	// (the repository's), "" if none.
 	Planted string
+	// Escapes is true when a planted link leads out of the roots, or to
+	// somewhere resolution could not follow.
+	Escapes bool
 }
 
 // WalkSource resolves path link by link, as the kernel would, and says
 // which links it followed; it refuses nothing. roots are the directories
-// whose content the repository controls.
+// whose content the repository controls. When resolution fails part way
+// the Source is still returned with the error, saying what was followed.
 func WalkSource(path string, roots []string) (*Source, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -102,11 +110,14 @@ func WalkSource(path string, roots []string) (*Source, error) {
 	if st, err := os.Lstat(abs); err == nil && st.Mode()&fs.ModeSymlink != 0 {
 		src.Link = true
 	}
-	real, planted, linked, err := walkLinks(abs, realPaths(roots))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+	rr := realPaths(roots)
+	real, planted, linked, err := walkLinks(abs, rr)
 	src.Real, src.Planted, src.Linked = real, planted, linked
+	if err != nil {
+		src.Escapes = planted != ""
+		return src, fmt.Errorf("%s: %w", path, err)
+	}
+	src.Escapes = planted != "" && !insideAny(real, rr)
 	return src, nil
 }
 
@@ -136,7 +147,7 @@ func ResolveSource(path string, roots []string) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	if src.Planted != "" && !insideAny(src.Real, realPaths(roots)) {
+	if src.Escapes {
 		return nil, fmt.Errorf("%w: %s is a link in the project (%s) to %s, outside it", ErrOutside, path, src.Planted, src.Real)
 	}
 	real := src.Real
@@ -195,14 +206,14 @@ func walkLinks(abs string, roots []string) (real, planted string, linked bool, e
 		next := filepath.Join(cur, part)
 		st, err := os.Lstat(next)
 		if err != nil {
-			return "", "", false, err
+			return "", planted, linked, err
 		}
 		if st.Mode()&fs.ModeSymlink == 0 {
 			cur = next
 			continue
 		}
 		if hops++; hops > 255 {
-			return "", "", false, errors.New("too many levels of symbolic links")
+			return "", planted, linked, errors.New("too many levels of symbolic links")
 		}
 		linked = true
 		if planted == "" && insideAny(next, roots) {
@@ -210,7 +221,7 @@ func walkLinks(abs string, roots []string) (real, planted string, linked bool, e
 		}
 		target, err := os.Readlink(next)
 		if err != nil {
-			return "", "", false, err
+			return "", planted, linked, err
 		}
 		if filepath.IsAbs(target) {
 			cur = string(filepath.Separator)

@@ -158,9 +158,9 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 	parent := s.env.Environ()
 	var fileVars []string // --env-file variables, in order
 	for _, f := range o.envFiles {
-		fh, err := os.Open(f)
+		fh, err := openEnvFile(p, f)
 		if err != nil {
-			return 0, fmt.Errorf("--env-file: %w", err)
+			return 0, err
 		}
 		imp, err := inject.ParseDotenv(fh)
 		fh.Close()
@@ -297,4 +297,20 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
 		Files: files, Mask: masker, Stay: len(o.leases) > 0,
 	})
+}
+
+// openEnvFile opens an --env-file. Such files are usually committed, so a
+// symlink in the project leading out of it (to ~/.env of another project,
+// whose references would resolve here) is refused, as import refuses it.
+// Anything else opens as the shell would: a pipe from <(…) is fine.
+func openEnvFile(p *store.Project, path string) (*os.File, error) {
+	if src, _ := store.WalkSource(path, sourceRoots(p)); src != nil && src.Escapes {
+		return nil, withHint(fmt.Errorf("--env-file: %w: %s is a link in the project (%s) leading out of it", store.ErrOutside, path, src.Planted),
+			"check what the repository put there (ls -l %s)", shellWord(path))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--env-file: %w", err)
+	}
+	return f, nil
 }
