@@ -92,14 +92,15 @@ type Source struct {
 	// Planted is the first symlink followed that lies inside the roots
 	// (the repository's), "" if none.
 	Planted string
-	// Escapes is true when a planted link leads out of the roots, or to
-	// somewhere resolution could not follow.
+	// Escapes is true when a planted link leads out of the project
+	// (roots[0]), or to somewhere resolution could not follow.
 	Escapes bool
 }
 
 // WalkSource resolves path link by link, as the kernel would, and says
 // which links it followed; it refuses nothing. roots are the directories
-// whose content the repository controls. When resolution fails part way
+// whose content the repository controls: the project first, then the git
+// work tree around it. When resolution fails part way
 // the Source is still returned with the error, saying what was followed.
 func WalkSource(path string, roots []string) (*Source, error) {
 	abs, err := filepath.Abs(path)
@@ -117,10 +118,11 @@ func WalkSource(path string, roots []string) (*Source, error) {
 		src.Escapes = planted != ""
 		return src, fmt.Errorf("%s: %w", path, err)
 	}
-	src.Escapes = planted != "" && !insideAny(real, rr)
+	src.Escapes = planted != "" && (len(rr) == 0 || !insideAny(real, rr[:1]))
 	return src, nil
 }
 
+// realPaths resolves roots, keeping their order (the project first).
 func realPaths(roots []string) []string {
 	var out []string
 	for _, r := range roots {
@@ -129,16 +131,19 @@ func realPaths(roots []string) []string {
 		}
 		if rr, err := filepath.EvalSymlinks(r); err == nil {
 			out = append(out, rr)
+		} else if abs, err := filepath.Abs(r); err == nil {
+			out = append(out, abs)
 		}
 	}
 	return out
 }
 
 // ResolveSource resolves path and checks it is safe to read: a symlink
-// located inside one of roots (the project and its git work tree, whose
-// content anyone who can push controls) must lead to a file inside roots,
-// and the file must be a regular file (not a FIFO a reader would block on
-// or another process would feed, not a device). Links outside roots — the
+// located inside one of roots (the project, roots[0], and its git work
+// tree, whose content anyone who can push controls) must lead to a file
+// inside the project, and the file must be a regular file (not a FIFO a
+// reader would block on or another process would feed, not a device).
+// Links outside roots — the
 // user's own, /tmp → /private/tmp — are the user's and followed. Resolution
 // is done link by link, as the kernel would, so a link to a link to
 // ~/.git-credentials is caught wherever it points.

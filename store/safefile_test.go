@@ -164,3 +164,36 @@ func TestWriteFileAtomicReplacesHardLink(t *testing.T) {
 		t.Errorf("mode %v, want 0600", st.Mode())
 	}
 }
+
+// TestResolveSourceRepoLinks: in a monorepo the hush project is a
+// subdirectory; a link elsewhere in the repository is the repository's too,
+// and a link must land inside the project.
+func TestResolveSourceRepoLinks(t *testing.T) {
+	t.Parallel()
+	repo := t.TempDir()
+	proj := filepath.Join(repo, "services", "api")
+	if err := os.MkdirAll(proj, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "shared.env"), []byte("K=v\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../shared.env", filepath.Join(proj, ".env")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("shared.env", filepath.Join(repo, "top.env")); err != nil {
+		t.Fatal(err)
+	}
+	roots := []string{proj, repo}
+	if _, err := ResolveSource(filepath.Join(proj, ".env"), roots); !errors.Is(err, ErrOutside) {
+		t.Errorf("link out of the project into the repo: err = %v, want ErrOutside", err)
+	}
+	if _, err := ResolveSource(filepath.Join(repo, "top.env"), roots); !errors.Is(err, ErrOutside) {
+		t.Errorf("link in the repo, outside the project: err = %v, want ErrOutside", err)
+	}
+	// Named directly (no link), a file outside the project is the user's
+	// choice.
+	if _, err := ResolveSource(filepath.Join(repo, "shared.env"), roots); err != nil {
+		t.Errorf("plain file: %v", err)
+	}
+}
