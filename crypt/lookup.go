@@ -13,6 +13,11 @@ const KeyringUser = "identity"
 // IdentityFileName is the identity file under hush's config directory.
 const IdentityFileName = "identity.txt"
 
+// IdentityEnv are the environment variables Find reads the identity from.
+// They must never reach a program hush starts: hush run hides them from
+// the child.
+var IdentityEnv = []string{"HUSH_IDENTITY", "HUSH_IDENTITY_FILE"}
+
 // Lookup describes where Find looks for the user's identity.
 type Lookup struct {
 	// Getenv reads the environment (HUSH_IDENTITY, HUSH_IDENTITY_FILE).

@@ -22,11 +22,13 @@
 //		secrets = append(secrets, inject.Secret{Name: f.Var, Value: inject.NewValue(sf.Path())})
 //	}
 //	env, err := inject.BuildEnv(inject.EnvOptions{
-//		Parent: environ, Secrets: secrets, Pristine: …, NoOverride: …,
+//		Parent: environ, Hidden: identityVars, Files: envFileVars,
+//		Secrets: secrets, Pristine: …, NoOverride: …,
 //		Only: …, Except: …, Allow: …,
 //		Resolve: func(envName, key string) (inject.Value, error) { … }, // hush://ENV/KEY
 //	})
-//	// warn about env.Dropped (dangerous names) and env.Kept
+//	// warn about env.Dropped (dangerous names, see IsDangerous), env.Kept
+//	// and env.Literal (store values that look like references)
 //	var mask *inject.Masker
 //	if masking {
 //		var short []string
@@ -43,12 +45,14 @@
 // Run execs the child in hush's place when nothing needs hush to stay;
 // otherwise it supervises. ForwardedSignals documents which signals are
 // passed on and how double delivery is avoided. On GitHub Actions, write
-// WriteGitHubMasks to stdout before the child runs.
+// WriteGitHubMasks to stderr before the child runs (see its comment).
 //
 // # hush export and hush import
 //
 // Export writes secrets in one of Formats, sorted by name, refusing with an
-// *ExportError (naming the key, never the value) what a format cannot carry.
+// *ExportError (naming the key, never the value) what a format cannot carry;
+// the loader policy (IsDangerous, Allowed) applies to the formats that become
+// an environment (Format.SetsEnv), as to hush run.
 // Import (ParseDotenv, ParseJSON, ParseYAML) reads env files with godotenv's
 // semantics, refusing NUL bytes and invalid names with a *ParseError that
 // carries the line, and reports duplicate keys. FindSecretRefs lists

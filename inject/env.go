@@ -11,7 +11,19 @@ import (
 type EnvOptions struct {
 	// Parent is the environment hush itself was given, in os.Environ form.
 	Parent []string
+	// Hidden names parent variables the child never sees, whatever else
+	// says (hush's identity: HUSH_IDENTITY, HUSH_IDENTITY_FILE), in any
+	// case.
+	Hidden []string
+	// Files are the variables of --env-file files, in os.Environ form, in
+	// order: they override Parent, references in them are resolved, and
+	// the loader policy applies to them as to secrets, since such a file is
+	// usually committed.
+	Files []string
 	// Secrets are injected in order; where a name repeats, the last wins.
+	// Their values are never resolved as references: a store is written by
+	// every member of its environment, and hush://prod/KEY in dev must not
+	// read prod for a member who can.
 	Secrets []Secret
 	// NoOverride keeps a parent variable when a secret has the same name.
 	NoOverride bool
@@ -28,8 +40,8 @@ type EnvOptions struct {
 	// Allow lets the named secrets through although IsDangerous says they
 	// change how programs load code.
 	Allow []string
-	// Resolve, when set, replaces every value of the form hush://ENV/KEY,
-	// from Parent or Secrets, by the value it returns. When nil, such values
+	// Resolve, when set, replaces every value of the form hush://ENV/KEY
+	// from Parent or Files by the value it returns. When nil, such values
 	// pass through as they are; FindRefs lists them.
 	Resolve Resolver
 }
@@ -42,9 +54,13 @@ type Env struct {
 	// parent variables resolved from references, in Environ order: the set
 	// to hand to NewMasker.
 	Injected []Secret
-	// Dropped names the secrets (and resolved parent references) left out
-	// because IsDangerous and not in Allow. Warn about them.
+	// Dropped names the secrets, env-file variables and parent references
+	// left out because IsDangerous and not in Allow. Warn about them.
 	Dropped []string
+	// Literal names the secrets whose values look like hush:// references
+	// and were passed as written. Tell the user references resolve only
+	// from the environment and --env-file.
+	Literal []string
 	// Kept names the secrets not injected because NoOverride and the parent
 	// already had the variable.
 	Kept []string
@@ -53,59 +69,6 @@ type Env struct {
 // pristineNames are kept from the parent under Pristine: what a program needs
 // to find its tools, its user and its terminal, nothing that carries data.
 var pristineNames = []string{"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TZ"}
-
-// dangerousNames change which code a program, its interpreter or its dynamic
-// loader runs, or run commands by themselves. A team secret must not be able to
-// do that silently, so these are dropped unless allowed by name.
-var dangerousNames = map[string]bool{
-	// shells
-	"BASH_ENV": true, "ENV": true, "SHELLOPTS": true, "BASHOPTS": true, "PS4": true,
-	"PROMPT_COMMAND": true, "IFS": true, "CDPATH": true, "GLOBIGNORE": true,
-	"ZDOTDIR": true, "PATH": true,
-	// C library and loader
-	"GCONV_PATH": true, "GLIBC_TUNABLES": true, "LOCPATH": true, "NLSPATH": true,
-	"HOSTALIASES": true, "OPENSSL_CONF": true, "OPENSSL_ENGINES": true, "OPENSSL_MODULES": true,
-	// interpreters and runtimes
-	"NODE_OPTIONS": true, "NODE_PATH": true,
-	"PYTHONSTARTUP": true, "PYTHONPATH": true, "PYTHONHOME": true, "PYTHONUSERBASE": true,
-	"PYTHONBREAKPOINT": true, "PYTHONWARNINGS": true,
-	"PERL5OPT": true, "PERL5LIB": true, "PERLLIB": true, "PERL5DB": true,
-	"RUBYOPT": true, "RUBYLIB": true, "GEM_HOME": true, "GEM_PATH": true,
-	"JAVA_TOOL_OPTIONS": true, "_JAVA_OPTIONS": true, "JDK_JAVA_OPTIONS": true, "CLASSPATH": true,
-	"DOTNET_STARTUP_HOOKS": true, "CORECLR_ENABLE_PROFILING": true,
-	"COR_ENABLE_PROFILING": true, "LUA_INIT": true, "LUA_PATH": true, "LUA_CPATH": true,
-	"PHPRC": true, "PHP_INI_SCAN_DIR": true, "R_PROFILE": true, "R_PROFILE_USER": true,
-	"GOFLAGS": true,
-	// tools that run a command named by a variable
-	"GIT_SSH_COMMAND": true, "GIT_SSH": true, "GIT_EXEC_PATH": true, "GIT_ASKPASS": true,
-	"GIT_PROXY_COMMAND": true, "GIT_EXTERNAL_DIFF": true, "GIT_TEMPLATE_DIR": true,
-	"GIT_CONFIG": true, "GIT_CONFIG_GLOBAL": true, "GIT_CONFIG_SYSTEM": true,
-	"GIT_CONFIG_PARAMETERS": true, "GIT_PAGER": true, "GIT_EDITOR": true,
-	"GIT_SEQUENCE_EDITOR": true, "SSH_ASKPASS": true, "SUDO_ASKPASS": true,
-	"PAGER": true, "MANPAGER": true, "EDITOR": true, "VISUAL": true, "BROWSER": true,
-	"LESSOPEN": true, "LESSCLOSE": true,
-}
-
-// dangerousPrefixes are families: the dynamic loaders' LD_PRELOAD and kin,
-// bash's exported functions, git's numbered config entries (core.sshCommand),
-// the .NET profilers.
-var dangerousPrefixes = []string{"LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG_KEY_",
-	"GIT_CONFIG_VALUE_", "GIT_CONFIG_COUNT", "CORECLR_PROFILER", "COR_PROFILER"}
-
-// IsDangerous reports whether a variable named name changes how programs load
-// or run code (LD_PRELOAD, BASH_ENV, NODE_OPTIONS, PATH, GIT_SSH_COMMAND…).
-// BuildEnv drops such secrets unless EnvOptions.Allow names them.
-func IsDangerous(name string) bool {
-	if dangerousNames[name] {
-		return true
-	}
-	for _, p := range dangerousPrefixes {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
-}
 
 // BuildEnv builds a child's environment from the parent's and the secrets.
 // It fails, before anything is resolved, on an invalid secret name, a NUL in
@@ -123,40 +86,60 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 		}
 	}
 	out := &Env{}
-	allowed := func(name string) bool { return !IsDangerous(name) || slices.Contains(opts.Allow, name) }
+	allowed := func(name string) bool { return Allowed(name, opts.Allow) }
+	hidden := func(name string) bool {
+		for _, h := range opts.Hidden {
+			if strings.EqualFold(h, name) {
+				return true
+			}
+		}
+		return false
+	}
 
 	// The parent, de-duplicated (the last entry wins, as for os/exec) and
 	// filtered, in its own order.
 	// Sized for all of them: with 1,000 secrets, growing maps and slices by
 	// doubling costs more than the rest of this function.
-	names := make([]string, 0, len(opts.Parent)+len(opts.Secrets))
-	vals := make(map[string]string, len(opts.Parent)+len(opts.Secrets))
-	for _, kv := range opts.Parent {
-		k, v, ok := cut(kv)
-		if !ok || (opts.Pristine && !keptPristine(k, opts.Keep)) {
-			continue
-		}
+	names := make([]string, 0, len(opts.Parent)+len(opts.Files)+len(opts.Secrets))
+	vals := make(map[string]string, len(opts.Parent)+len(opts.Files)+len(opts.Secrets))
+	set := func(k, v string) {
 		if _, seen := vals[k]; !seen {
 			names = append(names, k)
 		}
 		vals[k] = v
+	}
+	for _, kv := range opts.Parent {
+		k, v, ok := cut(kv)
+		if !ok || hidden(k) || (opts.Pristine && !keptPristine(k, opts.Keep)) {
+			continue
+		}
+		set(k, v)
+	}
+	for _, kv := range opts.Files {
+		k, v, ok := cut(kv)
+		switch {
+		case !ok:
+			continue
+		case !allowed(k) || hidden(k):
+			out.Dropped = append(out.Dropped, k)
+			continue
+		}
+		set(k, v)
 	}
 	fromSecret := make(map[string]bool, len(opts.Secrets))
 	for _, s := range lastWins(opts.Secrets) {
 		switch {
 		case !matchAny(opts.Only, s.Name, true) || matchAny(opts.Except, s.Name, false):
 			continue
-		case !allowed(s.Name):
+		case !allowed(s.Name) || hidden(s.Name):
 			out.Dropped = append(out.Dropped, s.Name)
 			continue
 		}
 		if _, inParent := vals[s.Name]; inParent && opts.NoOverride {
 			out.Kept = append(out.Kept, s.Name)
 			continue
-		} else if !inParent {
-			names = append(names, s.Name)
 		}
-		vals[s.Name] = s.Value.s
+		set(s.Name, s.Value.s)
 		fromSecret[s.Name] = true
 	}
 
@@ -165,7 +148,14 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 	out.Injected = make([]Secret, 0, len(fromSecret))
 	for _, k := range names {
 		v := vals[k]
-		if opts.Resolve != nil && strings.HasPrefix(v, refScheme) {
+		isRef := strings.HasPrefix(v, refScheme)
+		switch {
+		case fromSecret[k]:
+			if isRef {
+				out.Literal = append(out.Literal, k)
+			}
+			out.Injected = append(out.Injected, Secret{Name: k, Value: NewValue(v)})
+		case isRef && opts.Resolve != nil:
 			if !allowed(k) {
 				out.Dropped = append(out.Dropped, k)
 				continue
@@ -179,8 +169,6 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 			}
 			v = rv.s
 			out.Injected = append(out.Injected, Secret{Name: k, Value: rv})
-		} else if fromSecret[k] {
-			out.Injected = append(out.Injected, Secret{Name: k, Value: NewValue(v)})
 		}
 		out.Environ = append(out.Environ, k+"="+v)
 	}

@@ -149,22 +149,69 @@ func TestBuildEnvResolvesRefs(t *testing.T) {
 		return NewValue("fake-" + env + "-" + key), nil
 	}
 	env, err := BuildEnv(EnvOptions{
-		Parent:  []string{"DB=hush://prod/DB_URL", "DB2=hush://prod/DB_URL", "PLAIN=x", "LD_PRELOAD=hush://dev/LIB"},
-		Secrets: sec("FROM_FILE", "hush://dev/API_KEY"),
+		Parent: []string{"DB=hush://prod/DB_URL", "DB2=hush://prod/DB_URL", "PLAIN=x", "LD_PRELOAD=hush://dev/LIB"},
+		Files:  []string{"FROM_FILE=hush://dev/API_KEY", "PLAIN=from-file"},
+		// A store value that looks like a reference is passed as written:
+		// a dev-only member must not make a prod member's run read prod.
+		Secrets: sec("STORED", "hush://prod/STRIPE_KEY"),
 		Resolve: resolve,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Environ{"DB=fake-prod-DB_URL", "DB2=fake-prod-DB_URL", "PLAIN=x", "FROM_FILE=fake-dev-API_KEY"}
+	want := Environ{"DB=fake-prod-DB_URL", "DB2=fake-prod-DB_URL", "PLAIN=from-file", "FROM_FILE=fake-dev-API_KEY", "STORED=hush://prod/STRIPE_KEY"}
 	if !slices.Equal(env.Environ, want) {
 		t.Errorf("got %q", []string(env.Environ))
 	}
 	if calls != 2 {
-		t.Errorf("resolver called %d times, want once per reference", calls)
+		t.Errorf("resolver called %d times, want once per reference and never for a store value", calls)
 	}
-	if !slices.Equal(env.Dropped, []string{"LD_PRELOAD"}) || len(env.Injected) != 3 {
+	if !slices.Equal(env.Dropped, []string{"LD_PRELOAD"}) || len(env.Injected) != 4 {
 		t.Errorf("dropped %v, injected %d", env.Dropped, len(env.Injected))
+	}
+	if !slices.Equal(env.Literal, []string{"STORED"}) {
+		t.Errorf("literal %v", env.Literal)
+	}
+}
+
+func TestBuildEnvHidesIdentity(t *testing.T) {
+	t.Parallel()
+	parent := []string{"PATH=/bin", "HUSH_IDENTITY=AGE-SECRET-KEY-FAKE", "HUSH_IDENTITY_FILE=/k", "hush_identity=x", "HUSH_ENV=dev"}
+	hidden := []string{"HUSH_IDENTITY", "HUSH_IDENTITY_FILE"}
+	for _, opts := range []EnvOptions{
+		{Parent: parent, Hidden: hidden},
+		{Parent: parent, Hidden: hidden, Pristine: true, Keep: []string{"HUSH_IDENTITY"}},
+		{Parent: parent, Hidden: hidden, Only: []string{"X"}, Secrets: sec("X", "fake-x")},
+		{Parent: parent, Hidden: hidden, Secrets: sec("HUSH_IDENTITY", "fake-from-store"), Allow: []string{"HUSH_IDENTITY"}},
+		{Parent: parent, Hidden: hidden, Files: []string{"HUSH_IDENTITY_FILE=/attacker"}, Allow: []string{"HUSH_IDENTITY_FILE"}},
+	} {
+		env, err := BuildEnv(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range env.Environ {
+			if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(strings.ToUpper(k), "HUSH_IDENTITY") {
+				t.Errorf("%+v: child gets %s", opts.Secrets, k)
+			}
+		}
+	}
+}
+
+func TestBuildEnvFilesPolicy(t *testing.T) {
+	t.Parallel()
+	env, err := BuildEnv(EnvOptions{
+		Parent: []string{"MAKEFLAGS=-j4"}, // the user's own: kept
+		Files:  []string{"MAKEFLAGS=--eval=x", "NODE_OPTIONS=--require=x", "OK=1", "CC=cc"},
+		Allow:  []string{"cc"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Environ{"MAKEFLAGS=-j4", "OK=1", "CC=cc"}); !slices.Equal(env.Environ, want) {
+		t.Errorf("got %q", []string(env.Environ))
+	}
+	if !slices.Equal(env.Dropped, []string{"MAKEFLAGS", "NODE_OPTIONS"}) {
+		t.Errorf("dropped %v", env.Dropped)
 	}
 }
 

@@ -45,6 +45,9 @@ type ExportOptions struct {
 	// Name and Namespace of a k8s Secret. Name is required for FormatK8s.
 	Name      string
 	Namespace string
+	// Allow names the variables a format that sets an environment may
+	// carry although IsDangerous (hush.yaml's allow_inject).
+	Allow []string
 }
 
 // ExportError is a value the format cannot carry. It names the key and the
@@ -61,13 +64,19 @@ func (e *ExportError) Error() string {
 
 // Export writes secrets to w in format, keys sorted, the last value of a
 // repeated name winning. Names must be valid and values free of NUL; a value
-// the format cannot carry is refused with an *ExportError. Nothing is written
-// unless every secret can be.
+// the format cannot carry, or a name the loader policy refuses in a format
+// that sets an environment, is refused with an *ExportError. Nothing is
+// written unless every secret can be.
 func Export(w io.Writer, format Format, secrets []Secret, opts ExportOptions) error {
 	secrets = lastWins(secrets)
 	for _, s := range secrets {
 		if err := checkSecret(s); err != nil {
 			return fmt.Errorf("export %s: %w", format, err)
+		}
+		// The loader policy, fail-closed: callers leave such names out
+		// with FilterExport and a warning; one that forgot fails here.
+		if format.SetsEnv() && !Allowed(s.Name, opts.Allow) {
+			return &ExportError{Format: format, Key: s.Name, Reason: "changes what programs run, trust or write (see IsDangerous); leave it out or allow it"}
 		}
 	}
 	slices.SortFunc(secrets, func(a, b Secret) int { return strings.Compare(a.Name, b.Name) })

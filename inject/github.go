@@ -13,8 +13,17 @@ import (
 // escaped as workflow commands require, so the runner masks the value
 // itself and not its unescaped form.
 //
-// The commands go to the job's standard output and must be written before
-// the values can appear in it.
+// Write them to hush's standard error, before the values can appear in the
+// log. The runner parses workflow commands from both streams of a step:
+// actions/runner's ScriptHandler (src/Runner.Worker/Handlers/ScriptHandler.cs)
+// hooks an OutputManager, which calls ActionCommandManager.TryProcessCommand
+// on every line, to StepHost.OutputDataReceived and ErrorDataReceived alike,
+// and ProcessInvoker.ProcessOutput (src/Runner.Sdk/ProcessInvoker.cs) hands
+// on each batch's stderr lines before its stdout lines. stdout is the
+// child's and may be redirected (hush run -- kubectl get -o yaml >
+// manifest.yaml, hush export --format github >> "$GITHUB_ENV"), where a
+// command would corrupt the file and never reach the runner; stderr is
+// hush's own, where its messages already go.
 func WriteGitHubMasks(w io.Writer, secrets []Secret) error {
 	var b strings.Builder
 	for _, s := range secrets {

@@ -15,9 +15,18 @@ import (
 // leaves either the old or the new file: a temporary file in the same
 // directory, created exclusively with mode 0600, is written, fsynced and
 // renamed over path, and the directory is fsynced so the rename survives a
-// power loss. A path that is a symlink is refused.
+// power loss. A path that is a symlink, a FIFO, a device or anything but a
+// regular file is refused. A regular file with other hard links is
+// replaced, not written through: the rename gives path a new inode and the
+// other names keep the old content.
 func WriteFileAtomic(path string, data []byte) error {
-	return writeFile(path, data, true)
+	return writeFile(path, data, true, 0o600)
+}
+
+// WriteFileAtomicMode is WriteFileAtomic for a file that is not secret:
+// the new file gets the permission bits perm (not reduced by the umask).
+func WriteFileAtomicMode(path string, data []byte, perm fs.FileMode) error {
+	return writeFile(path, data, true, perm)
 }
 
 // ReplaceFile is WriteFileAtomic without the two fsyncs: readers and a
@@ -25,10 +34,10 @@ func WriteFileAtomic(path string, data []byte) error {
 // loss the file may be the old one. For hush's own bookkeeping that is
 // rewritten on every command (the audit anchor), never for stores.
 func ReplaceFile(path string, data []byte) error {
-	return writeFile(path, data, false)
+	return writeFile(path, data, false, 0o600)
 }
 
-func writeFile(path string, data []byte, durable bool) error {
+func writeFile(path string, data []byte, durable bool, perm fs.FileMode) error {
 	if err := refuseSymlink(path); err != nil {
 		return err
 	}
@@ -52,6 +61,11 @@ func writeFile(path string, data []byte, durable bool) error {
 	}
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
+	}
+	if perm != 0o600 {
+		if err := f.Chmod(perm.Perm()); err != nil {
+			return fail(err)
+		}
 	}
 	if durable {
 		if err := f.Sync(); err != nil {
@@ -84,7 +98,8 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// refuseSymlink fails when path exists and is not a regular file.
+// refuseSymlink fails when path exists and is not a regular file: a
+// symlink, a FIFO, a device, a socket or a directory.
 func refuseSymlink(path string) error {
 	st, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -97,31 +112,55 @@ func refuseSymlink(path string) error {
 		return fmt.Errorf("%w: %s is a symlink; hush does not follow links for its files", ErrUnsafe, path)
 	}
 	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is not a regular file", ErrUnsafe, path)
+		return fmt.Errorf("%w: %s is not a regular file (%s); hush writes only regular files", ErrUnsafe, path, fileKind(st.Mode()))
 	}
 	return nil
+}
+
+// fileKind names a file type for an error.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "not a regular file"
 }
 
 // ReadFileNoFollow reads a regular file without following a symlink at the
 // last path element. maxSize bounds what is read.
 func ReadFileNoFollow(path string, maxSize int64) ([]byte, error) {
+	b, _, err := readNoFollow(path, maxSize)
+	return b, err
+}
+
+// readNoFollow is ReadFileNoFollow that also returns what fstat said of
+// the file it read.
+func readNoFollow(path string, maxSize int64) ([]byte, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|ONoFollow|oNonBlock, 0)
 	if err != nil {
 		if IsSymlinkError(err) {
-			return nil, fmt.Errorf("%w: %s is a symlink; hush does not follow links for its files", ErrUnsafe, path)
+			return nil, nil, fmt.Errorf("%w: %s is a symlink; hush does not follow links for its files", ErrUnsafe, path)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrUnsafe, path)
+		return nil, nil, fmt.Errorf("%w: %s is not a regular file (%s)", ErrUnsafe, path, fileKind(st.Mode()))
 	}
 	if st.Size() > maxSize {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrIntegrity, path, maxSize)
+		return nil, nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrIntegrity, path, maxSize)
 	}
 	b := make([]byte, 0, st.Size()+1)
 	for {
@@ -131,16 +170,16 @@ func ReadFileNoFollow(path string, maxSize int64) ([]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(b) == cap(b) {
 			if int64(len(b)) > maxSize {
-				return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrIntegrity, path, maxSize)
+				return nil, nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrIntegrity, path, maxSize)
 			}
 			b = append(b, 0)[:len(b)]
 		}
 	}
-	return b, nil
+	return b, st, nil
 }
 
 // Lock is an advisory lock held on a separate lock file, so the files it

@@ -33,3 +33,11 @@ func UnlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
 
 // isSyncUnsupported: some file systems cannot fsync a directory.
 func isSyncUnsupported(err error) bool { return errors.Is(err, syscall.EINVAL) }
+
+// linkCount is a file's number of hard links.
+func linkCount(st os.FileInfo) uint64 {
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		return uint64(s.Nlink)
+	}
+	return 1
+}

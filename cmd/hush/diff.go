@@ -42,6 +42,7 @@ EXAMPLES:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Usage: "`FORMAT` of a plain FILE: dotenv, json or yaml (default: from the file name)"},
 			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
+			followFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -51,7 +52,7 @@ EXAMPLES:
 			if err != nil {
 				return err
 			}
-			return runDiff(s, c.Args().First(), c.String("format"), c.Bool("json"))
+			return runDiff(s, c.Args().First(), c.String("format"), c.Bool("json"), c.Bool("follow"))
 		},
 	}
 }
@@ -65,12 +66,12 @@ type keyDiff struct {
 
 func (d keyDiff) empty() bool { return len(d.Added)+len(d.Removed)+len(d.Changed) == 0 }
 
-func runDiff(s *session, path, formatFlag string, asJSON bool) error {
+func runDiff(s *session, path, formatFlag string, asJSON, follow bool) error {
 	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}
-	imp, err := readImportFile(s, path, formatFlag)
+	imp, err := readImportFile(s, path, formatFlag, follow)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,7 +27,11 @@ func exportCommands(env *Env) []*cli.Command {
 			Description: `Formats: dotenv, json, yaml, shell (eval-safe), docker (--env-file), k8s (a
 Secret manifest), github ($GITHUB_ENV heredocs), sops (a SOPS file encrypted to the
 environment's recipients; --sops-type yaml, json or dotenv). Every exported key
-is audited. -o writes a new file with mode 0600; it is plaintext (but for sops),
+is audited. The formats that become an environment (shell, github, dotenv,
+docker, k8s) leave out, with a warning, the names hush run would not inject
+(LD_*, PATH, MAKEFLAGS, *_PROXY…; see hush run --help) unless hush.yaml's
+allow_inject names them. With GITHUB_ACTIONS=true the values are masked in the
+log first (::add-mask:: on stderr). -o writes a new file with mode 0600; it is plaintext (but for sops),
 so prefer hush run.
 
 EXAMPLES:
@@ -66,6 +69,10 @@ A bad line is reported by number, never with its value, and nothing is
 imported. A key that exists with another value is a conflict (exit 6) unless
 --overwrite. "-" reads stdin.
 
+FILE must be a regular file. A symlink in the project (or a directory link on
+the way) must lead to a file inside it: a commit can make .env a link to
+~/.git-credentials. --follow reads such a file, a FIFO or a device anyway.
+
 A SOPS file (YAML, JSON, dotenv or INI, recognised by its sops metadata) is
 decrypted in memory with your identity, or any key source sops itself uses,
 and refused if its MAC does not verify (exit 5). Nested keys become names:
@@ -81,6 +88,7 @@ EXAMPLES:
 				personalFlag,
 				&cli.StringFlag{Name: "format", Usage: "`FORMAT`: dotenv, json or yaml (default: from the file name)"},
 				&cli.BoolFlag{Name: "overwrite", Usage: "replace existing keys that have other values"},
+				followFlag,
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
@@ -90,7 +98,7 @@ EXAMPLES:
 				if err != nil {
 					return err
 				}
-				return runImport(s, c.Args().First(), c.String("format"), c.Bool("overwrite"), scopeOf(c))
+				return runImport(s, c.Args().First(), c.String("format"), c.Bool("overwrite"), c.Bool("follow"), scopeOf(c))
 			},
 		},
 	}
@@ -125,8 +133,16 @@ func runExport(s *session, o exportOptions) error {
 	}
 	var secrets []inject.Secret
 	var paths, personal []string
+	allow := p.Config.AllowInject
 	for _, e := range entries {
 		if len(o.only) > 0 && !matchAny(o.only, e.Name) {
+			continue
+		}
+		// The loader policy of hush run: an export that becomes an
+		// environment (shell, github, dotenv, docker, k8s) leaves out what
+		// run would not inject.
+		if !isSOPS && format.SetsEnv() && !inject.Allowed(e.Name, allow) {
+			s.warnf("not exporting %s: it can change what programs run, trust or write; allow it by name in hush.yaml (allow_inject)", e.Name)
 			continue
 		}
 		secrets = append(secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
@@ -148,33 +164,26 @@ func runExport(s *session, o exportOptions) error {
 			return err
 		}
 		buf.Write(b)
-	} else if err := inject.Export(&buf, format, secrets, inject.ExportOptions{Name: strings.ToLower(name), Namespace: o.namespace}); err != nil {
+	} else if err := inject.Export(&buf, format, secrets, inject.ExportOptions{Name: strings.ToLower(name), Namespace: o.namespace, Allow: allow}); err != nil {
 		return usagef("%v", err)
 	}
 	if err := s.audit(audit.SecretRead, paths, nil); err != nil {
 		return err
 	}
+	// On GitHub Actions the values are masked in the log before they can
+	// reach it, on stderr: stdout is the export itself, often appended to
+	// $GITHUB_ENV, where a workflow command would be a bad line and the
+	// runner would never see it (see inject.WriteGitHubMasks).
+	if !isSOPS && s.env.Getenv("GITHUB_ACTIONS") == "true" {
+		if err := inject.WriteGitHubMasks(s.env.Stderr, secrets); err != nil {
+			return err
+		}
+	}
 	if o.output == "" {
 		_, err := io.WriteString(s.env.Stdout, buf.String())
 		return err
 	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL | store.ONoFollow
-	if o.force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC | store.ONoFollow
-	}
-	f, err := os.OpenFile(o.output, flags, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return withHint(fmt.Errorf("%s already exists", o.output), "pass --force to replace it")
-		}
-		return err
-	}
-	_, err = io.WriteString(f, buf.String())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(o.output)
+	if err := writeExport(o.output, []byte(buf.String()), o.force); err != nil {
 		return err
 	}
 	if isSOPS {
@@ -183,6 +192,28 @@ func runExport(s *session, o exportOptions) error {
 	}
 	s.warnf("%s holds %d secrets in plaintext; delete it when done (hush run avoids the file)", o.output, len(secrets))
 	return nil
+}
+
+// writeExport writes an export to a new file, 0600. With force an existing
+// regular file is replaced atomically by a new 0600 file: never truncated
+// and rewritten in place, so a 0644 file does not keep its mode, a hard
+// link's other names keep their content and a reader holding the old file
+// open never sees the new one. A symlink, a FIFO (whose reader would get
+// the plaintext) or a device is refused, with or without force.
+func writeExport(path string, data []byte, force bool) error {
+	var err error
+	if force {
+		err = store.WriteFileAtomic(path, data)
+	} else {
+		err = store.CreateFileExclusive(path, data, 0o600)
+	}
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return withHint(fmt.Errorf("%s already exists", path), "pass --force to replace it")
+	case errors.Is(err, store.ErrUnsafe):
+		return withHint(err, "write to a new regular file, or to stdout")
+	}
+	return err
 }
 
 func matchAny(patterns []string, name string) bool {
@@ -212,7 +243,7 @@ func importFormat(path, flag string) (inject.Format, error) {
 	return inject.FormatDotenv, nil
 }
 
-func runImport(s *session, path, formatFlag string, overwrite bool, scope store.Scope) error {
+func runImport(s *session, path, formatFlag string, overwrite, follow bool, scope store.Scope) error {
 	p, err := s.openProject()
 	if err != nil {
 		return err
@@ -221,7 +252,7 @@ func runImport(s *session, path, formatFlag string, overwrite bool, scope store.
 	if err != nil {
 		return err
 	}
-	imp, err := readImportFile(s, path, formatFlag) // sops.go: SOPS or plain
+	imp, err := readImportFile(s, path, formatFlag, follow) // sops.go: SOPS or plain
 	if err != nil {
 		return err
 	}

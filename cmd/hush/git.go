@@ -120,26 +120,33 @@ func gitTop(dir string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// writeGitAttributes adds hush's line to the project's .gitattributes.
+// writeGitAttributes adds hush's line to the project's .gitattributes. The
+// file comes from the repository: a symlink, a hard link or anything but a
+// regular file is refused, never written through, and the file is replaced
+// atomically, keeping its mode.
 func writeGitAttributes(root string) error {
 	path := filepath.Join(root, ".gitattributes")
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+	_, err := store.UpdateFile(path, 1<<20, 0o644, func(old []byte, _ bool) ([]byte, error) {
+		if bytes.Contains(old, []byte(strings.TrimSpace(gitAttributes))) {
+			return nil, nil
+		}
+		if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
+			old = append(old, '\n')
+		}
+		return append(old, gitAttributes...), nil
+	})
+	if errors.Is(err, store.ErrUnsafe) {
+		return withHint(err, "look at what the repository put there (ls -l %s); replace it with a regular file, then run: hush git setup", shellWord(path))
 	}
-	if bytes.Contains(old, []byte(strings.TrimSpace(gitAttributes))) {
-		return nil
-	}
-	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
-		old = append(old, '\n')
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(old, gitAttributes...))
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	return err
+}
+
+// checkGitAttributes fails as writeGitAttributes would, changing nothing.
+func checkGitAttributes(root string) error {
+	path := filepath.Join(root, ".gitattributes")
+	_, err := store.UpdateFile(path, 1<<20, 0o644, func([]byte, bool) ([]byte, error) { return nil, nil })
+	if errors.Is(err, store.ErrUnsafe) {
+		return withHint(err, "look at what the repository put there (ls -l %s); replace it with a regular file, then run hush init again", shellWord(path))
 	}
 	return err
 }

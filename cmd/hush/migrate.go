@@ -31,10 +31,15 @@ files set to different values, or one the environment holds with another value
     secret imported from it exposed (to "git history"): its values stay in
     the history, so rotate them; hush status lists them;
   - with --to vault, pushes the environment to Vault (hush vault push);
-  - with --remove, deletes each FILE;
+  - with --remove, deletes each FILE (a FILE that is a symlink: the link,
+    never the file it points to);
   - lists other plaintext env files in the project (.env*, *.env) that still
     hold an imported value of 6 bytes or more: file and key names only.
 Running it again is harmless: unchanged keys are left as they are.
+
+A FILE that is a symlink in the project leading out of it (a commit can make
+.env a link to ~/.git-credentials), a FIFO or a device is refused unless
+--follow.
 
 EXAMPLES:
    hush migrate .env --env dev
@@ -45,6 +50,7 @@ EXAMPLES:
 			&cli.StringFlag{Name: "to", Usage: "then push the environment to `REMOTE` (vault)"},
 			&cli.StringFlag{Name: "format", Usage: "`FORMAT` of plain FILEs: dotenv, json or yaml (default: from each name)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace existing keys that have other values"},
+			followFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -55,7 +61,7 @@ EXAMPLES:
 				return err
 			}
 			return runMigrate(s, migrateOptions{files: c.Args().Slice(), remove: c.Bool("remove"), to: c.String("to"),
-				format: c.String("format"), overwrite: c.Bool("overwrite")})
+				format: c.String("format"), overwrite: c.Bool("overwrite"), follow: c.Bool("follow")})
 		},
 	}
 }
@@ -63,6 +69,7 @@ EXAMPLES:
 type migrateOptions struct {
 	files             []string
 	remove, overwrite bool
+	follow            bool
 	to, format        string
 }
 
@@ -72,6 +79,9 @@ type migrated struct {
 	abs     string
 	names   []string
 	tracked string // "" or why git holds its values
+	link    bool   // path itself is a symlink: --remove deletes the link
+	real    string // path with every link resolved
+	planted bool   // a link in the project was followed to reach it
 }
 
 func runMigrate(s *session, o migrateOptions) error {
@@ -101,14 +111,17 @@ func runMigrate(s *session, o migrateOptions) error {
 				return usagef("%s is given twice", path)
 			}
 		}
-		imp, err := readImportFile(s, path, o.format)
+		imp, err := readImportFile(s, path, o.format, o.follow)
 		if err != nil {
 			return err
 		}
 		if len(imp.Duplicates) > 0 {
 			s.warnf("%s sets %s more than once; the last value wins", path, strings.Join(imp.Duplicates, ", "))
 		}
-		m := &migrated{path: path, abs: abs}
+		m := &migrated{path: path, abs: abs, real: abs}
+		if src, err := store.WalkSource(abs, sourceRoots(p)); err == nil {
+			m.link, m.real, m.planted = src.Link, src.Real, src.Planted != ""
+		}
 		for _, sec := range imp.Secrets {
 			if err := store.ValidKeyName(sec.Name); err != nil {
 				return fmt.Errorf("%s: %v; nothing imported", path, err)
@@ -181,10 +194,9 @@ func runMigrate(s *session, o migrateOptions) error {
 	}
 	if o.remove {
 		for _, f := range files {
-			if err := os.Remove(f.abs); err != nil {
-				return fmt.Errorf("the secrets are in hush (verified) but %s could not be deleted: %w", f.path, err)
+			if err := removeMigrated(s, f); err != nil {
+				return err
 			}
-			s.infof("removed %s", f.path)
 		}
 	}
 	var skip []string
@@ -192,6 +204,29 @@ func runMigrate(s *session, o migrateOptions) error {
 		skip = append(skip, f.abs)
 	}
 	reportLeftovers(s, p.Root, skip, secrets)
+	return nil
+}
+
+// removeMigrated deletes a migrated file, never through a link: a FILE that
+// is a symlink is removed as rm(1) would, the link and not its target (the
+// target may be a file the repository pointed at, such as
+// ~/.git-credentials, and it is not the file the user named); a FILE
+// reached through a directory link is left in place. Either way the user
+// is told where the plaintext still is.
+func removeMigrated(s *session, f *migrated) error {
+	if f.planted && !f.link {
+		s.warnf("%s is reached through a directory link in the project (it is %s): not deleted, hush never deletes through a link; delete it yourself", f.path, f.real)
+		return nil
+	}
+	if err := os.Remove(f.abs); err != nil {
+		return fmt.Errorf("the secrets are in hush (verified) but %s could not be deleted: %w", f.path, err)
+	}
+	if f.link {
+		s.infof("removed the link %s", f.path)
+		s.warnf("%s was a link to %s, which still holds the values: hush deletes the link, never the file it points to", f.path, f.real)
+		return nil
+	}
+	s.infof("removed %s", f.path)
 	return nil
 }
 

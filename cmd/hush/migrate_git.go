@@ -77,15 +77,12 @@ func ensureIgnored(s *session, projectRoot string, f *migrated) error {
 	}
 	line := "/" + gitignoreEscape(rel)
 	path := filepath.Join(base, ".gitignore")
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	if !containsLine(old, line) {
+	// The .gitignore is the repository's: read without following a link,
+	// replaced atomically with its mode kept, never written through.
+	changed, err := store.UpdateFile(path, 8<<20, 0o644, func(old []byte, _ bool) ([]byte, error) {
+		if containsLine(old, line) {
+			return nil, nil
+		}
 		data := append([]byte(nil), old...)
 		if len(data) > 0 && data[len(data)-1] != '\n' {
 			data = append(data, '\n')
@@ -93,13 +90,13 @@ func ensureIgnored(s *session, projectRoot string, f *migrated) error {
 		if !bytes.Contains(old, []byte(migrateComment)) {
 			data = append(data, migrateComment+"\n"...)
 		}
-		data = append(data, line+"\n"...)
-		if err := store.WriteFileAtomic(path, data); err != nil {
-			return err
-		}
-		if err := os.Chmod(path, mode); err != nil {
-			return err
-		}
+		return append(data, line+"\n"...), nil
+	})
+	if err != nil {
+		return withHint(fmt.Errorf("the secrets are in hush (verified) but %s was not changed: %w", path, err),
+			"add %s to it yourself; no file was removed", line)
+	}
+	if changed {
 		s.infof("added %s to %s", line, path)
 	}
 	if top != "" && !gitIgnored(top, rel) {

@@ -163,6 +163,11 @@ func runInit(s *session, o initOptions) error {
 		s.infof("using your identity %s from %s", crypt.Fingerprint(id.Public), id.Source)
 	}
 	s.identity = id
+	// A .gitattributes hush cannot safely append to (a symlink the
+	// repository planted) fails init before anything is created.
+	if err := checkGitAttributes(root); err != nil {
+		return err
+	}
 	cfg := &store.Config{Version: store.ConfigVersion, Project: name, DefaultEnv: envs[0], Environments: map[string]*store.EnvConfig{}}
 	p, err := store.Create(root, s.dataDir(), cfg)
 	if err != nil {

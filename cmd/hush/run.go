@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/inject"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
@@ -26,11 +27,15 @@ exactly the child's. The exit code is the child's, 128+N when signal N killed
 it, 125 when hush failed before starting it, 126 when CMD cannot be run and
 127 when it is not found.
 
-Names that change how programs load code (LD_*, DYLD_*, NODE_OPTIONS, PATH,
-BASH_ENV…) are never injected from a store unless hush.yaml's allow_inject
-names them. Values of the form hush://ENV/KEY in hush's environment or in an
---env-file are resolved. With GITHUB_ACTIONS=true every injected value is
-masked in the Actions log first.
+Names that change which code programs run, which servers they trust or where
+they write (LD_*, PATH, BASH_ENV, MAKEFLAGS, CC, GIT_DIR, NODE_OPTIONS,
+PYTHON*, *_PROXY, SSL_CERT_FILE, npm_config_*, HUSH_*…, in any case) are
+never injected from a store or an --env-file unless hush.yaml's allow_inject
+names them; the same policy applies to hush export. HUSH_IDENTITY and
+HUSH_IDENTITY_FILE never reach the child. Values of the form hush://ENV/KEY
+in hush's environment or in an --env-file are resolved; a store value is
+passed as written. With GITHUB_ACTIONS=true every injected value is masked in
+the Actions log first (the ::add-mask:: commands go to stderr).
 
 EXAMPLES:
    hush run -- npm start
@@ -122,6 +127,10 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 	}
 
 	var files []*inject.SecretFile
+	// The variables named by --file are the user's, on the command line:
+	// KUBECONFIG=KUBE_CONFIG is what --file is for, so they pass the loader
+	// policy.
+	var fileNames []string
 	defer func() {
 		for _, f := range files {
 			f.Close()
@@ -141,15 +150,17 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 			return 0, fmt.Errorf("--file %s: %w", spec, err)
 		}
 		files = append(files, sf)
+		fileNames = append(fileNames, v)
 		secrets = append(secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
 		paths[v] = s.secretPath(envName, key)
 	}
 
 	parent := s.env.Environ()
+	var fileVars []string // --env-file variables, in order
 	for _, f := range o.envFiles {
-		fh, err := os.Open(f)
+		fh, err := openEnvFile(p, f)
 		if err != nil {
-			return 0, fmt.Errorf("--env-file: %w", err)
+			return 0, err
 		}
 		imp, err := inject.ParseDotenv(fh)
 		fh.Close()
@@ -157,26 +168,42 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 			return 0, fmt.Errorf("--env-file %s: %w", f, err)
 		}
 		for _, sec := range imp.Secrets {
-			parent = append(parent, sec.Name+"="+sec.Value.Reveal())
+			fileVars = append(fileVars, sec.Name+"="+sec.Value.Reveal())
 		}
 	}
 
-	// vault://mount/path#field references are read from Vault now and
-	// injected as secrets (so they are masked like the others).
-	var kept []string
-	for _, kv := range parent {
-		name, v, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(v, "vault://") {
-			kept = append(kept, kv)
-			continue
+	// vault://mount/path#field references in hush's environment or an
+	// --env-file are read from Vault now and injected as secrets (so they
+	// are masked like the others). Store values are never references.
+	allow := append(append([]string{}, p.Config.AllowInject...), fileNames...)
+	var vaultRefs []inject.Secret
+	takeVaultRefs := func(environ []string, policy bool) ([]string, error) {
+		var kept []string
+		for _, kv := range environ {
+			name, v, _ := strings.Cut(kv, "=")
+			if !strings.HasPrefix(v, "vault://") {
+				kept = append(kept, kv)
+				continue
+			}
+			if policy && !inject.Allowed(name, allow) {
+				kept = append(kept, kv) // BuildEnv drops it, with the warning
+				continue
+			}
+			val, err := resolveVaultRef(ctx, s, v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			vaultRefs = append(vaultRefs, inject.Secret{Name: name, Value: inject.NewValue(val)})
 		}
-		val, err := resolveVaultRef(ctx, s, v)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", name, err)
-		}
-		secrets = append(secrets, inject.Secret{Name: name, Value: inject.NewValue(val)})
+		return kept, nil
 	}
-	parent = kept
+	if parent, err = takeVaultRefs(parent, false); err != nil {
+		return 0, err
+	}
+	if fileVars, err = takeVaultRefs(fileVars, true); err != nil {
+		return 0, err
+	}
+	secrets = append(secrets, vaultRefs...)
 
 	// Dynamic secrets: leased now, renewed while the child runs, revoked
 	// when it has exited, whatever way it exited.
@@ -214,14 +241,19 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		return inject.NewValue(sec.Value.Reveal()), nil
 	}
 	built, err := inject.BuildEnv(inject.EnvOptions{
-		Parent: parent, Secrets: secrets, NoOverride: o.noOverride, Pristine: o.pristine,
-		Only: o.only, Except: o.except, Allow: p.Config.AllowInject, Resolve: resolve,
+		Parent: parent, Hidden: crypt.IdentityEnv, Files: fileVars, Secrets: secrets,
+		NoOverride: o.noOverride, Pristine: o.pristine,
+		Only: o.only, Except: o.except, Allow: allow, Resolve: resolve,
 	})
 	if err != nil {
 		return 0, err
 	}
 	for _, d := range built.Dropped {
-		s.warnf("not injecting %s: it changes how programs load code; allow it by name in hush.yaml (allow_inject)", d)
+		s.warnf("not injecting %s: it can change what programs run, trust or write; allow it by name in hush.yaml (allow_inject)", d)
+	}
+	if len(built.Literal) > 0 {
+		s.warnf("%s %s a hush:// reference, passed as written: references resolve only from your environment and --env-file, never from a store",
+			strings.Join(built.Literal, ", "), map[bool]string{true: "holds", false: "hold"}[len(built.Literal) == 1])
 	}
 	if len(built.Kept) > 0 && !s.quiet {
 		s.infof("kept the existing %s (--no-override)", strings.Join(built.Kept, ", "))
@@ -240,8 +272,12 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		return 0, err
 	}
 
+	// The masks go to hush's stderr, never stdout: stdout is the child's
+	// and may be redirected to a file or a pipe the runner never reads,
+	// while the runner parses both streams for workflow commands (see
+	// inject.WriteGitHubMasks).
 	if s.env.Getenv("GITHUB_ACTIONS") == "true" {
-		if err := inject.WriteGitHubMasks(s.env.Stdout, built.Injected); err != nil {
+		if err := inject.WriteGitHubMasks(s.env.Stderr, built.Injected); err != nil {
 			return 0, err
 		}
 	}
@@ -261,4 +297,20 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
 		Files: files, Mask: masker, Stay: len(o.leases) > 0,
 	})
+}
+
+// openEnvFile opens an --env-file. Such files are usually committed, so a
+// symlink in the project leading out of it (to ~/.env of another project,
+// whose references would resolve here) is refused, as import refuses it.
+// Anything else opens as the shell would: a pipe from <(…) is fine.
+func openEnvFile(p *store.Project, path string) (*os.File, error) {
+	if src, _ := store.WalkSource(path, sourceRoots(p)); src != nil && src.Escapes {
+		return nil, withHint(fmt.Errorf("--env-file: %w: %s is a link in the project (%s) leading out of it", store.ErrOutside, path, src.Planted),
+			"check what the repository put there (ls -l %s)", shellWord(path))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--env-file: %w", err)
+	}
+	return f, nil
 }

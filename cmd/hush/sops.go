@@ -31,10 +31,13 @@ const maxImportFile = 64 << 20
 // decrypted with the user's identity, in memory; any other file is parsed
 // as dotenv, JSON or YAML by --format or its name. Errors name the file and
 // never a value.
-func readImportFile(s *session, path, formatFlag string) (*inject.Imported, error) {
+//
+// A symlink in the project that leads out of it, a FIFO or a device is
+// refused unless follow (--follow): see openSource.
+func readImportFile(s *session, path, formatFlag string, follow bool) (*inject.Imported, error) {
 	var r io.Reader = s.env.Stdin
 	if path != "-" {
-		f, err := os.Open(path)
+		f, _, err := openSource(s, path, follow)
 		if err != nil {
 			return nil, err
 		}
@@ -60,6 +63,47 @@ func readImportFile(s *session, path, formatFlag string) (*inject.Imported, erro
 		return nil, fmt.Errorf("%w: %s: %v; nothing imported", store.ErrInvalid, path, err)
 	}
 	return imp, nil
+}
+
+// followFlag lets import, migrate and diff read a file the safe rules
+// refuse.
+var followFlag = &cli.BoolFlag{Name: "follow", Usage: "read FILE even if it is a symlink in the project leading out of it, a FIFO or a device"}
+
+// openSource opens a file to import. The project and its git work tree are
+// the repository's, and a commit can make .env a symlink to
+// ~/.git-credentials: such a link (or a directory link on the way) must
+// lead to a file inside them, and the file must be a regular file, unless
+// follow. Links outside the project are the user's and followed.
+func openSource(s *session, path string, follow bool) (*os.File, *store.Source, error) {
+	if follow {
+		f, err := os.Open(path)
+		return f, nil, err
+	}
+	src, err := store.ResolveSource(path, sourceRoots(s.project))
+	if err == nil {
+		var f *os.File
+		if f, err = src.Open(); err == nil {
+			return f, src, nil
+		}
+	}
+	if errors.Is(err, store.ErrOutside) {
+		return nil, nil, withHint(fmt.Errorf("%w; nothing imported", err),
+			"check what the repository put there (ls -l %s); if you mean it, pass --follow", shellWord(path))
+	}
+	return nil, nil, err
+}
+
+// sourceRoots are the directories whose content the repository controls:
+// the project and the git work tree around it.
+func sourceRoots(p *store.Project) []string {
+	if p == nil {
+		return nil
+	}
+	roots := []string{p.Root}
+	if top := gitTop(p.Root); top != "" {
+		roots = append(roots, top)
+	}
+	return roots
 }
 
 // readSOPS returns nil, nil when data is not a SOPS file.
