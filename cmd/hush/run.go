@@ -213,6 +213,9 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		refPaths = append(refPaths, s.secretPath(env, key))
 		return inject.NewValue(sec.Value.Reveal()), nil
 	}
+	if err := p.CheckSettings("allow_inject"); err != nil {
+		return 0, err
+	}
 	built, err := inject.BuildEnv(inject.EnvOptions{
 		Parent: parent, Secrets: secrets, NoOverride: o.noOverride, Pristine: o.pristine,
 		Only: o.only, Except: o.except, Allow: p.Config.AllowInject, Resolve: resolve,

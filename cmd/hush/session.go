@@ -130,6 +130,9 @@ func (s *session) openProject() (*store.Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.trustProject(p); err != nil {
+		return nil, err
+	}
 	s.project = p
 	return p, nil
 }
