@@ -145,7 +145,11 @@ func (fp *FilePolicy) Check(setting, path string) (string, error) {
 	for _, p := range fp.Protected {
 		pr := resolved("/", fp.expand(p))
 		if within(real, pr) {
-			return "", &RepoFileError{Setting: setting, Path: path, Why: "inside " + p, Config: cfg}
+			why := "inside " + pr
+			if real == pr {
+				why = "which is " + pr
+			}
+			return "", &RepoFileError{Setting: setting, Path: path, Why: why, Config: cfg}
 		}
 	}
 	if !within(real, root) {
