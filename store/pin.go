@@ -180,7 +180,10 @@ func (p *Project) pinDiff(pf *pinFile, env string) *PinError {
 		current = ec.Recipients
 	}
 	pinned, ok := pf.Envs[env]
-	if !ok && (!pf.complete() || !inConfig) {
+	if !inConfig || !ok && !pf.complete() {
+		// An environment removed from hush.yaml encrypts to no one; its
+		// pin stays until acknowledged, so one re-added by a later pull is
+		// compared with it.
 		return nil
 	}
 	added, removed := diffRecipients(pinned, current)
