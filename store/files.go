@@ -95,7 +95,9 @@ func (fp *FilePolicy) expand(p string) string {
 
 // resolved is p made absolute (relative to base) with every symlink on the
 // way resolved, as far as the path exists.
-func resolved(base, p string) string {
+func resolved(base, p string) string { return resolveDepth(base, p, 0) }
+
+func resolveDepth(base, p string, depth int) string {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(base, p)
 	}
@@ -103,12 +105,18 @@ func resolved(base, p string) string {
 	if r, err := filepath.EvalSymlinks(p); err == nil {
 		return r
 	}
-	// A missing file: resolve the directories above it.
+	// A missing file, or a link to one: resolve the directories above it,
+	// then follow the link by hand (a dangling link still leads somewhere).
 	dir, file := filepath.Split(p)
-	if dir != "" && dir != p {
-		return filepath.Join(resolved(base, filepath.Clean(dir)), file)
+	if dir == "" || dir == p {
+		return p
 	}
-	return p
+	dir = resolveDepth(base, filepath.Clean(dir), depth+1)
+	full := filepath.Join(dir, file)
+	if target, err := os.Readlink(full); err == nil && depth < 40 {
+		return resolveDepth(dir, target, depth+1)
+	}
+	return full
 }
 
 func within(p, dir string) bool {
