@@ -218,6 +218,36 @@ func (p *Project) register(now time.Time, reg *Registration) error {
 	return nil
 }
 
+// RegisterInit records a checkout hush init just created, replacing what
+// the registry knew of its path (a project deleted and made again there),
+// then pins it.
+func (p *Project) RegisterInit(now time.Time) error {
+	if err := os.MkdirAll(p.DataDir, 0o700); err != nil {
+		return err
+	}
+	l, err := LockFile(filepath.Join(p.DataDir, ".checkouts.lock"))
+	if err != nil {
+		return err
+	}
+	r, err := readRegistry(p.DataDir)
+	if err == nil {
+		if _, ok := r.Checkouts[realRoot(p.Root)]; ok {
+			delete(r.Checkouts, realRoot(p.Root))
+			err = r.save(p.DataDir)
+		}
+	}
+	l.Unlock()
+	if err != nil {
+		return err
+	}
+	p.registered = false
+	if err := p.resolve(); err != nil {
+		return err
+	}
+	_, err = p.Register(now)
+	return err
+}
+
 // copyPinsFrom starts an unlinked checkout's pins as a copy of its id's.
 func (p *Project) copyPinsFrom(shared, id, root string) error {
 	b, err := ReadFileNoFollow(filepath.Join(shared, pinName), 4<<20)

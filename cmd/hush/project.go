@@ -172,7 +172,7 @@ func runInit(s *session, o initOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Register(s.env.Now()); err != nil {
+	if err := p.RegisterInit(s.env.Now()); err != nil {
 		return err
 	}
 	s.project = p

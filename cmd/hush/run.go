@@ -105,6 +105,11 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// allow_inject decides what reaches the child: not while it differs
+	// from what the user acknowledged.
+	if err := p.CheckSettings("allow_inject"); err != nil {
+		return 0, err
+	}
 	if err := s.auditReady(); err != nil {
 		return 0, err
 	}
@@ -212,9 +217,6 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		}
 		refPaths = append(refPaths, s.secretPath(env, key))
 		return inject.NewValue(sec.Value.Reveal()), nil
-	}
-	if err := p.CheckSettings("allow_inject"); err != nil {
-		return 0, err
 	}
 	built, err := inject.BuildEnv(inject.EnvOptions{
 		Parent: parent, Secrets: secrets, NoOverride: o.noOverride, Pristine: o.pristine,

@@ -169,7 +169,10 @@ func (s *session) lookup() *crypt.Lookup {
 	case s.env.Getenv("HUSH_KEYRING") != "off":
 		l.Keyring = crypt.SystemKeyring{}
 	}
-	if s.project != nil && s.project.Config.SSHIdentities {
+	// ssh_identities is honoured only as acknowledged (commands that run
+	// while settings are pending, such as status, must not take it from a
+	// pull).
+	if s.project != nil && s.project.Config.SSHIdentities && s.project.CheckSettings("ssh_identities") == nil {
 		l.SSHKeys = []string{filepath.Join(s.home(), ".ssh", "id_ed25519"), filepath.Join(s.home(), ".ssh", "id_rsa")}
 	}
 	return l
