@@ -40,7 +40,10 @@ type checkout struct {
 	ID string `json:"id"`
 	// Linked says the checkout uses the id's personal directory (the
 	// first checkout of an id is; others after hush link).
-	Linked    bool      `json:"linked"`
+	Linked bool `json:"linked"`
+	// Legacy names the projects/<name> directory hush kept before ids,
+	// waiting for hush link to move its personal data here.
+	Legacy    string    `json:"legacy,omitempty"`
 	FirstUsed time.Time `json:"first_used"`
 }
 
@@ -98,7 +101,7 @@ func (p *Project) resolve() error {
 		return err
 	}
 	if c, ok := r.Checkouts[realRoot(p.Root)]; ok && ValidProjectID(c.ID) == nil {
-		p.key, p.linked, p.registered = c.ID, c.Linked, true
+		p.key, p.linked, p.registered, p.legacy = c.ID, c.Linked, true, c.Legacy
 		return nil
 	}
 	p.registered = false
@@ -120,6 +123,15 @@ func (p *Project) ProjectKey() string { return p.key }
 // Linked says whether this checkout uses its project id's personal store.
 func (p *Project) Linked() bool { return p.linked }
 
+// Legacy is the directory of personal data kept under the project's name
+// before ids, which hush link moves to this checkout ("" when none).
+func (p *Project) Legacy() string {
+	if p.legacy == "" {
+		return ""
+	}
+	return filepath.Join(p.projectsDir(), p.legacy)
+}
+
 // Registration is what Register did, for the user to be told.
 type Registration struct {
 	// New is true the first time hush meets this checkout.
@@ -127,9 +139,9 @@ type Registration struct {
 	// Shared is true when the id was already known from another checkout:
 	// pins were copied, the personal store is not linked.
 	Shared bool
-	// Migrated names the name-keyed directory of a project without an id
-	// that was moved under the checkout's new id.
-	Migrated string
+	// Legacy names the name-keyed directory of a project from before ids:
+	// its pins were copied; its personal data waits for hush link.
+	Legacy string
 	// Trusted is true when nothing was pinned yet and the current
 	// hush.yaml was pinned as it is (trust on first use).
 	Trusted bool
@@ -171,7 +183,7 @@ func (p *Project) register(now time.Time, reg *Registration) error {
 	}
 	root := realRoot(p.Root)
 	if c, ok := r.Checkouts[root]; ok && ValidProjectID(c.ID) == nil {
-		p.key, p.linked, p.registered = c.ID, c.Linked, true
+		p.key, p.linked, p.registered, p.legacy = c.ID, c.Linked, true, c.Legacy
 		return nil
 	}
 	c := &checkout{FirstUsed: now.UTC()}
@@ -189,10 +201,13 @@ func (p *Project) register(now time.Time, reg *Registration) error {
 			c.Linked = true
 		}
 	} else {
-		// A project from before ids: give this checkout an id of its own
-		// and move the directory hush kept under the name, once, so no pin
-		// and no personal secret is lost. hush.yaml gets the id at the next
-		// change a member makes (SaveConfig).
+		// A project from before ids: give this checkout an id of its own.
+		// The directory hush kept under the name may belong to another
+		// project of that name (any repository can declare it), so only
+		// its pins, which only restrict, are copied now; its personal
+		// stores, whose values hush run would inject here, wait for the
+		// user's hush link. Nothing is lost either way. hush.yaml gets the
+		// id at the next change a member makes (SaveConfig).
 		if c.ID, err = NewProjectID(); err != nil {
 			return err
 		}
@@ -201,10 +216,20 @@ func (p *Project) register(now time.Time, reg *Registration) error {
 		st, err := os.Lstat(old)
 		switch {
 		case err == nil && st.IsDir():
-			if err := os.Rename(old, filepath.Join(p.projectsDir(), c.ID)); err != nil {
+			b, err := ReadFileNoFollow(filepath.Join(old, pinName), 4<<20)
+			if err == nil {
+				dir := filepath.Join(p.projectsDir(), c.ID)
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					return err
+				}
+				if err := WriteFileAtomic(filepath.Join(dir, pinName), b); err != nil {
+					return err
+				}
+			} else if !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
-			reg.Migrated = old
+			c.Legacy = p.Config.Project
+			reg.Legacy = old
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
 			return err
 		}
@@ -214,7 +239,7 @@ func (p *Project) register(now time.Time, reg *Registration) error {
 		return err
 	}
 	reg.New = true
-	p.key, p.linked, p.registered = c.ID, c.Linked, true
+	p.key, p.linked, p.registered, p.legacy = c.ID, c.Linked, true, c.Legacy
 	return nil
 }
 
@@ -281,7 +306,7 @@ func (p *Project) Link(now time.Time) (string, error) {
 		return "", err
 	}
 	before := p.PersonalDir()
-	if p.linked {
+	if p.linked && p.legacy == "" {
 		return before, nil
 	}
 	l, err := LockFile(filepath.Join(p.DataDir, ".checkouts.lock"))
@@ -298,11 +323,52 @@ func (p *Project) Link(now time.Time) (string, error) {
 		return "", fmt.Errorf("%w: checkout %s is not registered", ErrNotFound, p.Root)
 	}
 	c.Linked = true
+	p.linked = true
+	if c.Legacy != "" {
+		if err := moveLegacy(filepath.Join(p.projectsDir(), c.Legacy), p.PersonalDir()); err != nil {
+			return "", err
+		}
+		c.Legacy, p.legacy = "", ""
+	}
 	if err := r.save(p.DataDir); err != nil {
 		return "", err
 	}
-	p.linked = true
 	return before, nil
+}
+
+// moveLegacy moves the personal data of a name-keyed directory from before
+// ids into dir, refusing to overwrite anything there, and removes what is
+// left (its pins were copied when the checkout was registered).
+func moveLegacy(old, dir string) error {
+	ents, err := os.ReadDir(old)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if name == pinName || name == ".lock" || !e.Type().IsRegular() {
+			continue
+		}
+		to := filepath.Join(dir, name)
+		if _, err := os.Lstat(to); err == nil {
+			return fmt.Errorf("%w: %s and %s both exist; move one away, then run hush link again", ErrExists, filepath.Join(old, name), to)
+		}
+		if err := os.Rename(filepath.Join(old, name), to); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{pinName, ".lock"} {
+		if err := os.Remove(filepath.Join(old, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return os.Remove(old)
 }
 
 // OtherCheckouts lists the other registered checkouts of this project id.

@@ -33,7 +33,7 @@ type Project struct {
 	// key is the id this checkout's personal data is kept under, linked
 	// whether it uses that id's personal directory, registered whether
 	// the user's checkout registry knows it (see checkout.go).
-	key                string
+	key, legacy        string
 	linked, registered bool
 }
 

@@ -91,8 +91,9 @@ func (s *session) trustProject(p *store.Project) error {
 	if err != nil {
 		return err
 	}
-	if reg.Migrated != "" {
-		s.infof("moved the personal data of this project from %s to %s (project id %s)", reg.Migrated, p.PersonalDir(), p.ProjectKey())
+	if reg.Legacy != "" {
+		s.infof("this project has no id yet: this checkout is now project %s, with the pins kept under its name; personal data kept under its name (%s) is used once you run: hush link",
+			p.ProjectKey(), store.Printable(reg.Legacy))
 	}
 	if reg.Shared {
 		others, _ := p.OtherCheckouts()
@@ -194,16 +195,20 @@ func runLink(s *session, yes bool) error {
 	if err != nil {
 		return err
 	}
-	if p.Linked() {
+	if p.Linked() && p.Legacy() == "" {
 		s.infof("this checkout already uses the personal store of project %s (%s)", p.ProjectKey(), p.PersonalDir())
 		return nil
 	}
-	others, err := p.OtherCheckouts()
-	if err != nil {
-		return err
+	if p.Legacy() != "" {
+		fmt.Fprintf(s.env.Stderr, "hush: personal data kept before project ids under the name %s: %s\n", store.Printable(p.Config.Project), store.Printable(p.Legacy()))
+	} else {
+		others, err := p.OtherCheckouts()
+		if err != nil {
+			return err
+		}
+		sort.Strings(others)
+		fmt.Fprintf(s.env.Stderr, "hush: project id %s is also checked out in: %s\n", p.ProjectKey(), store.Printable(strings.Join(others, ", ")))
 	}
-	sort.Strings(others)
-	fmt.Fprintf(s.env.Stderr, "hush: project id %s is also checked out in: %s\n", p.ProjectKey(), store.Printable(strings.Join(others, ", ")))
 	if !yes {
 		ok, err := confirm("use its personal store here? hush run will inject its values into this checkout's programs")
 		if errors.Is(err, errNoTTY) {
@@ -220,7 +225,7 @@ func runLink(s *session, yes bool) error {
 	if aerr := s.auditWith(actionLink, s.secretPath("", ""), err); aerr != nil {
 		return aerr
 	}
-	if left, _ := filepath.Glob(filepath.Join(before, "*.age")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(before, "*.age")); len(left) > 0 && before != p.PersonalDir() {
 		s.warnf("this checkout's own personal secrets stay in %s, unused from now on", before)
 	}
 	s.infof("linked this checkout to the personal store of project %s", p.ProjectKey())
