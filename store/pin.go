@@ -452,3 +452,24 @@ func (p *Project) PinnedRecipients(env string) ([]Recipient, error) {
 	}
 	return append([]Recipient(nil), ec.Recipients...), nil
 }
+
+// AllowedRecipients is the set a write to env may encrypt to, for callers
+// that merge recipient lists (the git merge driver): the pinned set; none
+// for an environment that arrived after the pins were taken; hush.yaml's
+// list while nothing is pinned (trust on first use).
+func (p *Project) AllowedRecipients(env string) ([]Recipient, error) {
+	pf, err := p.readPins()
+	if err != nil {
+		return nil, err
+	}
+	if rs, ok := pf.Envs[env]; ok {
+		return append([]Recipient(nil), rs...), nil
+	}
+	if pf.complete() {
+		return nil, nil
+	}
+	if ec, ok := p.Config.Environments[env]; ok {
+		return append([]Recipient(nil), ec.Recipients...), nil
+	}
+	return nil, nil
+}

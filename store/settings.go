@@ -23,13 +23,12 @@ import (
 
 // inertSettings are the top-level keys of hush.yaml that are not pinned,
 // each with the reason it cannot send a secret or a credential anywhere
-// nor make anything run.
+// nor make anything run. default_env is not among them although every
+// environment is pinned: switched from prod to dev by a dev member, it
+// would send the next `hush set KEY` meant for prod to dev's readers.
 var inertSettings = map[string]string{
 	// The format version only decides whether this hush parses the file.
 	"version": "format version: an unsupported one is refused anyway",
-	// default_env only chooses among the environments, and those and their
-	// recipients are pinned themselves.
-	"default_env": "chooses among pinned environments",
 	// Rotation periods only change when hush warns or fails a policy
 	// check (exit 7): at worst noise, never a disclosure.
 	"rotation": "rotation periods: warnings and policy checks only",

@@ -146,6 +146,11 @@ func (s *session) envName() (string, error) {
 	}
 	name := s.envFlag
 	if name == "" {
+		// default_env is a pinned setting: it decides whose readers get
+		// a value set without --env.
+		if err := p.CheckSettings("default_env"); err != nil {
+			return "", err
+		}
 		name = p.Config.DefaultEnv
 	}
 	if name == "" {
