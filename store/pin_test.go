@@ -265,3 +265,30 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnChangesPinThemselves: a setting hush itself changes (the default
+// environment after env rm) is pinned, but a pending change that arrived
+// by pull stays pending through hush's own rewrite of hush.yaml.
+func TestOwnChangesPinThemselves(t *testing.T) {
+	t.Parallel()
+	p, id := newProject(t)
+	if _, err := p.Register(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	writeYAML(t, p, string(p.Raw())+"allow_inject: [LD_PRELOAD]\n")
+	if err := p.RemoveEnv(p.Config.DefaultEnv); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CheckSettings("default_env"); err != nil {
+		t.Fatalf("hush's own default change is pending: %v", err)
+	}
+	if err := p.CheckSettings("allow_inject"); err == nil {
+		t.Fatal("a pulled allow_inject was pinned by hush's rewrite of hush.yaml")
+	}
+	if err := p.CreateEnv("qa", []Recipient{{Key: id.Public, Label: "me"}}, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CheckSettings("allow_inject"); err == nil {
+		t.Fatal("a pulled allow_inject was pinned by env creation")
+	}
+}
