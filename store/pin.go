@@ -145,6 +145,21 @@ func (p *Project) trustOnFirstUse() (bool, error) {
 		return false, err
 	}
 	if pf.complete() {
+		if _, ok := pf.Settings["id"]; ok || p.Config.ID == "" {
+			return false, nil // the common case: nothing to write, no lock
+		}
+	}
+	// Writes of the pin file happen under the project lock, as every
+	// other (Pin, Acknowledge) does, so none is lost to a race.
+	l, err := p.Lock()
+	if err != nil {
+		return false, err
+	}
+	defer l.Unlock()
+	if pf, err = p.readPins(); err != nil {
+		return false, err
+	}
+	if pf.complete() {
 		cur, err := p.Config.Settings()
 		if err != nil {
 			return false, err
