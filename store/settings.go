@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -109,11 +110,15 @@ func canonical(v any) (string, error) {
 			return "", nil
 		}
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	// JSON escapes control characters; HTML escaping (< as \u003c) would
+	// only make the shown value harder to read.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return string(b), nil
+	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
 // normalise turns YAML's map[any]any into map[string]any, which JSON can
@@ -150,13 +155,16 @@ type SettingChange struct {
 }
 
 func (c SettingChange) String() string {
+	// Values are JSON, whose escapes already cover control characters and
+	// backslashes; what JSON leaves raw (DEL, C1 controls, bidi
+	// overrides) is escaped on top.
 	show := func(s string) string {
 		if s == "" {
 			return "(none)"
 		}
-		return Printable(s)
+		return escapeRaw(s)
 	}
-	return fmt.Sprintf("%s: %s -> %s", c.Key, show(c.Old), show(c.New))
+	return fmt.Sprintf("%s: %s -> %s", Printable(c.Key), show(c.Old), show(c.New))
 }
 
 // Leaves breaks a change of a section into the changes of its fields
@@ -236,6 +244,21 @@ func (e *SettingsError) Error() string {
 
 // Unwrap makes a SettingsError an ErrConflict.
 func (e *SettingsError) Unwrap() error { return ErrConflict }
+
+// escapeRaw is Printable for text whose backslashes are already escapes.
+func escapeRaw(s string) string {
+	var b strings.Builder
+	for i, w := 0, 0; i < len(s); i += w {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		w = n
+		if r == '\\' || (strconv.IsGraphic(r) && !(r == utf8.RuneError && n == 1)) {
+			b.WriteString(s[i : i+n])
+			continue
+		}
+		b.WriteString(Printable(s[i : i+n]))
+	}
+	return b.String()
+}
 
 // Printable escapes what a terminal would interpret in a string that came
 // from the repository: control characters (ESC, CR, BEL…), C1 controls,
