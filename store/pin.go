@@ -74,7 +74,7 @@ func labelList(rs []Recipient) string {
 func (p *Project) pinPath() string { return filepath.Join(p.PersonalDir(), pinName) }
 
 func (p *Project) readPins() (*pinFile, error) {
-	pf := &pinFile{Envs: map[string][]Recipient{}}
+	pf := &pinFile{Envs: map[string][]Recipient{}, Settings: map[string]string{}}
 	b, err := ReadFileNoFollow(p.pinPath(), 4<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return pf, nil

@@ -77,7 +77,7 @@ EXAMPLE:
 // which have their own pinning.
 var trustExempt = map[string]bool{
 	"ack": true, "member ack": true, "link": true, "status": true, "doctor": true,
-	"member ls": true, "env ls": true, "git textconv": true, "git merge": true,
+	"member ls": true, "env ls": true, "git textconv": true, "git merge": true, "__complete": true,
 }
 
 // projectSettings are the settings every command uses: which project this
