@@ -13,7 +13,11 @@ const ConfigVersion = 1
 
 // Config is .hush/hush.yaml: plaintext, committed, never a secret.
 type Config struct {
-	Version      int                   `yaml:"version"`
+	Version int `yaml:"version"`
+	// ID is the project's identity, 128 random bits in hex, made by hush
+	// init. Personal stores and pins are keyed by it (through the user's
+	// checkout registry), never by the name the repository declares.
+	ID           string                `yaml:"id,omitempty"`
 	Project      string                `yaml:"project"`
 	DefaultEnv   string                `yaml:"default_env"`
 	Environments map[string]*EnvConfig `yaml:"environments"`
@@ -33,6 +37,9 @@ type Config struct {
 // EnvConfig is one environment's settings.
 type EnvConfig struct {
 	Recipients []Recipient `yaml:"recipients"`
+	// Extra keeps an environment's settings this version does not know;
+	// they are pinned like every other setting (see settings.go).
+	Extra map[string]any `yaml:",inline"`
 }
 
 // Recipient is a member or CI key of an environment.
@@ -85,6 +92,11 @@ func parseConfig(b []byte) (*Config, error) {
 	}
 	if err := ValidProjectName(c.Project); err != nil {
 		return nil, fmt.Errorf("%w: .hush/hush.yaml: %v", ErrIntegrity, err)
+	}
+	if c.ID != "" {
+		if err := ValidProjectID(c.ID); err != nil {
+			return nil, fmt.Errorf("%w: .hush/hush.yaml: %v", ErrIntegrity, err)
+		}
 	}
 	if c.Environments == nil {
 		c.Environments = map[string]*EnvConfig{}

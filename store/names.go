@@ -74,6 +74,21 @@ func ValidProjectName(name string) error {
 	return nil
 }
 
+// ValidProjectID reports whether id is a project id as hush init makes
+// them: 32 lower-case hex digits (128 bits).
+func ValidProjectID(id string) error {
+	ok := len(id) == 32
+	for i := 0; ok && i < len(id); i++ {
+		ok = hexDigit[id[i]]
+	}
+	if !ok {
+		return fmt.Errorf("%w project id %q: want 32 lower-case hex digits, as hush init writes", ErrInvalid, truncateName(id))
+	}
+	return nil
+}
+
+var hexDigit = byteClass(digits + "abcdef")
+
 // ValidValue reports whether v can be stored and handed to a process.
 func ValidValue(v string) error {
 	if len(v) > MaxValueSize {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,10 +21,24 @@ import (
 // to, and refuses to write when hush.yaml says otherwise until the user
 // acknowledges the change (hush member ack).
 
+// pinName is the pin file in a checkout's personal directory.
+const pinName = "pins.json"
+
 // pinFile holds the pins of one project, in the user's personal data dir.
+// Version 2 pins the settings too and pins every environment, so an
+// environment without a pin is one that arrived after the snapshot.
+// Version 1 (recipients of the environments written to, only) is upgraded
+// by trustOnFirstUse without touching the recipient pins it holds.
 type pinFile struct {
-	Envs map[string][]Recipient `json:"environments"`
+	Version  int                    `json:"version,omitempty"`
+	Envs     map[string][]Recipient `json:"environments"`
+	Settings map[string]string      `json:"settings,omitempty"`
+
+	exists bool
 }
+
+// complete says the pins cover every setting and environment.
+func (pf *pinFile) complete() bool { return pf.exists && pf.Version >= 2 }
 
 // PinError is a write refused because an environment's recipients differ
 // from the set this user last encrypted it to.
@@ -51,15 +66,15 @@ func (e *PinError) Unwrap() error { return ErrConflict }
 func labelList(rs []Recipient) string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
-		out[i] = fmt.Sprintf("%s (%s)", r.Label, crypt.Fingerprint(r.Key))
+		out[i] = fmt.Sprintf("%s (%s)", Printable(r.Label), Printable(crypt.Fingerprint(r.Key)))
 	}
 	return strings.Join(out, ", ")
 }
 
-func (p *Project) pinPath() string { return filepath.Join(p.PersonalDir(), "pins.json") }
+func (p *Project) pinPath() string { return filepath.Join(p.PersonalDir(), pinName) }
 
 func (p *Project) readPins() (*pinFile, error) {
-	pf := &pinFile{Envs: map[string][]Recipient{}}
+	pf := &pinFile{Envs: map[string][]Recipient{}, Settings: map[string]string{}}
 	b, err := ReadFileNoFollow(p.pinPath(), 4<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return pf, nil
@@ -73,30 +88,124 @@ func (p *Project) readPins() (*pinFile, error) {
 	if pf.Envs == nil {
 		pf.Envs = map[string][]Recipient{}
 	}
+	if pf.Settings == nil {
+		pf.Settings = map[string]string{}
+	}
+	pf.exists = true
 	return pf, nil
+}
+
+func (p *Project) writePins(pf *pinFile) error {
+	b, err := json.MarshalIndent(pf, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(p.PersonalDir(), 0o700); err != nil {
+		return err
+	}
+	return WriteFileAtomic(p.pinPath(), append(b, '\n'))
+}
+
+// snapshot pins what is not pinned yet: every environment without a pin
+// and, for pins from before version 2, the settings. Existing recipient
+// pins are kept, so a change pending when hush was upgraded stays pending.
+func (p *Project) snapshot(pf *pinFile) error {
+	cur, err := p.Config.Settings()
+	if err != nil {
+		return err
+	}
+	if !pf.complete() {
+		for name, ec := range p.Config.Environments {
+			if _, ok := pf.Envs[name]; !ok {
+				pf.Envs[name] = append([]Recipient(nil), ec.Recipients...)
+			}
+		}
+		pf.Settings = cur
+		pf.Version = 2
+	}
+	p.adoptID(pf, cur)
+	return nil
+}
+
+// adoptID pins an id that appears in hush.yaml where none was pinned: a
+// project from before ids getting its id. The checkout's data stays keyed
+// by its registered id, so this resets no trust.
+func (p *Project) adoptID(pf *pinFile, cur map[string]string) {
+	if _, ok := pf.Settings["id"]; !ok && cur["id"] != "" {
+		pf.Settings["id"] = cur["id"]
+	}
+}
+
+// trustOnFirstUse pins the whole current configuration when nothing is
+// pinned yet (and upgrades version 1 pins). It reports whether it pinned
+// settings it had not pinned before.
+func (p *Project) trustOnFirstUse() (bool, error) {
+	pf, err := p.readPins()
+	if err != nil {
+		return false, err
+	}
+	if pf.complete() {
+		if _, ok := pf.Settings["id"]; ok || p.Config.ID == "" {
+			return false, nil // the common case: nothing to write, no lock
+		}
+	}
+	// Writes of the pin file happen under the project lock, as every
+	// other (Pin, Acknowledge) does, so none is lost to a race.
+	l, err := p.Lock()
+	if err != nil {
+		return false, err
+	}
+	defer l.Unlock()
+	if pf, err = p.readPins(); err != nil {
+		return false, err
+	}
+	if pf.complete() {
+		cur, err := p.Config.Settings()
+		if err != nil {
+			return false, err
+		}
+		if _, ok := pf.Settings["id"]; ok || cur["id"] == "" {
+			return false, nil
+		}
+		p.adoptID(pf, cur)
+		return false, p.writePins(pf)
+	}
+	if err := p.snapshot(pf); err != nil {
+		return false, err
+	}
+	return true, p.writePins(pf)
 }
 
 // PinDiff compares env's recipients in hush.yaml with the pinned set. It
 // returns nil when they agree or when nothing is pinned yet (trust on
-// first use: the first write pins).
+// first use: the first use pins). An environment that arrived after the
+// pins were taken has all its recipients added.
 func (p *Project) PinDiff(env string) (*PinError, error) {
 	pf, err := p.readPins()
 	if err != nil {
 		return nil, err
 	}
-	pinned, ok := pf.Envs[env]
-	if !ok {
-		return nil, nil
-	}
+	return p.pinDiff(pf, env), nil
+}
+
+func (p *Project) pinDiff(pf *pinFile, env string) *PinError {
 	var current []Recipient
-	if ec, ok := p.Config.Environments[env]; ok {
+	ec, inConfig := p.Config.Environments[env]
+	if inConfig {
 		current = ec.Recipients
+	}
+	pinned, ok := pf.Envs[env]
+	if !inConfig || !ok && !pf.complete() {
+		// An environment removed from hush.yaml encrypts to no one; its
+		// pin stays until acknowledged, so one re-added by a later pull is
+		// compared with it.
+		return nil
 	}
 	added, removed := diffRecipients(pinned, current)
 	if len(added) == 0 && len(removed) == 0 {
-		return nil, nil
+		return nil
 	}
-	return &PinError{Env: env, Added: added, Removed: removed}, nil
+	return &PinError{Env: env, Added: added, Removed: removed}
 }
 
 // checkPin fails with a *PinError when env's recipients changed unseen.
@@ -112,6 +221,8 @@ func (p *Project) checkPin(env string) error {
 }
 
 // Pin records env's current recipients as the set this user encrypts to.
+// With nothing pinned yet, it pins the whole configuration (trust on
+// first use).
 func (p *Project) Pin(envs ...string) error {
 	pf, err := p.readPins()
 	if err != nil {
@@ -124,14 +235,162 @@ func (p *Project) Pin(envs ...string) error {
 			delete(pf.Envs, env)
 		}
 	}
-	b, err := json.MarshalIndent(pf, "", "  ")
+	if !pf.exists {
+		if err := p.snapshot(pf); err != nil {
+			return err
+		}
+	} else if pf.complete() {
+		cur, err := p.Config.Settings()
+		if err != nil {
+			return err
+		}
+		p.adoptID(pf, cur)
+	}
+	return p.writePins(pf)
+}
+
+// Pending is every change of hush.yaml this user has not acknowledged.
+type Pending struct {
+	Recipients []*PinError
+	Settings   []SettingChange
+}
+
+// Empty says there is nothing to acknowledge.
+func (pd *Pending) Empty() bool { return len(pd.Recipients) == 0 && len(pd.Settings) == 0 }
+
+// Pending lists the unacknowledged changes of the configuration as read.
+func (p *Project) Pending() (*Pending, error) {
+	pf, err := p.readPins()
+	if err != nil {
+		return nil, err
+	}
+	return p.pending(pf)
+}
+
+func (p *Project) pending(pf *pinFile) (*Pending, error) {
+	pd := &Pending{}
+	names := map[string]bool{}
+	for n := range p.Config.Environments {
+		names[n] = true
+	}
+	for n := range pf.Envs {
+		names[n] = true
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		if pe := p.pinDiff(pf, n); pe != nil {
+			pd.Recipients = append(pd.Recipients, pe)
+		}
+	}
+	if pf.complete() {
+		cur, err := p.Config.Settings()
+		if err != nil {
+			return nil, err
+		}
+		pd.Settings = diffSettings(pf.Settings, cur)
+	}
+	return pd, nil
+}
+
+// CheckSettings fails with a *SettingsError when a setting named by keys
+// (a key also covers its sub-keys: "environments" covers
+// "environments.dev.x") changed since this user acknowledged it.
+func (p *Project) CheckSettings(keys ...string) error {
+	pf, err := p.readPins()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(p.PersonalDir(), 0o700); err != nil {
+	if !pf.complete() {
+		return nil
+	}
+	cur, err := p.Config.Settings()
+	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(p.pinPath(), append(b, '\n'))
+	var hit []SettingChange
+	for _, c := range diffSettings(pf.Settings, cur) {
+		for _, k := range keys {
+			if c.Key == k || strings.HasPrefix(c.Key, k+".") {
+				hit = append(hit, c)
+				break
+			}
+		}
+	}
+	if len(hit) > 0 {
+		return &SettingsError{Changes: hit}
+	}
+	return nil
+}
+
+// PinnedSetting returns a setting's acknowledged canonical value, and
+// whether settings are pinned at all.
+func (p *Project) PinnedSetting(key string) (string, bool, error) {
+	pf, err := p.readPins()
+	if err != nil || !pf.complete() {
+		return "", false, err
+	}
+	return pf.Settings[key], true, nil
+}
+
+// ErrChangedSinceShown is an acknowledgement refused because hush.yaml
+// changed between showing the changes and pinning them.
+var ErrChangedSinceShown = fmt.Errorf("%w: .hush/hush.yaml changed after hush showed it to you; nothing was acknowledged, run the command again to review the new version", ErrConflict)
+
+// Acknowledge pins the configuration whose bytes were shown to the user:
+// under the project lock it rereads hush.yaml and refuses, pinning
+// nothing, when the bytes differ from shown. envs limits it to the
+// recipients of those environments (nil: every environment and every
+// setting).
+func (p *Project) Acknowledge(shown []byte, envs []string) error {
+	l, err := p.Lock()
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	b, err := ReadFileNoFollow(p.ConfigPath(), 1<<20)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(b, shown) {
+		return ErrChangedSinceShown
+	}
+	c, err := parseConfig(b)
+	if err != nil {
+		return err
+	}
+	p.Config, p.raw = c, b
+	pf, err := p.readPins()
+	if err != nil {
+		return err
+	}
+	if envs == nil {
+		pf.Envs = map[string][]Recipient{}
+		for name, ec := range c.Environments {
+			pf.Envs[name] = append([]Recipient(nil), ec.Recipients...)
+		}
+		if pf.Settings, err = c.Settings(); err != nil {
+			return err
+		}
+		pf.Version = 2
+	} else {
+		for _, env := range envs {
+			if ec, ok := c.Environments[env]; ok {
+				pf.Envs[env] = append([]Recipient(nil), ec.Recipients...)
+			} else {
+				delete(pf.Envs, env)
+			}
+		}
+		if !pf.exists {
+			if err := p.snapshot(pf); err != nil {
+				return err
+			}
+		}
+	}
+	return p.writePins(pf)
 }
 
 // diffRecipients lists recipients in b and not in a (added) and in a and
@@ -182,4 +441,50 @@ func FilterRecipients(rs, allowed []Recipient) (kept, dropped []Recipient) {
 		}
 	}
 	return kept, dropped
+}
+
+// PinnedRecipients returns the recipients of env this user acknowledged,
+// for copying into another environment: a *PinError while env's
+// recipients in hush.yaml differ from them. With nothing pinned yet (trust
+// on first use) it is hush.yaml's list.
+func (p *Project) PinnedRecipients(env string) ([]Recipient, error) {
+	pf, err := p.readPins()
+	if err != nil {
+		return nil, err
+	}
+	if pe := p.pinDiff(pf, env); pe != nil {
+		return nil, pe
+	}
+	if rs, ok := pf.Envs[env]; ok {
+		return append([]Recipient(nil), rs...), nil
+	}
+	if pf.complete() {
+		return nil, fmt.Errorf("%w: environment %s has no acknowledged recipients; run: hush ack", ErrConflict, env)
+	}
+	ec, err := p.Config.Env(env)
+	if err != nil {
+		return nil, err
+	}
+	return append([]Recipient(nil), ec.Recipients...), nil
+}
+
+// AllowedRecipients is the set a write to env may encrypt to, for callers
+// that merge recipient lists (the git merge driver): the pinned set; none
+// for an environment that arrived after the pins were taken; hush.yaml's
+// list while nothing is pinned (trust on first use).
+func (p *Project) AllowedRecipients(env string) ([]Recipient, error) {
+	pf, err := p.readPins()
+	if err != nil {
+		return nil, err
+	}
+	if rs, ok := pf.Envs[env]; ok {
+		return append([]Recipient(nil), rs...), nil
+	}
+	if pf.complete() {
+		return nil, nil
+	}
+	if ec, ok := p.Config.Environments[env]; ok {
+		return append([]Recipient(nil), ec.Recipients...), nil
+	}
+	return nil, nil
 }

@@ -26,6 +26,15 @@ type Project struct {
 	Config *Config
 	// DataDir is hush's personal data directory ($XDG_DATA_HOME/hush).
 	DataDir string
+
+	// raw is hush.yaml as last read, so an acknowledgement can pin exactly
+	// what was shown.
+	raw []byte
+	// key is the id this checkout's personal data is kept under, linked
+	// whether it uses that id's personal directory, registered whether
+	// the user's checkout registry knows it (see checkout.go).
+	key, legacy        string
+	linked, registered bool
 }
 
 // Dir is the .hush directory.
@@ -38,9 +47,18 @@ func (p *Project) ConfigPath() string { return filepath.Join(p.Dir(), ConfigName
 // the path inside .hush/.
 func (p *Project) TeamPath(env string) string { return filepath.Join(p.Dir(), env+".age") }
 
-// PersonalDir holds this project's personal stores.
+// PersonalDir holds this checkout's personal stores, pins and sync state:
+// projects/<id>/ when the checkout is linked to its id (the first checkout
+// of an id is), a directory of its own under it otherwise.
 func (p *Project) PersonalDir() string {
-	return filepath.Join(p.DataDir, "projects", p.Config.Project)
+	if p.key == "" {
+		// Not opened by Open or Create (a test's literal Project).
+		p.key, p.linked = p.Config.Project, true
+	}
+	if p.linked {
+		return filepath.Join(p.projectsDir(), p.key)
+	}
+	return checkoutDir(p.projectsDir(), p.key, realRoot(p.Root))
 }
 
 // PersonalPath is the personal store of env.
@@ -94,6 +112,10 @@ func Open(dir, dataDir string) (*Project, error) {
 	if p.Config, err = parseConfig(b); err != nil {
 		return nil, err
 	}
+	p.raw = b
+	if err := p.resolve(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -117,17 +139,70 @@ func Create(root, dataDir string, cfg *Config) (*Project, error) {
 	if err := p.SaveConfig(); err != nil {
 		return nil, err
 	}
+	if err := p.resolve(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
 // SaveConfig writes hush.yaml atomically. Callers hold the project lock.
+// A project from before ids gets the id this checkout was registered
+// under, so the team's other checkouts learn it from the next pull.
 func (p *Project) SaveConfig() error {
+	if p.Config.ID == "" && p.registered && ValidProjectID(p.key) == nil {
+		p.Config.ID = p.key
+	}
+	var before map[string]string
+	if old, err := parseConfig(p.raw); err == nil {
+		before, _ = old.Settings()
+	}
 	b, err := p.Config.encode()
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(p.ConfigPath(), b)
+	if err := WriteFileAtomic(p.ConfigPath(), b); err != nil {
+		return err
+	}
+	p.raw = b
+	return p.pinOwnChanges(before)
 }
+
+// pinOwnChanges pins the settings this hush itself just changed (the
+// default environment after env rm, the id of a project from before ids),
+// and only those whose old value was the acknowledged one: a change that
+// arrived by pull and is still pending stays pending.
+func (p *Project) pinOwnChanges(before map[string]string) error {
+	if before == nil {
+		return nil
+	}
+	after, err := p.Config.Settings()
+	if err != nil {
+		return err
+	}
+	pf, err := p.readPins()
+	if err != nil || !pf.complete() {
+		return err
+	}
+	changed := false
+	for _, c := range diffSettings(before, after) {
+		if pf.Settings[c.Key] != c.Old {
+			continue
+		}
+		if c.New == "" {
+			delete(pf.Settings, c.Key)
+		} else {
+			pf.Settings[c.Key] = c.New
+		}
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	return p.writePins(pf)
+}
+
+// Raw is hush.yaml's bytes as last read or written.
+func (p *Project) Raw() []byte { return p.raw }
 
 // Lock takes the project's write lock (.hush/.lock). Every change to
 // hush.yaml or a team store happens under it.
@@ -154,6 +229,6 @@ func (p *Project) ReloadConfig() error {
 	if err != nil {
 		return err
 	}
-	p.Config = c
+	p.Config, p.raw = c, b
 	return nil
 }

@@ -162,6 +162,8 @@ func TestSecurityContracts(t *testing.T) {
 		fmt.Fprintf(f, "vault:\n  mount: %s\n", mount)
 		f.Close()
 	}
+	// The vault: section is a pinned setting: acknowledge the edit.
+	mustRun("", "ack", "--yes")
 	env = append(env, "VAULT_ADDR="+srv.Addr, "VAULT_TOKEN="+srv.Token)
 	for _, k := range []string{"CANARY", "ROT", "LEAKY"} {
 		mustRun(canary+"\n", "set", k)

@@ -90,6 +90,13 @@ func runDoctor(s *session, asJSON bool) error {
 			}
 		}
 		add("recipients pinned", len(changed) == 0, pinInfo(changed), "review git log -p .hush/hush.yaml, then hush member ack --env "+strings.Join(changed, ","))
+		if pd, err := p.Pending(); err == nil {
+			var keys []string
+			for _, c := range pd.Settings {
+				keys = append(keys, store.Printable(c.Key))
+			}
+			add("settings pinned", len(keys) == 0, map[bool]string{true: "hush.yaml's settings are as you acknowledged them", false: "changed since you acknowledged them: " + strings.Join(keys, ", ")}[len(keys) == 0], "review git log -p .hush/hush.yaml, then hush ack")
+		}
 		if top := gitTop(p.Root); top != "" {
 			missing := gitDriversMissing(p.Root)
 			add("git drivers", !missing, map[bool]string{true: "not configured in this clone", false: "diff and merge drivers configured"}[missing], "hush git setup")

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -94,11 +92,12 @@ EXAMPLE:
 				},
 				{
 					Name:      "ack",
-					Usage:     "accept recipient changes that arrived from elsewhere (git pull)",
+					Usage:     "accept recipient changes that arrived from elsewhere (git pull); see hush ack",
 					ArgsUsage: " ",
 					Description: `hush remembers the recipients it last encrypted each environment to and
 refuses to write when hush.yaml names others (exit 6). Check the change
-(git log -p .hush/hush.yaml), then acknowledge it.
+(git log -p .hush/hush.yaml), then acknowledge it. Without --env this is
+hush ack: every pending change of hush.yaml, settings included.
 
 EXAMPLE:
    hush member ack --env prod`,
@@ -326,66 +325,9 @@ func runMemberLs(s *session, asJSON bool) error {
 	return tw.Flush()
 }
 
-func runMemberAck(s *session, yes bool) error {
-	p, err := s.openProject()
-	if err != nil {
-		return err
-	}
-	envs, err := s.memberEnvs(p, true)
-	if err != nil {
-		return err
-	}
-	var changed []string
-	for _, e := range envs {
-		pe, err := p.PinDiff(e)
-		if err != nil {
-			return err
-		}
-		if pe == nil {
-			continue
-		}
-		changed = append(changed, e)
-		for _, r := range pe.Added {
-			fmt.Fprintf(s.env.Stderr, "hush: %s: + %s %s\n", e, r.Label, r.Key)
-		}
-		for _, r := range pe.Removed {
-			fmt.Fprintf(s.env.Stderr, "hush: %s: - %s %s\n", e, r.Label, r.Key)
-		}
-	}
-	if len(changed) == 0 {
-		s.infof("recipients of %s are as you last encrypted them; nothing to acknowledge", strings.Join(envs, ", "))
-		return nil
-	}
-	if !yes {
-		ok, err := confirm("encrypt future writes to these recipients?")
-		if errors.Is(err, errNoTTY) {
-			return withHint(usagef("no terminal to confirm on"), "review the change, then pass --yes")
-		}
-		if !ok {
-			return errors.New("not acknowledged; writes to these environments stay refused")
-		}
-	}
-	if err := s.auditReady(); err != nil {
-		return err
-	}
-	l, err := p.Lock()
-	if err != nil {
-		return err
-	}
-	err = p.ReloadConfig()
-	if err == nil {
-		err = p.Pin(changed...)
-	}
-	l.Unlock()
-	if aerr := s.audit(actionMemberAck, s.envPaths(changed), err); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err == nil {
-		sort.Strings(changed)
-		s.infof("acknowledged the recipients of %s", strings.Join(changed, ", "))
-	}
-	return err
-}
+// runMemberAck is hush ack: with --env, for the recipients of those
+// environments only.
+func runMemberAck(s *session, yes bool) error { return runAck(s, yes, false) }
 
 func runCIKey(s *session, label string) error {
 	p, err := s.openProject()

@@ -168,9 +168,16 @@ func runInit(s *session, o initOptions) error {
 	if err := checkGitAttributes(root); err != nil {
 		return err
 	}
-	cfg := &store.Config{Version: store.ConfigVersion, Project: name, DefaultEnv: envs[0], Environments: map[string]*store.EnvConfig{}}
+	pid, err := store.NewProjectID()
+	if err != nil {
+		return err
+	}
+	cfg := &store.Config{Version: store.ConfigVersion, ID: pid, Project: name, DefaultEnv: envs[0], Environments: map[string]*store.EnvConfig{}}
 	p, err := store.Create(root, s.dataDir(), cfg)
 	if err != nil {
+		return err
+	}
+	if err := p.RegisterInit(s.env.Now()); err != nil {
 		return err
 	}
 	s.project = p
@@ -216,11 +223,15 @@ func runEnvAdd(s *session, name, from string) error {
 	}
 	rcpts := []store.Recipient{{Key: crypt.CanonicalRecipient(id.Public), Label: myLabel(p.Config, id)}}
 	if from != "" {
-		ec, err := p.Config.Env(from)
-		if err != nil {
+		// Only recipients this user acknowledged for ENV: copying the
+		// current list would bypass the pin of a recipient planted by a
+		// pull into a new environment that has no pin yet.
+		if _, err := p.Config.Env(from); err != nil {
 			return err
 		}
-		rcpts = append([]store.Recipient(nil), ec.Recipients...)
+		if rcpts, err = p.PinnedRecipients(from); err != nil {
+			return err
+		}
 	}
 	if err := s.auditReady(); err != nil {
 		return err

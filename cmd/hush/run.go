@@ -110,6 +110,11 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// allow_inject decides what reaches the child: not while it differs
+	// from what the user acknowledged.
+	if err := p.CheckSettings("allow_inject"); err != nil {
+		return 0, err
+	}
 	if err := s.auditReady(); err != nil {
 		return 0, err
 	}

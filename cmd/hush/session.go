@@ -130,6 +130,9 @@ func (s *session) openProject() (*store.Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.trustProject(p); err != nil {
+		return nil, err
+	}
 	s.project = p
 	return p, nil
 }
@@ -143,6 +146,11 @@ func (s *session) envName() (string, error) {
 	}
 	name := s.envFlag
 	if name == "" {
+		// default_env is a pinned setting: it decides whose readers get
+		// a value set without --env.
+		if err := p.CheckSettings("default_env"); err != nil {
+			return "", err
+		}
 		name = p.Config.DefaultEnv
 	}
 	if name == "" {
@@ -166,7 +174,10 @@ func (s *session) lookup() *crypt.Lookup {
 	case s.env.Getenv("HUSH_KEYRING") != "off":
 		l.Keyring = crypt.SystemKeyring{}
 	}
-	if s.project != nil && s.project.Config.SSHIdentities {
+	// ssh_identities is honoured only as acknowledged (commands that run
+	// while settings are pending, such as status, must not take it from a
+	// pull).
+	if s.project != nil && s.project.Config.SSHIdentities && s.project.CheckSettings("ssh_identities") == nil {
 		l.SSHKeys = []string{filepath.Join(s.home(), ".ssh", "id_ed25519"), filepath.Join(s.home(), ".ssh", "id_rsa")}
 	}
 	return l

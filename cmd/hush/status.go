@@ -57,6 +57,13 @@ func runStatus(s *session, asJSON, fail bool) error {
 	if err != nil {
 		return err
 	}
+	if pd, err := p.Pending(); err == nil {
+		for _, c := range pd.Settings {
+			for _, l := range c.Leaves() {
+				s.warnf("hush.yaml changed since you acknowledged it: %s; review it, then run: hush ack", l)
+			}
+		}
+	}
 	envs := p.Config.EnvNames()
 	if s.envFlag != "" {
 		if _, err := p.Config.Env(s.envFlag); err != nil {

@@ -107,9 +107,24 @@ func openVault(s *session, o vaultOptions) (*vault.Vault, error) {
 	p, err := s.openProject()
 	switch {
 	case err == nil:
+		// The vault: section decides where the token and the values go
+		// and which files are read as credentials: nothing is read or sent
+		// while it differs from what this user acknowledged.
+		if err := p.CheckSettings("vault", "project", "id"); err != nil {
+			return nil, err
+		}
 		project = p.Config.Project
 		if cfg, err = vault.ParseConfig(p.Config.Extra["vault"]); err != nil {
 			return nil, err
+		}
+		fp, err := s.filePolicy(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range cfg.Files() {
+			if *f.Path, err = fp.Check(f.Name, *f.Path); err != nil {
+				return nil, err
+			}
 		}
 	case !errors.Is(err, store.ErrNoProject):
 		return nil, err

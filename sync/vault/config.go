@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,39 @@ func ParseConfig(section any) (Config, error) {
 		return c, fmt.Errorf("%w: .hush/hush.yaml: vault: %v", store.ErrIntegrity, err)
 	}
 	return c, c.validate()
+}
+
+// FileSetting is a setting of the vault: section that names a file hush
+// reads: its name in hush.yaml (auth.token_file) and the field itself, so
+// the caller can check the path and replace it with the resolved one.
+type FileSetting struct {
+	Name string
+	Path *string
+}
+
+// Files lists every non-empty setting whose name ends in _file (and any
+// such setting a later version adds: they are found by their yaml names,
+// not listed by hand), so each can be checked before it is read.
+func (c *Config) Files() []FileSetting {
+	var out []FileSetting
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			f := v.Field(i)
+			switch {
+			case f.Kind() == reflect.Struct:
+				walk(prefix+name+".", f)
+			case f.Kind() == reflect.String && (strings.HasSuffix(name, "_file") || strings.HasSuffix(name, "_cert") || strings.HasSuffix(name, "_path")):
+				if f.String() != "" {
+					out = append(out, FileSetting{Name: "vault." + prefix + name, Path: f.Addr().Interface().(*string)})
+				}
+			}
+		}
+	}
+	walk("", reflect.ValueOf(c).Elem())
+	return out
 }
 
 func (c *Config) validate() error {

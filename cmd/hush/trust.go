@@ -1,0 +1,257 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/store"
+)
+
+// Audit actions of trust decisions.
+const (
+	actionAck  = "project.ack"
+	actionLink = "project.link"
+)
+
+func trustCommands(env *Env) []*cli.Command {
+	yes := &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask; for scripts, after reviewing the change"}
+	return []*cli.Command{
+		{
+			Name:      "ack",
+			Usage:     "review and accept changes of hush.yaml that arrived from elsewhere (git pull)",
+			ArgsUsage: " ",
+			Description: `hush pins, per user, everything in .hush/hush.yaml that decides where secrets
+or credentials go or what runs: the recipients of every environment, the
+vault: section, allow_inject, ssh_identities, the project's id and name, and
+every section this hush does not know. A command that would use a setting
+that changed since you acknowledged it refuses (exit 6). ack lists every
+pending change and pins exactly what it showed: if hush.yaml changes while
+you review it, nothing is pinned.
+
+The first time hush meets a checkout it pins hush.yaml as it is (trust on
+first use): review a fresh clone's .hush/hush.yaml before using it.
+
+EXAMPLE:
+   git log -p .hush/hush.yaml
+   hush ack`,
+			Flags: []cli.Flag{yes},
+			Action: func(c *cli.Context) error {
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				return runAck(s, c.Bool("yes"), false)
+			},
+		},
+		{
+			Name:      "link",
+			Usage:     "let this checkout use the personal store of its project id",
+			ArgsUsage: " ",
+			Description: `The first checkout of a project (by hush's project id) keeps your personal
+overrides. Another checkout with the same id shares its pins but not the
+personal store, whose values hush run would inject into this checkout's
+programs: a repository can copy any id. Link it when it is really a clone
+of the same project.
+
+EXAMPLE:
+   hush link`,
+			Flags: []cli.Flag{yes},
+			Action: func(c *cli.Context) error {
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				return runLink(s, c.Bool("yes"))
+			},
+		},
+	}
+}
+
+// trustExempt are the commands that work while settings changes are
+// pending: the ones that show or acknowledge them, and git's drivers,
+// which have their own pinning.
+var trustExempt = map[string]bool{
+	"ack": true, "member ack": true, "link": true, "status": true, "doctor": true,
+	"member ls": true, "env ls": true, "git textconv": true, "git merge": true, "__complete": true,
+}
+
+// projectSettings are the settings every command uses: which project this
+// is and which identities hush may try.
+var projectSettings = []string{"id", "project", "ssh_identities"}
+
+// trustProject registers the checkout (trust on first use, legacy
+// migration) and refuses when the project's identity settings changed.
+func (s *session) trustProject(p *store.Project) error {
+	reg, err := p.Register(s.env.Now())
+	if err != nil {
+		return err
+	}
+	if reg.Legacy != "" {
+		s.infof("this project has no id yet: this checkout is now project %s, with the pins kept under its name; personal data kept under its name (%s) is used once you run: hush link",
+			p.ProjectKey(), store.Printable(reg.Legacy))
+	}
+	if reg.Shared {
+		others, _ := p.OtherCheckouts()
+		sort.Strings(others)
+		s.infof("project id %s is also checked out in %s: this checkout starts from its pins; its personal store is its own until you run: hush link",
+			p.ProjectKey(), store.Printable(strings.Join(others, ", ")))
+	}
+	if trustExempt[strings.TrimPrefix(s.command, "hush ")] {
+		return nil
+	}
+	return p.CheckSettings(projectSettings...)
+}
+
+func runAck(s *session, yes, recipientsOnly bool) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	var envs []string
+	if recipientsOnly || s.envFlag != "" {
+		if envs, err = s.memberEnvs(p, true); err != nil {
+			return err
+		}
+	}
+	shown := p.Raw()
+	pd, err := p.Pending()
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, e := range envs {
+		want[e] = true
+	}
+	var changed []string
+	for _, pe := range pd.Recipients {
+		if envs != nil && !want[pe.Env] {
+			continue
+		}
+		changed = append(changed, pe.Env)
+		for _, r := range pe.Added {
+			fmt.Fprintf(s.env.Stderr, "hush: %s: + %s %s\n", pe.Env, store.Printable(r.Label), store.Printable(r.Key))
+		}
+		for _, r := range pe.Removed {
+			fmt.Fprintf(s.env.Stderr, "hush: %s: - %s %s\n", pe.Env, store.Printable(r.Label), store.Printable(r.Key))
+		}
+	}
+	var settings []store.SettingChange
+	if envs == nil {
+		for _, c := range pd.Settings {
+			settings = append(settings, c.Leaves()...)
+		}
+	}
+	for _, c := range settings {
+		fmt.Fprintf(s.env.Stderr, "hush: setting %s\n", c)
+	}
+	if len(changed) == 0 && len(settings) == 0 {
+		what := "hush.yaml is as you last acknowledged it"
+		if envs != nil {
+			what = "recipients of " + strings.Join(envs, ", ") + " are as you last encrypted them"
+		}
+		s.infof("%s; nothing to acknowledge", what)
+		return nil
+	}
+	if !yes {
+		ok, err := confirm("accept these changes of .hush/hush.yaml?")
+		if errors.Is(err, errNoTTY) {
+			return withHint(usagef("no terminal to confirm on"), "review the change, then pass --yes")
+		}
+		if !ok {
+			return errors.New("not acknowledged; commands that use these settings stay refused")
+		}
+	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
+	err = p.Acknowledge(shown, envs)
+	paths := s.envPaths(changed)
+	if len(settings) > 0 {
+		paths = append(paths, s.secretPath("hush.yaml", ""))
+	}
+	if aerr := s.audit(actionAck, paths, err); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
+		return err
+	}
+	if len(changed) > 0 {
+		sort.Strings(changed)
+		s.infof("acknowledged the recipients of %s", strings.Join(changed, ", "))
+	}
+	if len(settings) > 0 {
+		s.infof("acknowledged %d setting change(s) of .hush/hush.yaml", len(settings))
+	}
+	return nil
+}
+
+func runLink(s *session, yes bool) error {
+	p, err := s.openProject()
+	if err != nil {
+		return err
+	}
+	if p.Linked() && p.Legacy() == "" {
+		s.infof("this checkout already uses the personal store of project %s (%s)", p.ProjectKey(), p.PersonalDir())
+		return nil
+	}
+	if p.Legacy() != "" {
+		fmt.Fprintf(s.env.Stderr, "hush: personal data kept before project ids under the name %s: %s\n", store.Printable(p.Config.Project), store.Printable(p.Legacy()))
+	} else {
+		others, err := p.OtherCheckouts()
+		if err != nil {
+			return err
+		}
+		sort.Strings(others)
+		fmt.Fprintf(s.env.Stderr, "hush: project id %s is also checked out in: %s\n", p.ProjectKey(), store.Printable(strings.Join(others, ", ")))
+	}
+	if !yes {
+		ok, err := confirm("use its personal store here? hush run will inject its values into this checkout's programs")
+		if errors.Is(err, errNoTTY) {
+			return withHint(usagef("no terminal to confirm on"), "check this is a clone of the same project, then pass --yes")
+		}
+		if !ok {
+			return errors.New("not linked")
+		}
+	}
+	if err := s.auditReady(); err != nil {
+		return err
+	}
+	before, err := p.Link(s.env.Now())
+	if aerr := s.auditWith(actionLink, s.secretPath("", ""), err); aerr != nil {
+		return aerr
+	}
+	if left, _ := filepath.Glob(filepath.Join(before, "*.age")); len(left) > 0 && before != p.PersonalDir() {
+		s.warnf("this checkout's own personal secrets stay in %s, unused from now on", before)
+	}
+	s.infof("linked this checkout to the personal store of project %s", p.ProjectKey())
+	return nil
+}
+
+// filePolicy is what a *_file setting from hush.yaml may name: files in
+// the project, never hush's own directories or the user's keys, unless
+// the user's config.yaml allows them.
+func (s *session) filePolicy(p *store.Project) (*store.FilePolicy, error) {
+	uc, err := store.ReadUserConfig(filepath.Join(s.configDir(), store.UserConfigName))
+	if err != nil {
+		return nil, err
+	}
+	home := s.home()
+	prot := []string{
+		s.xdg("XDG_CONFIG_HOME", ".config"), s.dataDir(), s.stateDir(),
+		filepath.Join(home, ".ssh"), filepath.Join(home, ".gnupg"), filepath.Join(home, ".aws"),
+		filepath.Join(home, ".kube"), filepath.Join(home, ".docker"), filepath.Join(home, ".netrc"),
+		filepath.Join(home, ".git-credentials"), filepath.Join(home, ".vault-token"),
+		filepath.Join(p.Root, ".git"),
+	}
+	if f := s.env.Getenv("HUSH_IDENTITY_FILE"); f != "" {
+		prot = append(prot, f)
+	}
+	l := s.lookup()
+	prot = append(prot, l.IdentityFile())
+	return &store.FilePolicy{Root: p.Root, Home: home, Protected: prot, User: uc}, nil
+}
