@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -23,6 +22,7 @@ const exitCodeHelp = `EXIT CODES:
 // exit code. It never calls os.Exit and writes only to env's streams.
 func Main(ctx context.Context, args []string, env *Env) int {
 	app := newApp(env)
+	env.redact = argvRedactions(app, args)
 	err := app.RunContext(ctx, reorderArgs(app, args))
 	if err != nil {
 		printError(env, err)
@@ -35,10 +35,12 @@ func printError(env *Env, err error) {
 	if errors.As(err, &ce) && ce.err == nil {
 		return // a child's exit status: nothing to say
 	}
-	fmt.Fprintf(env.Stderr, "hush: %v\n", err)
+	// The one place every error is shown: escaped for the terminal, and
+	// without what the command line had after an '=' (redact.go).
+	printf(env.Stderr, "hush: %s\n", redactArgv(err.Error(), env.redact))
 	var he *hintError
 	if errors.As(err, &he) {
-		fmt.Fprintf(env.Stderr, "hush: hint: %s\n", he.hint)
+		printf(env.Stderr, "hush: hint: %s\n", redactArgv(he.hint, env.redact))
 	}
 }
 
@@ -93,6 +95,16 @@ func prepare(cmd *cli.Command) {
 	}
 	if len(cmd.Subcommands) == 0 || cmd.Action != nil {
 		cmd.Flags = append(cmd.Flags, globalFlags()...)
+	}
+	if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+		// urfave/cli would take an unknown subcommand for a help topic,
+		// print nothing and exit 0.
+		cmd.Action = func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return withHint(usagef("unknown command %q", cmd.FullName()+" "+c.Args().First()), "run hush %s --help", cmd.FullName())
+			}
+			return cli.ShowSubcommandHelp(c)
+		}
 	}
 }
 

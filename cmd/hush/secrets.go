@@ -48,6 +48,15 @@ EXAMPLES:
 				if c.NArg() == 0 {
 					return usagef("set needs a KEY")
 				}
+				if name, _, ok := strings.Cut(c.Args().First(), "="); ok {
+					// KEY=VALUE, a classic slip: name the key, never the value,
+					// which is already in the shell's history.
+					if name == "" {
+						name = "KEY"
+					}
+					return withHint(usagef("%s=…: set takes the value from stdin or a prompt, never from the command line", name),
+						"printf %%s \"$VALUE\" | hush set %s (and take the value out of your shell history)", name)
+				}
 				if c.NArg() > 1 {
 					return withHint(usagef("set takes the value from stdin or a prompt, never as an argument"),
 						"arguments are visible to every user of this machine (ps, /proc); pipe the value instead: printf %%s \"$VALUE\" | hush set %s", c.Args().First())
@@ -326,7 +335,7 @@ func runLs(s *session, asJSON, personalOnly bool) error {
 		return writeJSON(s.env.Stdout, rows)
 	}
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tTYPE\tUPDATED\tSOURCE")
+	printf(tw, "KEY\tTYPE\tUPDATED\tSOURCE\n")
 	for _, r := range rows {
 		src := r.Source
 		if r.Shadows {
@@ -340,7 +349,7 @@ func runLs(s *session, asJSON, personalOnly bool) error {
 		if !r.Updated.IsZero() {
 			upd = r.Updated.Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, typ, upd, src)
+		printf(tw, "%s\t%s\t%s\t%s\n", r.Name, typ, upd, src)
 	}
 	return tw.Flush()
 }

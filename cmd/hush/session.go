@@ -113,12 +113,12 @@ func (s *session) stateDir() string {
 
 func (s *session) infof(format string, args ...any) {
 	if !s.quiet {
-		fmt.Fprintf(s.env.Stderr, "hush: "+format+"\n", args...)
+		printf(s.env.Stderr, "hush: "+format+"\n", args...)
 	}
 }
 
 func (s *session) warnf(format string, args ...any) {
-	fmt.Fprintf(s.env.Stderr, "hush: warning: "+format+"\n", args...)
+	printf(s.env.Stderr, "hush: warning: "+format+"\n", args...)
 }
 
 // openProject finds the project around the working directory.
@@ -182,7 +182,7 @@ func (s *session) identityOrErr() (*crypt.Identity, error) {
 	id, err := l.Find()
 	if err != nil {
 		for _, n := range s.notes {
-			fmt.Fprintf(s.env.Stderr, "hush: note: %s\n", n)
+			printf(s.env.Stderr, "hush: note: %s\n", n)
 		}
 		if errors.Is(err, crypt.ErrNoIdentity) {
 			return nil, withHint(err, "set HUSH_IDENTITY or HUSH_IDENTITY_FILE, put a key in %s, or run hush init to create one", l.IdentityFile())
@@ -215,7 +215,7 @@ func (s *session) audit(action string, paths []string, opErr error) error {
 	for _, p := range paths {
 		e := audit.Entry{Time: now, Action: action, Path: p, Identity: ident, User: u, PID: pid, Command: s.command, Success: opErr == nil}
 		if opErr != nil {
-			e.Error = auditErrorText(opErr)
+			e.Error = auditErrorText(redactArgv(opErr.Error(), s.env.redact))
 		}
 		entries = append(entries, e)
 	}
@@ -235,9 +235,9 @@ func (s *session) auditReady() error {
 }
 
 // auditErrorText keeps an error short for the log. hush's errors never
-// carry values, so the message itself is safe.
-func auditErrorText(err error) string {
-	msg := err.Error()
+// carry values, and the caller took out what the command line had after
+// an '=', so the message itself is safe.
+func auditErrorText(msg string) string {
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}

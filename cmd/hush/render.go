@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/hush-secrets/hush/internal/safe"
+)
+
+// Everything hush prints that is not a value the user asked for goes
+// through printf (or infof, warnf and printError, which use it): the
+// repository, a remote or a hostile file tree wrote most of the strings in
+// hush's messages and tables — labels, types, notes, paths, git output —
+// and a terminal obeys the escape sequences in them (DESIGN.md contract
+// 7). printf escapes every string argument with safe.Term and leaves the
+// format, which is hush's own, as it is. TestRenderThroughPrintf keeps
+// raw fmt.Fprint calls out of cmd.
+
+// printf is fmt.Fprintf with every string-like argument escaped for a
+// terminal.
+func printf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, format, safeArgs(args)...)
+}
+
+// safeArgs wraps strings, errors, Stringers and string slices so that
+// they format escaped, whatever the verb and its width.
+func safeArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			out[i] = termArg(v)
+		case []string:
+			out[i] = termSlice(v)
+		case error:
+			out[i] = termArg(v.Error())
+		case fmt.Stringer:
+			out[i] = termArg(v.String())
+		default:
+			out[i] = a
+		}
+	}
+	return out
+}
+
+// termArg formats as its escaped text. %q quotes first (strconv's
+// escapes are printable), then escapes what strconv leaves: the invisible
+// characters Unicode calls letters.
+type termArg string
+
+func (a termArg) Format(f fmt.State, verb rune) {
+	s := string(a)
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, 's'), safe.Term(s))
+}
+
+type termSlice []string
+
+func (a termSlice) Format(f fmt.State, verb rune) {
+	out := make([]string, len(a))
+	for i, s := range a {
+		if verb == 'q' {
+			s = strconv.Quote(s)
+		}
+		out[i] = safe.Term(s)
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, 's'), out)
+}
