@@ -3,7 +3,6 @@ package main
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 )
@@ -72,29 +71,42 @@ func collectValueFlags(names map[string]bool, flags []cli.Flag, cmds []*cli.Comm
 // redacted replaces a hidden part of an argument.
 const redacted = "…"
 
-// redactArgv takes every redaction's secret out of msg: as written, as %q
-// writes it, and any cut-short copy of it that follows "anchor=".
+// redactArgv takes every redaction's secret out of msg, as written and as
+// %q writes it: a cut-short copy after "anchor=", and every whole copy —
+// a short secret ("on", "x") only where it stands quoted, since it may
+// also be part of a word.
 func redactArgv(msg string, rs []redaction) string {
 	for _, r := range rs {
 		forms := []string{r.secret}
 		for _, q := range []string{strconv.Quote(r.secret), strconv.QuoteToASCII(r.secret)} {
-			if q = q[1 : len(q)-1]; q != r.secret {
+			if q = q[1 : len(q)-1]; q != forms[len(forms)-1] && q != r.secret {
 				forms = append(forms, q)
 			}
 		}
+		if r.anchor != "" {
+			msg = redactAfterAnchor(msg, r.anchor+"=", forms)
+		}
 		for _, form := range forms {
-			if r.anchor != "" {
-				msg = redactAfterAnchor(msg, r.anchor+"=", form)
+			if len(form) >= minBare {
+				msg = strings.ReplaceAll(msg, form, redacted)
+				continue
 			}
-			msg = redactWord(msg, form)
+			for _, q := range []string{`"`, `'`} {
+				msg = strings.ReplaceAll(msg, q+form+q, q+redacted+q)
+			}
 		}
 	}
 	return msg
 }
 
+// minBare is the length from which a secret is taken out wherever it
+// appears, not only where quoted.
+const minBare = 6
+
 // redactAfterAnchor replaces, after each anchor in msg, the longest prefix
-// of secret that follows it: a message may cut a long argument short.
-func redactAfterAnchor(msg, anchor, secret string) string {
+// of any form of the secret that follows it: a message may cut a long
+// argument short.
+func redactAfterAnchor(msg, anchor string, forms []string) string {
 	var b strings.Builder
 	for {
 		i := strings.Index(msg, anchor)
@@ -105,52 +117,17 @@ func redactAfterAnchor(msg, anchor, secret string) string {
 		i += len(anchor)
 		b.WriteString(msg[:i])
 		msg = msg[i:]
-		n := 0
-		for n < len(msg) && n < len(secret) && msg[n] == secret[n] {
-			n++
+		longest := 0
+		for _, form := range forms {
+			n := 0
+			for n < len(msg) && n < len(form) && msg[n] == form[n] {
+				n++
+			}
+			longest = max(longest, n)
 		}
-		if n > 0 {
+		if longest > 0 {
 			b.WriteString(redacted)
-			msg = msg[n:]
+			msg = msg[longest:]
 		}
 	}
-}
-
-// redactWord replaces every occurrence of secret in msg. A short secret
-// ("x", "on") is replaced only where it stands alone, so that hiding it
-// does not take letters out of the words around it.
-func redactWord(msg, secret string) string {
-	if secret == "" || !strings.Contains(msg, secret) {
-		return msg
-	}
-	const short = 6
-	var b strings.Builder
-	pos, last := 0, 0
-	for {
-		k := strings.Index(msg[pos:], secret)
-		if k < 0 {
-			break
-		}
-		i := pos + k
-		j := i + len(secret)
-		if len(secret) >= short || edge(msg, i-1, secret[0]) && edge(msg, j, secret[len(secret)-1]) {
-			b.WriteString(msg[last:i])
-			b.WriteString(redacted)
-			last, pos = j, j
-			continue
-		}
-		pos = i + 1
-	}
-	b.WriteString(msg[last:])
-	return b.String()
-}
-
-// edge reports whether a secret whose outer byte is c ends a word when
-// msg[i] is next to it.
-func edge(msg string, i int, c byte) bool {
-	return !wordByte(c) || i < 0 || i >= len(msg) || !wordByte(msg[i])
-}
-
-func wordByte(c byte) bool {
-	return c >= utf8.RuneSelf || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

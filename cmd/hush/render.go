@@ -69,3 +69,16 @@ func (a termSlice) Format(f fmt.State, verb rune) {
 	}
 	fmt.Fprintf(f, fmt.FormatString(f, 's'), out)
 }
+
+// linesWriter escapes what a helper process prints (safe.Lines: newlines
+// kept) before it reaches hush's stderr: sops quotes the files it reads.
+// A write that splits a UTF-8 character shows its bytes escaped, which is
+// ugly but harmless.
+type linesWriter struct{ w io.Writer }
+
+func (l linesWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(l.w, safe.Lines(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

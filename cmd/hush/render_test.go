@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPrintfEscapes(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	hostile := "bob\x1b]52;c;aGk=\x07\r\u202e"
+	printf(&b, "%s|%q|%-14s|%v|%s|%d|%s\n", hostile, "a\x1b\u3164", "x\x1b", errors.New("e\x1b[2J"), []string{"a\rb", "c"}, 7, time.Duration(0))
+	want := `bob\x1b]52;c;aGk=\a\r\u202e|"a\x1b\u3164"|x\x1b         |e\x1b[2J|[a\rb c]|7|0s` + "\n"
+	if got := b.String(); got != want {
+		t.Errorf("printf:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestRedactArgv(t *testing.T) {
+	t.Parallel()
+	app := newApp(&Env{})
+	for _, tc := range []struct {
+		args []string
+		msg  string // the message as a layer wrote it
+		want string
+	}{
+		{[]string{"set", "DB_PASSWORD=hunter2"}, `invalid key name "DB_PASSWORD=hunter2": use letters`, `invalid key name "DB_PASSWORD=…": use letters`},
+		{[]string{"get", "DB_PASSWORD_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXX=hunter2"}, `invalid key name "DB_PASSWORD_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXX=hunt…": use`, `invalid key name "DB_PASSWORD_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXX=……": use`},
+		{[]string{"rm", "A=b"}, `invalid key name "A=b": bad`, `invalid key name "A=…": bad`},
+		{[]string{"--env", "prod=x", "ls"}, `invalid environment name "prod=x": use lower-case letters, digits`, `invalid environment name "prod=…": use lower-case letters, digits`},
+		{[]string{"ls", "--env=prod=x"}, `invalid environment name "prod=x": x`, `invalid environment name "prod=…": x`},
+		{[]string{"ls", "--env=prod"}, `environment prod has no secrets`, `environment prod has no secrets`},
+		{[]string{"ls", "--quiet=hunter2"}, `invalid boolean value "hunter2" for -quiet: parse error`, `invalid boolean value "…" for -quiet: parse error`},
+		{[]string{"ls", "--quiet=on"}, `invalid boolean value "on" for -quiet: parse error`, `invalid boolean value "…" for -quiet: parse error`},
+		{[]string{"set", "--token=s3cr3tt0ken", "X"}, `flag provided but not defined: -token=s3cr3tt0ken`, `flag provided but not defined: -token=…`},
+		{[]string{"-C", "/srv/app=hunter2", "ls"}, `open /srv/app=hunter2/.hush: no such file`, `open /srv/app=…/.hush: no such file`},
+		{[]string{"FOO=bar"}, `unknown command "FOO=bar"`, `unknown command "FOO=…"`},
+		{[]string{"run", "--", "PGPASSWORD=hunter2", "psql"}, `run PGPASSWORD=hunter2: command not found`, `run PGPASSWORD=…: command not found`},
+		{[]string{"set", "K=p\"w\x1b"}, `invalid key name "K=p\"w\x1b"`, `invalid key name "K=…"`},
+		{[]string{"set", "K=pw"}, `the password pw, "pw", is not a word in "K=pw"`, `the password pw, "…", is not a word in "K=…"`},
+		{[]string{"set", "K=="}, `invalid key name "K=="`, `invalid key name "K=…"`},
+		{[]string{"set", "K="}, `invalid key name "K="`, `invalid key name "K="`},
+	} {
+		args := append([]string{"hush"}, tc.args...)
+		if got := redactArgv(tc.msg, argvRedactions(app, args)); got != tc.want {
+			t.Errorf("%q: %q\n got %q\nwant %q", tc.args, tc.msg, got, tc.want)
+		}
+	}
+}
+
+// TestMainHidesArgvValues runs the real command line, in process, in a
+// real project, for the slips a user makes: every one is a usage error and
+// the value reaches neither stderr, nor stdout, nor the audit log.
+func TestMainHidesArgvValues(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"HOME": dir, "XDG_CONFIG_HOME": filepath.Join(dir, "config"),
+		"XDG_DATA_HOME": filepath.Join(dir, "data"), "XDG_STATE_HOME": filepath.Join(dir, "state"), "HUSH_KEYRING": "off"}
+	run := func(args ...string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		env := &Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+			Getenv: func(k string) string { return vars[k] }, Environ: func() []string { return nil },
+			Getwd: func() (string, error) { return dir, nil }, Now: time.Now}
+		code := Main(t.Context(), append([]string{"hush"}, args...), env)
+		return code, stdout.String() + stderr.String()
+	}
+	if code, out := run("init"); code != 0 {
+		t.Fatalf("hush init: exit %d: %s", code, out)
+	}
+	for _, args := range [][]string{
+		{"set", "DB_PASSWORD=hunter2"},
+		{"set", "DB_PASSWORD=hunter2", "--env", "dev"},
+		{"get", "DB_PASSWORD=hunter2"},
+		{"get", "DB_PASSWORD_THAT_IS_LONGER_THAN_FORTY_BYTES_XXXXXXX=hunter2"},
+		{"rm", "A=hunter2", "B"},
+		{"rotate", "A=hunter2"},
+		{"--env", "dev=hunter2", "ls"},
+		{"ls", "--env=dev=hunter2"},
+		{"set", "--token=hunter2", "X"},
+		{"ls", "--json=hunter2"},
+		{"--quiet=hunter2", "ls"},
+		{"FOO=hunter2"},
+		{"member", "FOO=hunter2"},
+		{"audit", "--since=7d=hunter2"},
+	} {
+		code, out := run(args...)
+		if code != exitUsage || strings.Contains(out, "hunter2") || !strings.HasPrefix(out, "hush: ") {
+			t.Errorf("hush %q: exit %d, output %q; want exit 2 and no value", args, code, out)
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(dir, "state", "hush", "audit.jsonl"))
+	if err != nil || bytes.Contains(log, []byte("hunter2")) {
+		t.Errorf("audit log: %v\n%s", err, log)
+	}
+}
+
+// TestRenderThroughPrintf keeps raw prints out of cmd: a string from the
+// repository reaches the terminal only through printf and its kin, which
+// escape it. The functions listed print values the user asked for, or
+// hush's own text, to where it belongs.
+func TestRenderThroughPrintf(t *testing.T) {
+	t.Parallel()
+	allowed := map[string]string{
+		"render.go:printf":              "the escaping printer itself",
+		"render.go:Format":              "the escaping formatters",
+		"render.go:Write":               "escapes a helper's stderr",
+		"complete.go:completionCommand": "prints a completion script shipped with hush",
+		"edit.go:runEdit":               "writes the editor buffer (values), not a terminal",
+		"export.go:runExport":           "prints the values asked for",
+		"identity.go:runKeygen":         "prints the new secret key asked for",
+		"member.go:runCIKey":            "prints the new CI key asked for",
+		"secrets.go:runGet":             "prints the value asked for",
+		"man.go:writeMan":               "roff of hush's own help",
+		"man.go:writeManCommand":        "roff of hush's own help",
+		"man.go:writeFlags":             "roff of hush's own help",
+		"tty.go:promptSecret":           "a newline after the prompt",
+		"tty_unix.go:restoreOnSignal":   "a newline after the prompt",
+		"vault.go:runVaultPolicy":       "prints the policy through safe.Lines",
+		"env.go:realEnv":                "the real streams",
+		"edit.go:runEditor":             "the editor's own streams",
+		"output.go:writeJSON":           "through safe.JSON",
+		"output.go:Write":               "through safe.JSON",
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				continue
+			}
+			where := file + ":" + fd.Name.Name
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				pkg, ok := sel.X.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				raw := pkg.Name == "fmt" && strings.HasPrefix(sel.Sel.Name, "Fprint") ||
+					pkg.Name == "fmt" && strings.HasPrefix(sel.Sel.Name, "Print") ||
+					pkg.Name == "io" && (sel.Sel.Name == "WriteString" || sel.Sel.Name == "Copy") ||
+					pkg.Name == "os" && (sel.Sel.Name == "Stdout" || sel.Sel.Name == "Stderr")
+				if _, ok := allowed[where]; raw && !ok {
+					t.Errorf("%s: %s.%s writes unescaped output; use printf (render.go), or list the function here with the reason", fset.Position(sel.Pos()), pkg.Name, sel.Sel.Name)
+				}
+				return true
+			})
+		}
+	}
+}
