@@ -48,7 +48,10 @@ func printError(env *Env, err error) {
 // it too: `hush get KEY -e prod` works like `hush -e prod get KEY`.
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "env", Aliases: []string{"e"}, EnvVars: []string{"HUSH_ENV"}, Usage: "environment to use (default: the project's default_env)"},
+		// Not EnvVars: urfave/cli would count HUSH_ENV as the flag set on
+		// every command, and globalString would take it over a --env given
+		// before the command. envOption reads HUSH_ENV from env instead.
+		&cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "environment to use (default: $HUSH_ENV, then the project's default_env)"},
 		&cli.StringFlag{Name: "C", Usage: "run as if hush was started in `DIR`"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only what was asked for and errors"},
 	}

@@ -40,7 +40,7 @@ EXAMPLE:
 				if err != nil {
 					return err
 				}
-				return runInit(s, initOptions{envs: globalString(c, "env"), name: c.String("name"), label: c.String("label")})
+				return runInit(s, initOptions{envs: envOption(c, env), name: c.String("name"), label: c.String("label")})
 			},
 		},
 		{

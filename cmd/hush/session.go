@@ -40,7 +40,7 @@ type session struct {
 }
 
 func newSession(env *Env, c *cli.Context) (*session, error) {
-	s := &session{env: env, context: c.Context, command: commandName(c), quiet: globalBool(c, "quiet"), envFlag: globalString(c, "env")}
+	s := &session{env: env, context: c.Context, command: commandName(c), quiet: globalBool(c, "quiet"), envFlag: envOption(c, env)}
 	if d := globalString(c, "C"); d != "" {
 		s.dir = d
 	} else {
@@ -63,6 +63,14 @@ func globalString(c *cli.Context, name string) string {
 		}
 	}
 	return c.String(name)
+}
+
+// envOption is --env wherever it was given, else HUSH_ENV.
+func envOption(c *cli.Context, env *Env) string {
+	if v := globalString(c, "env"); v != "" {
+		return v
+	}
+	return env.Getenv("HUSH_ENV")
 }
 
 func globalBool(c *cli.Context, name string) bool {
