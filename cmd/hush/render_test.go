@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/store/audit"
 )
 
 func TestPrintfEscapes(t *testing.T) {
@@ -166,5 +168,34 @@ func TestRenderThroughPrintf(t *testing.T) {
 				return true
 			})
 		}
+	}
+}
+
+// TestAuditTableEscapes renders the audit table a terminal gets (scripts
+// see JSON, stdout not being a terminal) from a log whose lines carry
+// escapes, as a hostile project name or command line would put there.
+func TestAuditTableEscapes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var stdout bytes.Buffer
+	env := &Env{Stdout: &stdout, Stderr: &stdout, StdoutTTY: true, Now: time.Now,
+		Getenv: func(k string) string {
+			if k == "XDG_STATE_HOME" {
+				return dir
+			}
+			return ""
+		}}
+	s := &session{env: env, dir: dir}
+	err := s.auditLog().Append(audit.Entry{Time: time.Now(), Action: "secret.read", Path: "p\x1b]52;c;aGk=\x07/dev/K",
+		Command: "hush \u202erun", User: "u\r", Success: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runAudit(s, auditOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := stdout.String()
+	if strings.ContainsAny(out, "\x1b\x07\r\u202e") || !strings.Contains(out, `p\x1b]52;c;aGk=\a/dev/K`) || !strings.Contains(out, `hush \u202erun`) {
+		t.Errorf("audit table:\n%s", out)
 	}
 }
