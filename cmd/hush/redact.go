@@ -1,10 +1,13 @@
 package main
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/internal/safe"
 )
 
 // No error hush prints quotes a command-line argument past its first '='.
@@ -71,18 +74,20 @@ func collectValueFlags(names map[string]bool, flags []cli.Flag, cmds []*cli.Comm
 // redacted replaces a hidden part of an argument.
 const redacted = "…"
 
-// redactArgv takes every redaction's secret out of msg, as written and as
-// %q writes it: a cut-short copy after "anchor=", and every whole copy —
-// a short secret ("on", "x") only where it stands quoted, since it may
-// also be part of a word.
+// redactArgv takes every redaction's secret out of msg, as written, as %q
+// writes it and as safe.Term does: a cut-short copy after "anchor=", and
+// every whole copy — a short secret ("on", "x") only where it stands
+// quoted, since it may also be part of a word.
 func redactArgv(msg string, rs []redaction) string {
 	for _, r := range rs {
 		forms := []string{r.secret}
-		for _, q := range []string{strconv.Quote(r.secret), strconv.QuoteToASCII(r.secret)} {
-			if q = q[1 : len(q)-1]; q != forms[len(forms)-1] && q != r.secret {
+		for _, q := range []string{strconv.Quote(r.secret), strconv.QuoteToASCII(r.secret), `"` + safe.Term(r.secret) + `"`} {
+			if q = q[1 : len(q)-1]; !slices.Contains(forms, q) {
 				forms = append(forms, q)
 			}
 		}
+		// Longest first: a form may contain another.
+		slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
 		if r.anchor != "" {
 			msg = redactAfterAnchor(msg, r.anchor+"=", forms)
 		}

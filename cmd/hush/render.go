@@ -23,6 +23,13 @@ func printf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, format, safeArgs(args)...)
 }
 
+// say writes one line of hush's own to stderr: escaped like printf, and,
+// like an error, without what the command line had after an '='.
+func (s *session) say(format string, args []any) {
+	msg := fmt.Sprintf(format, safeArgs(args)...)
+	io.WriteString(s.env.Stderr, redactArgv(msg, s.env.redact)+"\n")
+}
+
 // safeArgs wraps strings, errors, Stringers and string slices so that
 // they format escaped, whatever the verb and its width.
 func safeArgs(args []any) []any {

@@ -50,6 +50,7 @@ func TestRedactArgv(t *testing.T) {
 		{[]string{"set", "K=pw"}, `the password pw, "pw", is not a word in "K=pw"`, `the password pw, "…", is not a word in "K=…"`},
 		{[]string{"set", "K=="}, `invalid key name "K=="`, `invalid key name "K=…"`},
 		{[]string{"set", "K="}, `invalid key name "K="`, `invalid key name "K="`},
+		{[]string{"run", "--only", "A=b\x1b[31mhunter2"}, `warning: --only A=b\x1b[31mhunter2 matched nothing`, `warning: --only A=… matched nothing`},
 	} {
 		args := append([]string{"hush"}, tc.args...)
 		if got := redactArgv(tc.msg, argvRedactions(app, args)); got != tc.want {
@@ -112,6 +113,7 @@ func TestRenderThroughPrintf(t *testing.T) {
 	allowed := map[string]string{
 		"render.go:printf":              "the escaping printer itself",
 		"render.go:Format":              "the escaping formatters",
+		"render.go:say":                 "hush's own lines, escaped and redacted",
 		"render.go:Write":               "escapes a helper's stderr",
 		"complete.go:completionCommand": "prints a completion script shipped with hush",
 		"edit.go:runEdit":               "writes the editor buffer (values), not a terminal",

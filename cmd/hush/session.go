@@ -121,12 +121,12 @@ func (s *session) stateDir() string {
 
 func (s *session) infof(format string, args ...any) {
 	if !s.quiet {
-		printf(s.env.Stderr, "hush: "+format+"\n", args...)
+		s.say("hush: "+format, args)
 	}
 }
 
 func (s *session) warnf(format string, args ...any) {
-	printf(s.env.Stderr, "hush: warning: "+format+"\n", args...)
+	s.say("hush: warning: "+format, args)
 }
 
 // openProject finds the project around the working directory.
