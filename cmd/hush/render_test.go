@@ -201,3 +201,33 @@ func TestAuditTableEscapes(t *testing.T) {
 		t.Errorf("audit table:\n%s", out)
 	}
 }
+
+// TestGetOnTerminalEscapes: a value anyone with write access to the store
+// set is shown escaped when a person reads it on a terminal, and byte for
+// byte to a pipe.
+func TestGetOnTerminalEscapes(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"HOME": dir, "XDG_CONFIG_HOME": filepath.Join(dir, "config"),
+		"XDG_DATA_HOME": filepath.Join(dir, "data"), "XDG_STATE_HOME": filepath.Join(dir, "state"), "HUSH_KEYRING": "off"}
+	run := func(tty bool, stdin string, args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		env := &Env{Stdin: strings.NewReader(stdin), StdinPiped: stdin != "", StdoutTTY: tty, Stdout: &stdout, Stderr: &stderr,
+			Getenv: func(k string) string { return vars[k] }, Environ: func() []string { return nil },
+			Getwd: func() (string, error) { return dir, nil }, Now: time.Now}
+		code := Main(t.Context(), append([]string{"hush"}, args...), env)
+		return code, stdout.String(), stderr.String()
+	}
+	const value = "tok\x1b]52;c;aGk=\x07\r\u202e"
+	if code, _, errs := run(false, "", "init"); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, _, errs := run(false, value, "set", "TOKEN"); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, out, errs := run(true, "", "get", "TOKEN"); code != 0 || out != `tok\x1b]52;c;aGk=\a\r\u202e`+"\n" || !strings.Contains(errs, "shown escaped") {
+		t.Errorf("get on a terminal: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if code, out, _ := run(false, "", "get", "TOKEN"); code != 0 || out != value {
+		t.Errorf("get to a pipe: exit %d, stdout %q", code, out)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -74,7 +75,8 @@ EXAMPLES:
 			Name:      "get",
 			Usage:     "print a secret's value (personal over team)",
 			ArgsUsage: "KEY",
-			Description: `Prints the raw value; a newline is added only when stdout is a terminal.
+			Description: `Prints the raw value to a pipe or file. On a terminal it adds a newline and
+shows control and invisible characters escaped (\x1b, \u202e).
 
 EXAMPLE:
    psql "$(hush get DATABASE_URL --env staging)"`,
@@ -273,10 +275,17 @@ func runGet(s *session, key string, personalOnly bool) error {
 	if aerr := s.auditWith(audit.SecretRead, s.secretPath(envName, key), err); aerr != nil {
 		return aerr
 	}
-	io.WriteString(s.env.Stdout, sec.Value.Reveal())
+	v := sec.Value.Reveal()
 	if s.env.StdoutTTY {
-		io.WriteString(s.env.Stdout, "\n")
+		// A person reads it, and anyone who can write the store wrote it:
+		// a value is shown raw to a pipe or file only.
+		if !safe.Clean(v) {
+			s.warnf("the value of %s holds control or invisible characters: shown escaped; pipe or redirect stdout for the raw bytes", key)
+			v = safe.Term(v)
+		}
+		v += "\n"
 	}
+	io.WriteString(s.env.Stdout, v)
 	return nil
 }
 
