@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 
 	"github.com/hush-secrets/hush/internal/safe"
@@ -42,10 +43,25 @@ func safeArgs(args []any) []any {
 			out[i] = termSlice(v)
 		case error:
 			out[i] = termArg(v.Error())
+		case []byte:
+			out[i] = termArg(v)
 		case fmt.Stringer:
 			out[i] = termArg(v.String())
 		default:
-			out[i] = a
+			// Named string types (type Label string) and slices of them.
+			rv := reflect.ValueOf(a)
+			switch {
+			case rv.Kind() == reflect.String:
+				out[i] = termArg(rv.String())
+			case rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.String:
+				ss := make(termSlice, rv.Len())
+				for j := range ss {
+					ss[j] = rv.Index(j).String()
+				}
+				out[i] = ss
+			default:
+				out[i] = a
+			}
 		}
 	}
 	return out
@@ -58,7 +74,11 @@ type termArg string
 
 func (a termArg) Format(f fmt.State, verb rune) {
 	s := string(a)
-	if verb == 'q' {
+	switch verb {
+	case 'x', 'X': // hex digits are safe as they are
+		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
+		return
+	case 'q':
 		s = strconv.Quote(s)
 	}
 	fmt.Fprintf(f, fmt.FormatString(f, 's'), safe.Term(s))

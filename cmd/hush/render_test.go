@@ -24,6 +24,12 @@ func TestPrintfEscapes(t *testing.T) {
 	if got := b.String(); got != want {
 		t.Errorf("printf:\n got %q\nwant %q", got, want)
 	}
+	type label string
+	b.Reset()
+	printf(&b, "%s %v %s %v", label("a\x1b"), []label{"b\r"}, []byte("c\a"), struct{ n int }{1})
+	if got, want := b.String(), `a\x1b [b\r] c\a {1}`; got != want {
+		t.Errorf("printf named types: got %q, want %q", got, want)
+	}
 }
 
 func TestRedactArgv(t *testing.T) {
