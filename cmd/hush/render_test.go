@@ -223,14 +223,14 @@ func TestGetOnTerminalEscapes(t *testing.T) {
 		code := Main(t.Context(), append([]string{"hush"}, args...), env)
 		return code, stdout.String(), stderr.String()
 	}
-	const value = "tok\x1b]52;c;aGk=\x07\r\u202e"
+	const value = "tok\x1b]52;c;aGk=\x07\r\u202e\nline two"
 	if code, _, errs := run(false, "", "init"); code != 0 {
 		t.Fatal(errs)
 	}
 	if code, _, errs := run(false, value, "set", "TOKEN"); code != 0 {
 		t.Fatal(errs)
 	}
-	if code, out, errs := run(true, "", "get", "TOKEN"); code != 0 || out != `tok\x1b]52;c;aGk=\a\r\u202e`+"\n" || !strings.Contains(errs, "shown escaped") {
+	if code, out, errs := run(true, "", "get", "TOKEN"); code != 0 || out != `tok\x1b]52;c;aGk=\a\r\u202e`+"\nline two\n" || !strings.Contains(errs, "shown escaped") {
 		t.Errorf("get on a terminal: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	if code, out, _ := run(false, "", "get", "TOKEN"); code != 0 || out != value {

@@ -76,7 +76,7 @@ EXAMPLES:
 			Usage:     "print a secret's value (personal over team)",
 			ArgsUsage: "KEY",
 			Description: `Prints the raw value to a pipe or file. On a terminal it adds a newline and
-shows control and invisible characters escaped (\x1b, \u202e).
+shows control and invisible characters but newline and tab escaped (\x1b, \u202e).
 
 EXAMPLE:
    psql "$(hush get DATABASE_URL --env staging)"`,
@@ -279,9 +279,10 @@ func runGet(s *session, key string, personalOnly bool) error {
 	if s.env.StdoutTTY {
 		// A person reads it, and anyone who can write the store wrote it:
 		// a value is shown raw to a pipe or file only.
-		if !safe.Clean(v) {
+		// Lines keeps a PEM block's newlines and tabs.
+		if shown := safe.Lines(v); shown != v {
 			s.warnf("the value of %s holds control or invisible characters: shown escaped; pipe or redirect stdout for the raw bytes", key)
-			v = safe.Term(v)
+			v = shown
 		}
 		v += "\n"
 	}
