@@ -14,10 +14,10 @@ import (
 // `hush set DB_PASSWORD=hunter2` is a classic slip, and so are
 // `--token=SECRET` and `hush --env prod DB_PASSWORD=x`; the message lands
 // in a terminal's scrollback or a CI log. Main collects, once, what must not
-// be shown (argvRedactions) and printError and the audit log's error text
-// take it out of every message (redactArgv), whichever layer wrote the
-// message: hush's own validation, urfave/cli's flag errors, an exec error
-// naming the child.
+// be shown (argvRedactions); printError, infof and warnf (say) and the
+// audit log's error text take it out of every message (redactArgv),
+// whichever layer wrote the message: hush's own validation, urfave/cli's
+// flag errors, an exec error naming the child.
 //
 // For `--flag=V`, the '=' is the flag's syntax: when the flag takes a value
 // somewhere in hush, V is the argument and only what follows V's own first
