@@ -80,16 +80,11 @@ const redacted = "…"
 // quoted, since it may also be part of a word.
 func redactArgv(msg string, rs []redaction) string {
 	for _, r := range rs {
-		forms := []string{r.secret}
-		for _, q := range []string{strconv.Quote(r.secret), strconv.QuoteToASCII(r.secret), `"` + safe.Term(r.secret) + `"`} {
-			if q = q[1 : len(q)-1]; !slices.Contains(forms, q) {
-				forms = append(forms, q)
-			}
-		}
-		// Longest first: a form may contain another.
-		slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+		forms := writtenForms(r.secret)
 		if r.anchor != "" {
-			msg = redactAfterAnchor(msg, r.anchor+"=", forms)
+			for _, anchor := range writtenForms(r.anchor) {
+				msg = redactAfterAnchor(msg, anchor+"=", forms)
+			}
 		}
 		for _, form := range forms {
 			if len(form) >= minBare {
@@ -102,6 +97,23 @@ func redactArgv(msg string, rs []redaction) string {
 		}
 	}
 	return msg
+}
+
+// writtenForms is s as a message may show it: as given, inside %q (and
+// %+q), and escaped by safe.Term; longest first, since one may contain
+// another.
+func writtenForms(s string) []string {
+	forms := []string{s}
+	for _, q := range []string{strconv.Quote(s), strconv.QuoteToASCII(s)} {
+		if q = q[1 : len(q)-1]; !slices.Contains(forms, q) {
+			forms = append(forms, q)
+		}
+	}
+	if t := safe.Term(s); !slices.Contains(forms, t) {
+		forms = append(forms, t)
+	}
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	return forms
 }
 
 // minBare is the length from which a secret is taken out wherever it

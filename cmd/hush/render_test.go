@@ -8,10 +8,13 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store/audit"
 )
 
@@ -236,4 +239,43 @@ func TestGetOnTerminalEscapes(t *testing.T) {
 	if code, out, _ := run(false, "", "get", "TOKEN"); code != 0 || out != value {
 		t.Errorf("get to a pipe: exit %d, stdout %q", code, out)
 	}
+}
+
+// FuzzRedactArgv: whatever KEY=VALUE the user typed, a message quoting
+// the argument whole, with %q, escaped or cut short after 40 bytes (as
+// the key-name check does) keeps nothing after "KEY=" and no copy of a
+// value of six bytes or more.
+func FuzzRedactArgv(f *testing.F) {
+	app := newApp(&Env{})
+	for _, seed := range [][2]string{{"DB_PASSWORD", "hunter2"}, {"A", "b"}, {`K"`, "p\"w\x1b"}, {"LONG_KEY_NAME_THAT_IS_CUT_SHORT_XXXXXXX", "secret-value"}, {"x", "東京の秘密"}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		if key == "" || value == "" || strings.ContainsRune(key, '=') || strings.HasPrefix(key, "-") ||
+			!utf8.ValidString(key) || !utf8.ValidString(value) {
+			return
+		}
+		arg := key + "=" + value
+		rs := argvRedactions(app, []string{"hush", "set", arg})
+		cut := arg
+		if len(cut) > 40 {
+			cut = strings.ToValidUTF8(cut[:40], "") + "…"
+		}
+		for _, msg := range []string{
+			"invalid key name " + strconv.Quote(arg) + ": use letters",
+			"invalid key name " + strconv.Quote(cut) + ": use letters",
+			"run " + arg + ": command not found",
+			"run " + safe.Term(arg) + ": command not found",
+		} {
+			got := redactArgv(msg, rs)
+			if len(value) >= minBare && strings.Contains(got, value) {
+				t.Fatalf("%q: %q still holds the value", msg, got)
+			}
+			for _, k := range writtenForms(key) {
+				if i := strings.Index(got, k+"="); i >= 0 && !strings.HasPrefix(got[i+len(k)+1:], redacted) {
+					t.Fatalf("%q: %q shows what follows %s=", msg, got, k)
+				}
+			}
+		}
+	})
 }
