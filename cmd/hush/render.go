@@ -5,6 +5,7 @@ import (
 	"io"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/hush-secrets/hush/internal/safe"
 )
@@ -21,14 +22,34 @@ import (
 // printf is fmt.Fprintf with every string-like argument escaped for a
 // terminal.
 func printf(w io.Writer, format string, args ...any) {
-	fmt.Fprintf(w, format, safeArgs(args)...)
+	io.WriteString(w, noWorkflowCommand(fmt.Sprintf(format, safeArgs(args)...)))
+}
+
+// noWorkflowCommand keeps a repository string from becoming a CI runner's
+// command. GitHub's runner takes any line of a step's output that starts,
+// after blanks, with "::" for a workflow command — and a label
+// "::stop-commands::x" at the start of a table row would switch off the
+// ::add-mask:: lines that hide values for the rest of the step. hush's
+// own lines never start so (its masks are not written through here), so
+// any such line is the repository's: its first ':' is escaped.
+func noWorkflowCommand(s string) string {
+	if !strings.Contains(s, "::") {
+		return s
+	}
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if t := strings.TrimLeft(l, " \t"); strings.HasPrefix(t, "::") {
+			lines[i] = l[:len(l)-len(t)] + `\x3a` + t[1:]
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 // say writes one line of hush's own to stderr: escaped like printf, and,
 // like an error, without what the command line had after an '='.
 func (s *session) say(format string, args []any) {
 	msg := fmt.Sprintf(format, safeArgs(args)...)
-	io.WriteString(s.env.Stderr, redactArgv(msg, s.env.redact)+"\n")
+	io.WriteString(s.env.Stderr, noWorkflowCommand(redactArgv(msg, s.env.redact))+"\n")
 }
 
 // safeArgs wraps strings, errors, Stringers and string slices so that

@@ -27,6 +27,13 @@ func TestPrintfEscapes(t *testing.T) {
 	if got := b.String(); got != want {
 		t.Errorf("printf:\n got %q\nwant %q", got, want)
 	}
+	b.Reset()
+	printf(&b, "%s\t%s\n", "::stop-commands::pwned", "k")
+	printf(&b, "  members: %s\n", "x")
+	printf(&b, "%s\n", " \t::add-mask::x")
+	if got, want := b.String(), `\x3a:stop-commands::pwned`+"\tk\n  members: x\n \\t::add-mask::x\n"; got != want {
+		t.Errorf("printf workflow command:\n got %q\nwant %q", got, want)
+	}
 	type label string
 	b.Reset()
 	printf(&b, "%s %v %s %v", label("a\x1b"), []label{"b\r"}, []byte("c\a"), struct{ n int }{1})
