@@ -20,7 +20,7 @@ import (
 // raw fmt.Fprint calls out of cmd.
 
 // printf is fmt.Fprintf with every string-like argument escaped for a
-// terminal.
+// terminal, and no line that a CI runner would take for a command.
 func printf(w io.Writer, format string, args ...any) {
 	io.WriteString(w, noWorkflowCommand(fmt.Sprintf(format, safeArgs(args)...)))
 }
@@ -62,12 +62,11 @@ func safeArgs(args []any) []any {
 			out[i] = termArg(v)
 		case []string:
 			out[i] = termSlice(v)
-		case error:
-			out[i] = termArg(v.Error())
 		case []byte:
 			out[i] = termArg(v)
-		case fmt.Stringer:
-			out[i] = termArg(v.String())
+		case error, fmt.Stringer:
+			// fmt.Sprint, not v.Error(): it survives a nil receiver.
+			out[i] = termArg(fmt.Sprint(v))
 		default:
 			// Named string types (type Label string) and slices of them.
 			rv := reflect.ValueOf(a)

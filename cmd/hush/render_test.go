@@ -34,6 +34,12 @@ func TestPrintfEscapes(t *testing.T) {
 	if got, want := b.String(), `\x3a:stop-commands::pwned`+"\tk\n  members: x\n \\t::add-mask::x\n"; got != want {
 		t.Errorf("printf workflow command:\n got %q\nwant %q", got, want)
 	}
+	b.Reset()
+	var nilErr *os.PathError
+	printf(&b, "%v", nilErr)
+	if got := b.String(); got != "<nil>" {
+		t.Errorf("printf nil error: %q", got)
+	}
 	type label string
 	b.Reset()
 	printf(&b, "%s %v %s %v", label("a\x1b"), []label{"b\r"}, []byte("c\a"), struct{ n int }{1})
