@@ -35,9 +35,11 @@ func printError(env *Env, err error) {
 	if errors.As(err, &ce) && ce.err == nil {
 		return // a child's exit status: nothing to say
 	}
-	// The one place every error is shown: escaped for the terminal, and
+	// The one place every error is shown: one line (errors.Join's and a
+	// relayed tool's newlines become "; "), escaped for the terminal, and
 	// without what the command line had after an '=' (redact.go).
-	printf(env.Stderr, "hush: %s\n", redactArgv(err.Error(), env.redact))
+	msg := redactArgv(err.Error(), env.redact)
+	printf(env.Stderr, "hush: %s\n", strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "; "))
 	var he *hintError
 	if errors.As(err, &he) {
 		printf(env.Stderr, "hush: hint: %s\n", redactArgv(he.hint, env.redact))
