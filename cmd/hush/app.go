@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -23,6 +22,7 @@ const exitCodeHelp = `EXIT CODES:
 // exit code. It never calls os.Exit and writes only to env's streams.
 func Main(ctx context.Context, args []string, env *Env) int {
 	app := newApp(env)
+	env.redact = argvRedactions(app, args)
 	err := app.RunContext(ctx, reorderArgs(app, args))
 	if err != nil {
 		printError(env, err)
@@ -35,10 +35,14 @@ func printError(env *Env, err error) {
 	if errors.As(err, &ce) && ce.err == nil {
 		return // a child's exit status: nothing to say
 	}
-	fmt.Fprintf(env.Stderr, "hush: %v\n", err)
+	// The one place every error is shown: one line (errors.Join's and a
+	// relayed tool's newlines become "; "), escaped for the terminal, and
+	// without what the command line had after an '=' (redact.go).
+	msg := redactArgv(err.Error(), env.redact)
+	printf(env.Stderr, "hush: %s\n", strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "; "))
 	var he *hintError
 	if errors.As(err, &he) {
-		fmt.Fprintf(env.Stderr, "hush: hint: %s\n", he.hint)
+		printf(env.Stderr, "hush: hint: %s\n", redactArgv(he.hint, env.redact))
 	}
 }
 
@@ -46,7 +50,10 @@ func printError(env *Env, err error) {
 // it too: `hush get KEY -e prod` works like `hush -e prod get KEY`.
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "env", Aliases: []string{"e"}, EnvVars: []string{"HUSH_ENV"}, Usage: "environment to use (default: the project's default_env)"},
+		// Not EnvVars: urfave/cli would count HUSH_ENV as the flag set on
+		// every command, and globalString would take it over a --env given
+		// before the command. envOption reads HUSH_ENV from env instead.
+		&cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "environment to use (default: $HUSH_ENV, then the project's default_env)"},
 		&cli.StringFlag{Name: "C", Usage: "run as if hush was started in `DIR`"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only what was asked for and errors"},
 	}
@@ -93,6 +100,16 @@ func prepare(cmd *cli.Command) {
 	}
 	if len(cmd.Subcommands) == 0 || cmd.Action != nil {
 		cmd.Flags = append(cmd.Flags, globalFlags()...)
+	}
+	if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+		// urfave/cli would take an unknown subcommand for a help topic,
+		// print nothing and exit 0.
+		cmd.Action = func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return withHint(usagef("unknown command %q", cmd.FullName()+" "+c.Args().First()), "run hush %s --help", cmd.FullName())
+			}
+			return cli.ShowSubcommandHelp(c)
+		}
 	}
 }
 

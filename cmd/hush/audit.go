@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -111,9 +110,9 @@ func runAudit(s *session, o auditOptions) error {
 	var tw *tabwriter.Writer
 	if !o.json {
 		tw = tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TIME\tACTION\tPATH\tCOMMAND\tOK\tIDENTITY")
+		printf(tw, "TIME\tACTION\tPATH\tCOMMAND\tOK\tIDENTITY\n")
 	}
-	enc := json.NewEncoder(s.env.Stdout)
+	enc := json.NewEncoder(jsonWriter{s.env.Stdout})
 	enc.SetEscapeHTML(false)
 	_, err := s.auditLog().VerifyAll(nil, func(_ int, e audit.Entry) error {
 		if !since.IsZero() && e.Time.Before(since) || !until.IsZero() && !e.Time.Before(until) {
@@ -138,7 +137,7 @@ func runAudit(s *session, o auditOptions) error {
 		if !e.Success {
 			ok = "no"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Action, e.Path, e.Command, ok, shortID(e.Identity))
+		printf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Action, e.Path, e.Command, ok, shortID(e.Identity))
 		return nil
 	})
 	if tw != nil {

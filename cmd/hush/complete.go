@@ -25,7 +25,7 @@ func completeCommand(env *Env) *cli.Command {
 		SkipFlagParsing: true,
 		Action: func(c *cli.Context) error {
 			for _, w := range completeWords(env, c.App, c.Args().Slice()) {
-				fmt.Fprintln(env.Stdout, w)
+				printf(env.Stdout, "%s\n", w)
 			}
 			return nil
 		},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -133,7 +132,7 @@ func runDiff(s *session, path, formatFlag string, asJSON, follow bool) error {
 		}
 		sort.Slice(lines, func(i, j int) bool { return lines[i].name < lines[j].name })
 		for _, l := range lines {
-			fmt.Fprintf(s.env.Stdout, "%s %s\n", l.mark, l.name)
+			printf(s.env.Stdout, "%s %s\n", l.mark, l.name)
 		}
 	}
 	if d.empty() {

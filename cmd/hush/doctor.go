@@ -143,9 +143,10 @@ func runDoctor(s *session, asJSON bool) error {
 					mark = "\x1b[31m" + mark + "\x1b[0m"
 				}
 			}
-			fmt.Fprintf(s.env.Stdout, "%s %s: %s\n", mark, c.Name, c.Info)
+			// mark is hush's own (and may be coloured); the rest is escaped.
+			printf(s.env.Stdout, mark+" %s: %s\n", c.Name, c.Info)
 			if !c.OK {
-				fmt.Fprintf(s.env.Stdout, "    fix: %s\n", c.Fix)
+				printf(s.env.Stdout, "    fix: %s\n", c.Fix)
 			}
 		}
 	}

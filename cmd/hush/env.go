@@ -27,6 +27,10 @@ type Env struct {
 	// Keyring is the OS keyring; nil means the system one.
 	Keyring crypt.Keyring
 	Now     func() time.Time
+
+	// redact is what no message may show of the command line; Main sets
+	// it (redact.go).
+	redact []redaction
 }
 
 func realEnv() *Env {

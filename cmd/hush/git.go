@@ -217,19 +217,19 @@ func runTextconv(s *session, path string) error {
 	w := s.env.Stdout
 	id, err := s.identityOrErr()
 	if err != nil {
-		fmt.Fprintf(w, "# hush: no identity to decrypt this store\n")
+		printf(w, "# hush: no identity to decrypt this store\n")
 		return nil
 	}
 	doc, err := store.DecryptFile(path, "", id)
 	if err != nil {
-		fmt.Fprintf(w, "# hush: cannot decrypt: %s\n", firstLine(err.Error()))
+		printf(w, "# hush: cannot decrypt: %s\n", firstLine(err.Error()))
 		return nil
 	}
 	key, err := id.DeriveKey("git textconv")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "# hush environment %s: %d secrets\n", doc.Environment, len(doc.Secrets))
+	printf(w, "# hush environment %s: %d secrets\n", doc.Environment, len(doc.Secrets))
 	for _, n := range doc.Names() {
 		sec := doc.Secrets[n]
 		m := hmac.New(sha256.New, key)
@@ -247,7 +247,7 @@ func runTextconv(s *session, path string) error {
 		if len(sec.Exposed) > 0 {
 			line += " exposed"
 		}
-		fmt.Fprintln(w, line)
+		printf(w, "%s\n", line)
 	}
 	return nil
 }

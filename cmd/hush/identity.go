@@ -63,7 +63,7 @@ func runKeygen(env *Env, output string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(env.Stderr, "Public key: %s\n", id.Public)
+	printf(env.Stderr, "Public key: %s\n", id.Public)
 	return nil
 }
 
@@ -73,12 +73,12 @@ func runWhoami(s *session, asJSON bool) error {
 		return err
 	}
 	for _, n := range s.notes {
-		fmt.Fprintf(s.env.Stderr, "hush: note: %s\n", n)
+		printf(s.env.Stderr, "hush: note: %s\n", n)
 	}
 	if asJSON {
 		return writeJSON(s.env.Stdout, map[string]string{"recipient": id.Public, "source": id.Source, "fingerprint": crypt.Fingerprint(id.Public)})
 	}
-	fmt.Fprintln(s.env.Stdout, id.Public)
-	fmt.Fprintf(s.env.Stderr, "hush: identity from %s\n", id.Source)
+	printf(s.env.Stdout, "%s\n", id.Public)
+	printf(s.env.Stderr, "hush: identity from %s\n", id.Source)
 	return nil
 }

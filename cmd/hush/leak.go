@@ -97,8 +97,8 @@ func runLeak(s *session, key string, generate bool) error {
 	}
 	w := s.env.Stderr
 	pol, _ := p.Config.PolicyFor(key, sec)
-	fmt.Fprintf(w, "hush: leak of %s/%s recorded; the runbook:\n", envName, key)
-	fmt.Fprintf(w, "\n1. revoke: %s\n", revokeAdvice(key, pol.Type))
+	printf(w, "hush: leak of %s/%s recorded; the runbook:\n", envName, key)
+	printf(w, "\n1. revoke: %s\n", revokeAdvice(key, pol.Type))
 
 	now := s.env.Now().UTC().Truncate(time.Second)
 	var newValue string
@@ -108,7 +108,7 @@ func runLeak(s *session, key string, generate bool) error {
 			return err
 		}
 	case s.env.StdinTTY:
-		fmt.Fprintf(w, "\n2. rotate: enter the new value from the provider (empty: mark compromised, rotate later)\n")
+		printf(w, "\n2. rotate: enter the new value from the provider (empty: mark compromised, rotate later)\n")
 		v, err := promptSecret(fmt.Sprintf("new value for %s: ", key))
 		if err != nil {
 			return err
@@ -134,32 +134,32 @@ func runLeak(s *session, key string, generate bool) error {
 		return aerr
 	}
 	if newValue != "" {
-		fmt.Fprintf(w, "\n2. rotate: done; %s has a new value\n", key)
+		printf(w, "\n2. rotate: done; %s has a new value\n", key)
 	} else {
-		fmt.Fprintf(w, "\n2. rotate: not done here; %s is marked compromised until hush rotate %s --env %s\n", key, key, envName)
+		printf(w, "\n2. rotate: not done here; %s is marked compromised until hush rotate %s --env %s\n", key, key, envName)
 	}
 
-	fmt.Fprintf(w, "\n3. deploy: these must pick up the new value:\n")
-	fmt.Fprintf(w, "   - environment %s (recipients: %s)\n", envName, strings.Join(p.Config.Environments[envName].Labels(), ", "))
+	printf(w, "\n3. deploy: these must pick up the new value:\n")
+	printf(w, "   - environment %s (recipients: %s)\n", envName, strings.Join(p.Config.Environments[envName].Labels(), ", "))
 	for _, other := range p.Config.EnvNames() {
 		if other == envName {
 			continue
 		}
 		if d, err := p.Read(other, store.Team, id); err == nil {
 			if _, ok := d.Secrets[key]; ok {
-				fmt.Fprintf(w, "   - environment %s also has a %s: check it is not the same value\n", other, key)
+				printf(w, "   - environment %s also has a %s: check it is not the same value\n", other, key)
 			}
 		}
 	}
-	fmt.Fprintf(w, "   - running deployments and CI jobs that read %s: redeploy them\n", key)
+	printf(w, "   - running deployments and CI jobs that read %s: redeploy them\n", key)
 
-	fmt.Fprintf(w, "\n4. audit: every recorded access of %s/%s:\n", envName, key)
+	printf(w, "\n4. audit: every recorded access of %s/%s:\n", envName, key)
 	if err := printAccesses(s, w, s.secretPath(envName, key)); err != nil {
-		fmt.Fprintf(w, "   (audit log unreadable: %v)\n", err)
+		printf(w, "   (audit log unreadable: %v)\n", err)
 	}
 
-	fmt.Fprintf(w, "\n5. investigate: look for the old value in code and history: hush scan --history\n")
-	fmt.Fprintf(w, "\n6. monitor: hush status --fail reports %s until it is rotated\n", key)
+	printf(w, "\n5. investigate: look for the old value in code and history: hush scan --history\n")
+	printf(w, "\n6. monitor: hush status --fail reports %s until it is rotated\n", key)
 	return nil
 }
 
@@ -180,11 +180,11 @@ func printAccesses(s *session, w io.Writer, path string) error {
 		if !e.Success {
 			ok = "failed"
 		}
-		fmt.Fprintf(w, "   %s  %-13s %-16s %s %s (%s)\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Action, e.Command, e.User, shortID(e.Identity), ok)
+		printf(w, "   %s  %-13s %-16s %s %s (%s)\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Action, e.Command, e.User, shortID(e.Identity), ok)
 		return nil
 	})
 	if n == 0 {
-		fmt.Fprintf(w, "   (none recorded on this machine; ask every member to run hush audit --key %s)\n", path[strings.LastIndex(path, "/")+1:])
+		printf(w, "   (none recorded on this machine; ask every member to run hush audit --key %s)\n", path[strings.LastIndex(path, "/")+1:])
 	}
 	return err
 }

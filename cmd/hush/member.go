@@ -273,16 +273,16 @@ func runMemberRm(s *session, who string) error {
 // must be rotated.
 func printChecklist(s *session, who string, removals []store.Removal) {
 	w := s.env.Stderr
-	fmt.Fprintf(w, "hush: warning: removal is not revocation: git history still holds files %s can decrypt\n", who)
-	fmt.Fprintf(w, "hush: rotate these secrets (marked exposed until then):\n")
+	printf(w, "hush: warning: removal is not revocation: git history still holds files %s can decrypt\n", who)
+	printf(w, "hush: rotate these secrets (marked exposed until then):\n")
 	for _, r := range removals {
 		if len(r.Exposed) == 0 {
-			fmt.Fprintf(w, "  %s: (no secrets)\n", r.Env)
+			printf(w, "  %s: (no secrets)\n", r.Env)
 			continue
 		}
-		fmt.Fprintf(w, "  %s: %s\n", r.Env, strings.Join(r.Exposed, ", "))
+		printf(w, "  %s: %s\n", r.Env, strings.Join(r.Exposed, ", "))
 	}
-	fmt.Fprintf(w, "hush: hint: setting a new value (hush set KEY --env ENV) clears the mark; rotate at the provider first\n")
+	printf(w, "hush: hint: setting a new value (hush set KEY --env ENV) clears the mark; rotate at the provider first\n")
 }
 
 func runMemberLs(s *session, asJSON bool) error {
@@ -318,9 +318,9 @@ func runMemberLs(s *session, asJSON bool) error {
 		return writeJSON(s.env.Stdout, rows)
 	}
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LABEL\tKEY\tENVIRONMENTS")
+	printf(tw, "LABEL\tKEY\tENVIRONMENTS\n")
 	for _, m := range members {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Label, crypt.Fingerprint(m.Key), strings.Join(m.Envs, ","))
+		printf(tw, "%s\t%s\t%s\n", m.Label, crypt.Fingerprint(m.Key), strings.Join(m.Envs, ","))
 	}
 	return tw.Flush()
 }

@@ -162,7 +162,7 @@ func runResolveList(s *session) error {
 		return err
 	}
 	for _, n := range store.ConflictNames(c) {
-		fmt.Fprintln(s.env.Stdout, n)
+		printf(s.env.Stdout, "%s\n", n)
 	}
 	return nil
 }

@@ -180,7 +180,7 @@ func runMigrate(s *session, o migrateOptions) error {
 		if f.tracked != "" {
 			s.warnf("%s %s: its values stay in the git history, readable by anyone with a clone", f.path, f.tracked)
 			s.warnf("marked exposed, rotate them: %s", strings.Join(f.names, ", "))
-			fmt.Fprintf(s.env.Stderr, "hush: hint: rotate each (hush rotate KEY), then untrack the file: git rm --cached %s\n", shellWord(f.path))
+			printf(s.env.Stderr, "hush: hint: rotate each (hush rotate KEY), then untrack the file: git rm --cached %s\n", shellWord(f.path))
 		}
 		if err := ensureIgnored(s, p.Root, f); err != nil {
 			return err

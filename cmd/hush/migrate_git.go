@@ -204,6 +204,6 @@ func reportLeftovers(s *session, root string, skip []string, secrets []inject.Se
 	}
 	s.warnf("%d other plaintext files still hold imported values; migrate or delete them:", len(found))
 	for _, f := range found {
-		fmt.Fprintf(s.env.Stderr, "hush:   %s\n", f)
+		printf(s.env.Stderr, "hush:   %s\n", f)
 	}
 }

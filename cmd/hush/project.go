@@ -40,7 +40,7 @@ EXAMPLE:
 				if err != nil {
 					return err
 				}
-				return runInit(s, initOptions{envs: globalString(c, "env"), name: c.String("name"), label: c.String("label")})
+				return runInit(s, initOptions{envs: envOption(c, env), name: c.String("name"), label: c.String("label")})
 			},
 		},
 		{
@@ -150,7 +150,7 @@ func runInit(s *session, o initOptions) error {
 		}
 		where, err := l.Store(id)
 		for _, n := range s.notes {
-			fmt.Fprintf(s.env.Stderr, "hush: note: %s\n", n)
+			printf(s.env.Stderr, "hush: note: %s\n", n)
 		}
 		if err != nil {
 			return fmt.Errorf("keep the new identity: %w", err)
@@ -307,13 +307,13 @@ func runEnvLs(s *session, asJSON bool) error {
 		return writeJSON(s.env.Stdout, rows)
 	}
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENVIRONMENT\tDEFAULT\tRECIPIENTS")
+	printf(tw, "ENVIRONMENT\tDEFAULT\tRECIPIENTS\n")
 	for _, r := range rows {
 		def := ""
 		if r.Default {
 			def = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, def, strings.Join(p.Config.Environments[r.Name].Labels(), ", "))
+		printf(tw, "%s\t%s\t%s\n", r.Name, def, strings.Join(p.Config.Environments[r.Name].Labels(), ", "))
 	}
 	return tw.Flush()
 }

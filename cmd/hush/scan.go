@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -152,7 +153,7 @@ func runScan(s *session, o scanOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := scan.WriteFindings(s.env.Stdout, format, findings, version); err != nil {
+	if err := writeFindings(s.env.Stdout, format, findings); err != nil {
 		return err
 	}
 	if len(findings) > 0 {
@@ -212,6 +213,20 @@ func runHookInstall(s *session) error {
 	}
 	if res.Chained != "" {
 		s.infof("it runs your existing hook first: %s", res.Chained)
+	}
+	return nil
+}
+
+// writeFindings renders findings escaped for a terminal: a scanned tree
+// names its own files, and the matched text is the tree's too. The text
+// format escapes each finding as one line, so a file name with a newline
+// cannot forge a second finding; JSON and SARIF keep their meaning.
+func writeFindings(w io.Writer, format scan.Format, findings []scan.Finding) error {
+	if format != scan.FormatText {
+		return scan.WriteFindings(jsonWriter{w}, format, findings, version)
+	}
+	for _, f := range findings {
+		printf(w, "%s\n", f.String())
 	}
 	return nil
 }

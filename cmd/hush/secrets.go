@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -48,6 +49,15 @@ EXAMPLES:
 				if c.NArg() == 0 {
 					return usagef("set needs a KEY")
 				}
+				if name, _, ok := strings.Cut(c.Args().First(), "="); ok {
+					// KEY=VALUE, a classic slip: name the key, never the value,
+					// which is already in the shell's history.
+					if name == "" {
+						name = "KEY"
+					}
+					return withHint(usagef("%s=…: set takes the value from stdin or a prompt, never from the command line", name),
+						"printf %%s \"$VALUE\" | hush set %s (and take the value out of your shell history)", name)
+				}
 				if c.NArg() > 1 {
 					return withHint(usagef("set takes the value from stdin or a prompt, never as an argument"),
 						"arguments are visible to every user of this machine (ps, /proc); pipe the value instead: printf %%s \"$VALUE\" | hush set %s", c.Args().First())
@@ -65,7 +75,8 @@ EXAMPLES:
 			Name:      "get",
 			Usage:     "print a secret's value (personal over team)",
 			ArgsUsage: "KEY",
-			Description: `Prints the raw value; a newline is added only when stdout is a terminal.
+			Description: `Prints the raw value to a pipe or file. On a terminal it adds a newline and
+shows control and invisible characters but newline and tab escaped (\x1b, \u202e).
 
 EXAMPLE:
    psql "$(hush get DATABASE_URL --env staging)"`,
@@ -264,10 +275,18 @@ func runGet(s *session, key string, personalOnly bool) error {
 	if aerr := s.auditWith(audit.SecretRead, s.secretPath(envName, key), err); aerr != nil {
 		return aerr
 	}
-	io.WriteString(s.env.Stdout, sec.Value.Reveal())
+	v := sec.Value.Reveal()
 	if s.env.StdoutTTY {
-		io.WriteString(s.env.Stdout, "\n")
+		// A person reads it, and anyone who can write the store wrote it:
+		// a value is shown raw to a pipe or file only.
+		// Lines keeps a PEM block's newlines and tabs.
+		if shown := safe.Lines(v); shown != v {
+			s.warnf("the value of %s holds control or invisible characters: shown escaped; pipe or redirect stdout for the raw bytes", key)
+			v = shown
+		}
+		v += "\n"
 	}
+	io.WriteString(s.env.Stdout, v)
 	return nil
 }
 
@@ -326,7 +345,7 @@ func runLs(s *session, asJSON, personalOnly bool) error {
 		return writeJSON(s.env.Stdout, rows)
 	}
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tTYPE\tUPDATED\tSOURCE")
+	printf(tw, "KEY\tTYPE\tUPDATED\tSOURCE\n")
 	for _, r := range rows {
 		src := r.Source
 		if r.Shadows {
@@ -340,7 +359,7 @@ func runLs(s *session, asJSON, personalOnly bool) error {
 		if !r.Updated.IsZero() {
 			upd = r.Updated.Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, typ, upd, src)
+		printf(tw, "%s\t%s\t%s\t%s\n", r.Name, typ, upd, src)
 	}
 	return tw.Flush()
 }

@@ -40,7 +40,7 @@ type session struct {
 }
 
 func newSession(env *Env, c *cli.Context) (*session, error) {
-	s := &session{env: env, context: c.Context, command: commandName(c), quiet: globalBool(c, "quiet"), envFlag: globalString(c, "env")}
+	s := &session{env: env, context: c.Context, command: commandName(c), quiet: globalBool(c, "quiet"), envFlag: envOption(c, env)}
 	if d := globalString(c, "C"); d != "" {
 		s.dir = d
 	} else {
@@ -63,6 +63,14 @@ func globalString(c *cli.Context, name string) string {
 		}
 	}
 	return c.String(name)
+}
+
+// envOption is --env wherever it was given, else HUSH_ENV.
+func envOption(c *cli.Context, env *Env) string {
+	if v := globalString(c, "env"); v != "" {
+		return v
+	}
+	return env.Getenv("HUSH_ENV")
 }
 
 func globalBool(c *cli.Context, name string) bool {
@@ -113,12 +121,12 @@ func (s *session) stateDir() string {
 
 func (s *session) infof(format string, args ...any) {
 	if !s.quiet {
-		fmt.Fprintf(s.env.Stderr, "hush: "+format+"\n", args...)
+		s.say("hush: "+format, args)
 	}
 }
 
 func (s *session) warnf(format string, args ...any) {
-	fmt.Fprintf(s.env.Stderr, "hush: warning: "+format+"\n", args...)
+	s.say("hush: warning: "+format, args)
 }
 
 // openProject finds the project around the working directory.
@@ -193,7 +201,7 @@ func (s *session) identityOrErr() (*crypt.Identity, error) {
 	id, err := l.Find()
 	if err != nil {
 		for _, n := range s.notes {
-			fmt.Fprintf(s.env.Stderr, "hush: note: %s\n", n)
+			printf(s.env.Stderr, "hush: note: %s\n", n)
 		}
 		if errors.Is(err, crypt.ErrNoIdentity) {
 			return nil, withHint(err, "set HUSH_IDENTITY or HUSH_IDENTITY_FILE, put a key in %s, or run hush init to create one", l.IdentityFile())
@@ -226,7 +234,7 @@ func (s *session) audit(action string, paths []string, opErr error) error {
 	for _, p := range paths {
 		e := audit.Entry{Time: now, Action: action, Path: p, Identity: ident, User: u, PID: pid, Command: s.command, Success: opErr == nil}
 		if opErr != nil {
-			e.Error = auditErrorText(opErr)
+			e.Error = auditErrorText(redactArgv(opErr.Error(), s.env.redact))
 		}
 		entries = append(entries, e)
 	}
@@ -246,9 +254,9 @@ func (s *session) auditReady() error {
 }
 
 // auditErrorText keeps an error short for the log. hush's errors never
-// carry values, so the message itself is safe.
-func auditErrorText(err error) string {
-	msg := err.Error()
+// carry values, and the caller took out what the command line had after
+// an '=', so the message itself is safe.
+func auditErrorText(msg string) string {
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}

@@ -158,7 +158,7 @@ func (s *session) sopsHelper() (*sopsfile.Helper, error) {
 	if err != nil {
 		return nil, withHint(err, "SOPS files are read and written by %s, installed next to hush by ./install.sh (or: go install ./cmd/%s)", sopsfile.HelperName, sopsfile.HelperName)
 	}
-	return &sopsfile.Helper{Path: path, Env: s.env.Environ(), Stderr: s.env.Stderr}, nil
+	return &sopsfile.Helper{Path: path, Env: s.env.Environ(), Stderr: linesWriter{s.env.Stderr}}, nil
 }
 
 // sopsKeys lends the user's identity to sops: hush-sops asks hush to

@@ -125,7 +125,7 @@ func runStatus(s *session, asJSON, fail bool) error {
 	} else {
 		printStatus(s, out)
 		if hasPending {
-			fmt.Fprintf(s.env.Stdout, "unfinished removal of %s: can still read %s; run: hush member rm %s --env %s\n",
+			printf(s.env.Stdout, "unfinished removal of %s: can still read %s; run: hush member rm %s --env %s\n",
 				member, strings.Join(pending, ", "), member, strings.Join(pending, ","))
 		}
 	}
@@ -138,12 +138,12 @@ func runStatus(s *session, asJSON, fail bool) error {
 func printStatus(s *session, out []envStatus) {
 	w := s.env.Stdout
 	for _, st := range out {
-		fmt.Fprintf(w, "%s\n  members: %s\n", st.Env, strings.Join(st.Members, ", "))
+		printf(w, "%s\n  members: %s\n", st.Env, strings.Join(st.Members, ", "))
 		if st.PinChange != "" {
-			fmt.Fprintf(w, "  recipients changed: %s\n", st.PinChange)
+			printf(w, "  recipients changed: %s\n", st.PinChange)
 		}
 		if st.Unreadable {
-			fmt.Fprintf(w, "  cannot read: %s\n", firstLine(st.Error))
+			printf(w, "  cannot read: %s\n", firstLine(st.Error))
 			continue
 		}
 		var rows []store.SecretStatus
@@ -155,7 +155,7 @@ func printStatus(s *session, out []envStatus) {
 			}
 			rows = append(rows, ss)
 		}
-		fmt.Fprintf(w, "  secrets: %d, %d ok\n", len(st.Secrets), ok)
+		printf(w, "  secrets: %d, %d ok\n", len(st.Secrets), ok)
 		if len(rows) == 0 {
 			continue
 		}
@@ -174,7 +174,7 @@ func printStatus(s *session, out []envStatus) {
 			case store.StateCompromised:
 				detail = "compromised since " + ss.Compromised.Format("2006-01-02") + "; rotate it now"
 			}
-			fmt.Fprintf(tw, "    %s\t%s\t%s\n", ss.Name, ss.State, detail)
+			printf(tw, "    %s\t%s\t%s\n", ss.Name, ss.State, detail)
 		}
 		tw.Flush()
 	}

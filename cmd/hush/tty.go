@@ -31,7 +31,7 @@ func promptSecret(prompt string) (string, error) {
 	// echo: restore it, then die of the signal as hush would have.
 	stop := restoreOnSignal(fd, state, tty)
 	defer stop()
-	fmt.Fprint(tty, prompt)
+	printf(tty, "%s", prompt)
 	b, err := term.ReadPassword(fd)
 	fmt.Fprintln(tty)
 	if err != nil {
@@ -47,7 +47,7 @@ func confirm(question string) (bool, error) {
 		return false, errNoTTY
 	}
 	defer tty.Close()
-	fmt.Fprintf(tty, "%s [y/N] ", question)
+	printf(tty, "%s [y/N] ", question)
 	var buf [64]byte
 	n, _ := tty.Read(buf[:])
 	ans := string(buf[:n])

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 	"github.com/hush-secrets/hush/sync"
@@ -196,26 +198,26 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 		}
 		return writeJSON(s.env.Stdout, out)
 	}
-	fmt.Fprintf(s.env.Stdout, "%s: %s with %s (remote version %d, last synced %d)\n", r.Env, r.Status(), r.Location, r.RemoteVersion, r.SyncedVersion)
+	printf(s.env.Stdout, "%s: %s with %s (remote version %d, last synced %d)\n", r.Env, r.Status(), r.Location, r.RemoteVersion, r.SyncedVersion)
 	if r.RemoteDeleted {
-		fmt.Fprintf(s.env.Stdout, "the latest remote version is deleted: undelete it in Vault, or hush vault push --prefer local\n")
+		printf(s.env.Stdout, "the latest remote version is deleted: undelete it in Vault, or hush vault push --prefer local\n")
 	}
 	if o.status {
 		d := r.Diff
 		if n := len(d.Local) + len(d.Remote) + len(d.Conflicts); n > 0 {
-			fmt.Fprintf(s.env.Stdout, "%d local, %d remote, %d conflicting changes; see hush vault diff\n", len(d.Local), len(d.Remote), len(d.Conflicts))
+			printf(s.env.Stdout, "%d local, %d remote, %d conflicting changes; see hush vault diff\n", len(d.Local), len(d.Remote), len(d.Conflicts))
 		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
 	for _, c := range r.Diff.Local {
-		fmt.Fprintf(tw, "  local\t%s\t%s\t(push)\n", c.Kind, c.Key)
+		printf(tw, "  local\t%s\t%s\t(push)\n", c.Kind, c.Key)
 	}
 	for _, c := range r.Diff.Remote {
-		fmt.Fprintf(tw, "  remote\t%s\t%s\t(pull)\n", c.Kind, c.Key)
+		printf(tw, "  remote\t%s\t%s\t(pull)\n", c.Kind, c.Key)
 	}
 	for _, k := range r.Diff.Conflicts {
-		fmt.Fprintf(tw, "  both\tconflict\t%s\t(--prefer)\n", k)
+		printf(tw, "  both\tconflict\t%s\t(--prefer)\n", k)
 	}
 	return tw.Flush()
 }
@@ -324,7 +326,8 @@ func runVaultPolicy(ctx context.Context, s *session, o vaultOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(s.env.Stdout, hcl)
+	// The policy names the mount and path hush.yaml gives: escaped, in case.
+	io.WriteString(s.env.Stdout, safe.Lines(hcl))
 	if o.write == "" {
 		return nil
 	}
