@@ -258,7 +258,6 @@ func TestPrintable(t *testing.T) {
 		"csi\u009b31m":         `csi\u009b31m`,
 		"bidi\u202eevil":       `bidi\u202eevil`,
 		"bad\xffutf8":          `bad\xffutf8`,
-		`back\slash`:           `back\\slash`,
 	} {
 		if got := Printable(in); got != want {
 			t.Errorf("Printable(%q) = %q, want %q", in, got, want)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/hush-secrets/hush/internal/safe"
 	"sort"
 	"strconv"
 	"strings"
@@ -261,36 +262,6 @@ func escapeRaw(s string) string {
 }
 
 // Printable escapes what a terminal would interpret in a string that came
-// from the repository: control characters (ESC, CR, BEL…), C1 controls,
-// invalid UTF-8 and invisible format characters (bidi overrides) become
-// Go escapes, as strconv.Quote writes them. Printable text, including
-// non-ASCII letters, is kept as it is.
-func Printable(s string) string {
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || r == '\\' || !strconv.IsGraphic(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i, w := 0, 0; i < len(s); i += w {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		w = n
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\\':
-			b.WriteString(`\\`)
-		case strconv.IsGraphic(r):
-			b.WriteRune(r)
-		default:
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
-		}
-	}
-	return b.String()
-}
+// from the repository (control characters, C1, invalid UTF-8, bidi and
+// other invisible characters), with the one escaper cmd renders through.
+func Printable(s string) string { return safe.Term(s) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -134,10 +133,10 @@ func runAck(s *session, yes, recipientsOnly bool) error {
 		}
 		changed = append(changed, pe.Env)
 		for _, r := range pe.Added {
-			fmt.Fprintf(s.env.Stderr, "hush: %s: + %s %s\n", pe.Env, store.Printable(r.Label), store.Printable(r.Key))
+			printf(s.env.Stderr, "hush: %s: + %s %s\n", pe.Env, store.Printable(r.Label), store.Printable(r.Key))
 		}
 		for _, r := range pe.Removed {
-			fmt.Fprintf(s.env.Stderr, "hush: %s: - %s %s\n", pe.Env, store.Printable(r.Label), store.Printable(r.Key))
+			printf(s.env.Stderr, "hush: %s: - %s %s\n", pe.Env, store.Printable(r.Label), store.Printable(r.Key))
 		}
 	}
 	var settings []store.SettingChange
@@ -147,7 +146,7 @@ func runAck(s *session, yes, recipientsOnly bool) error {
 		}
 	}
 	for _, c := range settings {
-		fmt.Fprintf(s.env.Stderr, "hush: setting %s\n", c)
+		printf(s.env.Stderr, "hush: setting %s\n", c)
 	}
 	if len(changed) == 0 && len(settings) == 0 {
 		what := "hush.yaml is as you last acknowledged it"
@@ -200,14 +199,14 @@ func runLink(s *session, yes bool) error {
 		return nil
 	}
 	if p.Legacy() != "" {
-		fmt.Fprintf(s.env.Stderr, "hush: personal data kept before project ids under the name %s: %s\n", store.Printable(p.Config.Project), store.Printable(p.Legacy()))
+		printf(s.env.Stderr, "hush: personal data kept before project ids under the name %s: %s\n", store.Printable(p.Config.Project), store.Printable(p.Legacy()))
 	} else {
 		others, err := p.OtherCheckouts()
 		if err != nil {
 			return err
 		}
 		sort.Strings(others)
-		fmt.Fprintf(s.env.Stderr, "hush: project id %s is also checked out in: %s\n", p.ProjectKey(), store.Printable(strings.Join(others, ", ")))
+		printf(s.env.Stderr, "hush: project id %s is also checked out in: %s\n", p.ProjectKey(), store.Printable(strings.Join(others, ", ")))
 	}
 	if !yes {
 		ok, err := confirm("use its personal store here? hush run will inject its values into this checkout's programs")
