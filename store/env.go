@@ -327,10 +327,7 @@ func (p *Project) CreateEnv(env string, recipients []Recipient, id *crypt.Identi
 		delete(p.Config.Environments, env)
 		return err
 	}
-	if err := p.SaveConfig(); err != nil {
-		return err
-	}
-	return p.Pin(env)
+	return p.SaveConfig(env)
 }
 
 // RemoveEnv drops env from hush.yaml and deletes its team and personal
@@ -355,10 +352,7 @@ func (p *Project) RemoveEnv(env string) error {
 			p.Config.DefaultEnv = names[0]
 		}
 	}
-	if err := p.SaveConfig(); err != nil {
-		return err
-	}
-	if err := p.Pin(env); err != nil {
+	if err := p.SaveConfig(env); err != nil {
 		return err
 	}
 	for _, path := range []string{p.TeamPath(env), p.PersonalPath(env)} {

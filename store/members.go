@@ -44,11 +44,11 @@ func (p *Project) AddRecipients(envs []string, rs []Recipient, id *crypt.Identit
 			if err := p.Write(doc, Team, id); err != nil {
 				return err
 			}
-			if err := p.SaveConfig(); err != nil {
+			if err := p.SaveConfig(env); err != nil {
 				return err
 			}
 			added[env] = add
-			return p.Pin(env)
+			return nil
 		})
 		if err != nil {
 			return added, fmt.Errorf("%s: %w", env, err)
@@ -188,10 +188,7 @@ func (p *Project) RemoveMember(who string, envs []string, id *crypt.Identity, no
 			if err := p.Write(doc, Team, id); err != nil {
 				return err
 			}
-			if err := p.SaveConfig(); err != nil {
-				return err
-			}
-			return p.Pin(env)
+			return p.SaveConfig(env)
 		})
 		if err != nil {
 			return out, fmt.Errorf("%s: %w (run the removal again to finish it)", env, err)

@@ -33,8 +33,55 @@ type pinFile struct {
 	Version  int                    `json:"version,omitempty"`
 	Envs     map[string][]Recipient `json:"environments"`
 	Settings map[string]string      `json:"settings,omitempty"`
+	// Intent is a change of hush.yaml this user's hush was making when it
+	// was interrupted: hush.yaml and the pins are two files, and a kill
+	// between the two writes must not turn the user's own change into one
+	// "that arrived by pull" (refused until acknowledged). It is written
+	// before hush.yaml and applied once hush.yaml holds exactly the bytes
+	// it names; any other hush.yaml (the write never happened, or changed
+	// since) discards it. Only this user's hush writes the pin file, so the
+	// repository cannot forge one.
+	Intent *pinIntent `json:"intent,omitempty"`
 
 	exists bool
+}
+
+// pinIntent is the pin change that goes with one write of hush.yaml.
+type pinIntent struct {
+	Config   string                 `json:"config_sha256"`
+	Envs     map[string][]Recipient `json:"environments,omitempty"`
+	Drop     []string               `json:"drop,omitempty"`
+	Settings map[string]string      `json:"settings,omitempty"`
+}
+
+// resolveIntent applies or discards an interrupted intent against the
+// hush.yaml bytes as read.
+func (p *Project) resolveIntent(pf *pinFile) {
+	in := pf.Intent
+	if in == nil {
+		return
+	}
+	pf.Intent = nil
+	if in.Config != configSum(p.raw) {
+		return
+	}
+	applyIntent(pf, in)
+}
+
+func applyIntent(pf *pinFile, in *pinIntent) {
+	for env, rs := range in.Envs {
+		pf.Envs[env] = rs
+	}
+	for _, env := range in.Drop {
+		delete(pf.Envs, env)
+	}
+	for k, v := range in.Settings {
+		if v == "" {
+			delete(pf.Settings, k)
+		} else {
+			pf.Settings[k] = v
+		}
+	}
 }
 
 // complete says the pins cover every setting and environment.
@@ -92,6 +139,7 @@ func (p *Project) readPins() (*pinFile, error) {
 		pf.Settings = map[string]string{}
 	}
 	pf.exists = true
+	p.resolveIntent(pf)
 	return pf, nil
 }
 

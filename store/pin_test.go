@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"github.com/hush-secrets/hush/crypt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -289,5 +290,69 @@ func TestOwnChangesPinThemselves(t *testing.T) {
 	}
 	if err := p.CheckSettings("allow_inject"); err == nil {
 		t.Fatal("a pulled allow_inject was pinned by env creation")
+	}
+}
+
+// TestInterruptedConfigWriteStaysOwn: a member add killed after hush.yaml
+// was written but before its pin is the user's own change, not one "that
+// arrived by pull" (the SIGKILL rounds of TestKillWritingCommands); an
+// intent whose hush.yaml never landed, or was replaced since, pins nothing.
+func TestInterruptedConfigWriteStaysOwn(t *testing.T) {
+	t.Parallel()
+	other, err := crypt.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		writeConfig bool
+		replaced    bool
+		wantPending bool
+	}{
+		{"killed after hush.yaml", true, false, false},
+		{"killed before hush.yaml", false, false, false},
+		{"hush.yaml replaced since", true, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _ := newProject(t)
+			if _, err := p.Register(time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := p.Config.Settings()
+			p.Config.Environments["prod"].Recipients = append(p.Config.Environments["prod"].Recipients, Recipient{Key: other.Public, Label: "other"})
+			b, err := p.Config.encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pf, err := p.readPins()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pf.Intent, err = p.intentFor(pf, before, configSum(b), []string{"prod"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.writePins(pf); err != nil {
+				t.Fatal(err)
+			}
+			if tc.writeConfig {
+				if tc.replaced {
+					b = append(b, []byte("# edited by a pull\n")...)
+				}
+				if err := WriteFileAtomic(p.ConfigPath(), b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The kill: no pin written after hush.yaml. The next hush:
+			if err := p.ReloadConfig(); err != nil {
+				t.Fatal(err)
+			}
+			pe, err := p.PinDiff("prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := pe != nil; got != tc.wantPending {
+				t.Fatalf("pending = %v (%v), want %v", got, pe, tc.wantPending)
+			}
+		})
 	}
 }

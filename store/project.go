@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -145,10 +147,13 @@ func Create(root, dataDir string, cfg *Config) (*Project, error) {
 	return p, nil
 }
 
-// SaveConfig writes hush.yaml atomically. Callers hold the project lock.
-// A project from before ids gets the id this checkout was registered
-// under, so the team's other checkouts learn it from the next pull.
-func (p *Project) SaveConfig() error {
+// SaveConfig writes hush.yaml atomically and pins, with it, the
+// recipients of pinEnvs as now configured (an environment gone from the
+// configuration loses its pin) and the settings this hush itself changed.
+// The pin change is recorded as an intent before hush.yaml is written, so
+// a kill between the two files leaves the user's own change pinned, not
+// pending. Callers hold the project lock.
+func (p *Project) SaveConfig(pinEnvs ...string) error {
 	if p.Config.ID == "" && p.registered && ValidProjectID(p.key) == nil {
 		p.Config.ID = p.key
 	}
@@ -160,45 +165,75 @@ func (p *Project) SaveConfig() error {
 	if err != nil {
 		return err
 	}
+	pf, err := p.readPins()
+	if err != nil {
+		return err
+	}
+	if !pf.exists {
+		if err := WriteFileAtomic(p.ConfigPath(), b); err != nil {
+			return err
+		}
+		p.raw = b
+		if len(pinEnvs) > 0 {
+			return p.Pin(pinEnvs...)
+		}
+		return nil
+	}
+	in, err := p.intentFor(pf, before, configSum(b), pinEnvs)
+	if err != nil {
+		return err
+	}
+	pf.Intent = in
+	if err := p.writePins(pf); err != nil {
+		return err
+	}
 	if err := WriteFileAtomic(p.ConfigPath(), b); err != nil {
 		return err
 	}
 	p.raw = b
-	return p.pinOwnChanges(before)
+	pf.Intent = nil
+	applyIntent(pf, in)
+	if pf.complete() {
+		cur, err := p.Config.Settings()
+		if err != nil {
+			return err
+		}
+		p.adoptID(pf, cur)
+	}
+	return p.writePins(pf)
 }
 
-// pinOwnChanges pins the settings this hush itself just changed (the
-// default environment after env rm, the id of a project from before ids),
-// and only those whose old value was the acknowledged one: a change that
-// arrived by pull and is still pending stays pending.
-func (p *Project) pinOwnChanges(before map[string]string) error {
-	if before == nil {
-		return nil
+// intentFor is the pin change of one write of hush.yaml: pinEnvs' current
+// recipients, and the settings this hush changed whose old value was the
+// acknowledged one (a change that arrived by pull and is still pending
+// stays pending).
+func (p *Project) intentFor(pf *pinFile, before map[string]string, sum string, pinEnvs []string) (*pinIntent, error) {
+	in := &pinIntent{Config: sum, Envs: map[string][]Recipient{}, Settings: map[string]string{}}
+	for _, env := range pinEnvs {
+		if ec, ok := p.Config.Environments[env]; ok {
+			in.Envs[env] = append([]Recipient(nil), ec.Recipients...)
+		} else {
+			in.Drop = append(in.Drop, env)
+		}
+	}
+	if before == nil || !pf.complete() {
+		return in, nil
 	}
 	after, err := p.Config.Settings()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pf, err := p.readPins()
-	if err != nil || !pf.complete() {
-		return err
-	}
-	changed := false
 	for _, c := range diffSettings(before, after) {
-		if pf.Settings[c.Key] != c.Old {
-			continue
+		if pf.Settings[c.Key] == c.Old {
+			in.Settings[c.Key] = c.New
 		}
-		if c.New == "" {
-			delete(pf.Settings, c.Key)
-		} else {
-			pf.Settings[c.Key] = c.New
-		}
-		changed = true
 	}
-	if !changed {
-		return nil
-	}
-	return p.writePins(pf)
+	return in, nil
+}
+
+func configSum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // Raw is hush.yaml's bytes as last read or written.
