@@ -49,8 +49,11 @@
 //
 // Export writes secrets in one of Formats, sorted by name, refusing with an
 // *ExportError (naming the key, never the value) what a format cannot carry.
-// Import (ParseDotenv, ParseJSON, ParseYAML) reads env files with godotenv's
-// semantics, refusing NUL bytes and invalid names with a *ParseError that
-// carries the line, and reports duplicate keys. FindSecretRefs lists
+// Import (ParseDotenv, ParseJSON, ParseYAML) reads env files (dotenv in the
+// dialect the mainstream readers agree on, see ParseDotenv), refusing NUL
+// bytes, invalid names and what the readers disagree on too much with a
+// *ParseError that carries the line, and reports duplicate keys and, for
+// dotenv, the keys whose reading some reader would not share (Disputed).
+// CheckDotenv reads a dotenv file again with an independent parser. FindSecretRefs lists
 // imported values that are hush://ENV/KEY references.
 package inject
