@@ -178,13 +178,14 @@ func (p *dotenvParser) dispute(reason string) {
 
 // The dispute reasons: fixed texts.
 const (
-	disputeExpand   = "the value depends on variable expansion ($), which dotenv readers do differently; hush expands only keys defined earlier in the file and keeps other references as written"
-	disputeEscape   = `Node's dotenv keeps the backslash of \", \\, \$ and \t in double quotes`
-	disputeUnknown  = `a backslash in double quotes before other than n, r, t, ", \ or $ is kept as written; python-dotenv and compose-go decode some of these`
-	disputeHash     = "Node's and Ruby's dotenv end a bare value at any '#'; quote the value"
-	disputeTabHash  = "compose-go starts a comment only after a space, not a tab; quote the value"
-	disputeBacktick = "Node's dotenv reads `backticks` as quotes; hush keeps them"
-	disputeSingleBS = `python-dotenv reads \\ in single quotes as one backslash`
+	disputeExpand    = "the value depends on variable expansion ($), which dotenv readers do differently; hush expands only keys defined earlier in the file and keeps other references as written"
+	disputeEscape    = `Node's dotenv keeps the backslash of \", \\, \$ and \t in double quotes`
+	disputeUnknown   = `a backslash in double quotes before other than n, r, t, ", \ or $ is kept as written; python-dotenv and compose-go decode some of these`
+	disputeHash      = "Node's and Ruby's dotenv end a bare value at any '#'; quote the value"
+	disputeTabHash   = "compose-go starts a comment only after a space, not a tab; quote the value"
+	disputeBacktick  = "Node's dotenv reads `backticks` as quotes; hush keeps them"
+	disputeSingleBS  = `python-dotenv reads \\ in single quotes as one backslash`
+	disputeSingleRef = "python-dotenv expands ${…} even in single quotes"
 )
 
 func (p *dotenvParser) value() (string, error) {
@@ -215,6 +216,9 @@ func (p *dotenvParser) singleQuoted() (string, error) {
 			v := string(p.src[start:p.i])
 			if strings.Contains(v, `\\`) {
 				p.dispute(disputeSingleBS)
+			}
+			if hasBraceRef(v) {
+				p.dispute(disputeSingleRef)
 			}
 			p.i++
 			return v, p.afterQuote()

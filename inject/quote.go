@@ -20,10 +20,14 @@ import (
 //     '$' or '`' (Node's dotenv keeps backslash escapes, dotenvx runs $(…)
 //     even after a backslash, a shell runs `…`): LF and CR as \n and \r,
 //     which every reader decodes;
-//   - else the value cannot be written for all of them and is refused.
+//   - else the value cannot be written for all of them and is refused; so
+//     is a value with ${…}, which python-dotenv expands in every quoting.
 func dotenvQuote(v string) (string, error) {
 	if !utf8.ValidString(v) {
 		return "", &ExportError{Format: FormatDotenv, Reason: "value is not valid UTF-8 (dotenv readers replace such bytes); use --format json, k8s or shell"}
+	}
+	if hasBraceRef(v) {
+		return "", &ExportError{Format: FormatDotenv, Reason: "value holds ${…}, which python-dotenv expands even in single quotes; use --format json, yaml or shell"}
 	}
 	if !strings.ContainsAny(v, "'\r") && !strings.HasSuffix(v, `\`) && !strings.Contains(v, `\\`) {
 		return "'" + v + "'", nil
@@ -34,6 +38,12 @@ func dotenvQuote(v string) (string, error) {
 	}
 	return "", &ExportError{Format: FormatDotenv, Reason: "no dotenv quoting reads back this value in every reader " +
 		"(it has a single quote or CR together with a double quote, backslash, $ or backtick); use --format json, yaml or shell"}
+}
+
+// hasBraceRef reports whether v has "${" with a "}" after it.
+func hasBraceRef(v string) bool {
+	i := strings.Index(v, "${")
+	return i >= 0 && strings.IndexByte(v[i:], '}') >= 0
 }
 
 // dotenvQuoteHush writes any valid UTF-8 value for ParseDotenv alone, in

@@ -51,6 +51,9 @@ func dotenvWritable(v string) bool {
 	if !utf8.ValidString(v) {
 		return false
 	}
+	if i := strings.Index(v, "${"); i >= 0 && strings.Contains(v[i:], "}") {
+		return false // python-dotenv expands it in any quoting
+	}
 	single := !strings.ContainsAny(v, "'\r") && !strings.HasSuffix(v, `\`) && !strings.Contains(v, `\\`)
 	double := !strings.ContainsAny(v, "\"\\$`")
 	return single || double
