@@ -2,8 +2,11 @@ package inject
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	composedotenv "github.com/compose-spec/compose-go/v2/dotenv"
@@ -66,4 +69,65 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// CheckSource reads src, a file imported in format, a second time by another
+// path than the import's and compares its values with stored (what hush
+// holds for the file's keys): dotenv with CheckDotenv; JSON with
+// encoding/json's Unmarshal rather than the import's token stream. YAML has
+// no second reader here: it is parsed again by ParseYAML, which catches a
+// file changed since the import but not a misreading. Disputes name keys,
+// never values.
+func CheckSource(src []byte, format Format, stored map[string]string) ([]Dispute, error) {
+	switch format {
+	case FormatDotenv:
+		return CheckDotenv(src, stored)
+	case FormatJSON:
+		var raw map[string]any
+		dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(src, utf8BOM)))
+		dec.UseNumber()
+		if err := dec.Decode(&raw); err != nil {
+			return nil, errors.New("json: the file no longer decodes")
+		}
+		ref := map[string]string{}
+		for k, v := range raw {
+			switch v := v.(type) {
+			case string:
+				ref[k] = v
+			case json.Number:
+				ref[k] = v.String()
+			case bool:
+				ref[k] = strconv.FormatBool(v)
+			default:
+				ref[k] = "\x00not a scalar"
+			}
+		}
+		return compareRef(ref, stored, "encoding/json"), nil
+	case FormatYAML:
+		imp, err := ParseYAML(bytes.NewReader(src))
+		if err != nil {
+			return nil, errors.New("yaml: the file no longer parses")
+		}
+		ref := map[string]string{}
+		for _, s := range imp.Secrets {
+			ref[s.Name] = s.Value.Reveal()
+		}
+		return compareRef(ref, stored, "ParseYAML, again"), nil
+	}
+	return nil, fmt.Errorf("inject: no check for format %q", format)
+}
+
+func compareRef(ref, stored map[string]string, reader string) []Dispute {
+	var out []Dispute
+	for _, k := range sortedKeys(stored) {
+		if rv, ok := ref[k]; !ok || rv != stored[k] {
+			out = append(out, Dispute{Key: k, Reason: "read again (" + reader + ") it gives another value"})
+		}
+	}
+	for _, k := range sortedKeys(ref) {
+		if _, ok := stored[k]; !ok {
+			out = append(out, Dispute{Key: quoteName(k), Reason: "read again (" + reader + ") it has a key hush did not import"})
+		}
+	}
+	return out
 }

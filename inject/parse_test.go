@@ -241,3 +241,69 @@ func TestParseFixtures(t *testing.T) {
 		t.Errorf("refs %v, %v", refs, err)
 	}
 }
+
+// TestCheckDotenv: the second, independent reading agrees only when every
+// stored value is what compose-go reads, without expansion; its findings
+// name keys, never values.
+func TestCheckDotenv(t *testing.T) {
+	t.Parallel()
+	const src = "A=plain # c\nB='single'\nC=\"x\\ny\"\nD=${A}\n"
+	tests := []struct {
+		name   string
+		stored map[string]string
+		want   map[string]string // key → start of the reason
+	}{
+		{"agree", map[string]string{"A": "plain", "B": "single", "C": "x\ny", "D": "plain"},
+			map[string]string{"D": "the reference reader (compose-go) expands"}},
+		{"stored other value", map[string]string{"A": "plain # c", "B": "single", "C": "x\ny", "D": "plain"},
+			map[string]string{"A": "the reference reader (compose-go) reads another value", "D": "the reference reader (compose-go) expands"}},
+		{"key not imported", map[string]string{"A": "plain", "B": "single", "D": "plain"},
+			map[string]string{"C": "the reference reader (compose-go) reads a key hush did not import", "D": "the reference reader (compose-go) expands"}},
+		{"key not in file", map[string]string{"A": "plain", "B": "single", "C": "x\ny", "D": "plain", "E": "fake-secret"},
+			map[string]string{"E": "the reference reader (compose-go) does not read this key", "D": "the reference reader (compose-go) expands"}},
+	}
+	for _, tt := range tests {
+		got, err := CheckDotenv([]byte(src), tt.stored)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		m := map[string]string{}
+		for _, d := range got {
+			m[d.Key] = d.Reason
+			if strings.Contains(d.Reason, "plain") || strings.Contains(d.Reason, "fake-secret") {
+				t.Errorf("%s: reason holds a value: %q", tt.name, d.Reason)
+			}
+		}
+		if len(m) != len(tt.want) {
+			t.Errorf("%s: got %q, want %q", tt.name, m, tt.want)
+		}
+		for k, w := range tt.want {
+			if !strings.HasPrefix(m[k], w) {
+				t.Errorf("%s: %s: %q, want %q", tt.name, k, m[k], w)
+			}
+		}
+	}
+	// compose-go refuses an unclosed "${"; its message (which quotes the value) is
+	// not passed on.
+	if _, err := CheckDotenv([]byte("P=fake-secret${\n"), map[string]string{"P": "fake-secret${"}); !errors.Is(err, ErrReferenceRefused) || strings.Contains(err.Error(), "fake") {
+		t.Errorf("err = %v, want ErrReferenceRefused without the value", err)
+	}
+	clean := "A=plain\nB='it''s'\n"
+	if _, err := ParseDotenv(strings.NewReader(clean)); err == nil {
+		t.Errorf("two adjacent single-quoted strings read")
+	}
+}
+
+// TestCheckSourceJSON: a JSON file is read again by encoding/json.
+func TestCheckSourceJSON(t *testing.T) {
+	t.Parallel()
+	src := []byte(`{"A": "x", "N": 1.50, "B": true}`)
+	got, err := CheckSource(src, FormatJSON, map[string]string{"A": "x", "N": "1.50", "B": "true"})
+	if err != nil || len(got) != 0 {
+		t.Errorf("agreeing file: %v, %v", got, err)
+	}
+	got, err = CheckSource(src, FormatJSON, map[string]string{"A": "y", "N": "1.50", "B": "true"})
+	if err != nil || len(got) != 1 || got[0].Key != "A" {
+		t.Errorf("changed value: %v, %v", got, err)
+	}
+}
