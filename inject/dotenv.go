@@ -138,9 +138,15 @@ func (p *dotenvParser) skipLine() {
 	}
 }
 
+// skipSpaces skips white space but line ends: every reader trims Unicode
+// white space (NBSP, NEL…) around '=' and a value, not only blanks.
 func (p *dotenvParser) skipSpaces() {
-	for p.i < len(p.src) && isBlank(p.src[p.i]) {
-		p.i++
+	for p.i < len(p.src) {
+		r, n := utf8.DecodeRune(p.src[p.i:])
+		if r == '\n' || !unicode.IsSpace(r) {
+			return
+		}
+		p.i += n
 	}
 }
 
@@ -151,8 +157,12 @@ func (p *dotenvParser) name() (string, error) {
 		p.skipSpaces()
 	}
 	start := p.i
-	for p.i < len(p.src) && !strings.ContainsRune("=: \t\v\f\n", rune(p.src[p.i])) {
-		p.i++
+	for p.i < len(p.src) {
+		r, n := utf8.DecodeRune(p.src[p.i:])
+		if r == '=' || r == ':' || unicode.IsSpace(r) {
+			break
+		}
+		p.i += n
 	}
 	key := string(p.src[start:p.i])
 	p.skipSpaces()
@@ -162,8 +172,20 @@ func (p *dotenvParser) name() (string, error) {
 	if !ValidName(key) {
 		return "", p.fail(p.keyLine, "invalid name "+quoteName(key)+" (want [A-Za-z_][A-Za-z0-9_]*)")
 	}
+	if p.src[p.i] == ':' {
+		p.key = key
+		p.dispute(disputeColon)
+	}
 	p.i++
+	start = p.i
 	p.skipSpaces()
+	for _, c := range p.src[start:p.i] {
+		if c >= utf8.RuneSelf {
+			p.key = key
+			p.dispute(disputeUnicodeSpace)
+			break
+		}
+	}
 	return key, nil
 }
 
@@ -178,14 +200,16 @@ func (p *dotenvParser) dispute(reason string) {
 
 // The dispute reasons: fixed texts.
 const (
-	disputeExpand    = "the value depends on variable expansion ($), which dotenv readers do differently; hush expands only keys defined earlier in the file and keeps other references as written"
-	disputeEscape    = `Node's dotenv keeps the backslash of \", \\, \$ and \t in double quotes`
-	disputeUnknown   = `a backslash in double quotes before other than n, r, t, ", \ or $ is kept as written; python-dotenv and compose-go decode some of these`
-	disputeHash      = "Node's and Ruby's dotenv end a bare value at any '#'; quote the value"
-	disputeTabHash   = "compose-go starts a comment only after a space, not a tab; quote the value"
-	disputeBacktick  = "Node's dotenv reads `backticks` as quotes; hush keeps them"
-	disputeSingleBS  = `python-dotenv reads \\ in single quotes as one backslash`
-	disputeSingleRef = "python-dotenv expands ${…} even in single quotes"
+	disputeExpand       = "the value depends on variable expansion ($), which dotenv readers do differently; hush expands only keys defined earlier in the file and keeps other references as written"
+	disputeEscape       = `Node's dotenv keeps the backslash of \", \\, \$ and \t in double quotes`
+	disputeUnknown      = `a backslash in double quotes before other than n, r, t, ", \ or $ is kept as written; python-dotenv and compose-go decode some of these`
+	disputeHash         = "Node's and Ruby's dotenv end a bare value at any '#'; quote the value"
+	disputeTabHash      = "compose-go starts a comment only after a space, not a tab; quote the value"
+	disputeBacktick     = "Node's dotenv reads `backticks` as quotes; hush keeps them"
+	disputeSingleBS     = `python-dotenv reads \\ in single quotes as one backslash`
+	disputeSingleRef    = "python-dotenv expands ${…} even in single quotes"
+	disputeUnicodeSpace = "readers differ on which Unicode spaces after '=' they skip"
+	disputeColon        = "python-dotenv does not read NAME: value (and Node's dotenv only with a space after the colon); write NAME=value"
 )
 
 func (p *dotenvParser) value() (string, error) {
@@ -360,8 +384,11 @@ func (p *dotenvParser) reference(s string, escapes bool, line int) (string, int,
 	if s[1] != '{' {
 		return "$", 1, nil
 	}
+	// A reference longer than maxRef is not looked for: it bounds the work
+	// on a file of unclosed "${" (the value is disputed anyway).
+	const maxRef = 4096
 	end, depth := -1, 0
-	for j := 1; j < len(s) && end < 0; j++ {
+	for j := 1; j < len(s) && j < maxRef && end < 0; j++ {
 		switch s[j] {
 		case '{':
 			depth++
