@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -268,16 +269,12 @@ func checkSource(s *session, f *migrated, formatFlag string, stored map[string]s
 	if err != nil {
 		f.kept = append(f.kept, "the file cannot be read again: "+err.Error())
 	}
-	hint := sopsfile.FormatForPath(f.path)
-	if formatFlag != "" {
-		hint, _ = sopsfile.ParseFormat(formatFlag)
+	format, ferr := importFormat(f.path, formatFlag)
+	mine := map[string]string{}
+	for _, n := range f.names {
+		mine[n] = stored[n]
 	}
-	if err == nil && len(sopsfile.Candidates(data, hint)) == 0 {
-		format, ferr := importFormat(f.path, formatFlag)
-		mine := map[string]string{}
-		for _, n := range f.names {
-			mine[n] = stored[n]
-		}
+	if err == nil && !decryptedSOPS(data, f.path, formatFlag, format, mine) {
 		ref, cerr := inject.CheckSource(data, format, mine)
 		switch {
 		case ferr != nil:
@@ -311,6 +308,30 @@ func checkSource(s *session, f *migrated, formatFlag string, stored map[string]s
 			fmt.Fprintf(s.env.Stderr, "hush:   %s\n", k)
 		}
 	}
+}
+
+// decryptedSOPS reports whether the values hush imported from data came
+// out of sops: data looks like a SOPS file and its plain parse is not what
+// was stored. A file that merely mentions sops but was imported as plain
+// text is checked like any other.
+func decryptedSOPS(data []byte, path, formatFlag string, format inject.Format, stored map[string]string) bool {
+	hint := sopsfile.FormatForPath(path)
+	if formatFlag != "" {
+		hint, _ = sopsfile.ParseFormat(formatFlag)
+	}
+	if len(sopsfile.Candidates(data, hint)) == 0 {
+		return false
+	}
+	imp, err := inject.Import(bytes.NewReader(data), format)
+	if err != nil || len(imp.Secrets) != len(stored) {
+		return true
+	}
+	for _, sec := range imp.Secrets {
+		if v, ok := stored[sec.Name]; !ok || v != sec.Value.Reveal() {
+			return true
+		}
+	}
+	return false
 }
 
 // warnDisputed names, for hush import, the keys whose stored value some
