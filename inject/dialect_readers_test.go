@@ -3,7 +3,6 @@ package inject
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -102,17 +101,7 @@ func TestDialectAgainstReaders(t *testing.T) {
 	if err := os.WriteFile(file, in, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	npm := npmModules(t)
-	js := `const d = require(process.argv[1]); const fs = require("fs");
-process.stdout.write(JSON.stringify(d.parse(fs.readFileSync(process.argv[2]))))`
-	compare(t, "node dotenv", want, subset(runJSON(t, dir, "node", "-e", js, filepath.Join(npm, "dotenv"), file)))
-	compare(t, "dotenvx", want, subset(runJSON(t, dir, filepath.Join(npm, ".bin", "dotenvx"), "get", "-f", file, "--format", "json")))
-	py := `import json, sys
-from dotenv import dotenv_values
-sys.stdout.write(json.dumps(dotenv_values(sys.argv[1])))`
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if err := exec.Command(p, "-c", "import dotenv").Run(); err == nil {
-			compare(t, "python-dotenv "+p, want, subset(runJSON(t, dir, p, "-c", py, file)))
-		}
+	for _, r := range externalDotenvReaders(t, dir, file) {
+		compare(t, r.name, want, subset(r.values))
 	}
 }

@@ -125,20 +125,43 @@ func TestDotenvExportRealReaders(t *testing.T) {
 	}
 	compare(t, "ParseDotenv", secrets, toMap(imp))
 
+	for _, r := range externalDotenvReaders(t, dir, file) {
+		compare(t, r.name, secrets, r.values)
+	}
+	noMarker(t, "dotenvx", dir)
+
+	// Sourcing a dotenv export in a shell must not run anything either.
+	for _, sh := range shells(t) {
+		out, _ := exec.Command(sh, "-c", `. "$1"; echo done`, sh, file).CombinedOutput()
+		if strings.Contains(string(out), "INJECTED") {
+			t.Errorf("%s sourcing the dotenv export ran echo: %q", sh, out)
+		}
+		noMarker(t, sh, dir)
+	}
+}
+
+type readerResult struct {
+	name   string
+	values map[string]string
+}
+
+// externalDotenvReaders reads file with Node's dotenv, dotenvx (get, which
+// applies its expansion and command substitution: what dotenvx run would
+// hand a program) and each python-dotenv there is (Debian's python3-dotenv,
+// and the one of the python3 on PATH when it differs), running in dir. A
+// missing reader skips the test, or fails it under HUSH_TEST_REQUIRE_ALL=1.
+func externalDotenvReaders(t *testing.T, dir, file string) []readerResult {
+	t.Helper()
 	npm := npmModules(t)
 	js := `const d = require(process.argv[1]); const fs = require("fs");
 process.stdout.write(JSON.stringify(d.parse(fs.readFileSync(process.argv[2]))))`
-	compare(t, "node dotenv", secrets, runJSON(t, dir, "node", "-e", js, filepath.Join(npm, "dotenv"), file))
-	// dotenvx get prints the file's keys after its expansion and command
-	// substitution: what dotenvx run would give the program.
-	dotenvx := filepath.Join(npm, ".bin", "dotenvx")
-	compare(t, "dotenvx", secrets, runJSON(t, dir, dotenvx, "get", "-f", file, "--format", "json"))
-	noMarker(t, "dotenvx", dir)
-
+	out := []readerResult{
+		{"node dotenv", runJSON(t, dir, "node", "-e", js, filepath.Join(npm, "dotenv"), file)},
+		{"dotenvx", runJSON(t, dir, filepath.Join(npm, ".bin", "dotenvx"), "get", "-f", file, "--format", "json")},
+	}
 	py := `import json, sys
 from dotenv import dotenv_values
 sys.stdout.write(json.dumps(dotenv_values(sys.argv[1])))`
-	pythons := 0
 	seen := map[string]bool{}
 	for _, p := range []string{"/usr/bin/python3", "python3"} {
 		path, err := exec.LookPath(p)
@@ -152,21 +175,12 @@ sys.stdout.write(json.dumps(dotenv_values(sys.argv[1])))`
 			continue
 		}
 		seen[path] = true
-		pythons++
-		compare(t, "python-dotenv ("+path+")", secrets, runJSON(t, dir, path, "-c", py, file))
+		out = append(out, readerResult{"python-dotenv (" + path + ")", runJSON(t, dir, path, "-c", py, file)})
 	}
-	if pythons == 0 {
+	if len(seen) == 0 {
 		requireOrSkip(t, "no python3 with python-dotenv (Debian python3-dotenv)")
 	}
-
-	// Sourcing a dotenv export in a shell must not run anything either.
-	for _, sh := range shells(t) {
-		out, _ := exec.Command(sh, "-c", `. "$1"; echo done`, sh, file).CombinedOutput()
-		if strings.Contains(string(out), "INJECTED") {
-			t.Errorf("%s sourcing the dotenv export ran echo: %q", sh, out)
-		}
-		noMarker(t, sh, dir)
-	}
+	return out
 }
 
 func contains(list []string, s string) bool {
