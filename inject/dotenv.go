@@ -25,7 +25,8 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 //     lines; a backslash right before a single quote is refused, since the
 //     readers disagree on whether it closes the string;
 //   - "double quotes" may span lines and read \n \r \t \" \\ and \$; any
-//     other backslash is kept as written;
+//     other backslash is kept as written; in a bare value only \$ is an
+//     escape (for a literal $);
 //   - $NAME, ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:+alt},
 //     ${NAME+alt} expand in bare and double-quoted values from keys defined
 //     EARLIER IN THE SAME FILE only, never from the environment. A
@@ -343,6 +344,13 @@ func (p *dotenvParser) expand(s string, escapes bool, line int) (string, error) 
 				b.WriteByte('\\')
 				b.WriteByte(n)
 			}
+			k += 2
+			continue
+		case c == '\\' && !escapes && k+1 < len(s) && s[k+1] == '$':
+			// In a bare value \$ is a literal $, as godotenv, dotenvx and
+			// Ruby's dotenv read it (Node's and python-dotenv keep both).
+			p.dispute(disputeExpand)
+			b.WriteByte('$')
 			k += 2
 			continue
 		case c == '$':

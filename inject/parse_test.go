@@ -40,7 +40,7 @@ func TestParseDotenv(t *testing.T) {
 		// An undefined variable is kept as written, never emptied.
 		{"undefined kept", "DB_PASSWORD=\"pa$SWORD!\"\nS=x$1y\nP=p@$$W0RD\nQ=${NOPE}/$\nR=${A/x/y}${\n",
 			map[string]string{"DB_PASSWORD": "pa$SWORD!", "S": "x$1y", "P": "p@$$W0RD", "Q": "${NOPE}/$", "R": "${A/x/y}${"}, nil},
-		{"escaped dollar", "A=\"\\$HOME\"\nB=\\$HOME\n", map[string]string{"A": "$HOME", "B": `\$HOME`}, nil},
+		{"escaped dollar", "X=1\nA=\"\\$X\"\nB=\\$X\\n\\\\$X\n", map[string]string{"X": "1", "A": "$X", "B": `$X\n\$X`}, nil},
 		{"later keys do not expand", "A=$B\nB=1\n", map[string]string{"A": "$B", "B": "1"}, nil},
 		{"bom and crlf", "\ufeffA=1\r\nB=\"x\r\ny\"\r\nC=2\r", map[string]string{"A": "1", "B": "x\ny", "C": "2"}, nil},
 		{"duplicates", "A=1\nB=2\nA=3\nA=4\n", map[string]string{"A": "4", "B": "2"}, []string{"A"}},
