@@ -20,7 +20,7 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 //     bare value's surrounding spaces are dropped; KEY= is the empty value;
 //     the last definition of a repeated key wins (see Imported.Duplicates);
 //   - '#' starts a comment at the start of a line and, in a bare value, at
-//     the FIRST '#' after a space or tab;
+//     the FIRST '#' after a space or tab (KEY=  # note is empty);
 //   - 'single quotes' are literal (no escapes, no expansion) and may span
 //     lines; a backslash right before a single quote is refused, since the
 //     readers disagree on whether it closes the string;
@@ -79,6 +79,7 @@ type dotenvParser struct {
 	keyLine  int
 	disputes map[string][]Dispute // the last definition's, by key
 	cur      []Dispute
+	spaced   bool // white space between '=' and the value
 }
 
 func (p *dotenvParser) fail(line int, reason string) error {
@@ -180,6 +181,7 @@ func (p *dotenvParser) name() (string, error) {
 	p.i++
 	start = p.i
 	p.skipSpaces()
+	p.spaced = p.i > start
 	for _, c := range p.src[start:p.i] {
 		if c >= utf8.RuneSelf {
 			p.key = key
@@ -210,11 +212,19 @@ const (
 	disputeSingleBS     = `python-dotenv reads \\ in single quotes as one backslash`
 	disputeSingleRef    = "python-dotenv expands ${…} even in single quotes"
 	disputeUnicodeSpace = "readers differ on which Unicode spaces after '=' they skip"
+	disputeEmptyComment = "python-dotenv and compose-go read \"KEY=  # text\" as the value \"# text\", not as empty with a comment"
 	disputeColon        = "python-dotenv does not read NAME: value (and Node's dotenv only with a space after the colon); write NAME=value"
 )
 
 func (p *dotenvParser) value() (string, error) {
 	if p.i >= len(p.src) || p.src[p.i] == '\n' {
+		return "", nil
+	}
+	if p.src[p.i] == '#' && p.spaced {
+		// "KEY=  # comment": the first " #" starts a comment, as Node's
+		// and Ruby's dotenv read it.
+		p.dispute(disputeEmptyComment)
+		p.skipLine()
 		return "", nil
 	}
 	switch p.src[p.i] {

@@ -30,7 +30,7 @@ func TestParseDotenv(t *testing.T) {
 		{"single quotes literal", `A='${X} \n "q" \d'` + "\n", map[string]string{"A": `${X} \n "q" \d`}, nil},
 		{"multi-line", "A=\"one\ntwo\"\nB='x\ny'\nC=3\n", map[string]string{"A": "one\ntwo", "B": "x\ny", "C": "3"}, nil},
 		{"export and yaml style", "export A=1\n  export\tB=2\nC: 3\n", map[string]string{"A": "1", "B": "2", "C": "3"}, nil},
-		{"empty values", "A=\nB=''\nC=\"\"\nD= # c\nE=x\n", map[string]string{"A": "", "B": "", "C": "", "D": "# c", "E": "x"}, nil},
+		{"empty values", "A=\nB=''\nC=\"\"\nD= # c\nE=x\n", map[string]string{"A": "", "B": "", "C": "", "D": "", "E": "x"}, nil},
 		{"equals in value", "A=b=c==\n", map[string]string{"A": "b=c=="}, nil},
 		{"unicode and spaces", "A='  ünï 😀  '\nB=  ünï  \n", map[string]string{"A": "  ünï 😀  ", "B": "ünï"}, nil},
 		{"expand from file", "A=x\nB=${A}-$A\nC=\"${A}\"\nD='${A}'\n", map[string]string{"A": "x", "B": "x-x", "C": "x", "D": "${A}"}, nil},
