@@ -125,6 +125,13 @@ func (p *dotenvParser) skipBlank() {
 			p.i++
 		case c == '#':
 			p.skipLine()
+		case c >= utf8.RuneSelf:
+			// A line of Unicode white space (NBSP…) is blank to every reader.
+			r, n := utf8.DecodeRune(p.src[p.i:])
+			if !unicode.IsSpace(r) {
+				return
+			}
+			p.i += n
 		default:
 			return
 		}

@@ -47,6 +47,7 @@ func TestParseDotenv(t *testing.T) {
 		{"backticks kept", "A=`x`\n", map[string]string{"A": "`x`"}, nil},
 		{"empty", "", map[string]string{}, nil},
 		{"comment only", "# a\n   # b", map[string]string{}, nil},
+		{"unicode blank lines", "\u00a0\n\u3000 \u00a0# c\nA=1\n\u2003\n", map[string]string{"A": "1"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
