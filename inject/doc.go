@@ -53,8 +53,11 @@
 // *ExportError (naming the key, never the value) what a format cannot carry;
 // the loader policy (IsDangerous, Allowed) applies to the formats that become
 // an environment (Format.SetsEnv), as to hush run.
-// Import (ParseDotenv, ParseJSON, ParseYAML) reads env files with godotenv's
-// semantics, refusing NUL bytes and invalid names with a *ParseError that
-// carries the line, and reports duplicate keys. FindSecretRefs lists
+// Import (ParseDotenv, ParseJSON, ParseYAML) reads env files (dotenv in the
+// dialect the mainstream readers agree on, see ParseDotenv), refusing NUL
+// bytes, invalid names and what the readers disagree on too much with a
+// *ParseError that carries the line, and reports duplicate keys and, for
+// dotenv, the keys whose reading some reader would not share (Disputed).
+// CheckDotenv reads a dotenv file again with an independent parser. FindSecretRefs lists
 // imported values that are hush://ENV/KEY references.
 package inject

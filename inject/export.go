@@ -20,7 +20,7 @@ type Format string
 
 // The formats. Import reads dotenv, json and yaml.
 const (
-	FormatDotenv Format = "dotenv" // KEY="value", read back by godotenv and ParseDotenv
+	FormatDotenv Format = "dotenv" // KEY='value', read back exactly by every mainstream dotenv reader
 	FormatJSON   Format = "json"   // {"KEY": "value"}
 	FormatYAML   Format = "yaml"   // KEY: "value"
 	FormatShell  Format = "shell"  // export KEY='value', for eval in a POSIX shell
@@ -48,6 +48,11 @@ type ExportOptions struct {
 	// Allow names the variables a format that sets an environment may
 	// carry although IsDangerous (hush.yaml's allow_inject).
 	Allow []string
+	// ForHush, with FormatDotenv, writes every valid UTF-8 value for
+	// ParseDotenv alone (in double quotes with escapes), instead of
+	// refusing the values some other reader would misread: for text only
+	// hush reads back, such as the edit buffer.
+	ForHush bool
 }
 
 // ExportError is a value the format cannot carry. It names the key and the
@@ -85,6 +90,9 @@ func Export(w io.Writer, format Format, secrets []Secret, opts ExportOptions) er
 	switch format {
 	case FormatDotenv:
 		err = each(&buf, secrets, format, func(s Secret) (string, error) {
+			if opts.ForHush && utf8.ValidString(s.Value.s) {
+				return s.Name + "=" + dotenvQuoteHush(s.Value.s) + "\n", nil
+			}
 			q, err := dotenvQuote(s.Value.s)
 			return s.Name + "=" + q + "\n", err
 		})
@@ -137,9 +145,10 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// dockerCheck refuses what docker's --env-file reader cannot carry: it reads
-// lines with no quoting or escapes at all, refuses invalid UTF-8, caps a line
-// at 64 KiB, and since Docker 28 strips a pair of matching outer quotes.
+// dockerCheck refuses what docker's --env-file reader (docker/cli
+// pkg/kvfile) cannot carry: it reads KEY=value lines as they are, with no
+// quoting, escapes or trimming of the value, refuses invalid UTF-8, caps a
+// line at 64 KiB (bufio.Scanner) and drops a CR before the line end.
 func dockerCheck(s Secret) error {
 	v := s.Value.s
 	switch {
@@ -149,8 +158,6 @@ func dockerCheck(s Secret) error {
 		return &ExportError{Key: s.Name, Reason: "value is not valid UTF-8 (docker env files refuse it)"}
 	case len(s.Name)+1+len(v) >= 64*1024:
 		return &ExportError{Key: s.Name, Reason: "value too long for a docker env file line (64 KiB)"}
-	case len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0]:
-		return &ExportError{Key: s.Name, Reason: "value starts and ends with the same quote, which Docker versions read differently"}
 	}
 	return nil
 }

@@ -6,64 +6,66 @@ import (
 	"unicode/utf8"
 )
 
-// dotenvQuote writes v so that godotenv (and ParseDotenv, its port) reads
-// back exactly v. godotenv's reader has three forms, each with blind spots:
+// dotenvQuote writes v so that every mainstream dotenv reader (Node's dotenv
+// and dotenvx, python-dotenv, Ruby's dotenv, godotenv, compose-go, and
+// ParseDotenv) reads back exactly v, and so that nothing in it runs when a
+// shell sources the file or dotenvx expands it:
 //
-//   - double quotes: \n \r and \<any> escapes, $VAR expansion (\$ for a
-//     dollar). The closing quote is the first one not after a backslash, and
-//     quotes next to it are trimmed, so a value ending in '\' or '"' fails;
-//   - single quotes: no escapes; the closing quote is the first one not
-//     after a backslash; CR LF is folded to LF before parsing;
-//   - bare: one line, trimmed, cut at " #", read as runes ($VAR expanded).
-//
-// The first form that fits wins; a value none fits (it ends with '\' or '"'
-// and has a line break or both quotes…) is refused.
+//   - single quotes wherever the value allows: no reader expands or
+//     escapes inside them, and a shell does neither. They cannot carry a
+//     single quote, a CR (readers fold line ends), a trailing backslash
+//     (compose-go reads \' as an escaped quote) or two backslashes in a row
+//     (python-dotenv folds them);
+//   - else double quotes, for a value with a single quote but no '"', '\\',
+//     '$' or '`' (Node's dotenv keeps backslash escapes, dotenvx runs $(…)
+//     even after a backslash, a shell runs `…`): LF and CR as \n and \r,
+//     which every reader decodes;
+//   - else the value cannot be written for all of them and is refused; so
+//     is a value with ${…}, which python-dotenv expands in every quoting.
 func dotenvQuote(v string) (string, error) {
-	if !strings.HasSuffix(v, `\`) && !strings.HasSuffix(v, `"`) {
-		var b strings.Builder
-		b.WriteByte('"')
-		for i := 0; i < len(v); i++ {
-			switch c := v[i]; c {
-			case '\\', '"', '$', '`':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			case '\n':
-				b.WriteString(`\n`)
-			case '\r':
-				b.WriteString(`\r`)
-			default:
-				b.WriteByte(c)
-			}
-		}
-		b.WriteByte('"')
-		return b.String(), nil
+	if !utf8.ValidString(v) {
+		return "", &ExportError{Format: FormatDotenv, Reason: "value is not valid UTF-8 (dotenv readers replace such bytes); use --format json, k8s or shell"}
 	}
-	if !strings.ContainsAny(v, "'\r") && !strings.HasSuffix(v, `\`) {
+	if hasBraceRef(v) {
+		return "", &ExportError{Format: FormatDotenv, Reason: "value holds ${…}, which python-dotenv expands even in single quotes; use --format json, yaml or shell"}
+	}
+	if !strings.ContainsAny(v, "'\r") && !strings.HasSuffix(v, `\`) && !strings.Contains(v, `\\`) {
 		return "'" + v + "'", nil
 	}
-	if bareOK(v) {
-		return strings.ReplaceAll(v, "$", `\$`), nil
+	if !strings.ContainsAny(v, "\"\\$`") {
+		r := strings.NewReplacer("\n", `\n`, "\r", `\r`)
+		return `"` + r.Replace(v) + `"`, nil
 	}
-	return "", &ExportError{Format: FormatDotenv, Reason: "value cannot be written so that dotenv readers get it back " +
-		"(it ends with a backslash or quote and has a line break or both kinds of quote); use --format json"}
+	return "", &ExportError{Format: FormatDotenv, Reason: "no dotenv quoting reads back this value in every reader " +
+		"(it has a single quote or CR together with a double quote, backslash, $ or backtick); use --format json, yaml or shell"}
 }
 
-// bareOK reports whether godotenv reads v unquoted as itself (with each $
-// escaped as \$).
-func bareOK(v string) bool {
-	if v == "" || v[0] == '"' || v[0] == '\'' || strings.ContainsAny(v, "\r\n") || !utf8.ValidString(v) {
-		return false
-	}
-	r := []rune(v)
-	if isSpace(r[0]) || isSpace(r[len(r)-1]) {
-		return false
-	}
-	for i := 1; i < len(r); i++ {
-		if r[i] == '#' && isSpace(r[i-1]) {
-			return false
+// hasBraceRef reports whether v has "${" with a "}" after it.
+func hasBraceRef(v string) bool {
+	i := strings.Index(v, "${")
+	return i >= 0 && strings.IndexByte(v[i:], '}') >= 0
+}
+
+// dotenvQuoteHush writes any valid UTF-8 value for ParseDotenv alone, in
+// double quotes with escapes: the edit buffer, which only hush reads.
+func dotenvQuoteHush(v string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\', '"', '$':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			b.WriteByte(c)
 		}
 	}
-	return true
+	b.WriteByte('"')
+	return b.String()
 }
 
 // yaml11Words are plain scalars that YAML 1.1 readers (PyYAML, go-yaml v2

@@ -87,7 +87,7 @@ func runEdit(s *session, scope store.Scope) error {
 	for _, n := range orig.Names() {
 		secrets = append(secrets, inject.Secret{Name: n, Value: inject.NewValue(orig.Secrets[n].Value.Reveal())})
 	}
-	if err := inject.Export(&content, inject.FormatDotenv, secrets, inject.ExportOptions{}); err != nil {
+	if err := inject.Export(&content, inject.FormatDotenv, secrets, inject.ExportOptions{ForHush: true}); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(buf, os.O_WRONLY|os.O_CREATE|os.O_EXCL|store.ONoFollow, 0o600)

@@ -63,8 +63,10 @@ EXAMPLES:
 			Name:      "import",
 			Usage:     "import secrets from a dotenv, JSON, YAML or SOPS file (all or nothing)",
 			ArgsUsage: "FILE",
-			Description: `FILE is read with godotenv's rules (a byte-order mark stripped, CRLF
-handled); nothing in it is executed or expanded from your shell's environment.
+			Description: `FILE is read in the dotenv dialect the mainstream readers share (see the
+README); nothing in it is executed or expanded from your shell's environment,
+and a $NAME not defined earlier in the file is kept as written. Values whose
+reading depends on what readers do differently are named in a warning.
 A bad line is reported by number, never with its value, and nothing is
 imported. A key that exists with another value is a conflict (exit 6) unless
 --overwrite. "-" reads stdin.
@@ -279,6 +281,7 @@ func runImport(s *session, path, formatFlag string, overwrite, follow bool, scop
 		return err
 	}
 	s.infof("imported into %s: %d added, %d updated, %d unchanged", envName, len(added), len(updated), len(same))
+	warnDisputed(s, path, imp.Disputed)
 	if refs, _ := inject.FindSecretRefs(imp.Secrets); len(refs) > 0 {
 		s.warnf("%d imported values are hush:// references, stored as text; hush run resolves references in --env-file, not in stores", len(refs))
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +15,7 @@ import (
 	"github.com/hush-secrets/hush/inject"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/sync/sopsfile"
 )
 
 func migrateCommand(env *Env) *cli.Command {
@@ -24,7 +27,8 @@ func migrateCommand(env *Env) *cli.Command {
 into the environment's team store in one write, all or nothing: a key two
 files set to different values, or one the environment holds with another value
 (unless --overwrite), imports nothing. Then it:
-  - reads the store back and checks every value;
+  - reads the store back and checks every value, and reads each FILE
+    again from disk with another parser (compose-go's, for dotenv);
   - makes git ignore each FILE (a line in the .gitignore at the top of its
     repository, or of the project outside git);
   - when a FILE is or ever was committed to git, says so and marks every
@@ -32,7 +36,9 @@ files set to different values, or one the environment holds with another value
     the history, so rotate them; hush status lists them;
   - with --to vault, pushes the environment to Vault (hush vault push);
   - with --remove, deletes each FILE (a FILE that is a symlink: the link,
-    never the file it points to);
+    never the file it points to), but keeps (and says why) one whose
+    values depend on variable expansion or on anything else dotenv readers
+    do differently, or that the second reading does not match;
   - lists other plaintext env files in the project (.env*, *.env) that still
     hold an imported value of 6 bytes or more: file and key names only.
 Running it again is harmless: unchanged keys are left as they are.
@@ -82,6 +88,12 @@ type migrated struct {
 	link    bool   // path itself is a symlink: --remove deletes the link
 	real    string // path with every link resolved
 	planted bool   // a link in the project was followed to reach it
+	// disputed are the keys whose reading depends on what dotenv readers
+	// do differently (expansion, escapes…), from the import's parse.
+	disputed []inject.Dispute
+	// kept says why the file must not be removed: its disputes and what
+	// the independent re-read found, one line per key.
+	kept []string
 }
 
 func runMigrate(s *session, o migrateOptions) error {
@@ -118,7 +130,7 @@ func runMigrate(s *session, o migrateOptions) error {
 		if len(imp.Duplicates) > 0 {
 			s.warnf("%s sets %s more than once; the last value wins", path, strings.Join(imp.Duplicates, ", "))
 		}
-		m := &migrated{path: path, abs: abs, real: abs}
+		m := &migrated{path: path, abs: abs, real: abs, disputed: imp.Disputed}
 		if src, err := store.WalkSource(abs, sourceRoots(p)); err == nil {
 			m.link, m.real, m.planted = src.Link, src.Real, src.Planted != ""
 		}
@@ -173,8 +185,12 @@ func runMigrate(s *session, o migrateOptions) error {
 		return err
 	}
 	s.infof("migrated %d keys into %s: %d added, %d updated, %d unchanged", len(secrets), envName, len(added), len(updated), len(same))
-	if err := verifyMigration(s, p, envName, secrets); err != nil {
+	stored, err := verifyMigration(s, p, envName, secrets)
+	if err != nil {
 		return err
+	}
+	for _, f := range files {
+		checkSource(s, f, o.format, stored, o.follow)
 	}
 	for _, f := range files {
 		if f.tracked != "" {
@@ -194,6 +210,11 @@ func runMigrate(s *session, o migrateOptions) error {
 	}
 	if o.remove {
 		for _, f := range files {
+			if len(f.kept) > 0 {
+				s.warnf("kept %s: it was not removed, since what hush stored may not be what the file means to every reader", f.path)
+				printf(s.env.Stderr, "hush: hint: check each key named above (hush get KEY), fix the file or the value, then delete %s yourself\n", shellWord(f.path))
+				continue
+			}
 			if err := removeMigrated(s, f); err != nil {
 				return err
 			}
@@ -242,29 +263,134 @@ func markExposed(sec *store.Secret, now time.Time) {
 	sec.Exposed = append(sec.Exposed, store.Exposure{To: gitHistory, Since: now})
 }
 
-// verifyMigration reads the team store back and checks every value.
-func verifyMigration(s *session, p *store.Project, envName string, secrets []inject.Secret) error {
+// verifyMigration reads the team store back, checks every value against the
+// import's reading and returns what decrypting the store gives for them.
+func verifyMigration(s *session, p *store.Project, envName string, secrets []inject.Secret) (map[string]string, error) {
 	doc, err := p.Read(envName, store.Team, s.identity)
 	paths := make([]string, 0, len(secrets))
 	for _, sec := range secrets {
 		paths = append(paths, s.secretPath(envName, sec.Name))
 	}
 	if aerr := s.audit(audit.SecretRead, paths, err); aerr != nil {
-		return aerr
+		return nil, aerr
 	}
 	if err != nil {
-		return fmt.Errorf("reading %s back: %w; no file was removed", envName, err)
+		return nil, fmt.Errorf("reading %s back: %w; no file was removed", envName, err)
 	}
 	var bad []string
+	stored := map[string]string{}
 	for _, sec := range secrets {
-		if got, ok := doc.Secrets[sec.Name]; !ok || got.Value.Reveal() != sec.Value.Reveal() {
+		got, ok := doc.Secrets[sec.Name]
+		if !ok || got.Value.Reveal() != sec.Value.Reveal() {
 			bad = append(bad, sec.Name)
+			continue
 		}
+		stored[sec.Name] = got.Value.Reveal()
 	}
 	if len(bad) > 0 {
 		sort.Strings(bad)
-		return fmt.Errorf("%w: %s read back with other values (changed by another process?); no file was removed", store.ErrConflict, strings.Join(bad, ", "))
+		return nil, fmt.Errorf("%w: %s read back with other values (changed by another process?); no file was removed", store.ErrConflict, strings.Join(bad, ", "))
 	}
 	s.infof("verified: %s holds all %d values", envName, len(secrets))
-	return nil
+	return stored, nil
+}
+
+// rereadSource reads a migrated file again from disk, with the import's
+// link rules.
+func rereadSource(s *session, path string, follow bool) ([]byte, error) {
+	fh, _, err := openSource(s, path, follow)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return io.ReadAll(io.LimitReader(fh, maxImportFile+1))
+}
+
+// checkSource re-reads f from disk and compares what another reader makes
+// of it (inject.CheckSource: compose-go's parser for dotenv) with stored, what
+// decrypting the store gave; with the import's own disputes, every
+// difference goes into f.kept, which keeps the file. A SOPS file is checked
+// by the store read-back alone: its plaintext exists only inside sops.
+func checkSource(s *session, f *migrated, formatFlag string, stored map[string]string, follow bool) {
+	// Read again through the same checks as the import: a source swapped
+	// for a link since then is refused here too.
+	data, err := rereadSource(s, f.abs, follow)
+	if err != nil {
+		f.kept = append(f.kept, "the file cannot be read again: "+err.Error())
+	}
+	format, ferr := importFormat(f.path, formatFlag)
+	mine := map[string]string{}
+	for _, n := range f.names {
+		mine[n] = stored[n]
+	}
+	if err == nil && !decryptedSOPS(data, f.path, formatFlag, format, mine) {
+		ref, cerr := inject.CheckSource(data, format, mine)
+		switch {
+		case ferr != nil:
+			cerr = ferr
+		case cerr == nil && len(ref) == 0:
+			s.infof("checked: %s, read again from disk by another reader, gives the %d stored values byte for byte", f.path, len(f.names))
+		}
+		if cerr != nil {
+			f.kept = append(f.kept, cerr.Error())
+		}
+		// The import's own disputes first, in file order; the second
+		// reader's findings for keys not already named.
+		named := map[string]bool{}
+		for _, d := range f.disputed {
+			named[d.Key] = true
+			f.kept = append(f.kept, fmt.Sprintf("%s (line %d): %s", d.Key, d.Line, d.Reason))
+		}
+		for _, d := range ref {
+			if !named[d.Key] {
+				f.kept = append(f.kept, d.Key+": "+d.Reason)
+			}
+		}
+	} else {
+		for _, d := range f.disputed {
+			f.kept = append(f.kept, fmt.Sprintf("%s (line %d): %s", d.Key, d.Line, d.Reason))
+		}
+	}
+	if len(f.kept) > 0 {
+		s.warnf("%s: what hush stored may not be what every reader of it gets:", f.path)
+		for _, k := range f.kept {
+			printf(s.env.Stderr, "hush:   %s\n", k)
+		}
+	}
+}
+
+// decryptedSOPS reports whether the values hush imported from data came
+// out of sops: data looks like a SOPS file and its plain parse is not what
+// was stored. A file that merely mentions sops but was imported as plain
+// text is checked like any other.
+func decryptedSOPS(data []byte, path, formatFlag string, format inject.Format, stored map[string]string) bool {
+	hint := sopsfile.FormatForPath(path)
+	if formatFlag != "" {
+		hint, _ = sopsfile.ParseFormat(formatFlag)
+	}
+	if len(sopsfile.Candidates(data, hint)) == 0 {
+		return false
+	}
+	imp, err := inject.Import(bytes.NewReader(data), format)
+	if err != nil || len(imp.Secrets) != len(stored) {
+		return true
+	}
+	for _, sec := range imp.Secrets {
+		if v, ok := stored[sec.Name]; !ok || v != sec.Value.Reveal() {
+			return true
+		}
+	}
+	return false
+}
+
+// warnDisputed names, for hush import, the keys whose stored value some
+// dotenv reader would read otherwise.
+func warnDisputed(s *session, path string, disputed []inject.Dispute) {
+	if len(disputed) == 0 {
+		return
+	}
+	s.warnf("%s: %d values were read in a way not every dotenv reader shares; check them (hush get KEY):", path, len(disputed))
+	for _, d := range disputed {
+		printf(s.env.Stderr, "hush:   %s (line %d): %s\n", d.Key, d.Line, d.Reason)
+	}
 }
