@@ -34,7 +34,7 @@ func FuzzExportImportRoundTrip(f *testing.F) {
 			format     Format
 			refuseWhen bool
 		}{
-			{FormatDotenv, !doubleOK && !singleOK && !bareOK(v)},
+			{FormatDotenv, !utf8.ValidString(v) || !doubleOK && !singleOK && !bareOK(v)},
 			{FormatJSON, !utf8.ValidString(v)},
 			{FormatYAML, !utf8.ValidString(v)},
 			{FormatShell, false},
