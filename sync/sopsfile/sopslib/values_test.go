@@ -133,3 +133,33 @@ func TestLeafTextTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestOddValuesAgainstSops: huge and special numbers, times, !!binary,
+// nested empties, written by the real sops, read as sops decrypt --extract
+// prints each; a null is refused naming its path. Nothing panics.
+func TestOddValuesAgainstSops(t *testing.T) {
+	isolate(t)
+	bin := sopsBin(t)
+	key := newKey(t)
+	src := "big: 123456789012345678901234567890\nneg: -99999999999999999999\nf: 1.0e+300\ntiny: 1e-320\ninf: .inf\nnan: .nan\n" +
+		"t: 2026-01-02T03:04:05Z\nd: 2026-01-02\nb: true\nbin: !!binary aGVsbG8=\nhex: 0x1F\noct: 0o17\ns: \"\"\n" +
+		"emptymap: {}\nemptylist: []\nnested: {a: {b: {}}, c: [[], {}]}\n"
+	enc := runSops(t, bin, nil, []byte(src), "encrypt", "--age", key.Recipient().String(), "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin")
+	got, err := Decrypt(enc, YAML, keysOf(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Entries) != 13 {
+		t.Errorf("%d entries, want 13 (empty mappings and lists hold no value)", len(got.Entries))
+	}
+	for _, e := range got.Entries {
+		out := string(runSops(t, bin, key, enc, "decrypt", "--extract", e.Path, "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin"))
+		if v := e.Value.Reveal(); v != out && v+"\n" != out {
+			t.Errorf("%s: hush %q, sops %q", e.Path, v, out)
+		}
+	}
+	enc = runSops(t, bin, nil, []byte("a: x\nn: null\n"), "encrypt", "--age", key.Recipient().String(), "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin")
+	if _, err := Decrypt(enc, YAML, keysOf(key)); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), `["n"]: null value`) {
+		t.Errorf("null: %v", err)
+	}
+}
