@@ -99,7 +99,8 @@ func FormatForPath(path string) Format {
 //     at all (cut off, damaged), any "sops" key;
 //   - dotenv: a line whose key starts with sops_ (lower case, as sops' own
 //     dotenv store decides what is metadata; leading blanks and export
-//     count too), whatever follows it;
+//     count too), whatever follows it, in a file not named as another
+//     format;
 //   - INI: a [sops] section;
 //   - any format: a value sops encrypted (ENC[AES256_GCM,…), even with
 //     every line of metadata gone.
@@ -138,6 +139,11 @@ func Candidates(data []byte, hint Format) []Format {
 	order = append(order, Formats...)
 	var out []Format
 	for _, f := range order {
+		// sops_ keys are metadata only in dotenv: in a file named as YAML,
+		// JSON or INI they are keys (its ENC[…] values still count).
+		if f == Dotenv && hint != "" && hint != Dotenv {
+			continue
+		}
 		if matches(data, f) && !slices.Contains(out, f) {
 			out = append(out, f)
 		}

@@ -193,6 +193,11 @@ func TestCandidates(t *testing.T) {
 		{`{"tools": {"sops": {"version": "3.9"}}}`, "", ""},
 		{"tools:\n  sops: 3.9\n", YAML, ""},
 		{"[tools]\nsops = 3.9\n", INI, ""},
+		// sops_ keys are metadata in dotenv only, but ENC[…] counts anywhere.
+		{`{"sops_version": "3.9"}`, JSON, ""},
+		{"sops_version: 3.9\n", YAML, ""},
+		{"sops_version: 3.9\n", "", "dotenv"},
+		{"A=ENC[AES256_GCM,data:eA==,iv:x,tag:y,type:str]\nsops_mac=x\n", YAML, "yaml"},
 	} {
 		var got []string
 		for _, f := range Candidates([]byte(c.data), c.hint) {
