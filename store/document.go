@@ -89,17 +89,23 @@ func binary(v string) bool {
 
 // MarshalJSON writes the secret as the document holds it.
 func (s Secret) MarshalJSON() ([]byte, error) {
-	w := secretJSON{Value: string(s.Value), secretPlain: (*secretPlain)(&s)}
-	if binary(w.Value) {
-		w.Value, w.Encoding = base64.StdEncoding.EncodeToString([]byte(w.Value)), encodingBase64
-	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&w); err != nil {
+	if err := enc.Encode(s.wire()); err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// wire is the secret as JSON holds it. (Encode encodes it directly: a
+// Marshaler's output would be parsed and compacted again.)
+func (s *Secret) wire() *secretJSON {
+	w := &secretJSON{Value: string(s.Value), secretPlain: (*secretPlain)(s)}
+	if binary(w.Value) {
+		w.Value, w.Encoding = base64.StdEncoding.EncodeToString([]byte(w.Value)), encodingBase64
+	}
+	return w
 }
 
 // errEncoding is a secret whose encoding hush does not know or whose value
@@ -185,7 +191,11 @@ func (d *Document) Encode() ([]byte, error) {
 		k, _ := json.Marshal(name)
 		buf.Write(k)
 		buf.WriteByte(':')
-		if err := enc.Encode(d.Secrets[name]); err != nil {
+		sec := d.Secrets[name]
+		if sec == nil {
+			return nil, fmt.Errorf("encode %s: no secret", name)
+		}
+		if err := enc.Encode(sec.wire()); err != nil {
 			return nil, fmt.Errorf("encode %s: %w", name, err)
 		}
 		buf.Truncate(buf.Len() - 1) // Encoder adds a newline.
