@@ -221,3 +221,38 @@ func TestVersion1Fixture(t *testing.T) {
 		t.Errorf("re-encoded fixture differs (%v):\n%s\n%s", err, again, plain)
 	}
 }
+
+// A merge conflict file keeps binary values exactly too, and one of text
+// values is version 1, as a hush before version 2 wrote it.
+func TestConflictFileBinary(t *testing.T) {
+	t.Parallel()
+	p, id := newProject(t)
+	rcpts := []Recipient{{Key: id.Public, Label: "me"}}
+	for _, c := range []struct {
+		ours, theirs string
+	}{{"text a", "text b"}, {"\xff\x00ours", "\xfetheirs"}} {
+		in := map[string]Conflict{"K": {Ours: &Secret{Value: Value(c.ours)}, Theirs: &Secret{Value: Value(c.theirs)}}}
+		if err := p.WriteConflicts("dev", in, rcpts); err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.ReadConflicts("dev", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["K"].Ours.Value.Reveal() != c.ours || got["K"].Theirs.Value.Reveal() != c.theirs {
+			t.Fatalf("conflict read back %q / %q, want %q / %q", got["K"].Ours.Value.Reveal(), got["K"].Theirs.Value.Reveal(), c.ours, c.theirs)
+		}
+		ct, err := os.ReadFile(p.ConflictPath("dev"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := crypt.Decrypt(ct, id.Identity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool]string{false: `{"version":1,`, true: `{"version":2,`}[binary(c.ours)]
+		if !bytes.HasPrefix(plain, []byte(want)) {
+			t.Errorf("conflict file of %q starts %.20s, want %s", c.ours, plain, want)
+		}
+	}
+}
