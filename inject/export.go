@@ -83,6 +83,12 @@ func Export(w io.Writer, format Format, secrets []Secret, opts ExportOptions) er
 		if format.SetsEnv() && !Allowed(s.Name, opts.Allow) {
 			return &ExportError{Format: format, Key: s.Name, Reason: "changes what programs run, trust or write (see IsDangerous); leave it out or allow it"}
 		}
+		// dotenv readers and the GitHub runner read text: bytes that are not
+		// UTF-8 come back replaced. (shell and k8s carry any byte exactly;
+		// docker, json and yaml refuse such a value below.)
+		if (format == FormatDotenv || format == FormatGitHub) && !utf8.ValidString(s.Value.s) {
+			return &ExportError{Format: format, Key: s.Name, Reason: "value is not valid UTF-8, which " + string(format) + " readers do not give back exactly; use --format shell or k8s"}
+		}
 	}
 	slices.SortFunc(secrets, func(a, b Secret) int { return strings.Compare(a.Name, b.Name) })
 	var buf bytes.Buffer

@@ -30,7 +30,7 @@ func FuzzExportImportRoundTrip(f *testing.F) {
 			format     Format
 			refuseWhen bool
 		}{
-			{FormatDotenv, !dotenvWritable(v)},
+			{FormatDotenv, !utf8.ValidString(v) || !dotenvWritable(v)},
 			{FormatJSON, !utf8.ValidString(v)},
 			{FormatYAML, !utf8.ValidString(v)},
 			{FormatShell, false},

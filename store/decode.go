@@ -15,7 +15,9 @@ import (
 // only a strict subset of JSON whose meaning under encoding/json is plain —
 // field names spelled exactly as Document and Secret declare them, each at
 // most once, no null, no duplicate secret, simple escapes, valid UTF-8,
-// versions as plain digits — and reports ok=false on anything else, so
+// versions as plain digits, no value encoding (a base64 value, which only
+// documents with binary values hold, is left to Secret.UnmarshalJSON) —
+// and reports ok=false on anything else, so
 // DecodeDocument falls back to encoding/json, whose answer (document or
 // error) stands. FuzzDecodeFast checks that whatever this accepts,
 // encoding/json decodes to the same document.
@@ -135,7 +137,7 @@ func decodeOne(plain, env, key string) (sec *Secret, ok bool) {
 		return nil, false
 	}
 	d, ok := decodeFastOnly(plain, key)
-	if !ok || d.Version != FormatVersion || d.Environment != env {
+	if !ok || (d.Version != formatText && d.Version != FormatVersion) || d.Environment != env {
 		return nil, false
 	}
 	return d.Secrets[key], true
@@ -190,7 +192,7 @@ func (p *fastParser) wanted() (map[string]*Secret, bool) {
 	var scratch Secret
 	ok := p.object(func(name string) bool {
 		scratch = Secret{}
-		if !p.secret(&scratch) || ValidKeyName(name) != nil || ValidValue(scratch.Value.Reveal()) != nil {
+		if !p.secret(&scratch) || ValidKeyName(name) != nil || checkStored(&scratch, formatText) != nil {
 			return false
 		}
 		if name == p.want {

@@ -29,6 +29,10 @@ func FuzzDecodeFast(f *testing.F) {
 		`{"secrets":{"A":{"note":"\xff"}}}`,
 		`{"environment":"dev"}x`,
 		`{"unknown":1}`,
+		`{"version":2,"environment":"dev","secrets":{"A":{"value":"/wD+","encoding":"base64"}}}`,
+		`{"version":2,"environment":"dev","secrets":{"A":{"value":"x","Encoding":""}}}`,
+		`{"version":2,"environment":"dev","secrets":{"A":{"value":"eA==","encoding":"base64","value":"eQ=="}}}`,
+		`{"version":2,"environment":"dev","secrets":{"A":{"VALUE":"x"}}}`,
 	} {
 		f.Add([]byte(seed))
 	}

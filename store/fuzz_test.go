@@ -20,6 +20,8 @@ func FuzzDecodeDocument(f *testing.F) {
 	f.Add([]byte(`{"version":2,"environment":"dev","secrets":{}}`))
 	f.Add([]byte(`{"version":1,"environment":"dev","secrets":{"A":{"value":"\u0000"}}}`))
 	f.Add([]byte(`{"version":1,"environment":"dev","secrets":{"A":{"value":"x","exposed":[{"to":"b","since":"2026-01-01T00:00:00Z"}]}}}  `))
+	f.Add([]byte(`{"version":2,"environment":"dev","secrets":{"A":{"value":"/wD+","encoding":"base64"},"B":{"value":"x"}}}`))
+	f.Add([]byte(`{"version":1,"environment":"dev","secrets":{"A":{"value":"/wD+","encoding":"base64"}}}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		d, err := DecodeDocument(in, "dev")
 		if err != nil {

@@ -145,7 +145,16 @@ func (p *Project) WriteConflicts(env string, conflicts map[string]Conflict, rcpt
 	if len(conflicts) == 0 {
 		return removeIfExists(path)
 	}
-	plain, err := json.Marshal(conflictDoc{Version: FormatVersion, Environment: env, Conflicts: conflicts})
+	// The version follows the document's rule: 2 only for binary values.
+	version := formatText
+	for _, c := range conflicts {
+		for _, sec := range []*Secret{c.Ours, c.Theirs} {
+			if sec != nil && binary(string(sec.Value)) {
+				version = FormatVersion
+			}
+		}
+	}
+	plain, err := json.Marshal(conflictDoc{Version: version, Environment: env, Conflicts: conflicts})
 	if err != nil {
 		return err
 	}
@@ -174,7 +183,7 @@ func (p *Project) ReadConflicts(env string, id *crypt.Identity) (map[string]Conf
 		return nil, fmt.Errorf("conflicts of %s: %w", env, err)
 	}
 	var cd conflictDoc
-	if err := json.Unmarshal(plain, &cd); err != nil || cd.Version != FormatVersion || cd.Environment != env {
+	if err := json.Unmarshal(plain, &cd); err != nil || (cd.Version != formatText && cd.Version != FormatVersion) || cd.Environment != env {
 		return nil, fmt.Errorf("%w: conflicts of %s: not a hush conflict file for this environment", ErrIntegrity, env)
 	}
 	if cd.Conflicts == nil {

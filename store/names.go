@@ -89,15 +89,14 @@ func ValidProjectID(id string) error {
 
 var hexDigit = byteClass(digits + "abcdef")
 
-// ValidValue reports whether v can be stored and handed to a process.
+// ValidValue reports whether v can be stored: any bytes, NUL and invalid
+// UTF-8 included (the document keeps such a value base64-encoded, see
+// Secret), up to MaxValueSize. Where a value goes next decides what else
+// it must be: an environment variable cannot hold a NUL (inject refuses
+// it, naming the key), a text export or Vault cannot hold invalid UTF-8.
 func ValidValue(v string) error {
 	if len(v) > MaxValueSize {
 		return fmt.Errorf("%w value: %d bytes is over the 1 MiB limit", ErrInvalid, len(v))
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] == 0 {
-			return fmt.Errorf("%w value: it contains a NUL byte, which an environment variable cannot carry", ErrInvalid)
-		}
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func TestDecodeDocument(t *testing.T) {
 		t.Fatalf("good: %v, %v", d, err)
 	}
 	bad := map[string]string{
-		"version 2":      `{"version":2,"environment":"dev","secrets":{}}`,
+		"version 3":      `{"version":3,"environment":"dev","secrets":{}}`,
 		"version 0":      `{"environment":"dev","secrets":{}}`,
 		"other env":      `{"version":1,"environment":"prod","secrets":{}}`,
 		"trailing":       good + `{}`,

@@ -98,6 +98,11 @@ func scriptSetup(e *testscript.Env) error {
 	if abs, err := filepath.Abs(filepath.Join("..", "..", "completions")); err == nil {
 		e.Setenv("HUSH_COMPLETIONS", abs)
 	}
+	// HUSH_TESTDATA is the repository's testdata, for committed fixtures
+	// scripts copy in (a store written by an older hush).
+	if abs, err := filepath.Abs(filepath.Join("..", "..", "testdata")); err == nil {
+		e.Setenv("HUSH_TESTDATA", abs)
+	}
 	e.Setenv("HUSH_ENV", "")
 	e.Setenv("HUSH_IDENTITY", "")
 	e.Setenv("HUSH_IDENTITY_FILE", "")

@@ -106,7 +106,8 @@ func sourceRoots(p *store.Project) []string {
 	return roots
 }
 
-// readSOPS returns nil, nil when data is not a SOPS file.
+// readSOPS returns nil, nil when data is not a SOPS file (sopsfile.Candidates:
+// no SOPS metadata or ciphertext in it).
 func readSOPS(s *session, path string, data []byte, formatFlag string) (*inject.Imported, error) {
 	hint := sopsfile.FormatForPath(path)
 	if formatFlag != "" {
@@ -130,12 +131,15 @@ func readSOPS(s *session, path string, data []byte, formatFlag string) (*inject.
 	if err != nil {
 		return nil, err
 	}
+	// The file carries SOPS metadata: it is read as SOPS or not at all. A
+	// damaged one is never parsed again as plain text (see sopsfile).
 	file, err := h.Decrypt(data, formats, keys)
-	if errors.Is(err, sopsfile.ErrNotSOPS) {
-		return nil, nil // it only mentioned sops
-	}
 	if err != nil {
-		return nil, fmt.Errorf("%s (SOPS %s): %w; nothing imported", path, formats[0], err)
+		err = fmt.Errorf("%s (SOPS %s): %w; nothing imported", path, formats[0], err)
+		if errors.Is(err, store.ErrIntegrity) {
+			err = withHint(err, "%s carries SOPS metadata, so hush reads it only as a SOPS file; `sops decrypt %s` gives sops' own verdict", path, path)
+		}
+		return nil, err
 	}
 	s.infof("%s is a SOPS %s file: %d values decrypted, MAC verified", path, file.Format, len(file.Entries))
 	if len(file.Plaintext) > 0 {

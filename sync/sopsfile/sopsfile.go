@@ -28,9 +28,11 @@ package sopsfile
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -42,8 +44,9 @@ import (
 // Format is a SOPS file format.
 type Format string
 
-// The formats sops stores a tree in. (sops' "binary" format holds one blob,
-// not named values, and is not read here.)
+// The formats sops stores a tree in. (A file of sops' "binary" format is a
+// JSON file whose one value, "data", holds the blob: it reads as JSON, and
+// the blob is stored byte for byte under the name data.)
 const (
 	YAML   Format = "yaml"
 	JSON   Format = "json"
@@ -83,48 +86,98 @@ func FormatForPath(path string) Format {
 	return ""
 }
 
-// markers are cheap tests for SOPS metadata, so that an ordinary .env or
-// JSON file is never handed to hush-sops just to find out. Compiled on
-// first use: most commands never ask.
+// Recognition. A file is a SOPS file when it carries SOPS metadata or SOPS
+// ciphertext, in any format, whatever its name; hush then reads it only
+// through sops, and a file sops cannot load, decrypt and verify is refused
+// (ErrIntegrity), never read again as plain dotenv, JSON or YAML: a damaged
+// SOPS file means nothing hush could store. The rule is deliberately
+// wider than what sops loads, so that damage cannot turn a SOPS file into
+// a plain one:
+//
+//   - YAML: a top-level sops key (a line starting with sops:, quoted or not);
+//   - JSON: a top-level "sops" key, or, in a file that is not a JSON object
+//     at all (cut off, damaged), any "sops" key;
+//   - dotenv: a line whose key starts with sops_ (lower case, as sops' own
+//     dotenv store decides what is metadata; leading blanks and export
+//     count too), whatever follows it, in a file not named as another
+//     format;
+//   - INI: a [sops] section;
+//   - any format: a value sops encrypted (ENC[AES256_GCM,…), even with
+//     every line of metadata gone.
+//
+// A plain file that merely mentions sops (a key SOPS_AGE_KEY_FILE, a
+// nested "sops" in a JSON object, the word in a value) is not one.
 var markers = sync.OnceValue(func() map[Format]*regexp.Regexp {
 	return map[Format]*regexp.Regexp{
 		YAML:   regexp.MustCompile(`(?m)^["']?sops["']?[ \t]*:`),
-		JSON:   regexp.MustCompile(`"sops"\s*:\s*\{`),
-		Dotenv: regexp.MustCompile(`(?m)^sops_(mac|version|lastmodified)=`),
-		INI:    regexp.MustCompile(`(?m)^[ \t]*\[sops\][ \t]*\r?$`),
+		JSON:   regexp.MustCompile(`"sops"\s*:`),
+		Dotenv: regexp.MustCompile(`(?m)^[ \t]*(?:export[ \t]+)?sops_`),
+		INI:    regexp.MustCompile(`(?m)^[ \t]*\[[ \t]*sops[ \t]*\][ \t]*\r?$`),
 	}
 })
 
-// Candidates returns the formats data may be a SOPS file of, most likely
-// first: hint (a Format, or ""), then JSON for what looks like JSON (JSON
-// is YAML too), then the rest; only formats whose metadata marker the data
-// carries. No candidates means data is certainly not a SOPS file; sops
-// itself decides for the others.
+// encrypted marks a value sops encrypted, in any format.
+var encrypted = []byte("ENC[AES256_GCM,")
+
+// Candidates returns the formats to load data as when it is a SOPS file
+// (see Recognition above), and nil when it is not one. hint (a Format, or
+// "": the file's name or --format) decides when its own marker is there:
+// then it is the only candidate, as sops itself would read the file only
+// in the format its name says. Otherwise the formats whose markers data
+// carries, JSON first for what looks like JSON (JSON is YAML too); and a
+// file whose only trace of sops is an encrypted value is a candidate in
+// the hint's format, or every format. A file with candidates must load
+// as one of them, or it is refused.
 func Candidates(data []byte, hint Format) []Format {
-	order := make([]Format, 0, len(Formats)+2)
-	if hint != "" {
-		order = append(order, hint)
+	if hint != "" && matches(data, hint) {
+		return []Format{hint}
 	}
+	order := make([]Format, 0, len(Formats)+1)
 	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
 		order = append(order, JSON)
 	}
 	order = append(order, Formats...)
 	var out []Format
 	for _, f := range order {
-		if m := markers()[f]; m != nil && m.Match(data) && !contains(out, f) {
+		// sops_ keys are metadata only in dotenv: in a file named as YAML,
+		// JSON or INI they are keys (its ENC[…] values still count).
+		if f == Dotenv && hint != "" && hint != Dotenv {
+			continue
+		}
+		if matches(data, f) && !slices.Contains(out, f) {
 			out = append(out, f)
+		}
+	}
+	if len(out) == 0 && bytes.Contains(data, encrypted) {
+		if hint != "" {
+			return []Format{hint}
+		}
+		for _, f := range order {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
 		}
 	}
 	return out
 }
 
-func contains(fs []Format, f Format) bool {
-	for _, g := range fs {
-		if g == f {
-			return true
+// matches reports whether data carries format f's metadata marker.
+func matches(data []byte, f Format) bool {
+	m := markers()[f]
+	if m == nil || !m.Match(data) {
+		return false
+	}
+	if f == JSON {
+		// A JSON object is SOPS only with a top-level "sops" key (or
+		// encrypted values); one that does not parse is judged by the
+		// marker alone.
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(data, &top); err == nil {
+			_, ok := top["sops"]
+			return ok || bytes.Contains(data, encrypted)
 		}
 	}
-	return false
+	return true
 }
 
 // Keys are the identities to try before sops' own key sources.

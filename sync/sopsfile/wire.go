@@ -37,7 +37,9 @@ const protocol = 1
 // HelperName is the companion executable's name.
 const HelperName = "hush-sops"
 
-// ErrNotSOPS means the data has no SOPS metadata sops can load.
+// ErrNotSOPS means hush-sops was asked to read data with no candidate
+// format: hush only sends what Candidates recognises as SOPS, and a file
+// that is recognised but does not load is ErrIntegrity, never ErrNotSOPS.
 var ErrNotSOPS = errors.New("not a SOPS file")
 
 // ErrNoHelper means hush-sops is not installed where hush looks for it. It
@@ -173,10 +175,10 @@ func FindHelper() (string, error) {
 
 // Decrypt decrypts data as a SOPS file of the first of formats sops can
 // load it as (see Candidates) and flattens it. Every value is decrypted and
-// the MAC verified before anything is returned: a tampered file yields an
-// error wrapping store.ErrIntegrity, a file no available key opens one
-// wrapping store.ErrNoIdentity, and data none of the formats loads
-// ErrNotSOPS. Errors never contain a value.
+// the MAC verified before anything is returned: a tampered or damaged file,
+// one none of the formats loads included, yields an error wrapping
+// store.ErrIntegrity, and a file no available key opens one wrapping
+// store.ErrNoIdentity. Errors never contain a value.
 func (h *Helper) Decrypt(data []byte, formats []Format, keys Keys) (*File, error) {
 	req := &request{Protocol: protocol, Op: "decrypt", Data: data, Formats: formats,
 		Identities: len(keys.Identities) > 0, Own: keys.Own, Order: keys.DecryptionOrder}

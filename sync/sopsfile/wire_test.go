@@ -175,6 +175,29 @@ func TestCandidates(t *testing.T) {
 		{`{"a":1,"sops":{"mac":"x"}}`, Dotenv, "json"},
 		{"A=1\nsops_mac=x\n", "", "dotenv"},
 		{"[sops]\nmac=x\n", YAML, "ini"},
+		// The hint decides when its own marker is there.
+		{"A=1\nsops_mac=x\n", Dotenv, "dotenv"},
+		{"a: 1\nsops:\n  mac: x\n", YAML, "yaml"},
+		// Damaged metadata is still SOPS metadata.
+		{"A=ENC[AES256_GCM,data:x]\nsops_lastmodifi=2026\n", "", "dotenv"},
+		{"A=1\n  export sops_mac=x\n", Dotenv, "dotenv"},
+		{"A=1\nsops_version=3.13.3\n", Dotenv, "dotenv"},
+		{`{"a": 1, "sops": {"mac": "x"`, "", "json"},
+		{`{"a": 1, "sops": null}`, "", "json"},
+		// Encrypted values with every line of metadata gone.
+		{"A=ENC[AES256_GCM,data:eA==,iv:x,tag:y,type:str]\n", Dotenv, "dotenv"},
+		{"a: ENC[AES256_GCM,data:eA==,iv:x,tag:y,type:str]\n", "", "yaml json dotenv ini"},
+		{`{"a": "ENC[AES256_GCM,data:eA==,iv:x,tag:y,type:str]", "b": {"sops": 1}}`, "", "json"},
+		// Plain files that only mention sops.
+		{"SOPS_AGE_KEY_FILE=/k\nA=sops_mac=x\n", Dotenv, ""},
+		{`{"tools": {"sops": {"version": "3.9"}}}`, "", ""},
+		{"tools:\n  sops: 3.9\n", YAML, ""},
+		{"[tools]\nsops = 3.9\n", INI, ""},
+		// sops_ keys are metadata in dotenv only, but ENC[…] counts anywhere.
+		{`{"sops_version": "3.9"}`, JSON, ""},
+		{"sops_version: 3.9\n", YAML, ""},
+		{"sops_version: 3.9\n", "", "dotenv"},
+		{"A=ENC[AES256_GCM,data:eA==,iv:x,tag:y,type:str]\nsops_mac=x\n", YAML, "yaml"},
 	} {
 		var got []string
 		for _, f := range Candidates([]byte(c.data), c.hint) {

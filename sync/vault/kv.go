@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync"
@@ -111,6 +112,23 @@ func checkEntry(where, k, val string) error {
 		return fmt.Errorf("vault: %s: %s: %w", where, k, err)
 	}
 	return nil
+}
+
+// checkText refuses, before anything is written, a value Vault cannot
+// give back exactly: its API is JSON, whose strings are UTF-8, and bytes
+// that are not would come back replaced.
+func checkText(values map[string]store.Value) error {
+	names := make([]string, 0, len(values))
+	for k, val := range values {
+		if !utf8.ValidString(val.Reveal()) {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	return fmt.Errorf("%w: vault: %s: the value is not valid UTF-8, which Vault's JSON API cannot store exactly; nothing pushed", store.ErrInvalid, strings.Join(names, ", "))
 }
 
 // locate is the mount's KV version and env's path in it.
@@ -218,6 +236,9 @@ func (v *Vault) Push(ctx context.Context, env string, plan *sync.Plan) (*sync.Sn
 	}
 	if plan.Empty() {
 		return plan.Base, nil
+	}
+	if err := checkText(plan.Result()); err != nil {
+		return nil, err
 	}
 	if v.layout == LayoutTree {
 		return v.pushTree(ctx, kv, p, plan)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/getsops/sops/v3/aes"
 	sopsage "github.com/getsops/sops/v3/age"
 	"github.com/getsops/sops/v3/keyservice"
+	"github.com/getsops/sops/v3/kms"
+	"github.com/getsops/sops/v3/version"
 	"google.golang.org/grpc"
 
 	"github.com/hush-secrets/hush/store"
@@ -33,6 +36,9 @@ func Decrypt(data []byte, f Format, keys Keys) (*File, error) {
 	st := storeFor(f)
 	tree, err := load(st, data)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkVersion(tree.Metadata); err != nil {
 		return nil, err
 	}
 	out := &File{Format: f, MACOnlyEncrypted: tree.Metadata.MACOnlyEncrypted}
@@ -72,10 +78,14 @@ func Decrypt(data []byte, f Format, keys Keys) (*File, error) {
 		return nil, fmt.Errorf("%w: no key available here opens the file (age recipients: %s); sops' other key sources were tried too",
 			store.ErrNoIdentity, orNone(out.Recipients))
 	}
-	cipher := aes.NewCipher()
+	cipher := &valueCipher{Cipher: aes.NewCipher()}
 	computed, err := tree.Decrypt(dataKey, cipher)
+	if cipher.refused {
+		return nil, fmt.Errorf("%w: %v", store.ErrIntegrity, errBytesType)
+	}
 	if err != nil {
-		// aes-gcm refused a value or a comment: changed after encryption.
+		// aes-gcm refused a value or a comment, or its type does not
+		// parse: changed after encryption.
 		return nil, fmt.Errorf("%w: a value does not decrypt (the file was changed after it was encrypted)", store.ErrIntegrity)
 	}
 	stored, err := cipher.Decrypt(tree.Metadata.MessageAuthenticationCode, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
@@ -117,12 +127,71 @@ func loadErrorKind(err error) string {
 	switch {
 	case strings.Contains(msg, "metadata not found"):
 		return "no sops metadata"
+	case strings.Contains(msg, "Duplicate value"), strings.Contains(msg, "duplicate"):
+		return "an entry of its metadata is repeated"
 	case strings.Contains(msg, "more than one of"):
 		return "conflicting encryption rules in its metadata"
 	case strings.Contains(msg, "lastmodified"), strings.Contains(msg, "parsing time"):
 		return "bad lastmodified in its metadata"
+	case strings.Contains(msg, "invalid dotenv input line"):
+		return "a line is not NAME=value"
+	case strings.Contains(msg, "not a mapping"):
+		return "its sops metadata is not a mapping"
 	}
 	return "it does not parse"
+}
+
+// checkVersion does what sops decrypt does with the version in the
+// metadata before it decrypts anything (common.LoadEncryptedFileWithBugFixes):
+// one that does not parse is refused, and a file of a sops older than 3.3.0
+// with AWS KMS encryption contexts is one sops would rewrite to read.
+func checkVersion(md sops.Metadata) error {
+	older, err := version.AIsNewerThanB(kmsContextFixed, md.Version)
+	if err != nil {
+		return fmt.Errorf("%w: not a readable SOPS file (bad version in its metadata)", store.ErrIntegrity)
+	}
+	if !older {
+		return nil
+	}
+	for _, g := range md.KeyGroups {
+		for _, k := range g {
+			if mk, ok := k.(*kms.MasterKey); ok && len(mk.EncryptionContext) >= 2 {
+				return fmt.Errorf("%w: the file was written by sops %s with AWS KMS encryption contexts, which sops before %s wrote wrongly; open and save it once with a current sops", store.ErrInvalid, truncate(md.Version), kmsContextFixed)
+			}
+		}
+	}
+	return nil
+}
+
+// kmsContextFixed is sops' KMS_ENC_CTX_BUG_FIXED_VERSION.
+const kmsContextFixed = "3.3.0"
+
+// errBytesType is a value marked type:bytes. sops' cipher decrypts one into
+// a []byte and then uses it as a map key, which panics: sops decrypt itself
+// crashes on such a file, and no sops store writes one (every format holds
+// text; sops' binary format keeps the blob as a string). The type is not
+// authenticated, so it is a sign of a changed file.
+var errBytesType = errors.New("a value is marked type:bytes, which sops writes for no format and cannot decrypt (the file was changed after it was encrypted)")
+
+// encryptedValue is sops' own pattern for an encrypted value (aes.encre),
+// so the type read here is the type sops' cipher would read.
+var encryptedValue = regexp.MustCompile(`^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`)
+
+// valueCipher is sops' AES cipher that refuses, before decrypting, the
+// value types it cannot take (errBytesType), so that no value of a file,
+// however changed, makes sops panic.
+// (sops' tree walker keeps only the text of the error, so refused says it.)
+type valueCipher struct {
+	sops.Cipher
+	refused bool
+}
+
+func (c *valueCipher) Decrypt(ciphertext string, key []byte, additionalData string) (any, error) {
+	if m := encryptedValue.FindStringSubmatch(ciphertext); m != nil && m[4] == "bytes" {
+		c.refused = true
+		return nil, errBytesType
+	}
+	return c.Cipher.Decrypt(ciphertext, key, additionalData)
 }
 
 func orNone(s []string) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/getsops/sops/v3"
+	"github.com/getsops/sops/v3/stores"
 
 	"github.com/hush-secrets/hush/store"
 )
@@ -99,9 +100,9 @@ func walkValue(v any, p path, fn func(path, any) error) error {
 			i++
 		}
 		return nil
-	case sops.Comment:
-		return nil
 	}
+	// A comment as a mapping's value (not as an item) is a value whose
+	// type was changed to comment: fn sees it and flatten refuses it.
 	return fn(p, v)
 }
 
@@ -130,7 +131,10 @@ func flatten(branch sops.TreeBranch, f Format, st sops.ValueEmitter) ([]Entry, e
 		if prev, ok := byName[name]; ok {
 			return fmt.Errorf("%w: %s and %s both map to %s; rename one of them", store.ErrInvalid, prev, p, name)
 		}
-		val, err := leafText(v, st)
+		if _, ok := v.(sops.Comment); ok {
+			return fmt.Errorf("%w: %s: a value is marked as a comment (the file was changed after it was encrypted)", store.ErrIntegrity, p)
+		}
+		val, err := leafText(v, f, st)
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", store.ErrInvalid, p, err)
 		}
@@ -178,8 +182,12 @@ func envName(p path) (string, error) {
 	return name, nil
 }
 
-// leafText is a scalar as sops decrypt prints it.
-func leafText(v any, st sops.ValueEmitter) (string, error) {
+// leafText is a scalar as sops decrypt prints it. In YAML and JSON that
+// is the format's value emitter (what --extract prints too); a dotenv or
+// INI file holds text, and sops writes the other types its cipher makes of
+// a value's type:int, float, bool or time as stores.ValToString renders
+// them. Every type a tree can hold has an answer or a refusal.
+func leafText(v any, f Format, st sops.ValueEmitter) (string, error) {
 	switch v := v.(type) {
 	case string:
 		return v, nil
@@ -187,6 +195,11 @@ func leafText(v any, st sops.ValueEmitter) (string, error) {
 		return string(v), nil
 	case nil:
 		return "", fmt.Errorf("null value (hush stores text; give it a value or remove it)")
+	case sops.Comment, sops.TreeBranch, []any:
+		return "", fmt.Errorf("a %T where a value should be", v)
+	}
+	if f == Dotenv || f == INI {
+		return stores.ValToString(v), nil
 	}
 	b, err := st.EmitValue(v)
 	if err != nil {

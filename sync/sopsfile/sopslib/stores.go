@@ -49,32 +49,44 @@ func storeFor(f Format) sops.Store {
 	return yaml.NewStore(&c.YAML)
 }
 
-// Detect reports whether data is a SOPS file, and in which format. hint (a
-// Format, or "") is tried first; the others follow. A file is a SOPS file
-// when sops loads it with its metadata; its values are not decrypted here.
+// Detect reports whether data is a SOPS file sops can load, and in which
+// format. hint (a Format, or "") is tried first; the others follow. Its
+// values are not decrypted here.
 func Detect(data []byte, hint Format) (Format, bool) {
-	return detect(data, sopsfile.Candidates(data, hint))
+	f, err := detect(data, sopsfile.Candidates(data, hint))
+	return f, err == nil
 }
 
-// detect returns the first of formats sops loads data as.
-func detect(data []byte, formats []Format) (Format, bool) {
+// detect returns the first of formats sops loads data as, or the reason
+// the first of them (the likeliest) does not load.
+func detect(data []byte, formats []Format) (Format, error) {
 	quiet()
+	var first error
 	for _, f := range formats {
-		if _, err := storeFor(f).LoadEncryptedFile(data); err == nil {
-			return f, true
+		_, err := load(storeFor(f), data)
+		if err == nil {
+			return f, nil
+		}
+		if first == nil {
+			first = err
 		}
 	}
-	return "", false
+	if first == nil {
+		return "", sopsfile.ErrNotSOPS
+	}
+	return "", first
 }
 
 // Lib answers hush-sops' requests (sopsfile.Impl).
 type Lib struct{}
 
-// Decrypt decrypts data as the first of formats sops loads it as.
+// Decrypt decrypts data as the first of formats sops loads it as. formats
+// are sopsfile.Candidates: data carries SOPS metadata, so a file none of
+// them loads is damaged (ErrIntegrity), not a plain file.
 func (Lib) Decrypt(data []byte, formats []Format, keys Keys) (*File, error) {
-	f, ok := detect(data, formats)
-	if !ok {
-		return nil, sopsfile.ErrNotSOPS
+	f, err := detect(data, formats)
+	if err != nil {
+		return nil, err
 	}
 	return Decrypt(data, f, keys)
 }
