@@ -43,7 +43,7 @@ type Entry struct {
 	// a repair cut). Older lines have none; older readers ignore it.
 	Detail string `json:"detail,omitempty"`
 	Prev   string `json:"prev"`
-	Hash     string    `json:"hash,omitempty"`
+	Hash   string `json:"hash,omitempty"`
 }
 
 // Actions hush records.
