@@ -180,22 +180,11 @@ func (s *Syncer) save(r *Report, local map[string]store.Value, remote *Snapshot)
 	})
 }
 
-// Apply writes pulled changes into doc as hush set and hush rm would: a
-// new key gets creation times and an inferred type; a new value is a
-// rotation, which clears exposure and compromise marks.
+// Apply writes pulled changes into doc as hush set and hush rm would, by
+// the one rule for a new value (store.Document.SetValue).
 func Apply(d *store.Document, set map[string]store.Value, del []string, now time.Time) {
 	for k, v := range set {
-		sec, ok := d.Secrets[k]
-		if !ok {
-			sec = &store.Secret{Created: now, Rotated: now, Type: store.InferType(k)}
-			d.Secrets[k] = sec
-		} else if sec.Value.Reveal() != v.Reveal() {
-			sec.Rotated = now
-			sec.Exposed = nil
-			sec.Compromised = time.Time{}
-		}
-		sec.Value = v
-		sec.Updated = now
+		d.SetValue(k, v, now)
 	}
 	for _, k := range del {
 		delete(d.Secrets, k)
