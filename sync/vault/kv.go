@@ -14,8 +14,8 @@ import (
 
 // record is one KV secret as read.
 type record struct {
-	data    map[string]any
-	version int
+	data      map[string]any
+	version   int
 	deleted   bool // latest version deleted or destroyed
 	destroyed bool
 	exists    bool
