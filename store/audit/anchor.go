@@ -78,17 +78,17 @@ func (l *Log) segments() ([]string, error) {
 
 // rotate archives the live log as the next numbered segment. The chain
 // simply continues in the new file. Called under the log's lock.
-func (l *Log) rotate() error {
+func (l *Log) rotate() (archived string, err error) {
 	segs, err := l.segments()
 	if err != nil {
-		return err
+		return "", err
 	}
 	stem := strings.TrimSuffix(l.Path, ".jsonl")
 	next := fmt.Sprintf("%s.%06d.jsonl", stem, len(segs))
 	if _, err := os.Lstat(next); err == nil {
-		return fmt.Errorf("audit: cannot rotate: %s exists", next)
+		return "", fmt.Errorf("audit: cannot rotate: %s exists", next)
 	}
-	return os.Rename(l.Path, next)
+	return next, os.Rename(l.Path, next)
 }
 
 // Report is the outcome of VerifyAll.

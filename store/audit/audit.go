@@ -165,15 +165,26 @@ func (l *Log) appendLocked(entries []Entry) error {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
+	archived := ""
 	if size >= maxSize {
 		f.Close()
-		if err := l.rotate(); err != nil {
+		if archived, err = l.rotate(); err != nil {
 			return err
 		}
 		if f, _, err = l.openLive(os.O_EXCL); err != nil {
-			return err
+			return l.unrotate(archived, err)
 		}
 		size = 0
+	}
+	// fail cuts a failed batch back and, when this append rotated the
+	// log, undoes the rotation: an empty live log after archived segments
+	// would restart the chain.
+	fail := func(cause error) error {
+		err := l.cutBack(f, size, cause)
+		if archived != "" {
+			return l.unrotate(archived, err)
+		}
+		return err
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(entries) * 400)
@@ -191,21 +202,33 @@ func (l *Log) appendLocked(entries []Entry) error {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
-		return l.cutBack(f, size, fmt.Errorf("audit: write: %w", err))
+		return fail(fmt.Errorf("audit: write: %w", err))
 	}
 	if l.Sync {
 		if err := f.Sync(); err != nil {
-			return l.cutBack(f, size, fmt.Errorf("audit: sync: %w", err))
+			return fail(fmt.Errorf("audit: sync: %w", err))
 		}
 	}
 	if l.AnchorKey != nil {
 		if err := l.writeAnchor(l.AnchorKey, size+int64(buf.Len()), prev, l.Sync); err != nil {
 			// The anchor still covers the old end; cutting the lines it
 			// does not cover keeps the two in agreement.
-			return l.cutBack(f, size, fmt.Errorf("audit: anchor: %w", err))
+			return fail(fmt.Errorf("audit: anchor: %w", err))
 		}
 	}
 	return nil
+}
+
+// unrotate puts the segment archived by a failed append back as the live
+// log, and returns cause (with its own failure, if any).
+func (l *Log) unrotate(archived string, cause error) error {
+	if err := os.Remove(l.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w; undoing the rotation failed too (%v)", cause, err)
+	}
+	if err := os.Rename(archived, l.Path); err != nil {
+		return fmt.Errorf("%w; undoing the rotation failed too (%v)", cause, err)
+	}
+	return cause
 }
 
 // cutBack truncates the live log to size, where a failed batch started,
@@ -332,13 +355,18 @@ func chainHash(prev string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// lastHash returns the hash of the last line of the live log f (of the
-// last archived segment when f is empty, genesis when there is none),
-// reading only the file's tail. A log that does not end in a newline ends
-// in a torn line: a *TornError, which `hush audit repair` fixes.
+// lastHash returns the hash of the last line of the live log f (genesis
+// when it is empty), reading only the file's tail. A log that does not end
+// in a newline ends in a torn line: a *TornError, which `hush audit
+// repair` fixes.
+//
+// An empty live log after archived segments restarts at genesis, and
+// verify reports the break: that is what deleting the live log looks like.
+// hush itself never leaves one (a failed append after a rotation undoes
+// the rotation).
 func (l *Log) lastHash(f *os.File, size int64) (string, error) {
 	if size == 0 {
-		return l.archivedHash()
+		return genesis, nil
 	}
 	const tail = 64 << 10
 	off := max(size-tail, 0)
@@ -364,35 +392,6 @@ func (l *Log) lastHash(f *os.File, size int64) (string, error) {
 		return "", fmt.Errorf("%w: last line: %v (run hush audit verify)", ErrChain, err)
 	}
 	return h, nil
-}
-
-// archivedHash is the hash the chain continues from in an empty live log:
-// the last line of the newest archived segment (a rotation whose first
-// append failed leaves an empty live log), or genesis.
-func (l *Log) archivedHash() (string, error) {
-	segs, err := l.segments()
-	if err != nil || len(segs) < 2 {
-		return genesis, err
-	}
-	f, err := os.OpenFile(segs[len(segs)-2], os.O_RDONLY|store.ONoFollow, 0)
-	if err != nil {
-		return "", fmt.Errorf("audit: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.Size() == 0 {
-		return genesis, err
-	}
-	seg := &Log{Path: segs[len(segs)-2]} // no further segments to fall back to
-	return seg.lastHashOf(f, st.Size())
-}
-
-// lastHashOf is lastHash without the fall back to archived segments.
-func (l *Log) lastHashOf(f *os.File, size int64) (string, error) {
-	if size == 0 {
-		return genesis, nil
-	}
-	return l.lastHash(f, size)
 }
 
 // TornError says the live log ends in bytes after its last newline: an

@@ -198,22 +198,25 @@ func TestRepairRefusesWhatACrashCannotDo(t *testing.T) {
 	}
 }
 
-func TestEmptyLiveLogContinuesTheArchivedChain(t *testing.T) {
+func TestFailedAppendAfterRotationUndoesIt(t *testing.T) {
 	t.Parallel()
-	l := &Log{Path: filepath.Join(t.TempDir(), "audit.jsonl"), MaxSize: 1}
-	appendN(t, l, 2, "")
-	// The rotation before the next append happens, then its write fails:
-	// the live log is left empty.
+	dir := t.TempDir()
+	l := &Log{Path: filepath.Join(dir, "audit.jsonl"), MaxSize: 1, AnchorKey: testKey}
+	appendN(t, l, 2, "age1me") // the second append rotated the first line away
+	live, _ := os.ReadFile(l.Path)
+	before, _ := os.ReadDir(dir)
+	// The next append rotates, then its write fails.
 	l.write = failingWrite(10, syscall.ENOSPC)
 	if err := l.Append(Entry{Action: SecretRead}); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("Append = %v", err)
 	}
-	if st, err := os.Stat(l.Path); err != nil || st.Size() != 0 {
-		t.Fatalf("live log: %v, %v", st, err)
+	after, _ := os.ReadDir(dir)
+	if got, _ := os.ReadFile(l.Path); !bytes.Equal(got, live) || len(after) != len(before) {
+		t.Fatalf("the failed append left the rotation: %d files before, %d after", len(before), len(after))
 	}
 	l.write = nil
-	appendN(t, l, 1, "")
-	if rep, err := l.VerifyAll(nil, nil); err != nil || rep.Lines != 3 || rep.Segments != 3 {
+	appendN(t, l, 1, "age1me")
+	if rep, err := l.VerifyAll(testKey, nil); err != nil || rep.Lines != 3 || rep.Segments != 3 || !rep.Anchored {
 		t.Fatalf("VerifyAll = %+v, %v", rep, err)
 	}
 }
