@@ -376,10 +376,15 @@ func (l *Log) lastHash(f *os.File, size int64) (string, error) {
 	}
 	if buf[len(buf)-1] != '\n' {
 		i := bytes.LastIndexByte(buf, '\n') + 1
+		start := off + int64(i)
 		if i == 0 && off > 0 {
+			// A torn tail longer than the window: find where it starts.
+			if start, err := lastNewline(f, off); err == nil {
+				return "", &TornError{Path: l.Path, Offset: start, Len: int(size - start), Looks: looks(buf)}
+			}
 			return "", fmt.Errorf("%w: last line longer than %d bytes", ErrChain, tail)
 		}
-		return "", &TornError{Path: l.Path, Offset: off + int64(i), Len: len(buf) - i, Looks: looks(buf[i:])}
+		return "", &TornError{Path: l.Path, Offset: start, Len: len(buf) - i, Looks: looks(buf[i:])}
 	}
 	buf = buf[:len(buf)-1]
 	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
@@ -392,6 +397,24 @@ func (l *Log) lastHash(f *os.File, size int64) (string, error) {
 		return "", fmt.Errorf("%w: last line: %v (run hush audit verify)", ErrChain, err)
 	}
 	return h, nil
+}
+
+// lastNewline returns the offset just after the last newline of f before
+// end (0 when there is none), reading backwards.
+func lastNewline(f *os.File, end int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for end > 0 {
+		off := max(end-int64(len(buf)), 0)
+		b := buf[:end-off]
+		if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return off + int64(i) + 1, nil
+		}
+		end = off
+	}
+	return 0, nil
 }
 
 // TornError says the live log ends in bytes after its last newline: an

@@ -21,10 +21,16 @@ type Repaired struct {
 	SHA256 string // of the bytes cut
 	Looks  string
 	Line   int // the line number of the repair record
+	// Completed says the last line was whole and chained but for its
+	// newline: it was kept and the newline added, not cut.
+	Completed bool
 }
 
 // Detail is the text of the repair record.
 func (r *Repaired) Detail() string {
+	if r.Completed {
+		return fmt.Sprintf("completed a last line that lacked only its newline: offset %d, %d bytes, sha256 %s", r.Offset, r.Len, r.SHA256)
+	}
 	return fmt.Sprintf("cut a torn last line: offset %d, %d bytes, sha256 %s (%s)", r.Offset, r.Len, r.SHA256, r.Looks)
 }
 
@@ -66,7 +72,8 @@ func (l *Log) Repair(key []byte, e Entry) (*Repaired, error) {
 	}
 	cut := bytes.LastIndexByte(b, '\n') + 1
 	tail := b[cut:]
-	if err := l.checkBefore(b[:cut]); err != nil {
+	prev, err := l.checkBefore(b[:cut])
+	if err != nil {
 		return nil, err
 	}
 	if err := l.checkAnchorBefore(key, int64(cut)); err != nil {
@@ -74,14 +81,21 @@ func (l *Log) Repair(key []byte, e Entry) (*Repaired, error) {
 	}
 	sum := sha256.Sum256(tail)
 	r := &Repaired{Offset: int64(cut), Len: len(tail), SHA256: hex.EncodeToString(sum[:]), Looks: looks(tail)}
-	if err := f.Truncate(int64(cut)); err != nil {
+	r.Line = bytes.Count(b[:cut], []byte("\n")) + 1
+	if chainsAfter(tail, prev) {
+		// Nothing is missing but the newline: keep the line.
+		r.Completed = true
+		r.Line++
+		if _, err := f.Write([]byte{'\n'}); err != nil {
+			return nil, l.cutBack(f, int64(len(b)), fmt.Errorf("audit: repair: %w", err))
+		}
+	} else if err := f.Truncate(int64(cut)); err != nil {
 		return nil, fmt.Errorf("audit: repair: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		return nil, fmt.Errorf("audit: repair: %w", err)
 	}
 	e.Action, e.Path, e.Success, e.Error, e.Detail = AuditRepair, filepath.Base(l.Path), true, "", r.Detail()
-	r.Line = bytes.Count(b[:cut], []byte("\n")) + 1
 	withKey := *l
 	withKey.AnchorKey = key
 	if err := withKey.appendLocked([]Entry{e}); err != nil {
@@ -91,26 +105,41 @@ func (l *Log) Repair(key []byte, e Entry) (*Repaired, error) {
 }
 
 // checkBefore verifies the chain of every archived segment and of live,
-// the live log's bytes up to the torn line.
-func (l *Log) checkBefore(live []byte) error {
+// the live log's bytes up to the torn line, and returns its last hash.
+func (l *Log) checkBefore(live []byte) (string, error) {
 	segs, err := l.segments()
 	if err != nil {
-		return err
+		return "", err
 	}
 	var readers []io.Reader
 	for _, s := range segs[:len(segs)-1] {
 		f, err := os.Open(s)
 		if err != nil {
-			return err
+			return "", err
 		}
 		defer f.Close()
 		readers = append(readers, f)
 	}
 	readers = append(readers, bytes.NewReader(live))
-	if _, err := Verify(io.MultiReader(readers...)); err != nil {
-		return fmt.Errorf("%w; repair cuts only a torn last line and changed nothing", err)
+	last := genesis
+	if err := Scan(io.MultiReader(readers...), func(_ int, e Entry) error { last = e.Hash; return nil }); err != nil {
+		return "", fmt.Errorf("%w; repair cuts only a torn last line and changed nothing", err)
 	}
-	return nil
+	return last, nil
+}
+
+// chainsAfter says line (without its newline) is a whole audit line that
+// follows the line whose hash is prev.
+func chainsAfter(line []byte, prev string) bool {
+	body, hash, err := splitLine(line)
+	if err != nil {
+		return false
+	}
+	var e Entry
+	if json.Unmarshal(line, &e) != nil {
+		return false
+	}
+	return e.Prev == prev && e.Hash == hash && chainHash(prev, body) == hash
 }
 
 // checkAnchorBefore refuses a cut at offset when the anchor covers bytes

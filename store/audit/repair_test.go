@@ -220,3 +220,46 @@ func TestFailedAppendAfterRotationUndoesIt(t *testing.T) {
 		t.Fatalf("VerifyAll = %+v, %v", rep, err)
 	}
 }
+
+func TestRepairCompletesAWholeLine(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l := &Log{Path: path, AnchorKey: testKey}
+	appendN(t, l, 2, "age1me")
+	good, _ := os.ReadFile(path)
+	// A line written whole but for its newline (a power loss can keep
+	// that much), never anchored since the anchor follows the line.
+	appendN(t, &Log{Path: path}, 1, "")
+	full, _ := os.ReadFile(path)
+	os.WriteFile(path, full[:len(full)-1], 0o600)
+	r, err := l.Repair(testKey, Entry{Time: time.Now(), Command: "hush audit repair"})
+	if err != nil || !r.Completed || r.Offset != int64(len(good)) || r.Len != len(full)-len(good)-1 || r.Line != 4 ||
+		!strings.HasPrefix(r.Detail(), "completed a last line that lacked only its newline: offset ") {
+		t.Fatalf("Repair = %+v, %v", r, err)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.HasPrefix(after, full) {
+		t.Fatal("the whole line was not kept")
+	}
+	if rep, err := l.VerifyAll(testKey, nil); err != nil || rep.Lines != 4 || !rep.Anchored || rep.AnchoredLine != 4 {
+		t.Fatalf("after: %+v, %v", rep, err)
+	}
+}
+
+func TestLongTornTail(t *testing.T) {
+	t.Parallel()
+	l := &Log{Path: filepath.Join(t.TempDir(), "audit.jsonl")}
+	appendN(t, l, 2, "")
+	good, _ := os.ReadFile(l.Path)
+	os.WriteFile(l.Path, append(append([]byte{}, good...), bytes.Repeat([]byte("x"), 200<<10)...), 0o600)
+	var torn *TornError
+	if err := l.Writable(); !errors.As(err, &torn) || torn.Offset != int64(len(good)) || torn.Len != 200<<10 {
+		t.Fatalf("Writable = %v (%+v)", err, torn)
+	}
+	if r, err := l.Repair(nil, Entry{}); err != nil || r.Len != 200<<10 {
+		t.Fatalf("Repair = %+v, %v", r, err)
+	}
+	if rep, err := l.VerifyAll(nil, nil); err != nil || rep.Lines != 3 {
+		t.Fatalf("after: %+v, %v", rep, err)
+	}
+}
