@@ -139,9 +139,12 @@ func TestCommand(t *testing.T) {
 	}
 	argv, _, _ := Command("vim", "f")
 	for _, opt := range []string{"noswapfile", "noundofile", "nobackup", "nowritebackup", "nomodeline", "viminfofile=NONE", "shada="} {
-		if !strings.Contains(argv[5], opt) || !strings.Contains(argv[7], opt) {
+		if !strings.Contains(argv[5], opt) || !strings.Contains(argv[9], opt) {
 			t.Errorf("vim --cmd/-c lack %s: %q", opt, argv)
 		}
+	}
+	if !strings.HasPrefix(argv[7], "silent! autocmd BufReadPre") || !strings.Contains(argv[7], "setlocal noswapfile noundofile nobackup nowritebackup nomodeline") {
+		t.Errorf("vim lacks the buffer autocommand: %q", argv)
 	}
 	if _, _, err := Command(" \t ", "f"); err == nil {
 		t.Error("a blank setting is accepted")

@@ -19,6 +19,13 @@ var vimSafe = strings.Join([]string{
 	"silent! set shada=", "silent! set shadafile=NONE",
 }, " | ")
 
+// vimBufSafe sets the same options for the buffer as it is read, from an
+// autocommand defined before the vimrc (which could turn swap files or
+// modelines back on before -c runs): the recipe gopass and pass give for
+// editing secrets. It is an --cmd of its own, since :autocmd takes a "|"
+// as part of its command.
+const vimBufSafe = "silent! autocmd BufReadPre,BufNewFile * setlocal noswapfile noundofile nobackup nowritebackup nomodeline"
+
 // emacsSafe turns off backups (file~), auto-save (#file#), lock files and
 // the auto-save list; -Q already skips the init files and site files
 // where such settings and history packages (savehist, recentf) load.
@@ -42,7 +49,7 @@ func Command(setting, path string) (argv []string, known bool, err error) {
 	var extra []string
 	switch kind(argv[0]) {
 	case "vim":
-		extra = []string{"-n", "-i", "NONE", "--cmd", vimSafe, "-c", vimSafe}
+		extra = []string{"-n", "-i", "NONE", "--cmd", vimSafe, "--cmd", vimBufSafe, "-c", vimSafe}
 	case "nano":
 		// -I skips every nanorc: backups, the search and position
 		// history files and lock files are all nanorc settings, off by
