@@ -166,6 +166,10 @@ func runAudit(s *session, o auditOptions) error {
 		tw.Flush()
 	}
 	if err != nil {
+		var torn *audit.TornError
+		if errors.As(err, &torn) {
+			return tornHint(err)
+		}
 		return withHint(err, "run hush audit verify")
 	}
 	return nil
