@@ -63,11 +63,21 @@ func bufferBases(s *session) []string {
 }
 
 // editorSetting is $VISUAL, else $EDITOR, else vi. A variable that is set
-// to blanks is an error: it names an editor nobody can run.
+// but blank (empty or spaces) is an error: it names an editor nobody can
+// run, and falling through to another would open an editor the user did
+// not choose.
 func editorSetting(s *session) (string, error) {
+	set := map[string]bool{}
+	if s.env.Environ != nil {
+		for _, kv := range s.env.Environ() {
+			if k, _, ok := strings.Cut(kv, "="); ok {
+				set[k] = true
+			}
+		}
+	}
 	for _, name := range []string{"VISUAL", "EDITOR"} {
 		v := s.env.Getenv(name)
-		if v == "" {
+		if v == "" && !set[name] {
 			continue
 		}
 		if strings.TrimSpace(v) == "" {
