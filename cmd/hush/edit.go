@@ -97,10 +97,6 @@ func editorSetting(s *session) (string, error) {
 var editSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE}
 
 func runEdit(s *session, scope store.Scope) error {
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, editSignals...)
-	defer signal.Stop(sigs)
-
 	p, envName, id, err := s.openEnv()
 	if err != nil {
 		return err
@@ -118,6 +114,11 @@ func runEdit(s *session, scope store.Scope) error {
 	if err != nil {
 		return err
 	}
+	// From here on hush handles the signals itself (not before: a Ctrl-C
+	// at an identity prompt must still end hush at once).
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, editSignals...)
+	defer signal.Stop(sigs)
 	buf, err := edit.NewBuffer(bufferBases(s))
 	if err != nil {
 		return withHint(err, "mount a tmpfs (/dev/shm) or set XDG_RUNTIME_DIR to a tmpfs directory; hush never puts the buffer on a disk")
