@@ -32,7 +32,16 @@ var (
 	// (but not destroyed). It wraps ErrConflict: it is not an empty secret,
 	// and hush refuses to guess whether it should be restored or emptied.
 	ErrDeleted = &deletedError{}
+	// ErrNoEngine means the remote store that would hold env does not
+	// exist (for Vault: no secrets engine is mounted at the mount). It
+	// wraps store.ErrNotFound.
+	ErrNoEngine = &noEngineError{}
 )
+
+type noEngineError struct{}
+
+func (*noEngineError) Error() string { return store.ErrNotFound.Error() }
+func (*noEngineError) Unwrap() error { return store.ErrNotFound }
 
 type deniedError struct{}
 
@@ -60,9 +69,18 @@ type Snapshot struct {
 	// latest version is deleted: Values is then empty, and that is not the
 	// same as an environment without secrets.
 	Deleted bool
+	// Destroyed says the deleted latest version is destroyed: it cannot be
+	// undeleted.
+	Destroyed bool
 	// DeletedKeys lists keys whose own latest version is deleted (layouts
 	// with one remote object per key).
 	DeletedKeys []string
+	// Missing says the remote holds nothing at all for env: no object, no
+	// versions, no metadata (never written, or removed whole: metadata
+	// deleted, a dev server restarted empty). It is not a deletion of
+	// every key, and a sync that remembers env there refuses to read it as
+	// one.
+	Missing bool
 }
 
 // NewSnapshot returns an empty snapshot of a remote that has nothing yet.
@@ -111,9 +129,11 @@ type Backend interface {
 
 	// Pull reads env's snapshot. It MUST return a non-nil snapshot with
 	// non-nil Values when the remote has nothing for env yet (Version 0),
-	// MUST report a deleted latest version through Deleted or DeletedKeys
-	// rather than as missing or empty, and MUST return an error wrapping
-	// ErrUnavailable when the remote cannot be reached or refuses access.
+	// and then set Missing; MUST report a deleted latest version through
+	// Deleted or DeletedKeys rather than as missing or empty; MUST return
+	// an error wrapping ErrNoEngine when the store env would live in does
+	// not exist, and one wrapping ErrUnavailable when the remote cannot be
+	// reached or refuses access.
 	Pull(ctx context.Context, env string) (*Snapshot, error)
 
 	// Push applies plan to env. It MUST write only if the remote is still

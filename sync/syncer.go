@@ -32,15 +32,28 @@ type Report struct {
 	RemoteVersion, SyncedVersion int
 	// RemoteDeleted says the remote's latest version is deleted.
 	RemoteDeleted bool
-	Diff          *Diff
+	// Vanished, when not nil, says the remote lost env since the last
+	// sync (see VanishedError): Diff is then empty.
+	Vanished *VanishedError
+	// Recreated says the remote's version is lower than the one last
+	// synced: it was removed and written anew since. The last sync's
+	// record no longer describes it, so Diff compares as on a first sync
+	// (a key on one side only is an addition, never a deletion).
+	Recreated bool
+	Diff      *Diff
 
 	remote *Snapshot
 	local  map[string]store.Value
 	state  *EnvState
+	base   map[string]string // the hashes Diff was computed against
 }
 
-// Status is the report's status, or "remote deleted".
+// Status is the report's status, or "remote deleted", or "remote
+// vanished".
 func (r *Report) Status() Status {
+	if r.Vanished != nil {
+		return "remote vanished"
+	}
 	if r.RemoteDeleted {
 		return "remote deleted"
 	}
@@ -66,7 +79,7 @@ func Values(d *store.Document) map[string]store.Value {
 
 // Compare reads both sides and the state and compares them.
 func (s *Syncer) Compare(ctx context.Context) (*Report, error) {
-	remote, err := s.Backend.Pull(ctx, s.Env)
+	remote, err := s.pull(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +90,23 @@ func (s *Syncer) Compare(ctx context.Context) (*Report, error) {
 	return s.report(remote, Values(doc))
 }
 
+// pull reads the remote snapshot; a store (mount) that is gone where the
+// state remembers a sync is a *VanishedError.
+func (s *Syncer) pull(ctx context.Context) (*Snapshot, error) {
+	remote, err := s.Backend.Pull(ctx, s.Env)
+	if err != nil {
+		v, verr := s.vanished(nil, err)
+		switch {
+		case verr != nil:
+			return nil, verr
+		case v != nil:
+			return nil, v
+		}
+		return nil, err
+	}
+	return remote, nil
+}
+
 func (s *Syncer) report(remote *Snapshot, local map[string]store.Value) (*Report, error) {
 	loc := s.Backend.Location(s.Env)
 	es, err := s.State.Load(s.Env, loc)
@@ -85,10 +115,20 @@ func (s *Syncer) report(remote *Snapshot, local map[string]store.Value) (*Report
 	}
 	r := &Report{Env: s.Env, Location: loc, RemoteVersion: remote.Version, SyncedVersion: es.Version,
 		RemoteDeleted: remote.Deleted, remote: remote, local: local, state: es}
-	if remote.Deleted {
+	if r.Vanished, err = s.vanished(remote, nil); err != nil {
+		return nil, err
+	}
+	base := es.Hashes
+	// One object per environment (no per-key versions): its version only
+	// grows, unless it was removed and written anew.
+	if !remote.Missing && len(remote.Versions) == 0 && es.Version > 0 && remote.Version < es.Version {
+		r.Recreated, base = true, nil
+	}
+	r.base = base
+	if remote.Deleted || r.Vanished != nil {
 		r.Diff = &Diff{}
 	} else {
-		r.Diff = Compare(s.Hasher, s.Env, local, remote, es.Hashes)
+		r.Diff = Compare(s.Hasher, s.Env, local, remote, base)
 	}
 	return r, nil
 }
@@ -97,6 +137,9 @@ func (s *Syncer) deletedError(r *Report, pull bool) error {
 	what := "push --prefer local writes the local store as a new version"
 	if pull {
 		what = "or push --prefer local to write the local store as a new version"
+	}
+	if r.remote.Destroyed {
+		return fmt.Errorf("%s: version %d of %s: %w and destroyed; nothing was written (it cannot be undeleted: hush vault push --prefer local writes the local store as a new version)", s.Env, r.RemoteVersion, r.Location, ErrDeleted)
 	}
 	return fmt.Errorf("%s: version %d of %s: %w; nothing was written (undelete it in Vault, %s)", s.Env, r.RemoteVersion, r.Location, ErrDeleted, what)
 }
@@ -111,7 +154,14 @@ func (s *Syncer) Push(ctx context.Context, prefer Prefer) (*Result, error) {
 	}
 	res := &Result{Report: r, Version: r.RemoteVersion}
 	var plan *Plan
-	if r.RemoteDeleted {
+	if r.Vanished != nil {
+		if prefer != PreferLocal {
+			return res, r.Vanished
+		}
+		// Write the whole local store back: against a remote that holds
+		// nothing, a check-and-set of version 0 (create only).
+		plan = &Plan{Base: r.remote, Set: r.local}
+	} else if r.RemoteDeleted {
 		if prefer != PreferLocal {
 			return res, s.deletedError(r, false)
 		}
@@ -134,7 +184,7 @@ func (s *Syncer) Push(ctx context.Context, prefer Prefer) (*Result, error) {
 // Pull takes remote changes into the team store, under its lock (which
 // also enforces recipient pinning), as a rotation for changed values.
 func (s *Syncer) Pull(ctx context.Context, prefer Prefer) (*Result, error) {
-	remote, err := s.Backend.Pull(ctx, s.Env)
+	remote, err := s.pull(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +197,9 @@ func (s *Syncer) Pull(ctx context.Context, prefer Prefer) (*Result, error) {
 			return err
 		}
 		res = &Result{Report: r, Version: remote.Version}
+		if r.Vanished != nil {
+			return r.Vanished
+		}
 		if r.RemoteDeleted {
 			return s.deletedError(r, true)
 		}
@@ -176,26 +229,15 @@ func (s *Syncer) save(r *Report, local map[string]store.Value, remote *Snapshot)
 		Location: r.Location,
 		Version:  remote.Version,
 		Synced:   s.Now().UTC().Truncate(time.Second),
-		Hashes:   NewBase(s.Hasher, s.Env, local, remote.Values, r.state.Hashes),
+		Hashes:   NewBase(s.Hasher, s.Env, local, remote.Values, r.base),
 	})
 }
 
-// Apply writes pulled changes into doc as hush set and hush rm would: a
-// new key gets creation times and an inferred type; a new value is a
-// rotation, which clears exposure and compromise marks.
+// Apply writes pulled changes into doc as hush set and hush rm would, by
+// the one rule for a new value (store.Document.SetValue).
 func Apply(d *store.Document, set map[string]store.Value, del []string, now time.Time) {
 	for k, v := range set {
-		sec, ok := d.Secrets[k]
-		if !ok {
-			sec = &store.Secret{Created: now, Rotated: now, Type: store.InferType(k)}
-			d.Secrets[k] = sec
-		} else if sec.Value.Reveal() != v.Reveal() {
-			sec.Rotated = now
-			sec.Exposed = nil
-			sec.Compromised = time.Time{}
-		}
-		sec.Value = v
-		sec.Updated = now
+		d.SetValue(k, v, now)
 	}
 	for _, k := range del {
 		delete(d.Secrets, k)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,6 +54,26 @@ EXAMPLES:
 					return err
 				}
 				return runAuditVerify(s)
+			},
+		}, {
+			Name:      "repair",
+			Usage:     "cut a torn last line (a crash mid-append) off the audit log and record the cut",
+			ArgsUsage: " ",
+			Description: `A crash or power loss during an append can leave the log ending in an
+incomplete line; every command that audits then refuses, because it cannot
+chain its line after it. repair cuts exactly that incomplete line, records its
+offset, length and SHA-256 as a new audit.repair line, and verifies the log.
+It changes nothing when the log is broken anywhere else, or when the bytes to
+cut hold lines the anchor covers (a crash tears only unanchored bytes).`,
+			Action: func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return usagef("audit repair takes no arguments")
+				}
+				s, err := newSession(env, c)
+				if err != nil {
+					return err
+				}
+				return runAuditRepair(s)
 			},
 		}},
 	}}
@@ -144,6 +165,10 @@ func runAudit(s *session, o auditOptions) error {
 		tw.Flush()
 	}
 	if err != nil {
+		var torn *audit.TornError
+		if errors.As(err, &torn) {
+			return tornHint(err)
+		}
 		return withHint(err, "run hush audit verify")
 	}
 	return nil
@@ -165,8 +190,45 @@ func runAuditVerify(s *session) error {
 	}
 	rep, err := s.auditLog().VerifyAll(key, nil)
 	if err != nil {
+		return tornHint(err)
+	}
+	reportVerified(s, rep)
+	return nil
+}
+
+// tornHint adds how to fix a torn last line to err.
+func tornHint(err error) error {
+	var torn *audit.TornError
+	if errors.As(err, &torn) {
+		return withHint(err, "a crash or a full disk cut an append short; hush audit repair cuts the torn line and records the cut")
+	}
+	return err
+}
+
+func runAuditRepair(s *session) error {
+	var key []byte
+	if id, err := s.identityOrErr(); err == nil {
+		key, _ = id.DeriveKey("audit anchor")
+	}
+	log := s.auditLog()
+	r, err := log.Repair(key, s.auditEntry(audit.AuditRepair, "", nil))
+	if err != nil {
 		return err
 	}
+	if r == nil {
+		s.infof("the audit log does not end in a torn line; nothing to repair")
+	} else {
+		s.infof("%s; recorded as line %d", r.Detail(), r.Line)
+	}
+	rep, err := log.VerifyAll(key, nil)
+	if err != nil {
+		return err
+	}
+	reportVerified(s, rep)
+	return nil
+}
+
+func reportVerified(s *session, rep audit.Report) {
 	s.infof("audit log intact: %d lines in %d segment(s), chain verified", rep.Lines, rep.Segments)
 	switch {
 	case rep.Anchored && rep.AnchoredLine < rep.Lines:
@@ -176,5 +238,4 @@ func runAuditVerify(s *session) error {
 	default:
 		s.infof("%s", rep.AnchorNote)
 	}
-	return nil
 }

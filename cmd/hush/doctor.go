@@ -114,7 +114,12 @@ func runDoctor(s *session, asJSON bool) error {
 		key, _ = id.DeriveKey("audit anchor")
 	}
 	if rep, err := s.auditLog().VerifyAll(key, nil); err != nil {
-		add("audit log", false, firstLine(err.Error()), "inspect "+s.auditLog().Path+"; hush audit verify names the first bad line")
+		hint := "inspect " + s.auditLog().Path + "; hush audit verify names the first bad line"
+		var torn *audit.TornError
+		if errors.As(err, &torn) {
+			hint = "hush audit repair cuts the torn line and records the cut"
+		}
+		add("audit log", false, firstLine(err.Error()), hint)
 	} else {
 		add("audit log", true, fmt.Sprintf("%d lines, chain verified; %s", rep.Lines, anchorInfo(rep.Anchored, rep.AnchorNote)), "")
 	}

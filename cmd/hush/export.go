@@ -308,14 +308,10 @@ func applyImport(s *session, p *store.Project, id *crypt.Identity, envName strin
 				"pass --overwrite to replace them")
 		}
 		for _, sec := range secrets {
-			v := sec.Value.Reveal()
-			old, ok := d.Secrets[sec.Name]
-			switch {
-			case !ok:
-				d.Secrets[sec.Name] = &store.Secret{Value: store.Value(v), Type: store.InferType(sec.Name), Created: now, Updated: now, Rotated: now}
+			switch _, ch := d.SetValue(sec.Name, store.Value(sec.Value.Reveal()), now); ch {
+			case store.Created:
 				added = append(added, sec.Name)
-			case old.Value.Reveal() != v:
-				old.Value, old.Updated, old.Rotated, old.Exposed, old.Compromised = store.Value(v), now, now, nil, time.Time{}
+			case store.Replaced:
 				updated = append(updated, sec.Name)
 			default:
 				same = append(same, sec.Name)

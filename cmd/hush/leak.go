@@ -121,9 +121,7 @@ func runLeak(s *session, key string, generate bool) error {
 			return fmt.Errorf("%s %w in %s", key, store.ErrNotFound, envName)
 		}
 		if newValue != "" {
-			sec.Value = store.Value(newValue)
-			sec.Updated, sec.Rotated = now, now
-			sec.Exposed, sec.Compromised = nil, time.Time{}
+			d.SetValue(key, store.Value(newValue), now)
 		} else {
 			sec.Compromised = now
 		}

@@ -82,9 +82,7 @@ func runRotate(s *session, key string, scope store.Scope, o rotateOptions) error
 		if sec.Value.Reveal() == value {
 			return usagef("the new value is the same as the old one; nothing rotated")
 		}
-		sec.Value = store.Value(value)
-		sec.Updated, sec.Rotated = now, now
-		sec.Exposed, sec.Compromised = nil, time.Time{}
+		d.SetValue(key, store.Value(value), now)
 		return nil
 	})
 	if aerr := s.auditWith(audit.SecretWrite, s.secretPath(envName, key), err); aerr != nil {

@@ -216,20 +216,8 @@ func runSet(s *session, o setOptions) error {
 	now := s.env.Now().UTC().Truncate(time.Second)
 	created := false
 	err = p.Update(envName, o.scope, id, func(d *store.Document) error {
-		sec, ok := d.Secrets[o.key]
-		if !ok {
-			sec = &store.Secret{Created: now, Rotated: now, Type: store.InferType(o.key)}
-			d.Secrets[o.key] = sec
-			created = true
-		} else if sec.Value.Reveal() != value {
-			// A new value is a rotation: it clears exposure and
-			// compromise marks.
-			sec.Rotated = now
-			sec.Exposed = nil
-			sec.Compromised = time.Time{}
-		}
-		sec.Value = store.Value(value)
-		sec.Updated = now
+		sec, ch := d.SetValue(o.key, store.Value(value), now)
+		created = ch == store.Created
 		if o.setType {
 			sec.Type = o.typ
 		}

@@ -224,31 +224,34 @@ func osUser() string {
 // command (DESIGN.md contract 4).
 func (s *session) audit(action string, paths []string, opErr error) error {
 	log := s.auditLog()
-	now := s.env.Now().UTC()
+	entries := make([]audit.Entry, 0, len(paths))
+	for _, p := range paths {
+		entries = append(entries, s.auditEntry(action, p, opErr))
+	}
+	if err := log.Append(entries...); err != nil {
+		return tornHint(fmt.Errorf("%w; the command is refused because its access could not be recorded", err))
+	}
+	return nil
+}
+
+// auditEntry is one audit line of this command.
+func (s *session) auditEntry(action, path string, opErr error) audit.Entry {
 	ident := ""
 	if s.identity != nil {
 		ident = s.identity.Public
 	}
-	u, pid := osUser(), os.Getpid()
-	entries := make([]audit.Entry, 0, len(paths))
-	for _, p := range paths {
-		e := audit.Entry{Time: now, Action: action, Path: p, Identity: ident, User: u, PID: pid, Command: s.command, Success: opErr == nil}
-		if opErr != nil {
-			e.Error = auditErrorText(redactArgv(opErr.Error(), s.env.redact))
-		}
-		entries = append(entries, e)
+	e := audit.Entry{Time: s.env.Now().UTC(), Action: action, Path: path, Identity: ident, User: osUser(), PID: os.Getpid(), Command: s.command, Success: opErr == nil}
+	if opErr != nil {
+		e.Error = auditErrorText(redactArgv(opErr.Error(), s.env.redact))
 	}
-	if err := log.Append(entries...); err != nil {
-		return fmt.Errorf("%w; the command is refused because its access could not be recorded", err)
-	}
-	return nil
+	return e
 }
 
 // auditReady fails when the audit log cannot be written, so a change is
 // refused before it happens rather than recorded nowhere.
 func (s *session) auditReady() error {
 	if err := s.auditLog().Writable(); err != nil {
-		return fmt.Errorf("%w; the command is refused because its access could not be recorded", err)
+		return tornHint(fmt.Errorf("%w; the command is refused because its access could not be recorded", err))
 	}
 	return nil
 }

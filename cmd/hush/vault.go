@@ -185,8 +185,9 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 			Status        string   `json:"status"`
 			RemoteVersion int      `json:"remote_version"`
 			SyncedVersion int      `json:"synced_version"`
+			Note          string   `json:"note,omitempty"`
 			Changes       []change `json:"changes"`
-		}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Changes: []change{}}
+		}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Note: syncNote(r), Changes: []change{}}
 		for _, c := range r.Diff.Local {
 			out.Changes = append(out.Changes, change{c.Key, "local", c.Kind.String()})
 		}
@@ -199,8 +200,8 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 		return writeJSON(s.env.Stdout, out)
 	}
 	printf(s.env.Stdout, "%s: %s with %s (remote version %d, last synced %d)\n", r.Env, r.Status(), r.Location, r.RemoteVersion, r.SyncedVersion)
-	if r.RemoteDeleted {
-		printf(s.env.Stdout, "the latest remote version is deleted: undelete it in Vault, or hush vault push --prefer local\n")
+	if n := syncNote(r); n != "" {
+		printf(s.env.Stdout, "%s\n", n)
 	}
 	if o.status {
 		d := r.Diff
@@ -220,6 +221,20 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 		printf(tw, "  both\tconflict\t%s\t(--prefer)\n", k)
 	}
 	return tw.Flush()
+}
+
+// syncNote explains a report whose diff alone would mislead.
+func syncNote(r *sync.Report) string {
+	switch {
+	case r.Vanished != nil:
+		v := r.Vanished
+		return fmt.Sprintf("the remote secret vanished: %s; this machine synced %d key(s) with it at version %d; pull refuses, hush vault push --prefer local restores it", v.What, v.Keys, v.Version)
+	case r.RemoteDeleted:
+		return "the latest remote version is deleted: undelete it in Vault, or hush vault push --prefer local"
+	case r.Recreated:
+		return fmt.Sprintf("the remote secret was removed and written anew since the last sync (version %d, synced at %d): compared as on a first sync, so nothing is deleted on either side", r.RemoteVersion, r.SyncedVersion)
+	}
+	return ""
 }
 
 func runVaultStatus(ctx context.Context, s *session, o vaultOptions) error {

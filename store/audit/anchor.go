@@ -78,17 +78,17 @@ func (l *Log) segments() ([]string, error) {
 
 // rotate archives the live log as the next numbered segment. The chain
 // simply continues in the new file. Called under the log's lock.
-func (l *Log) rotate() error {
+func (l *Log) rotate() (archived string, err error) {
 	segs, err := l.segments()
 	if err != nil {
-		return err
+		return "", err
 	}
 	stem := strings.TrimSuffix(l.Path, ".jsonl")
 	next := fmt.Sprintf("%s.%06d.jsonl", stem, len(segs))
 	if _, err := os.Lstat(next); err == nil {
-		return fmt.Errorf("audit: cannot rotate: %s exists", next)
+		return "", fmt.Errorf("audit: cannot rotate: %s exists", next)
 	}
-	return os.Rename(l.Path, next)
+	return next, os.Rename(l.Path, next)
 }
 
 // Report is the outcome of VerifyAll.
@@ -141,12 +141,14 @@ func (l *Log) VerifyAll(key []byte, fn func(lineNo int, e Entry) error) (Report,
 	rep.Segments = len(segs)
 	// Count the lines of archived segments to know where the live log
 	// starts, then walk everything as one chain.
+	var archivedBytes int64
 	for _, s := range segs[:len(segs)-1] {
 		b, err := os.ReadFile(s)
 		if err != nil {
 			return rep, err
 		}
 		liveStart += bytes.Count(b, []byte("\n"))
+		archivedBytes += int64(len(b))
 	}
 	var offsets []int64 // end offset in the live log of each live line
 	var hashes []string
@@ -164,6 +166,12 @@ func (l *Log) VerifyAll(key []byte, fn func(lineNo int, e Entry) error) (Report,
 		}
 		return nil
 	})
+	var torn *TornError
+	if errors.As(err, &torn) {
+		// Scan counts bytes across every segment; the torn line is in the
+		// live log.
+		torn.Path, torn.Offset = l.Path, torn.Offset-archivedBytes
+	}
 	if err != nil {
 		return rep, err
 	}

@@ -39,8 +39,11 @@ type Entry struct {
 	Command  string    `json:"command"`
 	Success  bool      `json:"success"`
 	Error    string    `json:"error,omitempty"`
-	Prev     string    `json:"prev"`
-	Hash     string    `json:"hash,omitempty"`
+	// Detail says more about a line hush writes about the log itself (what
+	// a repair cut). Older lines have none; older readers ignore it.
+	Detail string `json:"detail,omitempty"`
+	Prev   string `json:"prev"`
+	Hash   string `json:"hash,omitempty"`
 }
 
 // Actions hush records.
@@ -52,6 +55,7 @@ const (
 	EnvCreate    = "env.create"
 	EnvDelete    = "env.delete"
 	ProjectInit  = "project.init"
+	AuditRepair  = "audit.repair"
 )
 
 // genesis is the "previous hash" of the first line.
@@ -78,6 +82,10 @@ type Log struct {
 	// last lines. On a slow disk the three flushes cost more than
 	// everything else a read does.
 	Sync bool
+
+	// write, when set, replaces (*os.File).Write for the batch: tests
+	// inject failing and short writes with it.
+	write func(f *os.File, b []byte) (int, error)
 }
 
 // DefaultMaxSize is when the live log rotates: 16 MiB, about 50,000 lines.
@@ -87,55 +95,96 @@ const DefaultMaxSize = 16 << 20
 // lock file, to a file opened append-only without following symlinks and
 // created 0600. Every entry gets the chain hash of the line before it. An
 // error here must fail the command that caused it (DESIGN.md contract 4).
+//
+// A batch is all or nothing: when the write fails part way (disk full,
+// quota, RLIMIT_FSIZE, a short write) or the anchor cannot be refreshed,
+// the file is cut back to where the batch started, so no torn line is
+// left for every later command to trip over.
 func (l *Log) Append(entries ...Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	lf, err := os.OpenFile(l.Path+".lock", os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
-	if err != nil {
-		return fmt.Errorf("audit: lock: %w", err)
-	}
-	defer lf.Close()
-	if err = store.LockExclusive(lf); err != nil {
-		return fmt.Errorf("audit: lock: %w", err)
-	}
-	f, err := os.OpenFile(l.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE|store.ONoFollow, 0o600)
-	if err != nil {
-		if store.IsSymlinkError(err) {
-			return fmt.Errorf("audit: %s is a symlink; refusing to write", l.Path)
-		}
-		return fmt.Errorf("audit: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("audit: %s is not a regular file", l.Path)
-	}
-	prev, err := lastHash(f, st.Size())
+	unlock, err := l.lock()
 	if err != nil {
 		return err
 	}
+	defer unlock()
+	return l.appendLocked(entries)
+}
+
+// lock takes the log's exclusive lock.
+func (l *Log) lock() (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	lf, err := os.OpenFile(l.Path+".lock", os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: lock: %w", err)
+	}
+	if err = store.LockExclusive(lf); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("audit: lock: %w", err)
+	}
+	return func() { lf.Close() }, nil
+}
+
+// openLive opens the live log for appending, refusing a symlink or
+// anything but a regular file.
+func (l *Log) openLive(flags int) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(l.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE|store.ONoFollow|flags, 0o600)
+	if err != nil {
+		if store.IsSymlinkError(err) {
+			return nil, nil, fmt.Errorf("audit: %s is a symlink; refusing to write", l.Path)
+		}
+		return nil, nil, fmt.Errorf("audit: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("audit: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("audit: %s is not a regular file", l.Path)
+	}
+	return f, st, nil
+}
+
+func (l *Log) appendLocked(entries []Entry) error {
+	f, st, err := l.openLive(0)
+	if err != nil {
+		return err
+	}
+	defer func() { f.Close() }()
 	size := st.Size()
+	prev, err := l.lastHash(f, size)
+	if err != nil {
+		return err
+	}
 	maxSize := l.MaxSize
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
+	archived := ""
 	if size >= maxSize {
 		f.Close()
-		if err := l.rotate(); err != nil {
+		if archived, err = l.rotate(); err != nil {
 			return err
 		}
-		if f, err = os.OpenFile(l.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL|store.ONoFollow, 0o600); err != nil {
-			return fmt.Errorf("audit: %w", err)
+		if f, _, err = l.openLive(os.O_EXCL); err != nil {
+			return l.unrotate(archived, err)
 		}
-		defer f.Close()
 		size = 0
+	}
+	// fail cuts a failed batch back and, when this append rotated the
+	// log, undoes the rotation: an empty live log after archived segments
+	// would restart the chain.
+	fail := func(cause error) error {
+		err := l.cutBack(f, size, cause)
+		if archived != "" {
+			return l.unrotate(archived, err)
+		}
+		return err
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(entries) * 400)
@@ -144,41 +193,72 @@ func (l *Log) Append(entries ...Entry) error {
 	}
 	// One write of the whole batch: with O_APPEND and the lock, lines of
 	// concurrent writers never interleave.
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("audit: write: %w", err)
+	write := l.write
+	if write == nil {
+		write = (*os.File).Write
+	}
+	n, err := write(f, buf.Bytes())
+	if err == nil && n < buf.Len() {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return fail(fmt.Errorf("audit: write: %w", err))
 	}
 	if l.Sync {
 		if err := f.Sync(); err != nil {
-			return fmt.Errorf("audit: sync: %w", err)
+			return fail(fmt.Errorf("audit: sync: %w", err))
 		}
 	}
 	if l.AnchorKey != nil {
 		if err := l.writeAnchor(l.AnchorKey, size+int64(buf.Len()), prev, l.Sync); err != nil {
-			return fmt.Errorf("audit: anchor: %w", err)
+			// The anchor still covers the old end; cutting the lines it
+			// does not cover keeps the two in agreement.
+			return fail(fmt.Errorf("audit: anchor: %w", err))
 		}
 	}
 	return nil
 }
 
-// Writable checks that the log can be appended to, without writing. Commands
+// unrotate puts the segment archived by a failed append back as the live
+// log, and returns cause (with its own failure, if any).
+func (l *Log) unrotate(archived string, cause error) error {
+	if err := os.Remove(l.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w; undoing the rotation failed too (%v)", cause, err)
+	}
+	if err := os.Rename(archived, l.Path); err != nil {
+		return fmt.Errorf("%w; undoing the rotation failed too (%v)", cause, err)
+	}
+	return cause
+}
+
+// cutBack truncates the live log to size, where a failed batch started,
+// and returns cause (with the truncation's own failure, if any).
+func (l *Log) cutBack(f *os.File, size int64, cause error) error {
+	terr := f.Truncate(size)
+	if terr == nil && l.Sync {
+		terr = f.Sync()
+	}
+	if terr != nil {
+		return fmt.Errorf("%w; cutting the torn line back failed too (%v): run hush audit repair", cause, terr)
+	}
+	return cause
+}
+
+// Writable checks that the log can be appended to, without writing: it
+// can be opened for appending and does not end in a torn line. Commands
 // that change a store call it first, so a broken log stops them before the
 // change rather than after it.
 func (l *Log) Writable() error {
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|store.ONoFollow, 0o600)
+	f, st, err := l.openLive(0)
 	if err != nil {
-		if store.IsSymlinkError(err) {
-			return fmt.Errorf("audit: %s is a symlink; refusing to write", l.Path)
-		}
-		return fmt.Errorf("audit: %w", err)
+		return err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("audit: %s is not a regular file", l.Path)
-	}
-	return nil
+	_, err = l.lastHash(f, st.Size())
+	return err
 }
 
 // seal encodes e with prev and appends its hash.
@@ -212,6 +292,10 @@ func sealTo(buf *bytes.Buffer, e Entry, prev string) string {
 	if e.Error != "" {
 		b = append(b, `,"error":`...)
 		b = appendJSONString(b, e.Error)
+	}
+	if e.Detail != "" {
+		b = append(b, `,"detail":`...)
+		b = appendJSONString(b, e.Detail)
 	}
 	b = append(b, `,"prev":"`...)
 	b = append(b, prev...)
@@ -271,9 +355,16 @@ func chainHash(prev string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// lastHash returns the hash of the last line of f (genesis when empty),
-// reading only the file's tail.
-func lastHash(f *os.File, size int64) (string, error) {
+// lastHash returns the hash of the last line of the live log f (genesis
+// when it is empty), reading only the file's tail. A log that does not end
+// in a newline ends in a torn line: a *TornError, which `hush audit
+// repair` fixes.
+//
+// An empty live log after archived segments restarts at genesis, and
+// verify reports the break: that is what deleting the live log looks like.
+// hush itself never leaves one (a failed append after a rotation undoes
+// the rotation).
+func (l *Log) lastHash(f *os.File, size int64) (string, error) {
 	if size == 0 {
 		return genesis, nil
 	}
@@ -283,7 +374,19 @@ func lastHash(f *os.File, size int64) (string, error) {
 	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
 		return "", fmt.Errorf("audit: read: %w", err)
 	}
-	buf = bytes.TrimRight(buf, "\n")
+	if buf[len(buf)-1] != '\n' {
+		i := bytes.LastIndexByte(buf, '\n') + 1
+		start := off + int64(i)
+		if i == 0 && off > 0 {
+			// A torn tail longer than the window: find where it starts.
+			if start, err := lastNewline(f, off); err == nil {
+				return "", &TornError{Path: l.Path, Offset: start, Len: int(size - start), Looks: looks(buf)}
+			}
+			return "", fmt.Errorf("%w: last line longer than %d bytes", ErrChain, tail)
+		}
+		return "", &TornError{Path: l.Path, Offset: start, Len: len(buf) - i, Looks: looks(buf[i:])}
+	}
+	buf = buf[:len(buf)-1]
 	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
 		buf = buf[i+1:]
 	} else if off > 0 {
@@ -294,6 +397,58 @@ func lastHash(f *os.File, size int64) (string, error) {
 		return "", fmt.Errorf("%w: last line: %v (run hush audit verify)", ErrChain, err)
 	}
 	return h, nil
+}
+
+// lastNewline returns the offset just after the last newline of f before
+// end (0 when there is none), reading backwards.
+func lastNewline(f *os.File, end int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for end > 0 {
+		off := max(end-int64(len(buf)), 0)
+		b := buf[:end-off]
+		if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return off + int64(i) + 1, nil
+		}
+		end = off
+	}
+	return 0, nil
+}
+
+// TornError says the live log ends in bytes after its last newline: an
+// append cut short by a crash or power loss (hush itself cuts back a write
+// that fails), or bytes someone else added. It wraps ErrChain. It never
+// holds the bytes themselves.
+type TornError struct {
+	Path string
+	// Line is the torn line's number when known (audit verify), else 0.
+	Line   int
+	Offset int64 // where the torn line starts
+	Len    int   // its length in bytes
+	Looks  string
+}
+
+func (e *TornError) Error() string {
+	at := ""
+	if e.Line > 0 {
+		at = fmt.Sprintf(" at line %d", e.Line)
+	}
+	return fmt.Sprintf("%v%s: torn last line at byte %d: %d bytes without a newline (%s)", ErrChain, at, e.Offset, e.Len, e.Looks)
+}
+
+func (e *TornError) Unwrap() error { return ErrChain }
+
+// looks describes a torn line without quoting it.
+func looks(b []byte) string {
+	switch {
+	case len(bytes.Trim(b, "\x00")) == 0:
+		return "NUL bytes: space the file system allocated but never wrote, typical of a power loss"
+	case bytes.HasPrefix(b, []byte(`{"timestamp":"`)):
+		return "the start of an audit line, cut short"
+	}
+	return "not the start of an audit line"
 }
 
 const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
@@ -328,8 +483,11 @@ func Verify(r io.Reader) (int, error) {
 func Scan(r io.Reader, fn func(lineNo int, e Entry) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	prev := genesis
+	var off int64
 	for lineNo := 1; ; lineNo++ {
 		line, err := br.ReadBytes('\n')
+		start := off
+		off += int64(len(line))
 		if err == io.EOF && len(line) == 0 {
 			return nil
 		}
@@ -337,7 +495,7 @@ func Scan(r io.Reader, fn func(lineNo int, e Entry) error) error {
 			return fmt.Errorf("audit: read: %w", err)
 		}
 		if err == io.EOF {
-			return fmt.Errorf("%w at line %d: incomplete last line (no newline)", ErrChain, lineNo)
+			return &TornError{Line: lineNo, Offset: start, Len: len(line), Looks: looks(line)}
 		}
 		line = line[:len(line)-1]
 		body, hash, serr := splitLine(line)

@@ -15,10 +15,11 @@ import (
 
 // record is one KV secret as read.
 type record struct {
-	data    map[string]any
-	version int
-	deleted bool // latest version deleted or destroyed
-	exists  bool
+	data      map[string]any
+	version   int
+	deleted   bool // latest version deleted or destroyed
+	destroyed bool
+	exists    bool
 }
 
 func (v *Vault) dataPath(kv int, p string) string {
@@ -55,7 +56,7 @@ func (v *Vault) readRecord(ctx context.Context, kv int, p string) (*record, erro
 		r.version = intOf(md["version"])
 		dt, _ := md["deletion_time"].(string)
 		destroyed, _ := md["destroyed"].(bool)
-		r.deleted = dt != "" || destroyed
+		r.deleted, r.destroyed = dt != "" || destroyed, destroyed
 	}
 	if d, ok := s.Data["data"].(map[string]any); ok {
 		r.data = d
@@ -137,7 +138,29 @@ func (v *Vault) locate(ctx context.Context, env string) (kv int, p string, err e
 		return 0, "", err
 	}
 	kv, err = v.KVVersion(ctx)
+	if errors.Is(err, sync.ErrDenied) && v.mountGone(ctx, p) {
+		return 0, "", fmt.Errorf("vault: %s: %w: no secrets engine is mounted there", v.mount, sync.ErrNoEngine)
+	}
 	return kv, p, err
+}
+
+// mountGone tells a mount that does not exist from one this token may not
+// use: Vault answers both with the same 403 ("preflight capability
+// check"), but a token whose policies grant it something on env's path
+// would have passed that check had the mount existed.
+func (v *Vault) mountGone(ctx context.Context, p string) bool {
+	for _, path := range []string{v.mount + "/data/" + p, v.mount + "/" + p} {
+		caps, err := v.client.Sys().CapabilitiesSelfWithContext(ctx, path)
+		if err != nil {
+			return false
+		}
+		for _, c := range caps {
+			if c != "deny" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Pull reads env's snapshot in the configured layout.
@@ -154,7 +177,7 @@ func (v *Vault) Pull(ctx context.Context, env string) (*sync.Snapshot, error) {
 		return nil, err
 	}
 	snap := sync.NewSnapshot()
-	snap.Version, snap.Deleted = r.version, r.deleted
+	snap.Version, snap.Deleted, snap.Destroyed, snap.Missing = r.version, r.deleted, r.destroyed, !r.exists
 	for k, x := range r.data {
 		val := text(x)
 		if err := checkEntry(v.mount+"/"+p, k, val); err != nil {
@@ -202,6 +225,8 @@ func (v *Vault) pullTree(ctx context.Context, kv int, p string) (*sync.Snapshot,
 		return nil, err
 	}
 	snap := sync.NewSnapshot()
+	// No key at all, not even a deleted one: the folder is gone whole.
+	snap.Missing = len(names) == 0
 	for i, k := range names {
 		r := recs[i]
 		if !r.exists {

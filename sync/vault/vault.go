@@ -223,7 +223,7 @@ func (v *Vault) mountVersion(ctx context.Context, path string) (mount string, kv
 		return "", 0, v.wrap("find the engine of", path, err)
 	}
 	if s == nil || s.Data == nil {
-		return "", 0, fmt.Errorf("vault: %s: %w: no secrets engine is mounted there", path, store.ErrNotFound)
+		return "", 0, fmt.Errorf("vault: %s: %w: no secrets engine is mounted there", path, sync.ErrNoEngine)
 	}
 	mount, _ = s.Data["path"].(string)
 	mount = strings.Trim(mount, "/")

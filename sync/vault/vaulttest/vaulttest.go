@@ -30,6 +30,11 @@ type Server struct {
 	cmd   *exec.Cmd
 	log   *bytes.Buffer
 	done  chan struct{}
+
+	bin  string
+	args []string
+	env  []string
+	hc   *http.Client
 }
 
 // Binary finds the vault binary: .cache/bin/vault in this directory or a
@@ -148,30 +153,49 @@ func start(bin, dir string, useTLS bool) (*Server, error) {
 		// Only the health probe skips verification; tests verify.
 		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	}
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "VAULT_LOG_LEVEL=warn", "VAULT_DISABLE_MLOCK=true"}
+	s.bin, s.args, s.hc = bin, args, hc
+	s.env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "VAULT_LOG_LEVEL=warn", "VAULT_DISABLE_MLOCK=true"}
+	if err := s.run(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Restart stops the server and starts it again on the same address with
+// the same root token: a dev server keeps everything in memory, so it
+// comes back empty, with only its default mounts (secret/, KV v2).
+func (s *Server) Restart() error {
+	s.Stop()
+	s.log.Reset()
+	s.done = make(chan struct{})
+	return s.run()
+}
+
+func (s *Server) run() error {
+	s.cmd = exec.Command(s.bin, s.args...)
+	s.cmd.Env = s.env
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
 	go func() { s.cmd.Wait(); close(s.done) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
 		case <-s.done:
-			return nil, fmt.Errorf("vault server exited: %s", s.log.String())
+			return fmt.Errorf("vault server exited: %s", s.log.String())
 		default:
 		}
-		resp, err := hc.Get(s.Addr + "/v1/sys/health")
+		resp, err := s.hc.Get(s.Addr + "/v1/sys/health")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return s, nil
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, fmt.Errorf("vault server not healthy after 60s: %s", s.log.String())
+			return fmt.Errorf("vault server not healthy after 60s: %s", s.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
