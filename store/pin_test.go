@@ -2,13 +2,14 @@ package store
 
 import (
 	"errors"
-	"github.com/hush-secrets/hush/crypt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/crypt"
 )
 
 const baseYAML = `version: 1

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/hush-secrets/hush/internal/safe"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hush-secrets/hush/internal/safe"
 )
 
 // Settings pinning. Recipients are not the only thing in hush.yaml that
