@@ -1,0 +1,92 @@
+package arch
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/hush-secrets/hush/"
+
+// allowed maps a package (or a prefix ending in "/") to the packages of
+// hush it may import (prefixes ending in "/" match a subtree). Imports
+// point down: cmd → {sync, inject, scan, store/audit, edit} → store →
+// crypt; inject, scan and edit take plain values and import no store;
+// crypt imports nothing of hush; internal/safe, the terminal escaper, is
+// a leaf anyone may use. A package missing from the table fails the test,
+// so a new one gets its place on purpose.
+var allowed = []struct {
+	pkg  string
+	deps []string
+}{
+	{"crypt", nil},
+	{"crypt/cctvtest", nil},
+	{"internal/safe", nil},
+	{"internal/arch", nil},
+	{"edit", nil},
+	{"inject", nil},
+	{"scan", nil},
+	{"scan/internal/", nil},
+	{"scan/cmd/", []string{"scan", "scan/internal/"}},
+	{"store", []string{"crypt"}},
+	{"store/audit", []string{"store", "crypt"}},
+	{"store/gitmerge", []string{"store", "crypt"}},
+	{"sync", []string{"store", "crypt"}},
+	{"sync/vault", []string{"sync", "store", "crypt"}},
+	{"sync/vault/vaulttest", nil},
+	{"sync/sopsfile", []string{"sync", "store", "crypt"}},
+	{"sync/sopsfile/sopslib", []string{"sync/sopsfile", "sync", "store", "crypt"}},
+	{"cmd/hush-sops", []string{"sync/sopsfile/sopslib"}},
+	{"cmd/hush", []string{"crypt", "edit", "inject", "scan", "store", "store/", "sync", "sync/vault", "sync/sopsfile"}},
+}
+
+func rule(pkg string) ([]string, bool) {
+	for _, r := range allowed {
+		if r.pkg == pkg || strings.HasSuffix(r.pkg, "/") && strings.HasPrefix(pkg, r.pkg) {
+			return r.deps, true
+		}
+	}
+	return nil, false
+}
+
+func matches(dep string, deps []string) bool {
+	if dep == "internal/safe" {
+		return true
+	}
+	for _, d := range deps {
+		if d == dep || strings.HasSuffix(d, "/") && strings.HasPrefix(dep, d) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestImportsPointDown(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg := strings.TrimPrefix(f[0], module)
+		deps, ok := rule(pkg)
+		if !ok {
+			t.Errorf("%s has no place in the import table; add it to allowed (and ARCHITECTURE.md)", pkg)
+			continue
+		}
+		seen++
+		for _, imp := range f[1:] {
+			dep, ok := strings.CutPrefix(imp, module)
+			if !ok {
+				continue
+			}
+			if !matches(dep, deps) {
+				t.Errorf("%s imports %s, against the direction of imports", pkg, dep)
+			}
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("only %d packages listed; is go list seeing the module?", seen)
+	}
+}
