@@ -33,6 +33,9 @@ type Rule struct {
 	// check, when set, vets the submatches (m[0] the whole match) beyond the
 	// shared placeholder filter.
 	check func(m []string) bool
+	// vet, when set, is check with one more fact: whether the match is in
+	// a configuration file or on a line that is one shell-style assignment.
+	vet func(m []string, conf bool) bool
 }
 
 // ruleSpec is how the rule tables are written.
@@ -45,6 +48,7 @@ type ruleSpec struct {
 	human     bool
 	at        func(win []byte, ks, ke int) []int
 	check     func(m []string) bool
+	vet       func(m []string, conf bool) bool
 }
 
 // knownValueRule is the Rule of findings of known values.
@@ -75,7 +79,7 @@ func builtinRules() ([]*Rule, error) {
 			return nil, fmt.Errorf("scan: rule %s has no keyword", s.id)
 		}
 		rules = append(rules, &Rule{ID: s.id, Description: s.desc, Keywords: s.keywords,
-			re: re, multiline: s.multiline, until: s.until, human: s.human, at: s.at, check: s.check})
+			re: re, multiline: s.multiline, until: s.until, human: s.human, at: s.at, check: s.check, vet: s.vet})
 	}
 	return rules, nil
 }
@@ -105,6 +109,7 @@ var docExamples = map[string]bool{
 	"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY":              true,
 	"sk_test_4eC39HqLyjWDarjtT1zdp7dc":                      true,
 	"sk_test_BQokikJOvBiI2HlWgH4olfQ2":                      true,
+	"123e4567-e89b-12d3-a456-426614174000":                  true, // the UUID of RFC 4122's examples and of Wikipedia
 	"xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy": true,
 	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c": true,
 }
@@ -153,7 +158,10 @@ func isPlaceholder(s string) bool {
 			i = k + 1
 		}
 	}
-	return longestRun(s) >= 6
+	// A run of one character over a third of the value is a mask or a
+	// filler ("ghp_000…"); shorter runs occur in real tokens (an X bearer
+	// token opens with some twenty As).
+	return longestRun(s) >= max(6, len(s)/3)
 }
 
 // longestRun is the length of the longest run of one repeated byte.

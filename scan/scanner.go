@@ -136,7 +136,7 @@ func (s *Scanner) ScanReader(ctx context.Context, file string, r io.Reader) ([]F
 func (s *Scanner) scanStream(ctx context.Context, r io.Reader, file string, firstLine int, sniff bool) ([]match, error) {
 	e := s.engines.Get().(*engine)
 	defer s.engines.Put(e)
-	return e.scan(ctx, r, firstLine, sniff)
+	return e.scan(ctx, r, file, firstLine, sniff)
 }
 
 // finish turns matches into findings: it fingerprints them and drops those

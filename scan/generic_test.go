@@ -1,0 +1,92 @@
+package scan
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// scanNamed scans text as the file name.
+func scanNamed(t *testing.T, s *Scanner, name, text string) []Finding {
+	t.Helper()
+	fs, err := s.ScanReader(context.Background(), name, strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+// TestGenericClasses: the generic rule on the forms of issue 17, each
+// class with the lookalikes it must leave alone. Every value is fake.
+func TestGenericClasses(t *testing.T) {
+	t.Parallel()
+	s := newTestScanner(t, Config{})
+	cases := []struct {
+		class, file, text string
+		want              bool
+	}{
+		// 1. unquoted values in config files and on assignment lines.
+		{"bare", ".env", "API_KEY=kq8Jd7Xm2pQ9wL4zR", true},
+		{"bare", "app.sh", "export API_TOKEN=Zt5nQ2vK8mW3xB7c", true},
+		{"bare", "config.yaml", "  api_token: kq8JXm2pQ9wL4zRt7", true},
+		{"bare", ".env.production", "DB_PASSWORD=Tr0ub4dor3xK9", true},
+		{"bare", "settings.ini", "secret_key = Wm3kR9tQ2zX8vB5n", true},
+		{"bare", "app.properties", "service.api-key=Hx7Lp2Qw9Ks4Vb6N", true},
+		{"bare", "fixture.txt", "SLACK_TOKEN=Hx7Lp2Qw9Ks4Vb6N # rotated", true},
+		{"bare", ".env", "SECRET_KEY=HxLpQwKsVbNmRtZyWcJdFg", true},
+		{"bare", ".env", "API_KEY=changeme", false},
+		{"bare", ".env", "PASSWORD=${DB_PASSWORD}", false},
+		{"bare", "config.yml", "token: null", false},
+		{"bare", ".env", "API_KEY=xxxxxxxxxxxxxxxx", false},
+		{"bare", ".env", "API_KEY=<your-key>", false},
+		{"bare", ".env", "API_KEY=your_api_key_here", false},
+		{"bare", ".env", "DB_PASSWORD=db_password_v2", false},
+		{"bare", ".env", "SECRET_KEY=MyApplicationSecretKey", false},
+		{"bare", "main.go", "\ttoken = accessTokenFromEnv", false},
+		{"bare", "main.py", "    password = user2password", false},
+		{"bare", "main.py", "    secret = sha256sum(data)", false},
+		{"bare", "app.js", "  apiKey = config.apiKey2", false},
+		{"bare", "main.go", "\tsecret := base64Encode(raw)", false},
+		// 2. hex and UUIDs under a secret's name; hashes elsewhere.
+		{"hex", ".env", "DD_API_KEY=3f9a2c7b1e8d4f6a0b5c9e2d7f1a4b8c", true},
+		{"hex", "app.js", `const algoliaAdminKey = "b1e8d4f6a0b5c9e23f9a2c7b7f1a4b8c";`, true},
+		{"hex", "config.yaml", "facebook_app_secret: 9e2d7f1a4b8c3f9a2c7b1e8d4f6a0b5c", true},
+		{"hex", "settings.py", `HUBSPOT_API_KEY = "4b8c3f9a-2c7b-41e8-9d4f-6a0b5c9e2d7f"`, true},
+		{"hex", ".env", "SENTRY_AUTH_TOKEN=0b5c9e2d7f1a4b8c3f9a2c7b1e8d4f6a3f9a2c7b1e8d4f6a0b5c9e2d7f1a4b8c", true},
+		{"hex", "package-lock.json", `"integrity": "sha512-3f9a2c7b1e8d4f6a0b5c9e2d7f1a4b8c"`, false},
+		{"hex", "go.sum", "github.com/x/y v1.2.3 h1:3f9a2c7b1e8d4f6a0b5c9e2d7f1a4b8c=", false},
+		{"hex", "build.txt", `commit = "3f9a2c7b1e8d4f6a0b5c9e2d7f1a4b8c9e2d7f1a"`, false},
+		{"hex", "db.py", `password_hash = "5f4dcc3b5aa765d61d8327deb882cf99"`, false},
+		{"hex", "x.go", `token = "00000000000000000000000000000000"`, false},
+		{"hex", "x.go", `api_key_id = "4b8c3f9a-2c7b-41e8-9d4f-6a0b5c9e2d7f"`, false},
+		// 3. prefixed tokens whose random part starts with a letter.
+		{"prefix", "ci.yml", "GITLAB_TOKEN: glimt-kq8jd7xm2pq9wl4zrt5nb3vc", true},
+		{"prefix", "x.py", `mailgun_key = "pubkey-kq8jd7xm2pq9wl4zrt5nb3vc6hs1fd"`, true},
+		{"prefix", "x.py", `token_type = "bearer_token_v2"`, false},
+		{"prefix", "x.py", `secret_name = "ec2-custom-key"`, false},
+		// 4. assignment syntaxes.
+		{"assign", "Makefile", "API_TOKEN ?= Zt5nQ2vK8mW3xB7c", true},
+		{"assign", "Makefile", "API_TOKEN ::= Zt5nQ2vK8mW3xB7c", true},
+		{"assign", "x.php", `$secret .= "Zt5nQ2vK8mW3xB7c";`, true},
+		{"assign", "x.go", `var apiToken string = "Zt5nQ2vK8mW3xB7c"`, true},
+		{"assign", "x.ts", `const apiKey: string = "Zt5nQ2vK8mW3xB7c";`, true},
+		{"assign", "x.kt", `val clientSecret: String = "Zt5nQ2vK8mW3xB7c"`, true},
+		{"assign", "X.java", `System.setProperty("X_TOKEN", "Zt5nQ2vK8mW3xB7c");`, true},
+		{"assign", "x.py", `os.environ.setdefault("API_KEY", "Zt5nQ2vK8mW3xB7c")`, true},
+		{"assign", "pom.xml", "<apiKey>Zt5nQ2vK8mW3xB7c</apiKey>", true},
+		{"assign", "app.config", `<add key="ApiSecret" value="Zt5nQ2vK8mW3xB7c" />`, true},
+		{"assign", "x.json", `{"body": "{\"api_key\": \"Zt5nQ2vK8mW3xB7c\"}"}`, true},
+		{"assign", "x.go", `var apiToken string = os.Getenv("API_TOKEN")`, false},
+		{"assign", "X.java", `System.setProperty("X_TOKEN", System.getenv("X"));`, false},
+		{"assign", "pom.xml", "<apiKey>${api.key}</apiKey>", false},
+		{"assign", "build.gradle", "implementation 'io.jsonwebtoken:jjwt-jackson:0.11.2'", false},
+		{"assign", "build.gradle", "implementation 'io.jsonwebtoken:jjwt-jackson-0.11.2'", false},
+		{"assign", "x.go", `if token == "Zt5nQ2vK8mW3xB7c" {`, true},
+	}
+	for _, c := range cases {
+		fs := scanNamed(t, s, c.file, c.text+"\n")
+		if got := len(fs) > 0; got != c.want {
+			t.Errorf("%s: %s: %q: found %v (%v), want %v", c.class, c.file, c.text, got, fs, c.want)
+		}
+	}
+}

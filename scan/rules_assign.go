@@ -1,0 +1,356 @@
+package scan
+
+import (
+	"bytes"
+	"path"
+	"strings"
+)
+
+// confExts are the extensions of configuration files: there an unquoted
+// value is a value (API_KEY=kq8Jd7…), not the name of a variable.
+var confExts = map[string]bool{
+	".env": true, ".yaml": true, ".yml": true, ".ini": true, ".cfg": true, ".conf": true,
+	".properties": true, ".toml": true, ".envrc": true, ".config": true, ".cnf": true,
+	".tfvars": true, ".npmrc": true, ".pypirc": true, ".netrc": true, ".secrets": true,
+}
+
+// isConfFile reports whether the file name is a configuration file's:
+// by extension, or .env and its variants (.env.local, prod.env, env.sh
+// does not count).
+func isConfFile(file string) bool {
+	base := strings.ToLower(path.Base(strings.ReplaceAll(file, "\\", "/")))
+	if base == ".env" || strings.HasPrefix(base, ".env.") || strings.HasSuffix(base, ".env") ||
+		base == "dockerfile" || base == "makefile" {
+		return true
+	}
+	if i := strings.LastIndexByte(base, '.'); i >= 0 {
+		return confExts[base[i:]]
+	}
+	return false
+}
+
+// dotenvLine reports whether the match loc (name loc[2:4], value's end
+// loc[1]) is the whole of its line but for spaces, an "export", "set" or
+// "ENV" before it and a comment after it: a line of a dotenv, shell,
+// YAML or INI file whatever the file is called.
+func dotenvLine(win []byte, loc []int) bool {
+	if len(loc) < 4 || loc[2] < 0 {
+		return false
+	}
+	ls := bytes.LastIndexByte(win[:loc[2]], '\n') + 1
+	head := strings.TrimSpace(string(win[ls:loc[2]]))
+	exported := false
+	for _, w := range []string{"export ", "set ", "ENV ", "setenv ", "declare -x "} {
+		if strings.HasPrefix(head, w) {
+			head, exported = strings.TrimSpace(head[len(w):]), true
+		}
+	}
+	if head == "-" { // a YAML list item
+		head = ""
+	}
+	if head != "" {
+		return false
+	}
+	// Code writes name = value with spaces; dotenv and shell NAME=value,
+	// YAML name: value.
+	op := string(win[loc[3]:min(loc[3]+2, len(win))])
+	if !exported && !strings.HasPrefix(op, "=") && op != ": " {
+		return false
+	}
+	end := loc[1]
+	if end < len(win) && (win[end] == '"' || win[end] == '\'') {
+		end++
+	}
+	le := bytes.IndexByte(win[end:], '\n')
+	if le < 0 {
+		le = len(win) - end
+	}
+	tail := strings.TrimSpace(string(win[end : end+le]))
+	return tail == "" || tail[0] == '#' || tail[0] == ';'
+}
+
+// genericAt matches an assignment to a name holding the keyword at
+// [ks, ke). The name (group 1) runs back from the keyword over word
+// characters, dots and dashes (40 at most) and on for 20 more. Then comes
+// one of the ways languages and formats assign:
+//
+//	name = v   name: v   name := v   name => v   name ?= v   name ::= v
+//	name .= v  name += v  name ||= v  var name string = v  name: string = v
+//	"name", "v"  (setProperty, setenv, put)   key="name" value="v"
+//	<name>v</name>   \"name\": \"v\"  (JSON inside a string)
+//
+// and a quoted (group 2) or bare (group 3) value of 8 to 200 characters.
+// It is written out by hand because it runs at every "token" and
+// "password" in the code.
+func genericAt(win []byte, ks, ke int) []int {
+	isName := func(b byte) bool { return isAlnum(b) || b == '_' || b == '.' || b == '-' }
+	isQuote := func(b byte) bool { return b == '"' || b == '\'' || b == '`' }
+	isSpace := func(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' || b == '\f' || b == '\v' }
+	skip := func(i int) int {
+		for n := 0; n < 4 && i < len(win) && isSpace(win[i]); n++ {
+			i++
+		}
+		return i
+	}
+	i := ke
+	for i < len(win) && isName(win[i]) {
+		i++
+	}
+	if i-ke > 20 {
+		return nil
+	}
+	ne := i
+	ns := ks
+	for ns > 0 && ks-ns < 40 && isName(win[ns-1]) {
+		ns--
+	}
+	// Names end in dots and dashes only in prose ("the token.").
+	for ne > ke && (win[ne-1] == '.' || win[ne-1] == '-') {
+		ne--
+	}
+	i = ne
+	if ns > 0 && win[ns-1] == ':' && i < len(win) && win[i] == ':' && !bytes.HasPrefix(win[i:], []byte("::=")) {
+		return nil // a segment of an ARN or URN: arn:aws:secretsmanager:…:secret:name
+	}
+	out := []int{ns, 0, ns, ne, -1, -1, -1, -1}
+	// <name>value</name>
+	if ns > 0 && win[ns-1] == '<' && i < len(win) && win[i] == '>' {
+		vs := i + 1
+		j := bytes.IndexByte(win[vs:], '<')
+		if j < 8 || j > 200 || !bytes.HasPrefix(win[vs+j:], []byte("</")) {
+			return nil
+		}
+		v := win[vs : vs+j]
+		if bytes.ContainsAny(v, " \t\r\n") {
+			return nil
+		}
+		out[1], out[4], out[5] = vs+j, vs, vs+j
+		return out
+	}
+	quotedName := false
+	escaped := false // the name is quoted as \" (JSON inside a string)
+	switch {
+	case i+1 < len(win) && win[i] == '\\' && isQuote(win[i+1]):
+		i += 2
+		quotedName, escaped = true, true
+	case i < len(win) && isQuote(win[i]):
+		i++
+		quotedName = ns > 0 && isQuote(win[ns-1])
+	}
+	i = skip(i)
+	rest := win[i:]
+	colon := false
+	switch {
+	case bytes.HasPrefix(rest, []byte("::=")), bytes.HasPrefix(rest, []byte("||=")):
+		i += 3
+	case bytes.HasPrefix(rest, []byte(":=")), bytes.HasPrefix(rest, []byte("=>")), bytes.HasPrefix(rest, []byte("==")),
+		bytes.HasPrefix(rest, []byte("?=")), bytes.HasPrefix(rest, []byte(".=")), bytes.HasPrefix(rest, []byte("+=")):
+		i += 2
+	case len(rest) > 0 && rest[0] == '=':
+		i++
+	case len(rest) > 0 && rest[0] == ':':
+		i++
+		colon = true
+	case len(rest) > 0 && rest[0] == ',' && quotedName:
+		i++ // setProperty("X_TOKEN", "…")
+	case quotedName && bytes.HasPrefix(rest, []byte("value=")):
+		i += len("value=") // <add key="ClearTextPassword" value="…" />
+	default:
+		// var name string = v, name: string = v
+		if j := typedAssign(win, i); j > 0 {
+			i = j
+			break
+		}
+		return nil
+	}
+	if colon {
+		// A type annotation before the "=": apiKey: string = "…".
+		if j := typedAssign(win, skip(i)); j > 0 {
+			i, colon = j, false
+		} else if !quotedName && !escaped && (i >= len(win) || !isSpace(win[i]) && !isQuote(win[i])) {
+			// name:value without a space is no YAML: Maven coordinates
+			// (io.jsonwebtoken:jjwt-api), host:port, scope:action.
+			return nil
+		}
+	}
+	i = skip(i)
+	if i+1 < len(win) && win[i] == '\\' && isQuote(win[i+1]) {
+		// \"value\"
+		vs := i + 2
+		j := vs
+		for j < len(win) && j-vs <= 200 && win[j] != '\\' && !isQuote(win[j]) && !isSpace(win[j]) {
+			j++
+		}
+		if j+1 >= len(win) || win[j] != '\\' || !isQuote(win[j+1]) || j-vs < 8 || j-vs > 200 {
+			return nil
+		}
+		out[1], out[4], out[5] = j+2, vs, j
+		return out
+	}
+	if i < len(win) && isQuote(win[i]) {
+		vs := i + 1
+		j := vs
+		for j < len(win) && j-vs <= 200 && !isQuote(win[j]) && !isSpace(win[j]) {
+			j++
+		}
+		if j >= len(win) || !isQuote(win[j]) || j-vs < 8 || j-vs > 200 {
+			return nil
+		}
+		out[1], out[4], out[5] = j+1, vs, j
+		return out
+	}
+	j := i
+	for j < len(win) && j-i <= 200 && !isSpace(win[j]) && bytes.IndexByte([]byte("\"'`;,)]}<\\"), win[j]) < 0 {
+		j++
+	}
+	if j-i < 8 || j-i > 200 {
+		return nil
+	}
+	out[1], out[6], out[7] = j, i, j
+	return out
+}
+
+// typedAssign matches " type =" (Go's var x string =, Kotlin's and
+// TypeScript's x: String =) at i and returns the offset after the "=",
+// or 0.
+func typedAssign(win []byte, i int) int {
+	j := i
+	for j < len(win) && (win[j] == ' ' || win[j] == '\t') {
+		j++
+	}
+	ts := j
+	for j < len(win) && (isAlnum(win[j]) || win[j] == '_' || win[j] == '.' || win[j] == '[' || win[j] == ']' || win[j] == '?') {
+		j++
+	}
+	if j == ts || j-ts > 24 || !isTypeName(string(win[ts:j])) {
+		return 0
+	}
+	for j < len(win) && (win[j] == ' ' || win[j] == '\t') {
+		j++
+	}
+	if j < len(win) && win[j] == '=' && (j+1 >= len(win) || win[j+1] != '=') {
+		return j + 1
+	}
+	return 0
+}
+
+// isTypeName: the string types of the languages that annotate them.
+func isTypeName(t string) bool {
+	switch strings.TrimSuffix(strings.ToLower(t), "?") {
+	case "string", "str", "[]byte", "&str", "&'static", "text", "secret", "securestring", "char[]", "[]string":
+		return true
+	}
+	return false
+}
+
+// letterDigitSwitches counts the places where a letter follows a digit
+// or a digit a letter: many in random text (kq8Jd7Xm2), few in names
+// (sha256sum, base64Encode, v2).
+func letterDigitSwitches(s string) int {
+	n := 0
+	for i := 1; i < len(s); i++ {
+		a, b := s[i-1], s[i]
+		ad, bd := '0' <= a && a <= '9', '0' <= b && b <= '9'
+		al := 'a' <= a && a <= 'z' || 'A' <= a && a <= 'Z'
+		bl := 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
+		if ad && bl || al && bd {
+			n++
+		}
+	}
+	return n
+}
+
+// wordish reports whether every piece of s between _ - . is a word with
+// at most a short number after it ("ec2_custom_key", "token-v2"): an
+// identifier, not random text ("glimt-kq8jd7xm2…").
+func wordish(s string) bool {
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
+		i := 0
+		for i < len(w) && ('a' <= w[i] && w[i] <= 'z' || 'A' <= w[i] && w[i] <= 'Z') {
+			i++
+		}
+		k := i
+		for k < len(w) && '0' <= w[k] && w[k] <= '9' {
+			k++
+		}
+		if k != len(w) || k-i > 3 || i > 16 || i == 0 && k > 4 {
+			return false
+		}
+		if i > 1 && strings.ToLower(w[1:i]) != w[1:i] && strings.ToUpper(w[:i]) != w[:i] {
+			return false // mixed case inside a piece: random letters
+		}
+	}
+	return true
+}
+
+// camelWords reports whether s reads as words in camelCase or PascalCase:
+// few, long pieces (myApiKeyValue), where random letters (kqJdXmpQwE)
+// break into many short ones.
+func camelWords(s string) bool {
+	ws := nameWords(s)
+	return len(ws) > 0 && len(s)/len(ws) >= 4
+}
+
+// randomLetters: twenty letters or more of mixed case that do not read
+// as camelCase words, with the entropy of random text.
+func randomLetters(v string) bool {
+	return len(v) >= 20 && entropy(v) >= 4.0 && !camelWords(v) &&
+		strings.ToLower(v) != v && strings.ToUpper(v) != v
+}
+
+var versionTail = lazyRegexp(`[-_.v]\d+(?:\.\d+)+(?:[-.][0-9A-Za-z]+)?$`)
+
+// genericValue is the entropy gate of the generic rule. m[1] is the name,
+// m[2] a quoted value, m[3] an unquoted one; conf says the assignment is
+// in a configuration file or is a line of its own.
+func genericValue(m []string, conf bool) bool {
+	name, v, quoted := m[1], m[2], true
+	if v == "" {
+		v, quoted = m[3], false
+	}
+	low := strings.ToLower(v)
+	switch {
+	case notSecretName(name),
+		weakWords[low],
+		strings.ContainsAny(v[:1], "$%{<@#/.~*&[(:\\"),
+		dateRE().MatchString(v), hostPathRE().MatchString(v),
+		strings.Contains(v, "://"), strings.Contains(v, "${"), strings.Contains(v, "()"),
+		versionTail().MatchString(v) && letterDigitSwitches(v) < 6,
+		!quoted && strings.Contains(m[0], "=="),
+		!quoted && strings.Contains(strings.TrimRight(v, "="), "="), // a=b&c=d chains
+		!quoted && (strings.ContainsAny(v, "([{*") || strings.HasSuffix(v, ":")),
+		wordish(v),
+		wordsRE().MatchString(v) && !(conf && randomLetters(v)),
+		strings.HasPrefix(low, strings.ToLower(strings.TrimLeft(name, "._-"))):
+		return false
+	}
+	if uuidRE().MatchString(v) || hexRE().MatchString(v) {
+		// Hex and UUIDs under a secret's name are secrets (Datadog,
+		// Algolia, HubSpot, Facebook app secrets); bare hashes never get
+		// here, their names lack the words. Counters and masks do not
+		// pass: the value must mix digits and letters.
+		return len(v) >= 16 && letterDigitSwitches(v) >= 4 && entropy(v) >= 3.0
+	}
+	if !quoted && identRE().MatchString(v) {
+		// An unquoted word of letters, digits and _ is a variable in code,
+		// a value in a config file. Either way only random-looking text
+		// counts: digits among the letters, or (in config) many short
+		// pieces of mixed case.
+		sw := letterDigitSwitches(v)
+		switch {
+		case conf && sw >= 2 && entropy(v) >= 3.0,
+			!conf && sw >= 4 && entropy(v) >= 3.3:
+			return true
+		case conf && sw == 0 && randomLetters(v):
+			return true
+		}
+		return false
+	}
+	if !quoted && !strings.ContainsAny(v, "0123456789") && !(conf && randomLetters(v)) {
+		return false
+	}
+	classes := charClasses(v)
+	e := entropy(v)
+	return classes >= 3 && e >= 3.0 ||
+		classes == 2 && e >= 3.5 && len(v) >= 16 && strings.ContainsAny(v, "0123456789")
+}
