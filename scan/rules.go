@@ -58,7 +58,7 @@ const knownValueRule = "known-value"
 // overlap, the rule listed first wins (specific before generic).
 func builtinRules() ([]*Rule, error) {
 	var specs []ruleSpec
-	for _, t := range [][]ruleSpec{devRules, cloudRules, saasRules, aiRules, keyRules, genericRules} {
+	for _, t := range [][]ruleSpec{devRules, cloudRules, saasRules, aiRules, keyRules, headerRules, genericRules} {
 		specs = append(specs, t...)
 	}
 	rules := make([]*Rule, 0, len(specs))
@@ -158,10 +158,21 @@ func isPlaceholder(s string) bool {
 			i = k + 1
 		}
 	}
-	// A run of one character over a third of the value is a mask or a
-	// filler ("ghp_000…"); shorter runs occur in real tokens (an X bearer
-	// token opens with some twenty As).
-	return longestRun(s) >= max(6, len(s)/3)
+	// A run of one character in a value that is half that character is a
+	// mask or a filler ("ghp_000…", "xoxp-000…-000…"); runs also occur in
+	// real tokens (an X bearer token opens with some twenty As).
+	return longestRun(s) >= 6 && 2*mostCommon(s) >= len(s)
+}
+
+// mostCommon is how many times the commonest byte of s occurs in it.
+func mostCommon(s string) int {
+	var counts [256]int
+	best := 0
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+		best = max(best, counts[s[i]])
+	}
+	return best
 }
 
 // longestRun is the length of the longest run of one repeated byte.

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"encoding/base64"
 	"math"
 	"strings"
 )
@@ -38,6 +39,55 @@ var keyRules = []ruleSpec{
 	{id: "jwt", desc: "JSON Web Token",
 		keywords: []string{"eyj"},
 		pattern:  `eyJ[0-9A-Za-z_-]{10,}\.eyJ[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]{20,}`},
+}
+
+// headerRules: credentials in HTTP headers and command lines.
+var headerRules = []ruleSpec{
+	{id: "jwt-base64", desc: "JSON Web Token, base64-encoded again",
+		keywords: []string{"=ZXlK"}, pattern: `ZXlK[0-9A-Za-z+/]{60,}={0,2}`, check: base64JWT},
+	{id: "http-authorization", desc: "credential in an HTTP Authorization header (Bearer, Basic, token)",
+		keywords: []string{"bearer", "authorization"},
+		pattern:  `(?i)(?:\bbearer|authorization["']?\s{0,4}[:=]\s{0,4}["']?(basic|token))\s+([0-9A-Za-z._~+/-]{16,}=*)`,
+		check:    authValue},
+	{id: "curl-basic-auth", desc: "user and password on a curl command line (-u, --user)", human: true,
+		keywords: []string{"curl"},
+		pattern:  `\bcurl\b[^\r\n]{0,200}?\s(?:-u|--user)[\s=]{0,3}["']?([^\s"':$]{1,64}:[^\s"']{8,128})`,
+		check: func(m []string) bool {
+			_, pw, _ := strings.Cut(m[1], ":")
+			return !strings.HasPrefix(pw, "$") && !strings.HasPrefix(pw, "%") && !weakWords[strings.ToLower(pw)] && longestRun(pw) < len(pw)
+		}},
+	{id: "nuget-config-password", desc: "password in a NuGet.config package source", human: true,
+		keywords: []string{"cleartextpassword"},
+		pattern:  `(?i)key=["']ClearTextPassword["']\s+value=["']([^"'$%]{10,256})["']`},
+	{id: "azure-storage-key", desc: "Azure Storage account key outside a connection string",
+		keywords: []string{"azure", "storage", "accountkey", "account_key"},
+		pattern:  `(?i)(?:azure|storage|account)[\w.-]{0,30}key` + assign + `([0-9A-Za-z+/]{86}==)`,
+		check:    func(m []string) bool { return entropy(m[len(m)-1]) >= 4.5 }},
+}
+
+// base64JWT: the match decodes to a JSON Web Token.
+func base64JWT(m []string) bool {
+	b, err := base64.StdEncoding.DecodeString(m[0])
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(m[0], "="))
+	}
+	if err != nil {
+		return false
+	}
+	parts := strings.Split(strings.TrimSpace(string(b)), ".")
+	return len(parts) == 3 && strings.HasPrefix(parts[1], "eyJ") && len(parts[2]) >= 16
+}
+
+// authValue vets an Authorization header's credential: Basic must decode
+// to user:password, a bearer token must look random.
+func authValue(m []string) bool {
+	v := m[len(m)-1]
+	if strings.EqualFold(m[1], "basic") {
+		b, err := base64.StdEncoding.DecodeString(v)
+		user, pw, ok := strings.Cut(string(b), ":")
+		return err == nil && ok && user != "" && len(pw) >= 3 && !weakWords[strings.ToLower(pw)] && !isPlaceholder(pw)
+	}
+	return letterDigitSwitches(v) >= 3 && entropy(v) >= 3.5 && !wordish(v)
 }
 
 // genericRules go last: anything more specific wins an overlap with them.
