@@ -90,3 +90,56 @@ func TestGenericClasses(t *testing.T) {
 		}
 	}
 }
+
+// syntaxes are the ways config files and programs assign a value to a
+// name: {i} stands for the name's stem, {s} for the value.
+var syntaxes = []struct{ file, text string }{
+	{"app.ini", `{i}Token="{s}"`}, {"app.ini", `{i}Token = "{s}"`},
+	{"app.ini", `{i}Token={s}`}, {"app.ini", `{i}Token = {s}`},
+	{"a.json", "{\n    \"{i}_token\": \"{s}\"\n}"},
+	{"a.json", "\\{\n    \\\"{i}_token\\\": \\\"{s}\\\"\n\\}"},
+	{"a.xml", "<{i}Token>{s}</{i}Token>"}, {"a.xml", "<{i}Token>\n    {s}\n</{i}Token>"},
+	{"a.yaml", "{i}_token: {s}"}, {"a.yaml", "{i}_token: '{s}'"}, {"a.yaml", `{i}_token: "{s}"`},
+	{"a.yaml", "{i}_token: |\n  {s}"}, {"a.yaml", "{i}_token: >\n  {s}"},
+	{"a.cs", `string {i}Token = "{s}";`}, {"a.go", `var {i}Token string = "{s}"`},
+	{"a.go", `{i}Token := "{s}"`}, {"a.go", "{i}Token := `{s}`"}, {"A.java", `String {i}Token = "{s}";`},
+	{"a.kt", `var {i}Token: String = "{s}"`}, {"a.kt", `var {i}Token = "{s}"`},
+	{"a.php", `${i}Token .= "{s}"`}, {"a.php", `${i}Token ??= "{s}"`},
+	{"a.py", `{i}Token = '{s}'`}, {"a.py", `{i}Token = "{s}"`},
+	{"a.csv", `{i}Token,{s},`}, {"a.conf", `  "{i}Token" => "{s}"`},
+	{"Makefile", `{i}_TOKEN = "{s}"`}, {"Makefile", `{i}_TOKEN := "{s}"`}, {"Makefile", `{i}_TOKEN ::= "{s}"`},
+	{"Makefile", `{i}_TOKEN :::= "{s}"`}, {"Makefile", `{i}_TOKEN ?= "{s}"`}, {"Makefile", `{i}_TOKEN += "{s}"`},
+	{".env", "{I}_API_KEY={s}"}, {"deploy.sh", "export {I}_API_KEY={s}"},
+	{"app.properties", "{i}.api.key={s}"}, {"A.java", `System.setProperty("{I}_TOKEN", "{s}");`},
+}
+
+// TestAssignmentSyntaxes: every syntax finds random values of the shapes
+// providers use (alphanumeric, hex, UUID, base64) and no stand-in.
+func TestAssignmentSyntaxes(t *testing.T) {
+	t.Parallel()
+	s := newTestScanner(t, Config{})
+	pos := []struct{ stem, value string }{
+		{"acme", "Hx7Lp2Qw9Ks4Vb6NmRt3Zy8WcJ5dFg1a"},
+		{"datadog", "3f9a2c7b1e8d4f6a0b5c9e2d7f1a4b8c"},
+		{"algolia", "b1e8d4f6a0b5c9e23f9a2c7b7f1a4b8c9e2d7f1a"},
+		{"hubspot", "4b8c3f9a-2c7b-41e8-9d4f-6a0b5c9e2d7f"},
+		{"widget", "kQ8jdXmp/QwLzRtNb+VcHsFd3Ga7Pe2Ky9Wn4Bv5"},
+		{"shop", "Tr0ub4dor3xK9"},
+	}
+	neg := []string{"changeme", "your_api_key_here", "xxxxxxxxxxxxxxxx", "${API_TOKEN}", "null",
+		"<your-token>", "placeholder", "00000000000000000000000000000000"}
+	for _, sx := range syntaxes {
+		for _, p := range pos {
+			text := strings.NewReplacer("{i}", p.stem, "{I}", strings.ToUpper(p.stem), "{s}", p.value).Replace(sx.text)
+			if fs := scanNamed(t, s, sx.file, text+"\n"); len(fs) == 0 {
+				t.Errorf("%s: not found:\n%s", sx.file, text)
+			}
+		}
+		for _, v := range neg {
+			text := strings.NewReplacer("{i}", "acme", "{I}", "ACME", "{s}", v).Replace(sx.text)
+			if fs := scanNamed(t, s, sx.file, text+"\n"); len(fs) > 0 {
+				t.Errorf("%s: found %v in:\n%s", sx.file, fs, text)
+			}
+		}
+	}
+}

@@ -86,11 +86,35 @@ func genericAt(win []byte, ks, ke int) []int {
 	isName := func(b byte) bool { return isAlnum(b) || b == '_' || b == '.' || b == '-' }
 	isQuote := func(b byte) bool { return b == '"' || b == '\'' || b == '`' }
 	isSpace := func(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' || b == '\f' || b == '\v' }
+	// skip passes blanks on the line; the window holds the next lines too.
 	skip := func(i int) int {
-		for n := 0; n < 4 && i < len(win) && isSpace(win[i]); n++ {
+		for n := 0; n < 4 && i < len(win) && (win[i] == ' ' || win[i] == '\t' || win[i] == '\r'); n++ {
 			i++
 		}
 		return i
+	}
+	// nextLine returns the bounds of the trimmed line after the newline
+	// at or after i (blanks before it allowed), or -1.
+	nextLine := func(i int) (int, int) {
+		i = skip(i)
+		if i >= len(win) || win[i] != '\n' {
+			return -1, -1
+		}
+		vs := i + 1
+		for vs < len(win) && (win[vs] == ' ' || win[vs] == '\t') {
+			vs++
+		}
+		if vs == i+1 { // the value of a block is indented
+			return -1, -1
+		}
+		ve := vs
+		for ve < len(win) && !isSpace(win[ve]) {
+			ve++
+		}
+		if t := skip(ve); t < len(win) && win[t] != '\n' {
+			return -1, -1 // more than one word: prose, not a value
+		}
+		return vs, ve
 	}
 	i := ke
 	for i < len(win) && isName(win[i]) {
@@ -115,6 +139,17 @@ func genericAt(win []byte, ks, ke int) []int {
 	out := []int{ns, 0, ns, ne, -1, -1, -1, -1}
 	// <name>value</name>
 	if ns > 0 && win[ns-1] == '<' && i < len(win) && win[i] == '>' {
+		if vs, ve := nextLine(i + 1); vs >= 0 {
+			// <name>
+			//     value
+			// </name>
+			if k := skip(bytes.IndexByte(win[ve:], '\n') + ve + 1); ve-vs >= 8 && ve-vs <= 200 &&
+				bytes.IndexByte(win[ve:], '\n') >= 0 && bytes.HasPrefix(bytes.TrimLeft(win[k:], " \t"), []byte("</")) {
+				out[1], out[4], out[5] = ve, vs, ve
+				return out
+			}
+			return nil
+		}
 		vs := i + 1
 		j := bytes.IndexByte(win[vs:], '<')
 		if j < 8 || j > 200 || !bytes.HasPrefix(win[vs+j:], []byte("</")) {
@@ -141,7 +176,9 @@ func genericAt(win []byte, ks, ke int) []int {
 	rest := win[i:]
 	colon := false
 	switch {
-	case bytes.HasPrefix(rest, []byte("::=")), bytes.HasPrefix(rest, []byte("||=")):
+	case bytes.HasPrefix(rest, []byte(":::=")):
+		i += 4
+	case bytes.HasPrefix(rest, []byte("::=")), bytes.HasPrefix(rest, []byte("||=")), bytes.HasPrefix(rest, []byte("??=")):
 		i += 3
 	case bytes.HasPrefix(rest, []byte(":=")), bytes.HasPrefix(rest, []byte("=>")), bytes.HasPrefix(rest, []byte("==")),
 		bytes.HasPrefix(rest, []byte("?=")), bytes.HasPrefix(rest, []byte(".=")), bytes.HasPrefix(rest, []byte("+=")):
@@ -151,8 +188,8 @@ func genericAt(win []byte, ks, ke int) []int {
 	case len(rest) > 0 && rest[0] == ':':
 		i++
 		colon = true
-	case len(rest) > 0 && rest[0] == ',' && quotedName:
-		i++ // setProperty("X_TOKEN", "…")
+	case len(rest) > 0 && rest[0] == ',':
+		i++ // setProperty("X_TOKEN", "…"), CSV
 	case quotedName && bytes.HasPrefix(rest, []byte("value=")):
 		i += len("value=") // <add key="ClearTextPassword" value="…" />
 	default:
@@ -174,6 +211,20 @@ func genericAt(win []byte, ks, ke int) []int {
 		}
 	}
 	i = skip(i)
+	if i < len(win) && (win[i] == '|' || win[i] == '>') {
+		// A YAML block scalar: name: |  (or >, |-, >+) and the value
+		// indented on the next line.
+		j := i + 1
+		if j < len(win) && (win[j] == '-' || win[j] == '+') {
+			j++
+		}
+		vs, ve := nextLine(j)
+		if vs < 0 || ve-vs < 8 || ve-vs > 200 {
+			return nil
+		}
+		out[1], out[4], out[5] = ve, vs, ve
+		return out
+	}
 	if i+1 < len(win) && win[i] == '\\' && isQuote(win[i+1]) {
 		// \"value\"
 		vs := i + 2

@@ -103,7 +103,8 @@ var genericRules = []ruleSpec{
 	{id: "generic-secret", desc: "password, secret, token or API key assigned a random-looking value", human: true,
 		keywords: []string{"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key",
 			"access_key", "accesskey", "auth_key", "authkey", "credential", "_key", "-key", "=Key", "_pass", "passphrase",
-			"privatekey", "appkey", "masterkey", "accountkey", "clientkey", "signingkey", "encryptionkey"},
+			"privatekey", "appkey", "masterkey", "accountkey", "clientkey", "signingkey", "encryptionkey",
+			"api.key", "access.key", "auth.key", "app.key", "private.key", "client.key", "master.key", "account.key"},
 		at: genericAt, vet: genericValue},
 }
 

@@ -155,7 +155,13 @@ func (p *pass) rule(h hit, ri int32) {
 	start := h.end - int64(s.ac.patLen[h.pat])
 	ls := p.lineStart(start)
 	if r.at != nil {
-		win := p.buf[ls-p.base : p.lineEnd(h.end)-p.base]
+		// The window takes two more lines: values of YAML block scalars
+		// and XML elements may stand on the line after their name.
+		le, end := p.lineEnd(h.end), p.base+int64(len(p.buf))
+		for n := 0; n < 2 && le < end && le+1-h.end < lookAhead; n++ {
+			le = p.lineEnd(le + 1)
+		}
+		win := p.buf[ls-p.base : le-p.base]
 		if loc := r.at(win, int(start-ls), int(h.end-ls)); loc != nil {
 			p.report(r, ri, win, ls, loc)
 		}
