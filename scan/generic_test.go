@@ -82,6 +82,11 @@ func TestGenericClasses(t *testing.T) {
 		{"assign", "build.gradle", "implementation 'io.jsonwebtoken:jjwt-jackson:0.11.2'", false},
 		{"assign", "build.gradle", "implementation 'io.jsonwebtoken:jjwt-jackson-0.11.2'", false},
 		{"assign", "x.go", `if token == "Zt5nQ2vK8mW3xB7c" {`, true},
+		{"assign", "a.conf", `  "hubspotToken" => "/Ob+S1DI2NLccenNL33rPG/+f27EUj5obEZ6Vjek"`, true},
+		{"assign", "a.conf", `  "secretPath" => "/var/lib/app/secrets"`, false},
+		{"assign", "run.sh", "export CONTENTFUL_API_KEY=FdeYWFLK11sYop", true},
+		{"assign", "a.yaml", "acme_token: |\n  os.getenv('X')", false},
+		{"assign", "a.xml", "<acmeToken>os.getenv('X2')</acmeToken>", false},
 	}
 	for _, c := range cases {
 		fs := scanNamed(t, s, c.file, c.text+"\n")

@@ -40,8 +40,8 @@ func dotenvLine(win []byte, loc []int) bool {
 	ls := bytes.LastIndexByte(win[:loc[2]], '\n') + 1
 	head := strings.TrimSpace(string(win[ls:loc[2]]))
 	exported := false
-	for _, w := range []string{"export ", "set ", "ENV ", "setenv ", "declare -x "} {
-		if strings.HasPrefix(head, w) {
+	for _, w := range []string{"export", "set", "ENV", "setenv", "declare -x"} {
+		if head == w || strings.HasPrefix(head, w+" ") {
 			head, exported = strings.TrimSpace(head[len(w):]), true
 		}
 	}
@@ -342,6 +342,17 @@ func camelWords(s string) bool {
 	return len(ws) > 0 && len(s)/len(ws) >= 4
 }
 
+// isPath: a value of slash-separated words (/usr/local/bin) rather than
+// base64 that happens to start with a slash.
+func isPath(v string) bool {
+	for _, p := range strings.Split(v, "/") {
+		if p != "" && !wordish(p) && !wordsRE().MatchString(p) {
+			return false
+		}
+	}
+	return true
+}
+
 // randomLetters: twenty letters or more of mixed case that do not read
 // as camelCase words, with the entropy of random text.
 func randomLetters(v string) bool {
@@ -363,7 +374,9 @@ func genericValue(m []string, conf bool) bool {
 	switch {
 	case notSecretName(name),
 		weakWords[low],
-		strings.ContainsAny(v[:1], "$%{<@#/.~*&[(:\\"),
+		strings.ContainsAny(v[:1], "$%{<@#.~*&[(:\\"),
+		v[0] == '/' && isPath(v),
+		strings.Contains(v, "(") && strings.Contains(v, ")"), // a call
 		dateRE().MatchString(v), hostPathRE().MatchString(v),
 		strings.Contains(v, "://"), strings.Contains(v, "${"), strings.Contains(v, "()"),
 		versionTail().MatchString(v) && letterDigitSwitches(v) < 6,
