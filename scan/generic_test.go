@@ -59,6 +59,8 @@ func TestGenericClasses(t *testing.T) {
 		{"hex", "db.py", `password_hash = "5f4dcc3b5aa765d61d8327deb882cf99"`, false},
 		{"hex", "x.go", `token = "00000000000000000000000000000000"`, false},
 		{"hex", "x.go", `api_key_id = "4b8c3f9a-2c7b-41e8-9d4f-6a0b5c9e2d7f"`, false},
+		{"hex", "x.go", `token = "4b8c3f9a-2c7b-41e8-9d4f-6a0b5c9e2d7f"`, false},
+		{"hex", "x.go", `hubspotToken = "4b8c3f9a-2c7b-41e8-9d4f-6a0b5c9e2d7f"`, true},
 		// 3. prefixed tokens whose random part starts with a letter.
 		{"prefix", "ci.yml", "GITLAB_TOKEN: glimt-kq8jd7xm2pq9wl4zrt5nb3vc", true},
 		{"prefix", "x.py", `mailgun_key = "pubkey-kq8jd7xm2pq9wl4zrt5nb3vc6hs1fd"`, true},

@@ -36,6 +36,9 @@ type Rule struct {
 	// vet, when set, is check with one more fact: whether the match is in
 	// a configuration file or on a line that is one shell-style assignment.
 	vet func(m []string, conf bool) bool
+	// nextLines: the window of at holds the two lines after the hit's
+	// (values of YAML block scalars and XML elements).
+	nextLines bool
 }
 
 // ruleSpec is how the rule tables are written.
@@ -49,6 +52,7 @@ type ruleSpec struct {
 	at        func(win []byte, ks, ke int) []int
 	check     func(m []string) bool
 	vet       func(m []string, conf bool) bool
+	nextLines bool
 }
 
 // knownValueRule is the Rule of findings of known values.
@@ -79,7 +83,7 @@ func builtinRules() ([]*Rule, error) {
 			return nil, fmt.Errorf("scan: rule %s has no keyword", s.id)
 		}
 		rules = append(rules, &Rule{ID: s.id, Description: s.desc, Keywords: s.keywords,
-			re: re, multiline: s.multiline, until: s.until, human: s.human, at: s.at, check: s.check, vet: s.vet})
+			re: re, multiline: s.multiline, until: s.until, human: s.human, at: s.at, check: s.check, vet: s.vet, nextLines: s.nextLines})
 	}
 	return rules, nil
 }

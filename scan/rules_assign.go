@@ -379,13 +379,19 @@ func genericValue(m []string, conf bool) bool {
 		strings.Contains(v, "(") && strings.Contains(v, ")"), // a call
 		dateRE().MatchString(v), hostPathRE().MatchString(v),
 		strings.Contains(v, "://"), strings.Contains(v, "${"), strings.Contains(v, "()"),
-		versionTail().MatchString(v) && letterDigitSwitches(v) < 6,
+		strings.IndexByte(v, '.') >= 0 && versionTail().MatchString(v) && letterDigitSwitches(v) < 6,
 		!quoted && strings.Contains(m[0], "=="),
 		!quoted && strings.Contains(strings.TrimRight(v, "="), "="), // a=b&c=d chains
 		!quoted && (strings.ContainsAny(v, "([{*") || strings.HasSuffix(v, ":")),
 		wordish(v),
 		wordsRE().MatchString(v) && !(conf && randomLetters(v)),
 		strings.HasPrefix(low, strings.ToLower(strings.TrimLeft(name, "._-"))):
+		return false
+	}
+	if uuidRE().MatchString(v) && len(nameWords(name)) < 2 && !strings.Contains(strings.ToLower(name), "key") &&
+		!strings.Contains(strings.ToLower(name), "secret") && !strings.Contains(strings.ToLower(name), "pass") {
+		// A UUID under a bare "token" is as often a request or session
+		// ID as a credential; under hubspot_token or api_key it is a key.
 		return false
 	}
 	if uuidRE().MatchString(v) || hexRE().MatchString(v) {

@@ -60,9 +60,10 @@ var headerRules = []ruleSpec{
 		keywords: []string{"cleartextpassword"},
 		pattern:  `(?i)key=["']ClearTextPassword["']\s+value=["']([^"'$%]{10,256})["']`},
 	{id: "azure-storage-key", desc: "Azure Storage account key outside a connection string",
-		keywords: []string{"azure", "storage", "accountkey", "account_key"},
-		pattern:  `(?i)(?:azure|storage|account)[\w.-]{0,30}key` + assign + `([0-9A-Za-z+/]{86}==)`,
-		check:    func(m []string) bool { return entropy(m[len(m)-1]) >= 4.5 }},
+		keywords: []string{"azure_key", "azurekey", "azure_storage_key", "azurestoragekey", "storage_key", "storagekey",
+			"storage-key", "storage.key", "storage_account_key", "storageaccountkey", "account_key", "accountkey", "account-key"},
+		pattern: `(?i)(?:azure|storage|account)[\w.-]{0,30}key` + assign + `([0-9A-Za-z+/]{86}==)`,
+		check:   func(m []string) bool { return entropy(m[len(m)-1]) >= 4.5 }},
 }
 
 // base64JWT: the match decodes to a JSON Web Token.
@@ -105,7 +106,7 @@ var genericRules = []ruleSpec{
 			"access_key", "accesskey", "auth_key", "authkey", "credential", "_key", "-key", "=Key", "_pass", "passphrase",
 			"privatekey", "appkey", "masterkey", "accountkey", "clientkey", "signingkey", "encryptionkey",
 			"api.key", "access.key", "auth.key", "app.key", "private.key", "client.key", "master.key", "account.key"},
-		at: genericAt, vet: genericValue},
+		at: genericAt, vet: genericValue, nextLines: true},
 }
 
 var (

@@ -158,7 +158,7 @@ func (p *pass) rule(h hit, ri int32) {
 		// The window takes two more lines: values of YAML block scalars
 		// and XML elements may stand on the line after their name.
 		le, end := p.lineEnd(h.end), p.base+int64(len(p.buf))
-		for n := 0; n < 2 && le < end && le+1-h.end < lookAhead; n++ {
+		for n := 0; r.nextLines && n < 2 && le < end && le+1-h.end < lookAhead; n++ {
 			le = p.lineEnd(le + 1)
 		}
 		win := p.buf[ls-p.base : le-p.base]
