@@ -84,6 +84,13 @@ func TestGenericClasses(t *testing.T) {
 		{"assign", "build.gradle", "implementation 'io.jsonwebtoken:jjwt-jackson:0.11.2'", false},
 		{"assign", "build.gradle", "implementation 'io.jsonwebtoken:jjwt-jackson-0.11.2'", false},
 		{"assign", "x.go", `if token == "Zt5nQ2vK8mW3xB7c" {`, true},
+		// Lookalikes from real code.
+		{"real", "types.pb.go", "Metadata map[string]string `protobuf:\"bytes,6,rep,name=metadata,proto3\" protobuf_key:\"bytes,1,opt,name=key,proto3\"`", false},
+		{"real", "x_test.go", `verifyExportsCorrectVersion(t, "encryption-key", "rsa-4096", "", "")`, false},
+		{"real", "scanner_test.go", `{token.FLOAT, "-42.54e+10"},`, false},
+		{"real", "x_test.go", `authAndSecretLease(0, "autoauthtoken", "many-ancestors-token;0")`, false},
+		{"real", "x_test.go", `header: "AWS4-HMAC-SHA256 Credential=AAAAAAAAAAAAAAAAAAAA/20230719/us-west-2/sts/aws4_request, Signed"`, false},
+		{"real", "README.md", "path to key to use as CF_INSTANCE_KEY: /tmp/5c08f79d-b2a5-c211-2862-00fe0a3b647d601276662", false},
 		{"assign", "a.conf", `  "hubspotToken" => "/Ob+S1DI2NLccenNL33rPG/+f27EUj5obEZ6Vjek"`, true},
 		{"assign", "a.conf", `  "secretPath" => "/var/lib/app/secrets"`, false},
 		{"assign", "run.sh", "export CONTENTFUL_API_KEY=FdeYWFLK11sYop", true},

@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -315,7 +316,7 @@ func letterDigitSwitches(s string) int {
 // at most a short number after it ("ec2_custom_key", "token-v2"): an
 // identifier, not random text ("glimt-kq8jd7xm2…").
 func wordish(s string) bool {
-	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
+	for _, w := range strings.FieldsFunc(s, isWordSep) {
 		i := 0
 		for i < len(w) && ('a' <= w[i] && w[i] <= 'z' || 'A' <= w[i] && w[i] <= 'Z') {
 			i++
@@ -324,7 +325,7 @@ func wordish(s string) bool {
 		for k < len(w) && '0' <= w[k] && w[k] <= '9' {
 			k++
 		}
-		if k != len(w) || k-i > 3 || i > 16 || i == 0 && k > 4 {
+		if k != len(w) || i > 16 || i > 0 && k-i > 3 || i == 0 && k > 4 {
 			return false
 		}
 		if i > 1 && strings.ToLower(w[1:i]) != w[1:i] && strings.ToUpper(w[:i]) != w[:i] {
@@ -342,15 +343,47 @@ func camelWords(s string) bool {
 	return len(ws) > 0 && len(s)/len(ws) >= 4
 }
 
-// isPath: a value of slash-separated words (/usr/local/bin) rather than
-// base64 that happens to start with a slash.
+// isWordSep: the characters between the words of an identifier, a list
+// or a path.
+func isWordSep(r rune) bool {
+	return strings.ContainsRune("_-.;:/,+=@ ", r)
+}
+
+// isPath: a value that starts with a slash and a word (/usr/local/bin,
+// /tmp/5c08f79d-…) rather than base64 that happens to start with one.
 func isPath(v string) bool {
 	for _, p := range strings.Split(v, "/") {
-		if p != "" && !wordish(p) && !wordsRE().MatchString(p) {
-			return false
+		if p != "" {
+			return strings.ToLower(p) == p && wordish(p)
 		}
 	}
 	return true
+}
+
+// pathLike: three or more slash-separated pieces, three of them words (a
+// credential scope AKID/20230719/us-west-2/sts/aws4_request, a file path).
+func pathLike(v string) bool {
+	parts := strings.Split(v, "/")
+	if len(parts) < 3 {
+		return false
+	}
+	words := 0
+	for _, p := range parts {
+		if len(p) >= 3 && strings.ToLower(p) == p && wordish(p) {
+			words++
+		}
+	}
+	return words >= 3
+}
+
+// numeric: a number, in any notation strconv reads (-42.54e+10, 0x1F).
+func numeric(v string) bool {
+	_, err := strconv.ParseFloat(v, 64)
+	if err == nil {
+		return true
+	}
+	_, err = strconv.ParseInt(v, 0, 64)
+	return err == nil
 }
 
 // randomLetters: twenty letters or more of mixed case that do not read
@@ -375,7 +408,10 @@ func genericValue(m []string, conf bool) bool {
 	case notSecretName(name),
 		weakWords[low],
 		strings.ContainsAny(v[:1], "$%{<@#.~*&[(:\\"),
-		v[0] == '/' && isPath(v),
+		v[0] == '/' && isPath(v), pathLike(v), numeric(v),
+		// key=value lists: Go struct tags (protobuf:"bytes,1,opt,name=key"),
+		// query strings.
+		strings.Contains(v, ",") && strings.Contains(v, "="),
 		strings.Contains(v, "(") && strings.Contains(v, ")"), // a call
 		dateRE().MatchString(v), hostPathRE().MatchString(v),
 		strings.Contains(v, "://"), strings.Contains(v, "${"), strings.Contains(v, "()"),
