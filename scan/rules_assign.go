@@ -325,7 +325,7 @@ func wordish(s string) bool {
 		for k < len(w) && '0' <= w[k] && w[k] <= '9' {
 			k++
 		}
-		if k != len(w) || i > 16 || i > 0 && k-i > 3 || i == 0 && k > 4 {
+		if k != len(w) || i > 16 || i > 0 && k-i > 5 || i == 0 && k > 4 {
 			return false
 		}
 		if i > 1 && strings.ToLower(w[1:i]) != w[1:i] && strings.ToUpper(w[:i]) != w[:i] {
@@ -393,6 +393,11 @@ func randomLetters(v string) bool {
 		strings.ToLower(v) != v && strings.ToUpper(v) != v
 }
 
+var (
+	dottedName   = lazyRegexp(`^[a-z][a-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)+$`)
+	memberAccess = lazyRegexp(`[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_]`)
+)
+
 var versionTail = lazyRegexp(`[-_.v]\d+(?:\.\d+)+(?:[-.][0-9A-Za-z]+)?$`)
 
 // genericValue is the entropy gate of the generic rule. m[1] is the name,
@@ -412,6 +417,10 @@ func genericValue(m []string, conf bool) bool {
 		// key=value lists: Go struct tags (protobuf:"bytes,1,opt,name=key"),
 		// query strings.
 		strings.Contains(v, ",") && strings.Contains(v, "="),
+		dottedName().MatchString(v) && letterDigitSwitches(v) < 4, // memory.noHotAddOver4GB
+		// Bare in code: member access and operators make an expression
+		// (intCert.KeyUsage&x509.KeyUsageCRLSign, p.Latest-p.Min+1).
+		!quoted && !conf && (memberAccess().MatchString(v) || strings.ContainsAny(v, "&|")),
 		strings.Contains(v, "(") && strings.Contains(v, ")"), // a call
 		dateRE().MatchString(v), hostPathRE().MatchString(v),
 		strings.Contains(v, "://"), strings.Contains(v, "${"), strings.Contains(v, "()"),

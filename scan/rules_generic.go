@@ -192,6 +192,7 @@ var notSecretWords = map[string]bool{
 	"column": true, "table": true, "attr": true, "attribute": true, "property": true, "prop": true,
 	"cursor": true, "shard": true, "routing": true, "composite": true, "dimension": true, "metric": true,
 	"event": true, "state": true, "short": true, "hot": true, "sequence": true, "seq": true,
+	"fingerprint": true, "thumbprint": true, "usage": true, "entry": true, "entries": true,
 }
 
 // nameWords splits an identifier at punctuation and lower-to-upper case
