@@ -49,9 +49,10 @@ func knownForms(known map[string]string) ([]knownForm, error) {
 		if len(v) > maxKnownLength {
 			return nil, fmt.Errorf("scan: known value %s is longer than %d bytes", k, maxKnownLength)
 		}
+		first := len(forms) // this value's forms start here: duplicates can only be among them
 		add := func(form, text string, fold bool) {
-			for _, f := range forms {
-				if f.key == k && f.text == text {
+			for _, f := range forms[first:] {
+				if f.text == text {
 					return
 				}
 			}
