@@ -137,7 +137,10 @@ func genericAt(win []byte, ks, ke int) []int {
 	if ns > 0 && win[ns-1] == ':' && i < len(win) && win[i] == ':' && !bytes.HasPrefix(win[i:], []byte("::=")) {
 		return nil // a segment of an ARN or URN: arn:aws:secretsmanager:…:secret:name
 	}
-	out := []int{ns, 0, ns, ne, -1, -1, -1, -1}
+	// out is allocated only once the name is followed by an assignment:
+	// most keyword hits are not.
+	var out []int
+	newOut := func() []int { return []int{ns, 0, ns, ne, -1, -1, -1, -1} }
 	// <name>value</name>
 	if ns > 0 && win[ns-1] == '<' && i < len(win) && win[i] == '>' {
 		if vs, ve := nextLine(i + 1); vs >= 0 {
@@ -146,6 +149,7 @@ func genericAt(win []byte, ks, ke int) []int {
 			// </name>
 			if k := skip(bytes.IndexByte(win[ve:], '\n') + ve + 1); ve-vs >= 8 && ve-vs <= 200 &&
 				bytes.IndexByte(win[ve:], '\n') >= 0 && bytes.HasPrefix(bytes.TrimLeft(win[k:], " \t"), []byte("</")) {
+				out = newOut()
 				out[1], out[4], out[5] = ve, vs, ve
 				return out
 			}
@@ -160,6 +164,7 @@ func genericAt(win []byte, ks, ke int) []int {
 		if bytes.ContainsAny(v, " \t\r\n") {
 			return nil
 		}
+		out = newOut()
 		out[1], out[4], out[5] = vs+j, vs, vs+j
 		return out
 	}
@@ -223,6 +228,7 @@ func genericAt(win []byte, ks, ke int) []int {
 		if vs < 0 || ve-vs < 8 || ve-vs > 200 {
 			return nil
 		}
+		out = newOut()
 		out[1], out[4], out[5] = ve, vs, ve
 		return out
 	}
@@ -236,6 +242,7 @@ func genericAt(win []byte, ks, ke int) []int {
 		if j+1 >= len(win) || win[j] != '\\' || !isQuote(win[j+1]) || j-vs < 8 || j-vs > 200 {
 			return nil
 		}
+		out = newOut()
 		out[1], out[4], out[5] = j+2, vs, j
 		return out
 	}
@@ -248,19 +255,30 @@ func genericAt(win []byte, ks, ke int) []int {
 		if j >= len(win) || !isQuote(win[j]) || j-vs < 8 || j-vs > 200 {
 			return nil
 		}
+		out = newOut()
 		out[1], out[4], out[5] = j+1, vs, j
 		return out
 	}
 	j := i
-	for j < len(win) && j-i <= 200 && !isSpace(win[j]) && bytes.IndexByte([]byte("\"'`;,)]}<\\"), win[j]) < 0 {
+	for j < len(win) && j-i <= 200 && !isSpace(win[j]) && !bareStop[win[j]] {
 		j++
 	}
 	if j-i < 8 || j-i > 200 {
 		return nil
 	}
+	out = newOut()
 	out[1], out[6], out[7] = j, i, j
 	return out
 }
+
+// bareStop ends an unquoted value: quotes, separators, closing brackets,
+// a tag's "<", an escape's backslash.
+var bareStop = func() (t [256]bool) {
+	for _, b := range []byte("\"'`;,)]}<\\") {
+		t[b] = true
+	}
+	return t
+}()
 
 // typedAssign matches " type =" (Go's var x string =, Kotlin's and
 // TypeScript's x: String =) at i and returns the offset after the "=",
