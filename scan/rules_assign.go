@@ -412,9 +412,22 @@ func randomLetters(v string) bool {
 }
 
 var (
-	dottedName   = lazyRegexp(`^[a-z][a-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)+$`)
-	memberAccess = lazyRegexp(`[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_]`)
+	dottedName = lazyRegexp(`^[a-z][a-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)+$`)
 )
+
+// memberAccess reports whether v holds name.member: a letter, a dot, a
+// letter or underscore.
+func memberAccess(v string) bool {
+	for i := 1; i+1 < len(v); i++ {
+		if v[i] == '.' {
+			a, b := v[i-1], v[i+1]
+			if (isAlnum(a) || a == '_') && ('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || b == '_') {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 var versionTail = lazyRegexp(`[-_.v]\d+(?:\.\d+)+(?:[-.][0-9A-Za-z]+)?$`)
 
@@ -427,6 +440,7 @@ func genericValue(m []string, conf bool) bool {
 		v, quoted = m[3], false
 	}
 	low := strings.ToLower(v)
+	hasDot := strings.IndexByte(v, '.') >= 0
 	switch {
 	case notSecretName(name),
 		weakWords[low],
@@ -435,14 +449,14 @@ func genericValue(m []string, conf bool) bool {
 		// key=value lists: Go struct tags (protobuf:"bytes,1,opt,name=key"),
 		// query strings.
 		strings.Contains(v, ",") && strings.Contains(v, "="),
-		dottedName().MatchString(v) && letterDigitSwitches(v) < 4, // memory.noHotAddOver4GB
+		hasDot && dottedName().MatchString(v) && letterDigitSwitches(v) < 4, // memory.noHotAddOver4GB
 		// Bare in code: member access and operators make an expression
 		// (intCert.KeyUsage&x509.KeyUsageCRLSign, p.Latest-p.Min+1).
-		!quoted && !conf && (memberAccess().MatchString(v) || strings.ContainsAny(v, "&|")),
+		!quoted && !conf && (hasDot && memberAccess(v) || strings.ContainsAny(v, "&|")),
 		strings.Contains(v, "(") && strings.Contains(v, ")"), // a call
 		dateRE().MatchString(v), hostPathRE().MatchString(v),
 		strings.Contains(v, "://"), strings.Contains(v, "${"), strings.Contains(v, "()"),
-		strings.IndexByte(v, '.') >= 0 && versionTail().MatchString(v) && letterDigitSwitches(v) < 6,
+		hasDot && versionTail().MatchString(v) && letterDigitSwitches(v) < 6,
 		!quoted && strings.Contains(m[0], "=="),
 		!quoted && strings.Contains(strings.TrimRight(v, "="), "="), // a=b&c=d chains
 		!quoted && (strings.ContainsAny(v, "([{*") || strings.HasSuffix(v, ":")),
