@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -158,6 +159,49 @@ func TestAssignmentSyntaxes(t *testing.T) {
 			text := strings.NewReplacer("{i}", "acme", "{I}", "ACME", "{s}", v).Replace(sx.text)
 			if fs := scanNamed(t, s, sx.file, text+"\n"); len(fs) > 0 {
 				t.Errorf("%s: found %v in:\n%s", sx.file, fs, text)
+			}
+		}
+	}
+}
+
+// TestGenericAtBounds throws random text built from assignment syntax at
+// the generic matcher: it must not panic, and every offset it returns must
+// lie in the window, each group ordered.
+func TestGenericAtBounds(t *testing.T) {
+	t.Parallel()
+	pieces := []string{"token", "Key", "_key", "password", "=", ":", ":=", "::=", ":::=", "?=", ".=", "+=", "=>",
+		",", "\"", "'", "`", "\\\"", "<", ">", "</", "|", ">-", " ", "\t", "\n", "  ", "value=", "string",
+		"Zt5nQ2vK8mW3xB7c", "abc", "x", "()", "$", "{", "}", ";", "#", "\r"}
+	r := rand.New(rand.NewPCG(17, 17))
+	s := newTestScanner(t, Config{})
+	for n := range 20000 {
+		var b strings.Builder
+		for range 1 + r.IntN(14) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		win := []byte(b.String())
+		low := strings.ToLower(b.String())
+		if n%10 == 0 {
+			scanNamed(t, s, []string{"a.go", ".env", "a.yaml"}[n%3], b.String()) // the whole path, vet included
+		}
+		for _, kw := range []string{"token", "key", "password"} {
+			for i := 0; ; {
+				k := strings.Index(low[i:], kw)
+				if k < 0 {
+					break
+				}
+				ks := i + k
+				loc := genericAt(win, ks, ks+len(kw))
+				for g := 0; loc != nil && g < len(loc)/2; g++ {
+					s, e := loc[2*g], loc[2*g+1]
+					if s == -1 && e == -1 {
+						continue
+					}
+					if s < 0 || e < s || e > len(win) {
+						t.Fatalf("%q at %d: group %d = [%d, %d)", win, ks, g, s, e)
+					}
+				}
+				i = ks + 1
 			}
 		}
 	}
