@@ -121,7 +121,7 @@ func (m *allowMatcher) path(file string) bool {
 
 // finding reports whether a finding is accepted.
 func (m *allowMatcher) finding(f Finding) bool {
-	return m.rules[f.Rule] || m.fps[f.Fingerprint] || m.path(f.File)
+	return m.rules[f.Rule] || m.fps[f.Fingerprint] || m.fps[f.SecretFingerprint] || m.path(f.File)
 }
 
 // globRegexp compiles a path glob to an expression that matches a path

@@ -68,16 +68,16 @@ func TestAllowlistApplied(t *testing.T) {
 	gh := fakeToken(t, "github-pat", 50)
 	npm := fakeToken(t, "npm-access-token", 51)
 	text := "a " + gh + "\nb " + npm + "\npassword = \"Zr8!kLm2#Qp\"\n"
-	all := scanString(t, newTestScanner(t, Config{}), text)
-	if len(all) != 3 {
-		t.Fatalf("got %v", all)
-	}
 	scan := func(cfg Config, file string) []string {
 		fs, err := newTestScanner(t, cfg).ScanReader(context.Background(), file, strings.NewReader(text))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rules(fs)
+	}
+	all, err := newTestScanner(t, Config{}).ScanReader(context.Background(), "x", strings.NewReader(text))
+	if err != nil || len(all) != 3 {
+		t.Fatalf("got %v, %v", all, err)
 	}
 	if got := scan(Config{Allow: Allowlist{Paths: []string{"fixtures/"}}}, "a/fixtures/x.txt"); len(got) != 0 {
 		t.Errorf("path allowed, got %v", got)
@@ -90,5 +90,17 @@ func TestAllowlistApplied(t *testing.T) {
 	}
 	if got := scan(Config{Baseline: []string{all[1].Fingerprint, all[2].Fingerprint}}, "x"); strings.Join(got, ",") != "github-pat" {
 		t.Errorf("baseline, got %v", got)
+	}
+	// Fingerprints are per location: the baseline of file x does not
+	// accept the same secrets pasted into file y; a secret fingerprint in
+	// the allowlist accepts its secret in every file.
+	if got := scan(Config{Baseline: []string{all[1].Fingerprint, all[2].Fingerprint}}, "y"); len(got) != 3 {
+		t.Errorf("baseline of x applied to y, got %v", got)
+	}
+	if got := scan(Config{Allow: Allowlist{Fingerprints: []string{all[0].SecretFingerprint}}}, "y"); strings.Join(got, ",") != "npm-access-token,generic-secret" {
+		t.Errorf("secret fingerprint allowed in y, got %v", got)
+	}
+	if all[0].Fingerprint == all[0].SecretFingerprint || all[0].SecretFingerprint == "" {
+		t.Errorf("fingerprints %q and %q", all[0].Fingerprint, all[0].SecretFingerprint)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"strings"
 )
 
@@ -30,9 +31,14 @@ type Finding struct {
 	Author string `json:"author,omitempty"`
 	// Redacted is the first four characters of the secret and "…".
 	Redacted string `json:"redacted"`
-	// Fingerprint identifies the secret under its rule (or known key),
-	// wherever it appears, for allowlists and baselines.
+	// Fingerprint identifies the secret under its rule (or known key) in
+	// this file, whatever its line: a baseline accepts a secret where it
+	// was, not the same secret pasted elsewhere.
 	Fingerprint string `json:"fingerprint"`
+	// SecretFingerprint identifies the secret under its rule wherever it
+	// appears: listed in an allowlist, it accepts the secret in every file
+	// (baselines written before per-location fingerprints hold these).
+	SecretFingerprint string `json:"secret_fingerprint"`
 }
 
 // String renders the finding as one line of the text format, for example
@@ -69,6 +75,12 @@ func redact(secret string) string {
 		n++
 	}
 	return "…"
+}
+
+// locate binds a secret's fingerprint to the file it was found in.
+func locate(secretFP, file string) string {
+	sum := sha256.Sum256([]byte("hush-scan/location/v1\x00" + secretFP + "\x00" + filepath.ToSlash(file)))
+	return hex.EncodeToString(sum[:16])
 }
 
 // fingerprintIterations is the PBKDF2 work factor for secrets people choose.

@@ -41,12 +41,14 @@ func (s *Scanner) ScanStaged(ctx context.Context, dir string) ([]Finding, error)
 // ScanHistory scans every commit reachable from any ref (`git log --all`),
 // or with since set the commits in since..HEAD, for secrets in the lines each
 // commit added. Findings carry the commit and its author, newest commit
-// first. Merge commits are not diffed: what they bring was added by a parent.
+// first. Merge commits are diffed as combined diffs (--cc): a line a merge
+// adds that is in none of its parents (a conflict resolved with a secret, an
+// "evil merge") is scanned; lines a parent brought were scanned there.
 func (s *Scanner) ScanHistory(ctx context.Context, dir, since string) ([]Finding, error) {
 	if err := checkRepo(ctx, dir); err != nil {
 		return nil, err
 	}
-	args := append([]string{"log", "--format=%x00%x00%H%x00%an <%ae>"}, diffArgs...)
+	args := append([]string{"log", "--format=%x00%x00%H%x00%an <%ae>", "--cc"}, diffArgs...)
 	if since != "" {
 		if strings.HasPrefix(since, "-") {
 			return nil, fmt.Errorf("scan: bad revision %q", since)
@@ -158,6 +160,7 @@ func parseDiff(r *bufio.Reader, allow *allowMatcher, emit func(block) bool) erro
 		skip                 bool // the file is allowed by path
 		inHunk               bool
 		newLine              int
+		np                   = 1 // columns before each line of a hunk: one per parent
 		cur                  block
 		seq                  int
 		line                 []byte
@@ -182,7 +185,11 @@ func parseDiff(r *bufio.Reader, allow *allowMatcher, emit func(block) bool) erro
 			}
 			return err
 		}
-		added := inHunk && len(line) > 0 && line[0] == '+'
+		// A combined diff's lines open with one column per parent: a line
+		// is added when every column says +, in the result unless one
+		// says -.
+		cols := line[:min(np, len(line))]
+		added := inHunk && len(line) >= np && bytes.Count(cols, []byte("+")) == np
 		if !added || len(cur.data) >= maxBlock {
 			if !flush() {
 				return nil
@@ -194,17 +201,26 @@ func parseDiff(r *bufio.Reader, allow *allowMatcher, emit func(block) bool) erro
 				if len(cur.data) == 0 {
 					cur = block{file: file, commit: commit, author: author, line: newLine}
 				}
-				cur.data = append(append(cur.data, line[1:]...), '\n')
+				cur.data = append(append(cur.data, line[np:]...), '\n')
 			}
 			newLine++
-		case inHunk && len(line) > 0 && (line[0] == ' ' || line[0] == '\\' || line[0] == '-'):
-			if line[0] == ' ' {
+		case inHunk && len(line) > 0 && (line[0] == ' ' || line[0] == '\\' || line[0] == '-' || line[0] == '+'):
+			if line[0] != '\\' && bytes.IndexByte(cols, '-') < 0 {
 				newLine++
 			}
 		case bytes.HasPrefix(line, []byte("\x00\x00")):
 			commit, author, _ = strings.Cut(string(line[2:]), "\x00")
 			inHunk = false
-		case bytes.HasPrefix(line, []byte("@@ ")):
+		case bytes.HasPrefix(line, []byte("@@")):
+			// @@ -a +c @@, or @@@ -a -b +c @@@ for a merge of two parents.
+			k := 0
+			for k < len(line) && line[k] == '@' {
+				k++
+			}
+			if k >= len(line) || line[k] != ' ' {
+				return errors.New("bad hunk header")
+			}
+			np = k - 1
 			n, ok := hunkStart(line)
 			if !ok {
 				// Not quoted: the header ends with a line of the file.

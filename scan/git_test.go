@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -162,4 +163,48 @@ func rules(fs []Finding) []string {
 		out = append(out, f.Rule)
 	}
 	return out
+}
+
+// TestScanHistoryMergeResolution: a secret that only a merge commit adds
+// (typed in while resolving a conflict) is found in that merge, at its line;
+// what the parents brought is reported once, in the parents.
+func TestScanHistoryMergeResolution(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q")
+	tokMain := fakeToken(t, "github-pat", 40)
+	tokSide := fakeToken(t, "npm-access-token", 41)
+	tokMerge := fakeToken(t, "stripe-secret-key", 42)
+	writeFile(t, dir+"/conf.txt", "a\nb\nc\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "base")
+	git(t, dir, "checkout", "-q", "-b", "side")
+	writeFile(t, dir+"/conf.txt", "a\nside "+tokSide+"\nc\n")
+	git(t, dir, "commit", "-q", "-am", "side")
+	git(t, dir, "checkout", "-q", "main")
+	writeFile(t, dir+"/conf.txt", "a\nmain "+tokMain+"\nc\n")
+	git(t, dir, "commit", "-q", "-am", "main")
+	// The merge conflicts; it is resolved by hand below.
+	_ = exec.Command("git", "-C", dir, "-c", "user.name=Test User", "-c", "user.email=test@example.test",
+		"merge", "-q", "side").Run()
+	writeFile(t, dir+"/conf.txt", "a\nresolved\nkey "+tokMerge+"\nc\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "merge")
+	merge := git(t, dir, "rev-parse", "HEAD")
+
+	s := newTestScanner(t, Config{})
+	fs, err := s.ScanHistory(context.Background(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, f := range fs {
+		count[f.Rule]++
+		if f.Rule == "stripe-secret-key" && (f.Commit != merge || f.File != "conf.txt" || f.Line != 3) {
+			t.Errorf("merge's secret reported as %+v, want conf.txt:3 in %.8s", f, merge)
+		}
+	}
+	if count["stripe-secret-key"] != 1 || count["github-pat"] != 1 || count["npm-access-token"] != 1 {
+		t.Errorf("findings by rule %v, want one of each: %v", count, fs)
+	}
 }

@@ -134,3 +134,48 @@ func writeExecutable(path, content string) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// ErrNoHook is returned by UninstallHook when the pre-commit hook is
+// missing or is not hush's.
+var ErrNoHook = errors.New("no hush pre-commit hook")
+
+// UninstallHook removes hush's pre-commit hook from the repository at dir
+// and puts back the hook it chained, if any. A pre-commit hook that is not
+// hush's is left alone (ErrNoHook): uninstalling never deletes a hook hush
+// did not write. Path is the hook removed, Chained the one restored.
+func UninstallHook(ctx context.Context, dir string) (HookResult, error) {
+	if err := checkRepo(ctx, dir); err != nil {
+		return HookResult{}, err
+	}
+	out, err := gitOutput(ctx, dir, "rev-parse", "--git-path", "hooks")
+	if err != nil {
+		return HookResult{}, err
+	}
+	hooks := strings.TrimRight(string(out), "\r\n")
+	if !filepath.IsAbs(hooks) {
+		hooks = filepath.Join(dir, hooks)
+	}
+	res := HookResult{Path: filepath.Join(hooks, "pre-commit")}
+	chained := res.Path + chainedSuffix
+	cur, err := os.ReadFile(res.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return HookResult{}, fmt.Errorf("scan: hook: %w in %s", ErrNoHook, hooks)
+	case err != nil:
+		return HookResult{}, fmt.Errorf("scan: hook: %w", err)
+	case !strings.Contains(string(cur), hookMarker):
+		return HookResult{}, fmt.Errorf("scan: hook: %w: %s is another tool's, left alone", ErrNoHook, res.Path)
+	}
+	if _, err := os.Lstat(chained); err == nil {
+		// The rename replaces hush's hook with the chained one in one step.
+		if err := os.Rename(chained, res.Path); err != nil {
+			return HookResult{}, fmt.Errorf("scan: hook: %w", err)
+		}
+		res.Chained = chained
+		return res, nil
+	}
+	if err := os.Remove(res.Path); err != nil {
+		return HookResult{}, fmt.Errorf("scan: hook: %w", err)
+	}
+	return res, nil
+}

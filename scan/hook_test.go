@@ -158,3 +158,52 @@ func TestHookRuns(t *testing.T) {
 		t.Errorf("hush ran after the chained hook failed: %q", got)
 	}
 }
+
+// TestUninstallHook: uninstalling removes hush's hook, restores a chained
+// one under its own name, and never touches a hook that is not hush's.
+func TestUninstallHook(t *testing.T) {
+	isolateGit(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q")
+	hook := filepath.Join(dir, ".git", "hooks", "pre-commit")
+	if _, err := UninstallHook(ctx, dir); !errors.Is(err, ErrNoHook) {
+		t.Errorf("no hook: got %v, want ErrNoHook", err)
+	}
+	// Alone: removed.
+	if _, err := InstallHook(ctx, dir, HookOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := UninstallHook(ctx, dir)
+	if err != nil || res.Path != hook || res.Chained != "" {
+		t.Fatalf("got %+v, %v", res, err)
+	}
+	if _, err := os.Lstat(hook); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("hook still there: %v", err)
+	}
+	// Chained: the earlier hook is back, byte for byte.
+	mine := "#!/bin/sh\necho mine\n"
+	if err := os.WriteFile(hook, []byte(mine), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := InstallHook(ctx, dir, HookOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = UninstallHook(ctx, dir)
+	if err != nil || res.Chained != hook+chainedSuffix {
+		t.Fatalf("got %+v, %v", res, err)
+	}
+	if got := readFile(t, hook); got != mine {
+		t.Errorf("restored hook is %q, want %q", got, mine)
+	}
+	if _, err := os.Lstat(hook + chainedSuffix); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("chained copy left behind: %v", err)
+	}
+	// Not hush's: left alone.
+	if _, err := UninstallHook(ctx, dir); !errors.Is(err, ErrNoHook) {
+		t.Errorf("foreign hook: got %v, want ErrNoHook", err)
+	}
+	if got := readFile(t, hook); got != mine {
+		t.Errorf("foreign hook changed to %q", got)
+	}
+}

@@ -152,7 +152,7 @@ func WriteSARIF(w io.Writer, fs []Finding, toolVersion string) error {
 		}
 		res := sarifResult{RuleID: f.Rule, RuleIndex: i, Level: "error",
 			Message:             sarifMessage{fmt.Sprintf("%s: %s", what, f.Redacted)},
-			PartialFingerprints: map[string]string{"hushSecret/v1": f.Fingerprint}}
+			PartialFingerprints: map[string]string{"hushSecret/v1": f.SecretFingerprint, "hushLocation/v1": f.Fingerprint}}
 		var loc sarifLocation
 		loc.PhysicalLocation.ArtifactLocation.URI = sarifURI(f.File)
 		if !strings.HasPrefix(f.File, "/") {

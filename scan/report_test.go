@@ -161,7 +161,8 @@ func TestSARIF(t *testing.T) {
 		if loc.ArtifactLocation.URI != "config/app.yaml" || loc.Region.StartLine != fs[i].Line || loc.Region.StartColumn != fs[i].Column {
 			t.Errorf("result %d location %+v", i, loc)
 		}
-		if r.PartialFingerprints["hushSecret/v1"] != fs[i].Fingerprint {
+		if r.PartialFingerprints["hushSecret/v1"] != fs[i].SecretFingerprint || fs[i].SecretFingerprint == "" ||
+			r.PartialFingerprints["hushLocation/v1"] != fs[i].Fingerprint || fs[i].Fingerprint == "" {
 			t.Errorf("result %d fingerprint %v", i, r.PartialFingerprints)
 		}
 	}

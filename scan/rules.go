@@ -33,6 +33,12 @@ type Rule struct {
 	// check, when set, vets the submatches (m[0] the whole match) beyond the
 	// shared placeholder filter.
 	check func(m []string) bool
+	// vet, when set, is check with one more fact: whether the match is in
+	// a configuration file or on a line that is one shell-style assignment.
+	vet func(m []string, conf bool) bool
+	// nextLines: the window of at holds the two lines after the hit's
+	// (values of YAML block scalars and XML elements).
+	nextLines bool
 }
 
 // ruleSpec is how the rule tables are written.
@@ -45,6 +51,8 @@ type ruleSpec struct {
 	human     bool
 	at        func(win []byte, ks, ke int) []int
 	check     func(m []string) bool
+	vet       func(m []string, conf bool) bool
+	nextLines bool
 }
 
 // knownValueRule is the Rule of findings of known values.
@@ -54,7 +62,7 @@ const knownValueRule = "known-value"
 // overlap, the rule listed first wins (specific before generic).
 func builtinRules() ([]*Rule, error) {
 	var specs []ruleSpec
-	for _, t := range [][]ruleSpec{devRules, cloudRules, saasRules, aiRules, keyRules, genericRules} {
+	for _, t := range [][]ruleSpec{devRules, cloudRules, saasRules, aiRules, keyRules, headerRules, genericRules} {
 		specs = append(specs, t...)
 	}
 	rules := make([]*Rule, 0, len(specs))
@@ -75,7 +83,7 @@ func builtinRules() ([]*Rule, error) {
 			return nil, fmt.Errorf("scan: rule %s has no keyword", s.id)
 		}
 		rules = append(rules, &Rule{ID: s.id, Description: s.desc, Keywords: s.keywords,
-			re: re, multiline: s.multiline, until: s.until, human: s.human, at: s.at, check: s.check})
+			re: re, multiline: s.multiline, until: s.until, human: s.human, at: s.at, check: s.check, vet: s.vet, nextLines: s.nextLines})
 	}
 	return rules, nil
 }
@@ -105,6 +113,7 @@ var docExamples = map[string]bool{
 	"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY":              true,
 	"sk_test_4eC39HqLyjWDarjtT1zdp7dc":                      true,
 	"sk_test_BQokikJOvBiI2HlWgH4olfQ2":                      true,
+	"123e4567-e89b-12d3-a456-426614174000":                  true, // the UUID of RFC 4122's examples and of Wikipedia
 	"xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy": true,
 	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c": true,
 }
@@ -153,7 +162,21 @@ func isPlaceholder(s string) bool {
 			i = k + 1
 		}
 	}
-	return longestRun(s) >= 6
+	// A run of one character in a value that is half that character is a
+	// mask or a filler ("ghp_000…", "xoxp-000…-000…"); runs also occur in
+	// real tokens (an X bearer token opens with some twenty As).
+	return longestRun(s) >= 6 && 2*mostCommon(s) >= len(s)
+}
+
+// mostCommon is how many times the commonest byte of s occurs in it.
+func mostCommon(s string) int {
+	var counts [256]int
+	best := 0
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+		best = max(best, counts[s[i]])
+	}
+	return best
 }
 
 // longestRun is the length of the longest run of one repeated byte.

@@ -1,7 +1,7 @@
 package scan
 
 import (
-	"bytes"
+	"encoding/base64"
 	"math"
 	"strings"
 )
@@ -41,6 +41,56 @@ var keyRules = []ruleSpec{
 		pattern:  `eyJ[0-9A-Za-z_-]{10,}\.eyJ[0-9A-Za-z_-]{10,}\.[0-9A-Za-z_-]{20,}`},
 }
 
+// headerRules: credentials in HTTP headers and command lines.
+var headerRules = []ruleSpec{
+	{id: "jwt-base64", desc: "JSON Web Token, base64-encoded again",
+		keywords: []string{"=ZXlK"}, pattern: `ZXlK[0-9A-Za-z+/]{60,}={0,2}`, check: base64JWT},
+	{id: "http-authorization", desc: "credential in an HTTP Authorization header (Bearer, Basic, token)",
+		keywords: []string{"bearer", "authorization"},
+		pattern:  `(?i)(?:\bbearer|authorization["']?\s{0,4}[:=]\s{0,4}["']?(basic|token))\s+([0-9A-Za-z._~+/-]{16,}=*)`,
+		check:    authValue},
+	{id: "curl-basic-auth", desc: "user and password on a curl command line (-u, --user)", human: true,
+		keywords: []string{"curl"},
+		pattern:  `\bcurl\b[^\r\n]{0,200}?\s(?:-u|--user)[\s=]{0,3}["']?([^\s"':$]{1,64}:[^\s"']{8,128})`,
+		check: func(m []string) bool {
+			_, pw, _ := strings.Cut(m[1], ":")
+			return !strings.HasPrefix(pw, "$") && !strings.HasPrefix(pw, "%") && !weakWords[strings.ToLower(pw)] && longestRun(pw) < len(pw)
+		}},
+	{id: "nuget-config-password", desc: "password in a NuGet.config package source", human: true,
+		keywords: []string{"cleartextpassword"},
+		pattern:  `(?i)key=["']ClearTextPassword["']\s+value=["']([^"'$%]{10,256})["']`},
+	{id: "azure-storage-key", desc: "Azure Storage account key outside a connection string",
+		keywords: []string{"azure_key", "azurekey", "azure_storage_key", "azurestoragekey", "storage_key", "storagekey",
+			"storage-key", "storage.key", "storage_account_key", "storageaccountkey", "account_key", "accountkey", "account-key"},
+		pattern: `(?i)(?:azure|storage|account)[\w.-]{0,30}key` + assign + `([0-9A-Za-z+/]{86}==)`,
+		check:   func(m []string) bool { return entropy(m[len(m)-1]) >= 4.5 }},
+}
+
+// base64JWT: the match decodes to a JSON Web Token.
+func base64JWT(m []string) bool {
+	b, err := base64.StdEncoding.DecodeString(m[0])
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(m[0], "="))
+	}
+	if err != nil {
+		return false
+	}
+	parts := strings.Split(strings.TrimSpace(string(b)), ".")
+	return len(parts) == 3 && strings.HasPrefix(parts[1], "eyJ") && len(parts[2]) >= 16
+}
+
+// authValue vets an Authorization header's credential: Basic must decode
+// to user:password, a bearer token must look random.
+func authValue(m []string) bool {
+	v := m[len(m)-1]
+	if strings.EqualFold(m[1], "basic") {
+		b, err := base64.StdEncoding.DecodeString(v)
+		user, pw, ok := strings.Cut(string(b), ":")
+		return err == nil && ok && user != "" && len(pw) >= 3 && !weakWords[strings.ToLower(pw)] && !isPlaceholder(pw)
+	}
+	return letterDigitSwitches(v) >= 3 && entropy(v) >= 3.5 && !wordish(v)
+}
+
 // genericRules go last: anything more specific wins an overlap with them.
 // They are matched at each keyword hit (Rule.at) rather than by an
 // expression over the whole line: their expressions have no literal prefix,
@@ -53,8 +103,10 @@ var genericRules = []ruleSpec{
 		keywords: []string{"://"}, at: urlAt(webSchemes), check: urlPassword},
 	{id: "generic-secret", desc: "password, secret, token or API key assigned a random-looking value", human: true,
 		keywords: []string{"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key",
-			"access_key", "accesskey", "auth_key", "authkey", "credential"},
-		at: genericAt, check: genericValue},
+			"access_key", "accesskey", "auth_key", "authkey", "credential", "_key", "-key", "=Key", "_pass", "passphrase",
+			"privatekey", "appkey", "masterkey", "accountkey", "clientkey", "signingkey", "encryptionkey",
+			"api.key", "access.key", "auth.key", "app.key", "private.key", "client.key", "master.key", "account.key"},
+		at: genericAt, vet: genericValue, nextLines: true},
 }
 
 var (
@@ -99,73 +151,6 @@ func urlAt(schemes map[string]bool) func(win []byte, ks, ke int) []int {
 	}
 }
 
-// genericAt matches an assignment to a name holding the keyword at
-// [ks, ke): the name (group 1) runs back from the keyword over word
-// characters, dots and dashes (40 at most) and on for 20 more; then come an
-// optional closing quote, spaces, one of = : := => ==, spaces, and a quoted
-// (group 2) or bare (group 3) value of 8 to 200 characters. It is written
-// out by hand because it runs at every "token" and "password" in the code.
-func genericAt(win []byte, ks, ke int) []int {
-	isName := func(b byte) bool { return isAlnum(b) || b == '_' || b == '.' || b == '-' }
-	isQuote := func(b byte) bool { return b == '"' || b == '\'' || b == '`' }
-	isSpace := func(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' || b == '\f' || b == '\v' }
-	i := ke
-	for i < len(win) && isName(win[i]) {
-		i++
-	}
-	if i-ke > 20 {
-		return nil
-	}
-	ne := i
-	if i < len(win) && isQuote(win[i]) {
-		i++
-	}
-	for n := 0; n < 4 && i < len(win) && isSpace(win[i]); n++ {
-		i++
-	}
-	rest := win[i:]
-	switch {
-	case bytes.HasPrefix(rest, []byte(":=")), bytes.HasPrefix(rest, []byte("=>")), bytes.HasPrefix(rest, []byte("==")):
-		i += 2
-	case len(rest) > 0 && (rest[0] == '=' || rest[0] == ':'):
-		i++
-	default:
-		return nil
-	}
-	for n := 0; n < 4 && i < len(win) && isSpace(win[i]); n++ {
-		i++
-	}
-	ns := ks
-	for ns > 0 && ks-ns < 40 && isName(win[ns-1]) {
-		ns--
-	}
-	if ns > 0 && win[ns-1] == ':' && win[ne] == ':' {
-		return nil // a segment of an ARN or URN: arn:aws:secretsmanager:…:secret:name
-	}
-	out := []int{ns, 0, ns, ne, -1, -1, -1, -1}
-	if i < len(win) && isQuote(win[i]) {
-		vs := i + 1
-		j := vs
-		for j < len(win) && j-vs <= 200 && !isQuote(win[j]) && !isSpace(win[j]) {
-			j++
-		}
-		if j >= len(win) || !isQuote(win[j]) || j-vs < 8 || j-vs > 200 {
-			return nil
-		}
-		out[1], out[4], out[5] = j+1, vs, j
-		return out
-	}
-	j := i
-	for j < len(win) && j-i <= 200 && !isSpace(win[j]) && bytes.IndexByte([]byte("\"'`;,)]}"), win[j]) < 0 {
-		j++
-	}
-	if j-i < 8 || j-i > 200 {
-		return nil
-	}
-	out[1], out[6], out[7] = j, i, j
-	return out
-}
-
 // urlPassword keeps URL passwords that are not stand-ins or template
 // references.
 func urlPassword(m []string) bool {
@@ -198,6 +183,16 @@ var notSecretWords = map[string]bool{
 	"policy": true, "provider": true, "mode": true, "hint": true, "ref": true, "param": true,
 	"placeholder": true, "template": true, "example": true, "test": true, "mock": true,
 	"num": true, "uses": true, "skip": true, "expected": true,
+	// names of keys that are not secrets: database, cache and map keys,
+	// public halves.
+	"public": true, "pub": true, "primary": true, "foreign": true, "sort": true, "partition": true,
+	"cache": true, "idempotency": true, "lookup": true, "unique": true, "index": true, "map": true,
+	"dedup": true, "row": true, "group": true, "object": true, "s3": true, "bucket": true,
+	"i18n": true, "translation": true, "locale": true, "message": true, "msg": true, "error": true,
+	"column": true, "table": true, "attr": true, "attribute": true, "property": true, "prop": true,
+	"cursor": true, "shard": true, "routing": true, "composite": true, "dimension": true, "metric": true,
+	"event": true, "state": true, "short": true, "hot": true, "sequence": true, "seq": true,
+	"fingerprint": true, "thumbprint": true, "usage": true, "entry": true, "entries": true,
 }
 
 // nameWords splits an identifier at punctuation and lower-to-upper case
@@ -242,47 +237,11 @@ var (
 	wordsRE = lazyRegexp(`^[A-Za-z]+(?:[-_. :/]+[A-Za-z]+)*[.,:;!?]?$`)
 	// dateRE: a timestamp; hostPathRE: a URL without its scheme or a Go
 	// import path.
-	// snakeRE: lower-case words joined by _ or -, an identifier
-	// ("ec2_custom_key").
-	snakeRE     = lazyRegexp(`^[a-z][a-z0-9]*(?:[_-][a-z][a-z0-9]*)+$`)
 	dateRE      = lazyRegexp(`^\d{4}-\d{2}-\d{2}`)
 	hostPathRE  = lazyRegexp(`^[a-z0-9-]+(?:\.[a-z0-9-]+)+/`)
 	identRE     = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*(?:[.:]+[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?$`)
 	hashLengths = map[int]bool{32: true, 40: true, 56: true, 64: true, 96: true, 128: true}
 )
-
-// genericValue is the entropy gate of the generic rule. m[1] is the name,
-// m[2] a quoted value, m[3] an unquoted one.
-func genericValue(m []string) bool {
-	name, v, quoted := m[1], m[2], true
-	if v == "" {
-		v, quoted = m[3], false
-	}
-	switch {
-	case notSecretName(name),
-		weakWords[strings.ToLower(v)],
-		strings.ContainsAny(v[:1], "$%{<@#/.~*&[(:\\"),
-		dateRE().MatchString(v), hostPathRE().MatchString(v),
-		strings.Contains(v, "://"), strings.Contains(v, "${"), strings.Contains(v, "()"),
-		uuidRE().MatchString(v),
-		hexRE().MatchString(v) && hashLengths[len(v)],
-		// Bare values in code are expressions: calls, indexing, products,
-		// literals of composite types, case labels.
-		// A bare value without a digit is a word or a name in prose or code.
-		!quoted && (identRE().MatchString(v) || strings.ContainsAny(v, "([{*") || strings.HasSuffix(v, ":") ||
-			!strings.ContainsAny(v, "0123456789")),
-		!quoted && strings.Contains(m[0], "=="),
-		!quoted && strings.Contains(strings.TrimRight(v, "="), "="), // a=b&c=d chains
-		snakeRE().MatchString(v),
-		wordsRE().MatchString(v),
-		strings.HasPrefix(strings.ToLower(v), strings.ToLower(strings.TrimLeft(name, "._-"))):
-		return false
-	}
-	classes := charClasses(v)
-	e := entropy(v)
-	return classes >= 3 && e >= 3.0 ||
-		classes == 2 && e >= 3.5 && len(v) >= 16 && strings.ContainsAny(v, "0123456789")
-}
 
 // charClasses counts which of lower case, upper case, digits and others occur.
 func charClasses(s string) int {

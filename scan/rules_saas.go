@@ -1,5 +1,7 @@
 package scan
 
+import "strings"
+
 // saasRules: payments, messaging, email and other hosted services.
 var saasRules = []ruleSpec{
 	{id: "slack-bot-token", desc: "Slack bot token",
@@ -8,6 +10,20 @@ var saasRules = []ruleSpec{
 		keywords: []string{"xoxp-", "xoxe-"}, pattern: `xox[pe]-[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[0-9a-f]{32}`},
 	{id: "slack-app-token", desc: "Slack app-level token",
 		keywords: []string{"xapp-"}, pattern: `xapp-\d-[0-9A-Z]{9,11}-\d{13}-[0-9a-f]{64}`},
+	{id: "slack-config-token", desc: "Slack app configuration token",
+		keywords: []string{"xoxe.xox"}, pattern: `xoxe\.xox[bp]-\d-[0-9A-Za-z]{150,180}`},
+	{id: "slack-refresh-token", desc: "Slack refresh token",
+		keywords: []string{"xoxe-"}, pattern: `xoxe-\d-[0-9A-Za-z]{140,160}`},
+	{id: "slack-token", desc: "Slack token of another kind (xoxa-, xoxr-, xoxo-, xoxs-…)",
+		keywords: []string{"xoxa-", "xoxr-", "xoxo-", "xoxs-", "xoxp-", "xoxb-", "xoxe-"},
+		pattern:  `xox[aboprse]-(?:\d+-)*[0-9A-Za-z]{8,}(?:-[0-9A-Za-z]+)*`,
+		check: func(m []string) bool {
+			return len(m[0]) >= 30 && entropy(m[0][5:]) >= 3.5 && !wordish(m[0][5:])
+		}},
+	{id: "slack-workflow-webhook-url", desc: "Slack workflow webhook URL",
+		keywords: []string{"hooks.slack.com/"},
+		pattern:  `hooks\.slack\.com/(?:triggers|workflows)/(T[0-9A-Z]{8,12}(?:/[0-9A-Za-z]{8,40}){2,3})`,
+		check:    func(m []string) bool { return entropy(m[1]) >= 3.5 }},
 	{id: "slack-webhook-url", desc: "Slack incoming webhook URL",
 		keywords: []string{"hooks.slack.com/"},
 		pattern:  `hooks\.slack\.com/services/(T[0-9A-Z]{8,12}/B[0-9A-Z]{8,12}/[0-9A-Za-z]{24})`},
@@ -35,14 +51,26 @@ var saasRules = []ruleSpec{
 		keywords: []string{"=SG."}, pattern: `SG\.[0-9A-Za-z_-]{22}\.[0-9A-Za-z_-]{43}`},
 	{id: "mailgun-api-key", desc: "Mailgun private API key",
 		keywords: []string{"key-"}, pattern: `key-[0-9a-f]{32}`},
+	{id: "mailgun-public-key", desc: "Mailgun public validation key",
+		keywords: []string{"pubkey-"}, pattern: `pubkey-[0-9a-f]{32}`},
 	{id: "mailchimp-api-key", desc: "Mailchimp marketing API key",
 		keywords: []string{"-us"}, pattern: `[0-9a-f]{32}-us[0-9]{1,2}`},
 	{id: "brevo-api-key", desc: "Brevo (Sendinblue) API key",
 		keywords: []string{"xkeysib-"}, pattern: `xkeysib-[0-9a-f]{64}-[0-9A-Za-z]{16}`},
 	{id: "square-access-token", desc: "Square access token",
 		keywords: []string{"sq0atp-"}, pattern: `sq0atp-[0-9A-Za-z_-]{22}`},
+	{id: "square-access-token-eaaa", desc: "Square access token (EAAA…)",
+		keywords: []string{"=EAAA"}, pattern: `EAAA[0-9A-Za-z_+-]{60}`,
+		check: func(m []string) bool { return entropy(m[0]) >= 4.0 }},
 	{id: "square-oauth-secret", desc: "Square OAuth application secret",
 		keywords: []string{"sq0csp-"}, pattern: `sq0csp-[0-9A-Za-z_-]{43}`},
+	{id: "twitter-bearer-token", desc: "X (Twitter) app bearer token",
+		keywords: []string{"=AAAAAAAAAAAAAAAAAAA"}, pattern: `A{18,24}[0-9A-Za-z%]{40,160}`,
+		check: func(m []string) bool { return entropy(strings.TrimLeft(m[0], "A")) >= 4.0 }},
+	{id: "twitter-credential", desc: "X (Twitter) API key, secret or access token (next to the word twitter)",
+		keywords: []string{"twitter"},
+		pattern:  `(?i)twitter[\w.-]{0,20}(?:key|secret|token)` + assign + `([0-9A-Za-z%_-]{25,120})`,
+		check:    func(m []string) bool { return entropy(m[len(m)-1]) >= 4.0 }},
 	{id: "notion-integration-token", desc: "Notion integration token",
 		keywords: []string{"ntn_"}, pattern: `ntn_[0-9]{11}[0-9A-Za-z]{35}`},
 	{id: "mapbox-secret-token", desc: "Mapbox secret access token",

@@ -136,7 +136,7 @@ func (s *Scanner) ScanReader(ctx context.Context, file string, r io.Reader) ([]F
 func (s *Scanner) scanStream(ctx context.Context, r io.Reader, file string, firstLine int, sniff bool) ([]match, error) {
 	e := s.engines.Get().(*engine)
 	defer s.engines.Put(e)
-	return e.scan(ctx, r, firstLine, sniff)
+	return e.scan(ctx, r, file, firstLine, sniff)
 }
 
 // finish turns matches into findings: it fingerprints them and drops those
@@ -152,15 +152,16 @@ func (s *Scanner) finish(ms []match, file, commit, author string) []Finding {
 		if m.rule >= 0 {
 			r := s.rules[m.rule]
 			f.Rule, f.Description = r.ID, r.Description
-			f.Fingerprint = s.fingerprint(r.ID, m.secret, r.human)
+			f.SecretFingerprint = s.fingerprint(r.ID, m.secret, r.human)
 		} else {
 			k := s.forms[m.known]
 			f.Rule, f.Key, f.Form = knownValueRule, k.key, k.form
 			f.Description = "value of " + k.key
 			// Keyed by the value, not the form: accepting one encoding of
 			// a value in a baseline accepts the others too.
-			f.Fingerprint = s.fingerprint(knownValueRule+"\x00"+k.key, k.value, true)
+			f.SecretFingerprint = s.fingerprint(knownValueRule+"\x00"+k.key, k.value, true)
 		}
+		f.Fingerprint = locate(f.SecretFingerprint, file)
 		if s.allow.finding(f) {
 			continue
 		}

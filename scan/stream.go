@@ -52,13 +52,16 @@ type pass struct {
 	curLine int
 	curLS   int64
 	out     []match
+	// conf: the stream is a configuration file (.env, YAML, INI,
+	// properties…), where unquoted values are values, not identifiers.
+	conf bool
 }
 
 // scan reads r to the end and returns its matches, first line numbered
 // firstLine. With sniff, a stream with a NUL in its first 8 KiB is skipped.
-func (e *engine) scan(ctx context.Context, r io.Reader, firstLine int, sniff bool) ([]match, error) {
+func (e *engine) scan(ctx context.Context, r io.Reader, file string, firstLine int, sniff bool) ([]match, error) {
 	s := e.s
-	p := &pass{e: e, curLine: firstLine, ranKey: -1}
+	p := &pass{e: e, curLine: firstLine, ranKey: -1, conf: isConfFile(file)}
 	buf, pending := e.buf[:0], e.hits[:0]
 	defer func() { e.hits = pending[:0] }()
 	var state int32
@@ -152,7 +155,13 @@ func (p *pass) rule(h hit, ri int32) {
 	start := h.end - int64(s.ac.patLen[h.pat])
 	ls := p.lineStart(start)
 	if r.at != nil {
-		win := p.buf[ls-p.base : p.lineEnd(h.end)-p.base]
+		// The window takes two more lines: values of YAML block scalars
+		// and XML elements may stand on the line after their name.
+		le, end := p.lineEnd(h.end), p.base+int64(len(p.buf))
+		for n := 0; r.nextLines && n < 2 && le < end && le+1-h.end < lookAhead; n++ {
+			le = p.lineEnd(le + 1)
+		}
+		win := p.buf[ls-p.base : le-p.base]
 		if loc := r.at(win, int(start-ls), int(h.end-ls)); loc != nil {
 			p.report(r, ri, win, ls, loc)
 		}
@@ -195,14 +204,14 @@ func (p *pass) report(r *Rule, ri int32, win []byte, ls int64, loc []int) {
 	if isPlaceholder(secret) {
 		return
 	}
-	if r.check != nil {
+	if r.check != nil || r.vet != nil {
 		m := make([]string, len(loc)/2)
 		for k := range m {
 			if loc[2*k] >= 0 {
 				m[k] = string(win[loc[2*k]:loc[2*k+1]])
 			}
 		}
-		if !r.check(m) {
+		if r.check != nil && !r.check(m) || r.vet != nil && !r.vet(m, p.conf || dotenvLine(win, loc)) {
 			return
 		}
 	}

@@ -75,6 +75,17 @@ EXAMPLES:
 					}
 					return runHookInstall(s)
 				},
+			}, {
+				Name:      "uninstall",
+				Usage:     "remove hush's pre-commit hook (restoring the hook it chained)",
+				ArgsUsage: " ",
+				Action: func(c *cli.Context) error {
+					s, err := newSession(env, c)
+					if err != nil {
+						return err
+					}
+					return runHookUninstall(s)
+				},
 			}},
 		},
 	}
@@ -213,6 +224,22 @@ func runHookInstall(s *session) error {
 	}
 	if res.Chained != "" {
 		s.infof("it runs your existing hook first: %s", res.Chained)
+	}
+	return nil
+}
+
+func runHookUninstall(s *session) error {
+	res, err := scan.UninstallHook(s.ctx(), s.dir)
+	if errors.Is(err, scan.ErrNoHook) {
+		return &exitCodeError{code: exitNotFound, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	if res.Chained != "" {
+		s.infof("removed the hush pre-commit hook; your earlier hook is back: %s", res.Path)
+	} else {
+		s.infof("removed the hush pre-commit hook: %s", res.Path)
 	}
 	return nil
 }
