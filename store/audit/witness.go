@@ -1,0 +1,194 @@
+package audit
+
+import (
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/store"
+)
+
+// The anchor sits next to the log, so whoever replaces the log can replace
+// or delete the anchor with it: delete both, or restore both from an older
+// copy, and the anchor alone cannot tell. The witness closes that gap: a
+// copy of the anchor, with a counter that grows by one at every anchored
+// append, kept where the log is not (the OS keyring when it answers, and
+// always a file in the personal data directory). Verification then finds
+//
+//   - a log and anchor rolled back to an older copy: the witness's counter
+//     is ahead of the anchor's;
+//   - a log deleted or replaced together with its anchor: the witness
+//     records appends the log no longer has.
+//
+// What it cannot find is in README.md ("The audit log against yourself").
+
+// Witness keeps the latest anchor outside the log's directory. Load
+// returns nil and no error when it holds none.
+type Witness interface {
+	Load() ([]byte, error)
+	Store(b []byte, durable bool) error
+	// Name says where it keeps the anchor, for messages.
+	Name() string
+	// Optional witnesses (the keyring) may fail to answer; their failure
+	// neither fails an append nor hides the others.
+	Optional() bool
+}
+
+// FileWitness keeps the witness in a file, in another directory than the
+// log (the personal data directory).
+type FileWitness struct{ Path string }
+
+func (w FileWitness) Name() string   { return w.Path }
+func (w FileWitness) Optional() bool { return false }
+
+func (w FileWitness) Load() ([]byte, error) {
+	b, err := os.ReadFile(w.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+func (w FileWitness) Store(b []byte, durable bool) error {
+	if err := os.MkdirAll(filepath.Dir(w.Path), 0o700); err != nil {
+		return err
+	}
+	if durable {
+		return store.WriteFileAtomic(w.Path, b)
+	}
+	return store.ReplaceFile(w.Path, b)
+}
+
+// KeyringWitness keeps the witness in the OS keyring under service "hush".
+type KeyringWitness struct {
+	Keyring crypt.Keyring
+	User    string
+}
+
+func (w KeyringWitness) Name() string   { return "the OS keyring (" + w.User + ")" }
+func (w KeyringWitness) Optional() bool { return true }
+
+func (w KeyringWitness) Load() ([]byte, error) {
+	s, err := w.Keyring.Get(crypt.KeyringService, w.User)
+	if errors.Is(err, crypt.ErrKeyringNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []byte(s), nil
+}
+
+func (w KeyringWitness) Store(b []byte, _ bool) error {
+	return w.Keyring.Set(crypt.KeyringService, w.User, string(b))
+}
+
+// witnessed is the most advanced authentic anchor the witnesses hold.
+type witnessed struct {
+	a     *anchor
+	where string
+}
+
+// loadWitness returns the witness copy with the highest counter. A copy
+// that is not authentic for key is an error: someone wrote it who does not
+// hold the identity. An optional witness that does not answer is skipped.
+func (l *Log) loadWitness(key []byte) (witnessed, error) {
+	var best witnessed
+	for _, w := range l.Witnesses {
+		b, err := w.Load()
+		if err != nil {
+			if w.Optional() {
+				continue
+			}
+			return best, fmt.Errorf("audit: witness %s: %w", w.Name(), err)
+		}
+		if b == nil {
+			continue
+		}
+		var a anchor
+		if json.Unmarshal(b, &a) != nil || a.Seq == 0 || !hmac.Equal([]byte(a.MAC), []byte(a.mac(key))) {
+			return best, fmt.Errorf("%w: the audit witness in %s is not authentic for your identity (forged, or written with another identity)", ErrChain, w.Name())
+		}
+		if best.a == nil || a.Seq > best.a.Seq {
+			best = witnessed{a: &a, where: w.Name()}
+		}
+	}
+	return best, nil
+}
+
+// storeWitness writes b to every witness. A required witness that fails
+// fails the append.
+func (l *Log) storeWitness(b []byte, durable bool) error {
+	for _, w := range l.Witnesses {
+		if err := w.Store(b, durable); err != nil && !w.Optional() {
+			return fmt.Errorf("witness %s: %w", w.Name(), err)
+		}
+	}
+	return nil
+}
+
+// readAnchor reads the anchor; nil when there is none.
+func (l *Log) readAnchor(key []byte) (*anchor, []byte, error) {
+	ab, err := os.ReadFile(l.anchorPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var a anchor
+	if json.Unmarshal(ab, &a) != nil || !hmac.Equal([]byte(a.MAC), []byte(a.mac(key))) {
+		return nil, ab, fmt.Errorf("%w: the anchor is not authentic for your identity (forged, or written with another identity)", ErrChain)
+	}
+	return &a, ab, nil
+}
+
+// nextSeq returns the counter of the append about to be anchored, the
+// anchor's current bytes (to put back if the append fails), and, when the
+// witness is ahead of the anchor, an AuditRollback entry to record before
+// the batch: the append must not silently move the anchor past a
+// rollback, and must not fail either (every command would then refuse to
+// run until the user repaired a log an attacker broke).
+//
+// Copies that are not authentic for this key are ignored here (another
+// identity wrote them; verify reports them).
+func (l *Log) nextSeq(like Entry) (int64, []byte, *Entry) {
+	key := l.AnchorKey
+	var cur int64
+	var found bool
+	a, old, err := l.readAnchor(key)
+	if err == nil && a != nil {
+		cur, found = a.Seq, true
+	}
+	var best witnessed
+	for _, w := range l.Witnesses {
+		b, err := w.Load()
+		if err != nil || b == nil {
+			continue
+		}
+		var wa anchor
+		if json.Unmarshal(b, &wa) != nil || wa.Seq == 0 || !hmac.Equal([]byte(wa.MAC), []byte(wa.mac(key))) {
+			continue
+		}
+		if best.a == nil || wa.Seq > best.a.Seq {
+			best = witnessed{a: &wa, where: w.Name()}
+		}
+	}
+	if best.a == nil || best.a.Seq <= cur {
+		return cur + 1, old, nil
+	}
+	state := fmt.Sprintf("the anchor is at append %d", cur)
+	if !found {
+		state = "the anchor is missing"
+	}
+	e := like
+	e.Action, e.Path, e.Success, e.Error = AuditRollback, filepath.Base(l.Path), false, ""
+	e.Keys = nil
+	e.Detail = fmt.Sprintf("the log was behind its witness in %s: the witness records append %d, %s: the log was rolled back to an older copy, or deleted and restarted", best.where, best.a.Seq, state)
+	return best.a.Seq + 1, old, &e
+}
