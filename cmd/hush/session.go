@@ -245,6 +245,22 @@ func (s *session) auditRun(action, env string, keys, refPaths []string) error {
 	return nil
 }
 
+// auditRemote records one line per path of an operation on a remote:
+// source is the remote's address, lease the lease it granted ("" when
+// none). Its error must fail the command, as audit's does.
+func (s *session) auditRemote(action, source, lease string, paths []string, opErr error) error {
+	entries := make([]audit.Entry, 0, len(paths))
+	for _, p := range paths {
+		e := s.auditEntry(action, p, opErr)
+		e.Source, e.Lease = source, lease
+		entries = append(entries, e)
+	}
+	if err := s.auditLog().Append(entries...); err != nil {
+		return tornHint(fmt.Errorf("%w; the command is refused because its access could not be recorded", err))
+	}
+	return nil
+}
+
 // audit records entries in the user's audit log. Its error must fail the
 // command (DESIGN.md contract 4).
 func (s *session) audit(action string, paths []string, opErr error) error {

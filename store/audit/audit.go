@@ -66,6 +66,13 @@ const (
 	EnvDelete    = "env.delete"
 	ProjectInit  = "project.init"
 	AuditRepair  = "audit.repair"
+	// Remote operations that are not a read or write of one key: a sync
+	// that stopped before changing anything (a conflict, a denial), and a
+	// lease's renewal and revocation.
+	SyncPull    = "sync.pull"
+	SyncPush    = "sync.push"
+	LeaseRenew  = "lease.renew"
+	LeaseRevoke = "lease.revoke"
 	// AuditRollback records, before the next append, that the log and its
 	// anchor were found behind the witness: restored from an older copy,
 	// or deleted and started afresh.
