@@ -121,6 +121,18 @@ func (w FileWitness) Store(b []byte, durable bool) error {
 	if _, err := f.WriteAt(slot, (a.Seq%2)*witnessSlot); err != nil {
 		return err
 	}
+	// The other slot must hold the previous append or less. When it holds
+	// more (written by another identity, whose counter this one does not
+	// continue) or nothing valid, it gets this record too; otherwise Load
+	// would keep returning it.
+	other := make([]byte, witnessSlot)
+	n, _ := f.ReadAt(other, (1-a.Seq%2)*witnessSlot)
+	var o anchor
+	if n > 0 && (json.Unmarshal(bytes.TrimRight(other[:n], " \n\x00"), &o) != nil || o.Seq >= a.Seq) {
+		if _, err := f.WriteAt(slot, (1-a.Seq%2)*witnessSlot); err != nil {
+			return err
+		}
+	}
 	if durable {
 		return f.Sync()
 	}

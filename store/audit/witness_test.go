@@ -206,3 +206,19 @@ func TestWitnessTornSlot(t *testing.T) {
 	f.Close()
 	wantChain(t, l, "not authentic")
 }
+
+// Switching identities: the old identity's witness is ignored by the new
+// one's appends, and after the first of them verify agrees again.
+func TestWitnessIdentitySwitch(t *testing.T) {
+	t.Parallel()
+	l, _ := witnessedLog(t)
+	appendN(t, l, 6, "age1old")
+	newKey := []byte("the new identity's anchor key...")
+	nl := *l
+	nl.AnchorKey = newKey
+	appendN(t, &nl, 1, "age1new")
+	rep, err := nl.VerifyAll(newKey, nil)
+	if err != nil || !rep.Witnessed || rep.Seq != 1 {
+		t.Fatalf("after switching: %+v, %v", rep, err)
+	}
+}
