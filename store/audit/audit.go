@@ -438,7 +438,19 @@ func (l *Log) lastHash(f *os.File, size int64) (string, error) {
 	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
 		buf = buf[i+1:]
 	} else if off > 0 {
-		return "", fmt.Errorf("%w: last line longer than %d bytes", ErrChain, tail)
+		// A last line longer than the window (a hush run naming
+		// thousands of keys): read it whole, up to a bound.
+		start, err := lastNewline(f, off)
+		if err != nil {
+			return "", fmt.Errorf("audit: read: %w", err)
+		}
+		if size-start > maxLine {
+			return "", fmt.Errorf("%w: last line longer than %d bytes", ErrChain, maxLine)
+		}
+		buf = make([]byte, size-1-start)
+		if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
+			return "", fmt.Errorf("audit: read: %w", err)
+		}
 	}
 	_, h, err := splitLine(buf)
 	if err != nil {
@@ -498,6 +510,10 @@ func looks(b []byte) string {
 	}
 	return "not the start of an audit line"
 }
+
+// maxLine bounds one line: far above what hush writes (a run naming
+// 100,000 keys of 64 characters).
+const maxLine = 8 << 20
 
 const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
 

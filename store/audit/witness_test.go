@@ -222,3 +222,25 @@ func TestWitnessIdentitySwitch(t *testing.T) {
 		t.Fatalf("after switching: %+v, %v", rep, err)
 	}
 }
+
+// A run naming 10,000 keys is a line longer than the tail lastHash reads
+// first: the next append still chains after it.
+func TestAppendAfterLongLine(t *testing.T) {
+	t.Parallel()
+	l, _ := witnessedLog(t)
+	keys := make([]string, 10000)
+	for i := range keys {
+		keys[i] = "SOME_RATHER_LONG_KEY_NAME_" + strings.Repeat("X", 10) + string(rune('A'+i%26))
+	}
+	if err := l.Append(Entry{Time: time.Now(), Action: SecretRead, Path: "p/dev", Keys: keys, Identity: "age1me", Success: true}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(l.Path); st.Size() < 128<<10 {
+		t.Fatalf("line of %d bytes: not longer than the tail window", st.Size())
+	}
+	appendN(t, l, 1, "age1me")
+	rep, err := l.VerifyAll(testKey, nil)
+	if err != nil || rep.Lines != 2 || !rep.Witnessed {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+}
