@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -180,7 +181,14 @@ func runAudit(s *session, o auditOptions) error {
 		if !e.Success {
 			ok = "no"
 		}
-		printf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Action, e.Path, e.Command, ok, shortID(e.Identity))
+		path := e.Path
+		switch {
+		case o.key != "" && slices.Contains(e.Keys, o.key):
+			path += "/" + o.key // the one key asked about, of a run's line
+		case len(e.Keys) > 0:
+			path += fmt.Sprintf(" (%d keys)", len(e.Keys))
+		}
+		printf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Action, path, e.Command, ok, shortID(e.Identity))
 		return nil
 	})
 	if tw != nil {
