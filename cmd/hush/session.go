@@ -37,6 +37,9 @@ type session struct {
 	project  *store.Project
 	identity *crypt.Identity
 	notes    []string
+	// keyringWitness is the audit witness in the OS keyring, one per
+	// session so a keyring that did not answer is asked once.
+	keyringWitness *audit.KeyringWitness
 }
 
 func newSession(env *Env, c *cli.Context) (*session, error) {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
@@ -140,27 +141,49 @@ func (w FileWitness) Store(b []byte, durable bool) error {
 }
 
 // KeyringWitness keeps the witness in the OS keyring under service "hush".
+// Once the keyring failed to answer, the witness stops asking it for the
+// rest of the process: a hanging D-Bus must cost one timeout per command,
+// not one per call.
 type KeyringWitness struct {
 	Keyring crypt.Keyring
 	User    string
+	dead    *atomic.Bool
+}
+
+// NewKeyringWitness returns a keyring witness for the log at user.
+func NewKeyringWitness(k crypt.Keyring, user string) KeyringWitness {
+	return KeyringWitness{Keyring: k, User: user, dead: new(atomic.Bool)}
 }
 
 func (w KeyringWitness) Name() string   { return "the OS keyring (" + w.User + ")" }
 func (w KeyringWitness) Optional() bool { return true }
 
+func (w KeyringWitness) failed(err error) error {
+	if w.dead != nil && err != nil && !errors.Is(err, crypt.ErrKeyringNotFound) {
+		w.dead.Store(true)
+	}
+	return err
+}
+
 func (w KeyringWitness) Load() ([]byte, error) {
+	if w.dead != nil && w.dead.Load() {
+		return nil, crypt.ErrKeyringUnavailable
+	}
 	s, err := w.Keyring.Get(crypt.KeyringService, w.User)
 	if errors.Is(err, crypt.ErrKeyringNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, w.failed(err)
 	}
 	return []byte(s), nil
 }
 
 func (w KeyringWitness) Store(b []byte, _ bool) error {
-	return w.Keyring.Set(crypt.KeyringService, w.User, string(b))
+	if w.dead != nil && w.dead.Load() {
+		return crypt.ErrKeyringUnavailable
+	}
+	return w.failed(w.Keyring.Set(crypt.KeyringService, w.User, string(b)))
 }
 
 // witnessed is the most advanced authentic anchor the witnesses hold.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/crypt"
 )
 
 func witnessedLog(t *testing.T) (*Log, string) {
@@ -242,5 +244,33 @@ func TestAppendAfterLongLine(t *testing.T) {
 	rep, err := l.VerifyAll(testKey, nil)
 	if err != nil || rep.Lines != 2 || !rep.Witnessed {
 		t.Fatalf("%+v, %v", rep, err)
+	}
+}
+
+type slowKeyring struct{ calls *int }
+
+func (k slowKeyring) Get(string, string) (string, error) {
+	*k.calls++
+	return "", crypt.ErrKeyringUnavailable
+}
+func (k slowKeyring) Set(string, string, string) error {
+	*k.calls++
+	return crypt.ErrKeyringUnavailable
+}
+func (k slowKeyring) Delete(string, string) error { return nil }
+
+// A keyring that does not answer is asked once per process, not at every
+// load and store.
+func TestKeyringWitnessGivesUp(t *testing.T) {
+	t.Parallel()
+	l, _ := witnessedLog(t)
+	calls := 0
+	l.Witnesses = append([]Witness{NewKeyringWitness(slowKeyring{&calls}, "w")}, l.Witnesses...)
+	appendN(t, l, 3, "age1me")
+	if _, err := l.VerifyAll(testKey, nil); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("the dead keyring was asked %d times", calls)
 	}
 }
