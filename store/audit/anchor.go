@@ -251,7 +251,7 @@ func (l *Log) VerifyAll(key []byte, fn func(lineNo int, e Entry) error) (Report,
 	}
 	switch {
 	case a.Seq > 0 && w.a == nil && len(l.Witnesses) > 0:
-		return rep, fmt.Errorf("%w: the audit witness is missing (%s): it was deleted, or the log and anchor come from elsewhere", ErrChain, l.Witnesses[0].Name())
+		return rep, fmt.Errorf("%w: the audit witness is missing (%s): it was deleted, or the log and anchor come from elsewhere", ErrChain, l.Witnesses[len(l.Witnesses)-1].Name())
 	case a.Seq == 0 && len(l.Witnesses) > 0:
 		rep.WitnessNote = "no witness yet (the anchor predates it; the next append writes one)"
 	case w.a != nil:
