@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -90,7 +93,33 @@ func (s *session) auditLog() *audit.Log {
 		l.AnchorKey, _ = s.identity.DeriveKey("audit anchor")
 	}
 	l.Sync = s.env.Getenv("HUSH_AUDIT_SYNC") == "1"
+	l.Witnesses = s.auditWitnesses(l.Path)
 	return l
+}
+
+// auditWitnesses are where the anchor's copy and counter live outside the
+// state directory: the OS keyring when one is configured (an optional
+// witness: one that does not answer is skipped) and always a file in the
+// personal data directory, so a keyring that comes and goes loses nothing.
+func (s *session) auditWitnesses(logPath string) []audit.Witness {
+	ws := []audit.Witness{audit.FileWitness{Path: filepath.Join(s.dataDir(), "audit.witness")}}
+	var kr crypt.Keyring
+	switch {
+	case s.env.Keyring != nil:
+		kr = s.env.Keyring
+	case s.env.Getenv("HUSH_KEYRING") != "off":
+		// Shorter than the identity lookup's wait: the file witness is
+		// always written, the keyring only raises the bar.
+		kr = crypt.SystemKeyring{Timeout: 500 * time.Millisecond}
+	}
+	if kr != nil {
+		if s.keyringWitness == nil {
+			w := audit.NewKeyringWitness(kr, "audit-witness:"+logPath)
+			s.keyringWitness = &w
+		}
+		ws = append([]audit.Witness{*s.keyringWitness}, ws...)
+	}
+	return ws
 }
 
 type auditOptions struct {
@@ -139,7 +168,7 @@ func runAudit(s *session, o auditOptions) error {
 		if !since.IsZero() && e.Time.Before(since) || !until.IsZero() && !e.Time.Before(until) {
 			return nil
 		}
-		if o.key != "" && !strings.HasSuffix(e.Path, "/"+o.key) {
+		if o.key != "" && !strings.HasSuffix(e.Path, "/"+o.key) && !slices.Contains(e.Keys, o.key) {
 			return nil
 		}
 		if o.action != "" && e.Action != o.action {
@@ -158,7 +187,14 @@ func runAudit(s *session, o auditOptions) error {
 		if !e.Success {
 			ok = "no"
 		}
-		printf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Action, e.Path, e.Command, ok, shortID(e.Identity))
+		path := e.Path
+		switch {
+		case o.key != "" && slices.Contains(e.Keys, o.key):
+			path += "/" + o.key // the one key asked about, of a run's line
+		case len(e.Keys) > 0:
+			path += fmt.Sprintf(" (%d keys)", len(e.Keys))
+		}
+		printf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Action, path, e.Command, ok, shortID(e.Identity))
 		return nil
 	})
 	if tw != nil {
@@ -237,5 +273,14 @@ func reportVerified(s *session, rep audit.Report) {
 		s.infof("anchor holds: nothing was cut from the end or rewritten")
 	default:
 		s.infof("%s", rep.AnchorNote)
+	}
+	switch {
+	case rep.Witnessed:
+		s.infof("witness agrees: append %d, nothing was rolled back", rep.Seq)
+	case rep.WitnessNote != "":
+		s.infof("%s", rep.WitnessNote)
+	}
+	for _, n := range rep.Rollbacks {
+		s.warnf("line %d records that the log was found rolled back or replaced (see hush audit --action audit.rollback)", n)
 	}
 }

@@ -81,11 +81,12 @@ func startLeases(ctx context.Context, s *session, specs []string) (secrets []inj
 		return nil, noop, err
 	}
 	var leases []*sync.Lease
+	lv := auditedLeaser{Leaser: v, s: s, source: v.Address()}
 	revokeAll := func() {
 		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		for _, l := range leases {
-			if err := v.Revoke(rctx, l.ID); err != nil {
+			if err := lv.Revoke(rctx, l.ID); err != nil {
 				s.warnf("%v", err)
 			}
 		}
@@ -93,7 +94,9 @@ func startLeases(ctx context.Context, s *session, specs []string) (secrets []inj
 	for _, ls := range parsed {
 		l, err := v.Lease(ctx, ls.path, ls.params)
 		var paths []string
+		leaseID := ""
 		if l != nil {
+			leaseID = l.ID
 			leases = append(leases, l)
 			for _, f := range sortedFields(l) {
 				name := ls.name + "_" + envSuffix(f)
@@ -103,7 +106,7 @@ func startLeases(ctx context.Context, s *session, specs []string) (secrets []inj
 		} else {
 			paths = []string{"vault:" + ls.path}
 		}
-		if aerr := s.audit(audit.SecretRead, paths, err); aerr != nil && err == nil {
+		if aerr := s.auditRemote(audit.SecretRead, v.Address(), leaseID, paths, err); aerr != nil && err == nil {
 			err = aerr
 		}
 		if err != nil {
@@ -112,7 +115,7 @@ func startLeases(ctx context.Context, s *session, specs []string) (secrets []inj
 		}
 	}
 	sort.SliceStable(secrets, func(i, j int) bool { return secrets[i].Name < secrets[j].Name })
-	k := sync.Keep(v, leases, func(err error) { s.warnf("vault: %v", err) })
+	k := sync.Keep(lv, leases, func(err error) { s.warnf("vault: %v", err) })
 	stop = func() {
 		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -164,7 +167,13 @@ func resolveVaultRef(ctx context.Context, s *session, ref string) (string, error
 		vaultRefClients.Unlock()
 	}
 	val, err := v.ReadField(ctx, path, field)
-	if aerr := s.auditWith(audit.SecretRead, "vault:"+strings.Trim(path, "/")+"#"+field, err); aerr != nil {
+	aerr := s.auditRemote(audit.SecretRead, v.Address(), "", []string{"vault:" + strings.Trim(path, "/") + "#" + field}, err)
+	if aerr != nil && err != nil {
+		aerr = fmt.Errorf("%w (and: %v)", err, aerr)
+	} else if aerr == nil {
+		aerr = err
+	}
+	if aerr != nil {
 		if errors.Is(aerr, sync.ErrUnavailable) {
 			return "", vaultHint(aerr)
 		}

@@ -264,16 +264,15 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		s.infof("kept the existing %s (--no-override)", strings.Join(built.Kept, ", "))
 	}
 
-	// One audit line per injected key, written before the child starts:
-	// once hush execs, nothing runs after it.
-	var auditPaths []string
+	// One audit line for the run, naming every injected key, written
+	// before the child starts: once hush execs, nothing runs after it.
+	var auditKeys []string
 	for _, sec := range built.Injected {
 		if ap, ok := paths[sec.Name]; ok {
-			auditPaths = append(auditPaths, ap)
+			auditKeys = append(auditKeys, ap[strings.LastIndexByte(ap, '/')+1:])
 		}
 	}
-	auditPaths = append(auditPaths, refPaths...)
-	if err := s.audit(audit.SecretRead, auditPaths, nil); err != nil {
+	if err := s.auditRun(audit.SecretRead, envName, auditKeys, refPaths); err != nil {
 		return 0, err
 	}
 

@@ -37,6 +37,9 @@ type session struct {
 	project  *store.Project
 	identity *crypt.Identity
 	notes    []string
+	// keyringWitness is the audit witness in the OS keyring, one per
+	// session so a keyring that did not answer is asked once.
+	keyringWitness *audit.KeyringWitness
 }
 
 func newSession(env *Env, c *cli.Context) (*session, error) {
@@ -220,6 +223,47 @@ func osUser() string {
 	return fmt.Sprint(os.Getuid())
 }
 
+// hostname names the machine for the audit log ("" when unknown).
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// auditRun records one line for the keys of env a command read together
+// (hush run): path project/env, the keys named in the line. Refs are
+// lines of their own (they name other environments or a remote).
+func (s *session) auditRun(action, env string, keys, refPaths []string) error {
+	var entries []audit.Entry
+	if len(keys) > 0 {
+		e := s.auditEntry(action, s.secretPath(env, ""), nil)
+		e.Keys = keys
+		entries = append(entries, e)
+	}
+	for _, p := range refPaths {
+		entries = append(entries, s.auditEntry(action, p, nil))
+	}
+	if err := s.auditLog().Append(entries...); err != nil {
+		return tornHint(fmt.Errorf("%w; the command is refused because its access could not be recorded", err))
+	}
+	return nil
+}
+
+// auditRemote records one line per path of an operation on a remote:
+// source is the remote's address, lease the lease it granted ("" when
+// none). Its error must fail the command, as audit's does.
+func (s *session) auditRemote(action, source, lease string, paths []string, opErr error) error {
+	entries := make([]audit.Entry, 0, len(paths))
+	for _, p := range paths {
+		e := s.auditEntry(action, p, opErr)
+		e.Source, e.Lease = source, lease
+		entries = append(entries, e)
+	}
+	if err := s.auditLog().Append(entries...); err != nil {
+		return tornHint(fmt.Errorf("%w; the command is refused because its access could not be recorded", err))
+	}
+	return nil
+}
+
 // audit records entries in the user's audit log. Its error must fail the
 // command (DESIGN.md contract 4).
 func (s *session) audit(action string, paths []string, opErr error) error {
@@ -240,7 +284,8 @@ func (s *session) auditEntry(action, path string, opErr error) audit.Entry {
 	if s.identity != nil {
 		ident = s.identity.Public
 	}
-	e := audit.Entry{Time: s.env.Now().UTC(), Action: action, Path: path, Identity: ident, User: osUser(), PID: os.Getpid(), Command: s.command, Success: opErr == nil}
+	e := audit.Entry{Time: s.env.Now().UTC(), Action: action, Path: path, Identity: ident, User: osUser(), PID: os.Getpid(), Command: s.command, Success: opErr == nil,
+		Host: hostname(), Version: version}
 	if opErr != nil {
 		e.Error = auditErrorText(redactArgv(opErr.Error(), s.env.redact))
 	}

@@ -270,15 +270,25 @@ func runVaultSync(ctx context.Context, s *session, o vaultOptions, push bool) er
 	} else {
 		res, err = sy.Pull(ctx, prefer)
 	}
+	source := vaultAddress(sy.Backend)
 	if res != nil {
-		if aerr := s.auditVaultKeys(setAction, sy.Env, res.Set, err); aerr != nil {
+		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.Set, err); aerr != nil {
 			return aerr
 		}
-		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, res.Deleted, err); aerr != nil {
+		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.Deleted, err); aerr != nil {
 			return aerr
 		}
 	}
 	if err != nil {
+		// A sync stopped (a conflict, a denied or vanished remote) is a line
+		// too: what was attempted, against which Vault, and why it failed.
+		action := audit.SyncPull
+		if push {
+			action = audit.SyncPush
+		}
+		if aerr := s.auditRemote(action, source, "", []string{s.secretPath(sy.Env, "")}, err); aerr != nil {
+			return fmt.Errorf("%w (and: %v)", err, aerr)
+		}
 		return err
 	}
 	if c := res.Diff.Conflicts; len(c) > 0 {
@@ -308,8 +318,9 @@ func changeList(res *sync.Result) string {
 	return strings.Join(parts, ", ")
 }
 
-// auditKeys records one line per key of env.
-func (s *session) auditVaultKeys(action, env string, keys []string, opErr error) error {
+// auditVaultKeys records one line per key of env synced with the Vault
+// at source.
+func (s *session) auditVaultKeys(action, env, source string, keys []string, opErr error) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -317,7 +328,15 @@ func (s *session) auditVaultKeys(action, env string, keys []string, opErr error)
 	for i, k := range keys {
 		paths[i] = s.secretPath(env, k)
 	}
-	return s.audit(action, paths, opErr)
+	return s.auditRemote(action, source, "", paths, opErr)
+}
+
+// vaultAddress is the address of a Vault backend, for the audit log.
+func vaultAddress(b sync.Backend) string {
+	if a, ok := b.(interface{ Address() string }); ok {
+		return a.Address()
+	}
+	return ""
 }
 
 func runVaultPolicy(ctx context.Context, s *session, o vaultOptions) error {

@@ -32,29 +32,54 @@ type anchor struct {
 	Segment string `json:"segment"`
 	Offset  int64  `json:"offset"`
 	Head    string `json:"head"`
-	MAC     string `json:"mac"`
+	// Seq counts anchored appends; the witness keeps the same count
+	// elsewhere, so a log and anchor restored from an older copy are
+	// behind it. Anchors of hush before the witness have none (v1).
+	Seq int64  `json:"seq,omitempty"`
+	MAC string `json:"mac"`
 }
 
 func (a *anchor) mac(key []byte) string {
 	m := hmac.New(sha256.New, key)
-	fmt.Fprintf(m, "hush audit anchor v1\n%s\n%d\n%s", a.Segment, a.Offset, a.Head)
+	if a.Seq == 0 {
+		fmt.Fprintf(m, "hush audit anchor v1\n%s\n%d\n%s", a.Segment, a.Offset, a.Head)
+	} else {
+		fmt.Fprintf(m, "hush audit anchor v2\n%s\n%d\n%s\n%d", a.Segment, a.Offset, a.Head, a.Seq)
+	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 func (l *Log) anchorPath() string { return l.Path + ".anchor" }
 
-func (l *Log) writeAnchor(key []byte, offset int64, head string, durable bool) error {
-	a := anchor{Segment: filepath.Base(l.Path), Offset: offset, Head: head}
+// writeAnchor replaces the anchor, then the witness copies. The order
+// matters: a crash between the two leaves the witness behind the anchor,
+// which verifies, never ahead of it, which reads as a rollback. When the
+// witness cannot be written the old anchor (old, nil: none) is put back.
+func (l *Log) writeAnchor(key []byte, offset int64, head string, seq int64, old []byte, durable bool) error {
+	a := anchor{Segment: filepath.Base(l.Path), Offset: offset, Head: head, Seq: seq}
 	a.MAC = a.mac(key)
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
+	b = append(b, '\n')
 	// Replaced atomically: a torn anchor would read as a forgery.
+	put := store.ReplaceFile
 	if durable {
-		return store.WriteFileAtomic(l.anchorPath(), append(b, '\n'))
+		put = store.WriteFileAtomic
 	}
-	return store.ReplaceFile(l.anchorPath(), append(b, '\n'))
+	if err := put(l.anchorPath(), b); err != nil {
+		return err
+	}
+	if err := l.storeWitness(b, durable); err != nil {
+		if old == nil {
+			os.Remove(l.anchorPath())
+		} else {
+			put(l.anchorPath(), old)
+		}
+		return err
+	}
+	return nil
 }
 
 // segments returns the archived segments in order, then the live log.
@@ -102,6 +127,13 @@ type Report struct {
 	AnchoredLine int
 	// AnchorNote explains why the anchor was not checked, if it was not.
 	AnchorNote string
+	// Witnessed says the witness agrees with the anchor; Seq is the
+	// anchored append count. WitnessNote explains why it was not checked.
+	Witnessed   bool
+	Seq         int64
+	WitnessNote string
+	// Rollbacks are the lines recording a rollback found at an append.
+	Rollbacks []int
 }
 
 // VerifyAll checks the chain across every segment and, when key is not
@@ -158,6 +190,9 @@ func (l *Log) VerifyAll(key []byte, fn func(lineNo int, e Entry) error) (Report,
 		if e.Identity != "" {
 			hadIdentity = true
 		}
+		if e.Action == AuditRollback {
+			rep.Rollbacks = append(rep.Rollbacks, n)
+		}
 		if n > liveStart {
 			hashes = append(hashes, e.Hash)
 		}
@@ -190,20 +225,37 @@ func (l *Log) VerifyAll(key []byte, fn func(lineNo int, e Entry) error) (Report,
 		rep.AnchorNote = "anchor not checked (no identity at hand)"
 		return rep, nil
 	}
-	ab, err := os.ReadFile(l.anchorPath())
-	if errors.Is(err, fs.ErrNotExist) {
-		if !hadIdentity {
-			rep.AnchorNote = "no anchor yet (no line was written with an identity)"
-			return rep, nil
-		}
-		return rep, fmt.Errorf("%w: the anchor %s is missing: the log may have been replaced or cut short", ErrChain, l.anchorPath())
-	}
+	w, err := l.loadWitness(key)
 	if err != nil {
 		return rep, err
 	}
-	var a anchor
-	if json.Unmarshal(ab, &a) != nil || !hmac.Equal([]byte(a.MAC), []byte(a.mac(key))) {
-		return rep, fmt.Errorf("%w: the anchor is not authentic for your identity (forged, or written with another identity)", ErrChain)
+	a, _, err := l.readAnchor(key)
+	if err != nil {
+		return rep, err
+	}
+	if a == nil {
+		switch {
+		case w.a != nil:
+			return rep, fmt.Errorf("%w: the anchor %s is missing, but %s records %d anchored appends: the log was deleted or replaced together with its anchor", ErrChain, l.anchorPath(), w.where, w.a.Seq)
+		case hadIdentity:
+			return rep, fmt.Errorf("%w: the anchor %s is missing: the log may have been replaced or cut short", ErrChain, l.anchorPath())
+		}
+		rep.AnchorNote = "no anchor yet (no line was written with an identity)"
+		return rep, nil
+	}
+	if w.a != nil && w.a.Seq > a.Seq {
+		return rep, fmt.Errorf("%w: the log and its anchor are behind %s (append %d there, %d in the anchor): they were rolled back to an older copy", ErrChain, w.where, w.a.Seq, a.Seq)
+	}
+	if w.a != nil && w.a.Seq == a.Seq && (w.a.Head != a.Head || w.a.Offset != a.Offset || w.a.Segment != a.Segment) {
+		return rep, fmt.Errorf("%w: the anchor does not match %s at append %d: the log and its anchor were replaced", ErrChain, w.where, a.Seq)
+	}
+	switch {
+	case a.Seq > 0 && w.a == nil && len(l.Witnesses) > 0:
+		return rep, fmt.Errorf("%w: the audit witness is missing (%s): it was deleted, or the log and anchor come from elsewhere", ErrChain, l.Witnesses[len(l.Witnesses)-1].Name())
+	case a.Seq == 0 && len(l.Witnesses) > 0:
+		rep.WitnessNote = "no witness yet (the anchor predates it; the next append writes one)"
+	case w.a != nil:
+		rep.Witnessed, rep.Seq = true, a.Seq
 	}
 	if a.Segment != filepath.Base(l.Path) {
 		return rep, fmt.Errorf("%w: the anchor names segment %s", ErrChain, a.Segment)

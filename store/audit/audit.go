@@ -42,6 +42,16 @@ type Entry struct {
 	// Detail says more about a line hush writes about the log itself (what
 	// a repair cut). Older lines have none; older readers ignore it.
 	Detail string `json:"detail,omitempty"`
+	// Keys are the keys of Path that one line covers: hush run records
+	// one line per run naming every key it injected, not a line a key.
+	Keys []string `json:"keys,omitempty"`
+	// Host is the machine, Version the hush that wrote the line.
+	Host    string `json:"host,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Source is the remote hush talked to (a Vault address), Lease the
+	// lease the remote granted, where there is one.
+	Source string `json:"source,omitempty"`
+	Lease  string `json:"lease,omitempty"`
 	Prev   string `json:"prev"`
 	Hash   string `json:"hash,omitempty"`
 }
@@ -56,6 +66,17 @@ const (
 	EnvDelete    = "env.delete"
 	ProjectInit  = "project.init"
 	AuditRepair  = "audit.repair"
+	// Remote operations that are not a read or write of one key: a sync
+	// that stopped before changing anything (a conflict, a denial), and a
+	// lease's renewal and revocation.
+	SyncPull    = "sync.pull"
+	SyncPush    = "sync.push"
+	LeaseRenew  = "lease.renew"
+	LeaseRevoke = "lease.revoke"
+	// AuditRollback records, before the next append, that the log and its
+	// anchor were found behind the witness: restored from an older copy,
+	// or deleted and started afresh.
+	AuditRollback = "audit.rollback"
 )
 
 // genesis is the "previous hash" of the first line.
@@ -75,6 +96,9 @@ type Log struct {
 	// AnchorKey, when set, authenticates the anchor written after each
 	// append (see anchor.go).
 	AnchorKey []byte
+	// Witnesses keep a copy of each anchor, with its counter, outside the
+	// log's directory (see witness.go).
+	Witnesses []Witness
 	// Sync makes every append durable (fsync of the log, and of the
 	// anchor and its directory) before it returns. Without it the line is
 	// written (write(2) returned) before any value is shown, and the OS
@@ -186,6 +210,15 @@ func (l *Log) appendLocked(entries []Entry) error {
 		}
 		return err
 	}
+	var seq int64
+	var oldAnchor []byte
+	if l.AnchorKey != nil {
+		var note *Entry
+		seq, oldAnchor, note = l.nextSeq(entries[0])
+		if note != nil {
+			entries = append([]Entry{*note}, entries...)
+		}
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(entries) * 400)
 	for _, e := range entries {
@@ -210,7 +243,7 @@ func (l *Log) appendLocked(entries []Entry) error {
 		}
 	}
 	if l.AnchorKey != nil {
-		if err := l.writeAnchor(l.AnchorKey, size+int64(buf.Len()), prev, l.Sync); err != nil {
+		if err := l.writeAnchor(l.AnchorKey, size+int64(buf.Len()), prev, seq, oldAnchor, l.Sync); err != nil {
 			// The anchor still covers the old end; cutting the lines it
 			// does not cover keeps the two in agreement.
 			return fail(fmt.Errorf("audit: anchor: %w", err))
@@ -261,10 +294,9 @@ func (l *Log) Writable() error {
 	return err
 }
 
-// seal encodes e with prev and appends its hash.
 // sealTo appends e's line, chained after prev, to buf and returns its
-// hash. The JSON is written by hand, in Entry's field order: hush run
-// audits one line per injected key, and encoding/json costs several
+// hash. The JSON is written by hand, in Entry's field order: a line of
+// hush run names up to thousands of keys, and encoding/json costs several
 // microseconds a line. TestSealMatchesEncodingJSON keeps the two equal.
 func sealTo(buf *bytes.Buffer, e Entry, prev string) string {
 	start := buf.Len()
@@ -296,6 +328,22 @@ func sealTo(buf *bytes.Buffer, e Entry, prev string) string {
 	if e.Detail != "" {
 		b = append(b, `,"detail":`...)
 		b = appendJSONString(b, e.Detail)
+	}
+	if len(e.Keys) > 0 {
+		b = append(b, `,"keys":[`...)
+		for i, k := range e.Keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+		}
+		b = append(b, ']')
+	}
+	for _, f := range [...]struct{ name, v string }{{`,"host":`, e.Host}, {`,"version":`, e.Version}, {`,"source":`, e.Source}, {`,"lease":`, e.Lease}} {
+		if f.v != "" {
+			b = append(b, f.name...)
+			b = appendJSONString(b, f.v)
+		}
 	}
 	b = append(b, `,"prev":"`...)
 	b = append(b, prev...)
@@ -390,7 +438,19 @@ func (l *Log) lastHash(f *os.File, size int64) (string, error) {
 	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
 		buf = buf[i+1:]
 	} else if off > 0 {
-		return "", fmt.Errorf("%w: last line longer than %d bytes", ErrChain, tail)
+		// A last line longer than the window (a hush run naming
+		// thousands of keys): read it whole, up to a bound.
+		start, err := lastNewline(f, off)
+		if err != nil {
+			return "", fmt.Errorf("audit: read: %w", err)
+		}
+		if size-start > maxLine {
+			return "", fmt.Errorf("%w: last line longer than %d bytes", ErrChain, maxLine)
+		}
+		buf = make([]byte, size-1-start)
+		if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
+			return "", fmt.Errorf("audit: read: %w", err)
+		}
 	}
 	_, h, err := splitLine(buf)
 	if err != nil {
@@ -450,6 +510,10 @@ func looks(b []byte) string {
 	}
 	return "not the start of an audit line"
 }
+
+// maxLine bounds one line: far above what hush writes (a run naming
+// 100,000 keys of 64 characters).
+const maxLine = 8 << 20
 
 const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
 

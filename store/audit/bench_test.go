@@ -29,3 +29,20 @@ func BenchmarkSeal(b *testing.B) {
 		sealTo(&buf, e, genesis)
 	}
 }
+
+// BenchmarkAppendRun is what hush run writes today: one line naming 1,000
+// keys, anchored and witnessed.
+func BenchmarkAppendRun(b *testing.B) {
+	dir := b.TempDir()
+	l := &Log{Path: filepath.Join(dir, "a.jsonl"), AnchorKey: []byte("k"), Witnesses: []Witness{FileWitness{Path: filepath.Join(dir, "data", "w")}}}
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("KEY_%05d", i)
+	}
+	e := Entry{Time: time.Now(), Action: SecretRead, Path: "p/dev", Keys: keys, Identity: "age1qvkeqtugrfvagrq9reczh0slykhgqgsyr9xy64jkj45fv47acerqcca8ds", User: "root", PID: 1, Command: "hush run", Success: true, Host: "h", Version: "dev"}
+	for b.Loop() {
+		if err := l.Append(e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

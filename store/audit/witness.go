@@ -1,0 +1,292 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/store"
+)
+
+// The anchor sits next to the log, so whoever replaces the log can replace
+// or delete the anchor with it: delete both, or restore both from an older
+// copy, and the anchor alone cannot tell. The witness closes that gap: a
+// copy of the anchor, with a counter that grows by one at every anchored
+// append, kept where the log is not (the OS keyring when it answers, and
+// always a file in the personal data directory). Verification then finds
+//
+//   - a log and anchor rolled back to an older copy: the witness's counter
+//     is ahead of the anchor's;
+//   - a log deleted or replaced together with its anchor: the witness
+//     records appends the log no longer has.
+//
+// What it cannot find is in README.md ("The audit log against yourself").
+
+// Witness keeps the latest anchor outside the log's directory. Load
+// returns nil and no error when it holds none.
+type Witness interface {
+	Load() ([]byte, error)
+	Store(b []byte, durable bool) error
+	// Name says where it keeps the anchor, for messages.
+	Name() string
+	// Optional witnesses (the keyring) may fail to answer; their failure
+	// neither fails an append nor hides the others.
+	Optional() bool
+}
+
+// FileWitness keeps the witness in a file, in another directory than the
+// log (the personal data directory). The file holds two fixed-size slots
+// written in place, alternately by the counter's parity: no temporary
+// file and no rename on every append (on a busy disk the rename of the
+// anchor alone costs a millisecond), and a write torn by a crash spoils
+// only the newer slot, leaving the older one a valid witness one append
+// behind, which verification accepts.
+type FileWitness struct{ Path string }
+
+// witnessSlot is the size of one slot: an anchor's JSON padded with
+// spaces and ended by a newline.
+const witnessSlot = 512
+
+func (w FileWitness) Name() string   { return w.Path }
+func (w FileWitness) Optional() bool { return false }
+
+// Load returns the slot with the higher counter among those that parse.
+// Whether it is authentic is the caller's check: a slot someone forged
+// with a higher counter is returned, and fails it.
+func (w FileWitness) Load() ([]byte, error) {
+	f, err := os.OpenFile(w.Path, os.O_RDONLY|store.ONoFollow, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, 2*witnessSlot+1)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if n > 2*witnessSlot {
+		return nil, fmt.Errorf("%w: the audit witness %s is larger than hush writes it", ErrChain, w.Path)
+	}
+	var best []byte
+	var bestSeq int64 = -1
+	for i := 0; i*witnessSlot < n; i++ {
+		slot := bytes.TrimRight(buf[i*witnessSlot:min((i+1)*witnessSlot, n)], " \n\x00")
+		var a anchor
+		if len(slot) == 0 || json.Unmarshal(slot, &a) != nil {
+			continue
+		}
+		if a.Seq > bestSeq {
+			best, bestSeq = slot, a.Seq
+		}
+	}
+	if best == nil && n > 0 {
+		return nil, fmt.Errorf("%w: the audit witness %s holds no valid record", ErrChain, w.Path)
+	}
+	return best, nil
+}
+
+func (w FileWitness) Store(b []byte, durable bool) error {
+	var a anchor
+	if err := json.Unmarshal(b, &a); err != nil {
+		return err
+	}
+	b = bytes.TrimRight(b, "\n")
+	if len(b) >= witnessSlot {
+		return fmt.Errorf("witness record of %d bytes is too long", len(b))
+	}
+	slot := bytes.Repeat([]byte{' '}, witnessSlot)
+	copy(slot, b)
+	slot[witnessSlot-1] = '\n'
+	if err := os.MkdirAll(filepath.Dir(w.Path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(w.Path, os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", w.Path)
+	}
+	if _, err := f.WriteAt(slot, (a.Seq%2)*witnessSlot); err != nil {
+		return err
+	}
+	// The other slot must hold the previous append or less. When it holds
+	// more (written by another identity, whose counter this one does not
+	// continue) or nothing valid, it gets this record too; otherwise Load
+	// would keep returning it.
+	other := make([]byte, witnessSlot)
+	n, _ := f.ReadAt(other, (1-a.Seq%2)*witnessSlot)
+	var o anchor
+	if n > 0 && (json.Unmarshal(bytes.TrimRight(other[:n], " \n\x00"), &o) != nil || o.Seq >= a.Seq) {
+		if _, err := f.WriteAt(slot, (1-a.Seq%2)*witnessSlot); err != nil {
+			return err
+		}
+	}
+	if durable {
+		return f.Sync()
+	}
+	return nil
+}
+
+// KeyringWitness keeps the witness in the OS keyring under service "hush".
+// Once the keyring failed to answer, the witness stops asking it for the
+// rest of the process: a hanging D-Bus must cost one timeout per command,
+// not one per call.
+type KeyringWitness struct {
+	Keyring crypt.Keyring
+	User    string
+	dead    *atomic.Bool
+}
+
+// NewKeyringWitness returns a keyring witness for the log at user.
+func NewKeyringWitness(k crypt.Keyring, user string) KeyringWitness {
+	return KeyringWitness{Keyring: k, User: user, dead: new(atomic.Bool)}
+}
+
+func (w KeyringWitness) Name() string   { return "the OS keyring (" + w.User + ")" }
+func (w KeyringWitness) Optional() bool { return true }
+
+func (w KeyringWitness) failed(err error) error {
+	if w.dead != nil && err != nil && !errors.Is(err, crypt.ErrKeyringNotFound) {
+		w.dead.Store(true)
+	}
+	return err
+}
+
+func (w KeyringWitness) Load() ([]byte, error) {
+	if w.dead != nil && w.dead.Load() {
+		return nil, crypt.ErrKeyringUnavailable
+	}
+	s, err := w.Keyring.Get(crypt.KeyringService, w.User)
+	if errors.Is(err, crypt.ErrKeyringNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, w.failed(err)
+	}
+	return []byte(s), nil
+}
+
+func (w KeyringWitness) Store(b []byte, _ bool) error {
+	if w.dead != nil && w.dead.Load() {
+		return crypt.ErrKeyringUnavailable
+	}
+	return w.failed(w.Keyring.Set(crypt.KeyringService, w.User, string(b)))
+}
+
+// witnessed is the most advanced authentic anchor the witnesses hold.
+type witnessed struct {
+	a     *anchor
+	where string
+}
+
+// loadWitness returns the witness copy with the highest counter. A copy
+// that is not authentic for key is an error: someone wrote it who does not
+// hold the identity. An optional witness that does not answer is skipped.
+func (l *Log) loadWitness(key []byte) (witnessed, error) {
+	var best witnessed
+	for _, w := range l.Witnesses {
+		b, err := w.Load()
+		if err != nil {
+			if w.Optional() {
+				continue
+			}
+			return best, fmt.Errorf("audit: witness %s: %w", w.Name(), err)
+		}
+		if b == nil {
+			continue
+		}
+		var a anchor
+		if json.Unmarshal(b, &a) != nil || a.Seq == 0 || !hmac.Equal([]byte(a.MAC), []byte(a.mac(key))) {
+			return best, fmt.Errorf("%w: the audit witness in %s is not authentic for your identity (forged, or written with another identity)", ErrChain, w.Name())
+		}
+		if best.a == nil || a.Seq > best.a.Seq {
+			best = witnessed{a: &a, where: w.Name()}
+		}
+	}
+	return best, nil
+}
+
+// storeWitness writes b to every witness. A required witness that fails
+// fails the append.
+func (l *Log) storeWitness(b []byte, durable bool) error {
+	for _, w := range l.Witnesses {
+		if err := w.Store(b, durable); err != nil && !w.Optional() {
+			return fmt.Errorf("witness %s: %w", w.Name(), err)
+		}
+	}
+	return nil
+}
+
+// readAnchor reads the anchor; nil when there is none.
+func (l *Log) readAnchor(key []byte) (*anchor, []byte, error) {
+	ab, err := os.ReadFile(l.anchorPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var a anchor
+	if json.Unmarshal(ab, &a) != nil || !hmac.Equal([]byte(a.MAC), []byte(a.mac(key))) {
+		return nil, ab, fmt.Errorf("%w: the anchor is not authentic for your identity (forged, or written with another identity)", ErrChain)
+	}
+	return &a, ab, nil
+}
+
+// nextSeq returns the counter of the append about to be anchored, the
+// anchor's current bytes (to put back if the append fails), and, when the
+// witness is ahead of the anchor, an AuditRollback entry to record before
+// the batch: the append must not silently move the anchor past a
+// rollback, and must not fail either (every command would then refuse to
+// run until the user repaired a log an attacker broke).
+//
+// Copies that are not authentic for this key are ignored here (another
+// identity wrote them; verify reports them).
+func (l *Log) nextSeq(like Entry) (int64, []byte, *Entry) {
+	key := l.AnchorKey
+	var cur int64
+	var found bool
+	a, old, err := l.readAnchor(key)
+	if err == nil && a != nil {
+		cur, found = a.Seq, true
+	}
+	var best witnessed
+	for _, w := range l.Witnesses {
+		b, err := w.Load()
+		if err != nil || b == nil {
+			continue
+		}
+		var wa anchor
+		if json.Unmarshal(b, &wa) != nil || wa.Seq == 0 || !hmac.Equal([]byte(wa.MAC), []byte(wa.mac(key))) {
+			continue
+		}
+		if best.a == nil || wa.Seq > best.a.Seq {
+			best = witnessed{a: &wa, where: w.Name()}
+		}
+	}
+	if best.a == nil || best.a.Seq <= cur {
+		return cur + 1, old, nil
+	}
+	state := fmt.Sprintf("the anchor is at append %d", cur)
+	if !found {
+		state = "the anchor is missing"
+	}
+	e := like
+	e.Action, e.Path, e.Success, e.Error = AuditRollback, filepath.Base(l.Path), false, ""
+	e.Keys, e.Source, e.Lease = nil, "", ""
+	e.Detail = fmt.Sprintf("the log was behind its witness in %s: the witness records append %d, %s: the log was rolled back to an older copy, or deleted and restarted", best.where, best.a.Seq, state)
+	return best.a.Seq + 1, old, &e
+}
