@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -58,6 +60,37 @@ func TestVaultScripts(t *testing.T) {
 				_, err = f.WriteString(b.String())
 				ts.Check(err)
 				ts.Check(f.Close())
+			},
+			// hanglisten VAR starts a listener that accepts connections and
+			// never answers, and sets VAR to its http:// address.
+			"hanglisten": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: hanglisten VAR")
+				}
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				ts.Check(err)
+				var conns []net.Conn
+				var mu gosync.Mutex
+				go func() {
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						mu.Lock()
+						conns = append(conns, c) // held open, never read or answered
+						mu.Unlock()
+					}
+				}()
+				ts.Defer(func() {
+					ln.Close()
+					mu.Lock()
+					for _, c := range conns {
+						c.Close()
+					}
+					mu.Unlock()
+				})
+				ts.Setenv(args[0], "http://"+ln.Addr().String())
 			},
 			// vaulttoken POLICY sets VAULT_TOKEN to a new token with only
 			// POLICY (and Vault's default policy).

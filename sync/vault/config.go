@@ -192,12 +192,16 @@ func (o *Options) address() string {
 // vaultapi would read by itself is overridden, so a test's (or a user's)
 // explicit settings are the ones used.
 func newClient(o *Options) (*vaultapi.Client, error) {
+	timeout, err := clientTimeout(o.getenv("VAULT_CLIENT_TIMEOUT"))
+	if err != nil {
+		return nil, err
+	}
 	tr := cleanhttp.DefaultPooledTransport()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	cfg := &vaultapi.Config{
 		Address:      o.address(),
 		HttpClient:   &http.Client{Transport: tr},
-		Timeout:      60 * time.Second,
+		Timeout:      timeout,
 		MinRetryWait: o.MinRetryWait,
 		MaxRetryWait: o.MaxRetryWait,
 		MaxRetries:   2,
@@ -247,4 +251,27 @@ func newClient(o *Options) (*vaultapi.Client, error) {
 		c.ClearNamespace()
 	}
 	return c, nil
+}
+
+// DefaultTimeout bounds each request, retries included, as the vault
+// CLI's default does: a Vault that accepts connections and never answers
+// fails the command instead of hanging it. Sixty seconds, not less, because
+// the CLI's users already live with that figure and a slow but working
+// server (a large tree push behind a busy storage backend) must not be cut
+// short; VAULT_CLIENT_TIMEOUT shortens it.
+const DefaultTimeout = 60 * time.Second
+
+// clientTimeout reads VAULT_CLIENT_TIMEOUT as the vault CLI does: whole
+// seconds ("4") or a Go duration ("4s", "1m30s").
+func clientTimeout(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultTimeout, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("%w VAULT_CLIENT_TIMEOUT %q: want seconds (30) or a duration (30s)", store.ErrInvalid, v)
 }

@@ -248,6 +248,9 @@ func (v *Vault) wrap(op, path string, err error) error {
 	if errors.Is(kind, sync.ErrUnavailable) && !errors.Is(kind, sync.ErrDenied) && strings.HasPrefix(detail, "cannot reach Vault") {
 		detail = strings.Replace(detail, "cannot reach Vault", "cannot reach Vault at "+v.address, 1)
 	}
+	if strings.HasPrefix(detail, "no answer in time") {
+		detail = fmt.Sprintf("no answer from Vault at %s within %s (VAULT_CLIENT_TIMEOUT sets the limit)", v.address, v.client.ClientTimeout())
+	}
 	msg := fmt.Sprintf("vault: %s %s: %s", op, path, detail)
 	if tok := v.client.Token(); tok != "" {
 		msg = strings.ReplaceAll(msg, tok, "[redacted]")
@@ -285,11 +288,14 @@ func classify(err error) (detail string, kind error) {
 		}
 		return detail, nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return err.Error(), err
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return "timed out", sync.ErrUnavailable
+	// A deadline is the client's timeout (VAULT_CLIENT_TIMEOUT) or a bound
+	// hush set on a step (revocation at exit): either way the server did not
+	// answer in time, which is the remote being unavailable.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return "no answer in time (VAULT_CLIENT_TIMEOUT sets the limit)", sync.ErrUnavailable
 	}
 	// Anything else from the HTTP client is the transport failing:
 	// connection refused, reset, DNS, TLS.
