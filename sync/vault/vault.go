@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 
 	vaultapi "github.com/hashicorp/vault/api"
 
@@ -29,7 +30,18 @@ type Vault struct {
 	layout  string
 
 	loggedIn bool
+	// ownToken is set when hush made the token itself by a login (AppRole,
+	// JWT, Kubernetes): only such a token is revoked at the end, never a
+	// user's VAULT_TOKEN or ~/.vault-token.
+	ownToken bool
 	kv       int // KV version of the mount, 0 until detected
+
+	// dyn holds the dynamic secrets read in this process, by path, so
+	// vault://database/creds/app#username and #password are one
+	// credential, not two.
+	dynMu  gosync.Mutex
+	dyn    map[string]*dynSecret
+	leases []*sync.Lease
 }
 
 var (
@@ -185,6 +197,7 @@ func (v *Vault) loginWith(ctx context.Context, method string, body map[string]an
 		return fmt.Errorf("vault: log in at %s: %w (no token in the answer)", path, sync.ErrDenied)
 	}
 	v.client.SetToken(s.Auth.ClientToken)
+	v.ownToken = true
 	return nil
 }
 
