@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -89,7 +90,7 @@ func vaultHint(err error) error {
 	case err == nil || errors.As(err, &he):
 		return err
 	case errors.Is(err, sync.ErrDenied):
-		return withHint(err, "check VAULT_TOKEN (or run vault login) and that its policies allow this path; the vault: auth section of .hush/hush.yaml sets another login method")
+		return withHint(err, "%s", deniedHint(err))
 	case errors.Is(err, sync.ErrUnavailable):
 		return withHint(err, "is Vault running and reachable? set VAULT_ADDR, --address or vault.address in .hush/hush.yaml")
 	case errors.Is(err, sync.ErrDeleted):
@@ -100,6 +101,20 @@ func vaultHint(err error) error {
 		return withHint(err, "see them with hush vault diff, then choose: hush vault push --prefer local, or hush vault pull --prefer remote")
 	}
 	return err
+}
+
+// deniedHint names what to check for the auth method in use.
+func deniedHint(err error) string {
+	method, login, _ := vault.Denial(err)
+	switch {
+	case method == "approle" && login:
+		return "check the AppRole credentials (role_id, role_id_file or VAULT_ROLE_ID; secret_id_file or VAULT_SECRET_ID: a secret id may be used up or expired) and vault.auth.mount in .hush/hush.yaml"
+	case (method == "jwt" || method == "kubernetes") && login:
+		return fmt.Sprintf("check the token in vault.auth.token_file (expired? for this audience?) and that the %s role in vault.auth.role accepts it", method)
+	case method != "" && method != "token":
+		return fmt.Sprintf("the %s login worked but its token is refused here: check the policies its role grants (token_policies) for this path", method)
+	}
+	return "check VAULT_TOKEN (or run vault login) and that its policies allow this path; the vault: auth section of .hush/hush.yaml sets another login method"
 }
 
 // openVault builds the backend from hush.yaml, flags and the environment.
@@ -143,6 +158,21 @@ func openVault(s *session, o vaultOptions) (*vault.Vault, error) {
 	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.address, Getenv: s.env.Getenv, Home: s.home()})
 }
 
+// closeVault revokes the token hush logged in with (AppRole, JWT,
+// Kubernetes) when the command is done with it, so runs do not pile up
+// live tokens; a user's own token is left alone.
+func closeVault(s *session, b any) {
+	c, ok := b.(interface{ Close(context.Context) error })
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		s.warnf("%v; the token hush logged in with stays valid until its TTL ends", err)
+	}
+}
+
 func newSyncer(s *session, o vaultOptions) (*sync.Syncer, error) {
 	p, envName, id, err := s.openEnv()
 	if err != nil {
@@ -165,6 +195,7 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 	if err != nil {
 		return err
 	}
+	defer closeVault(s, sy.Backend)
 	// Both sides' values are read to compare them, none is shown: a list.
 	if err := s.auditReady(); err != nil {
 		return err
@@ -259,6 +290,7 @@ func runVaultSync(ctx context.Context, s *session, o vaultOptions, push bool) er
 	if err != nil {
 		return err
 	}
+	defer closeVault(s, sy.Backend)
 	if err := s.auditReady(); err != nil {
 		return err
 	}
@@ -329,6 +361,7 @@ func runVaultPolicy(ctx context.Context, s *session, o vaultOptions) error {
 	if err != nil {
 		return err
 	}
+	defer closeVault(s, v)
 	kv, err := v.KVVersion(ctx)
 	if err != nil {
 		if o.write != "" || !errors.Is(err, sync.ErrUnavailable) {

@@ -151,7 +151,8 @@ func (v *Vault) login(ctx context.Context) error {
 			}
 		}
 		if roleID == "" || secretID == "" {
-			return fmt.Errorf("vault: approle login: %w (set the role id with role_id, role_id_file or VAULT_ROLE_ID, and the secret id with secret_id_file or VAULT_SECRET_ID)", sync.ErrDenied)
+			return &opError{msg: "vault: approle login: " + sync.ErrDenied.Error() + " (set the role id with role_id, role_id_file or VAULT_ROLE_ID, and the secret id with secret_id_file or VAULT_SECRET_ID)",
+				kind: sync.ErrDenied, method: "approle", login: true}
 		}
 		if err := v.loginWith(ctx, "approle", map[string]any{"role_id": roleID, "secret_id": secretID}); err != nil {
 			return err
@@ -186,10 +187,13 @@ func (v *Vault) loginWith(ctx context.Context, method string, body map[string]an
 	if err != nil {
 		werr := v.wrap("log in at", path, err)
 		var oe *opError
-		if errors.As(werr, &oe) && oe.kind == nil {
-			// Vault answers a bad role or secret id with 400: a refusal
-			// of the credentials all the same.
-			oe.kind = sync.ErrDenied
+		if errors.As(werr, &oe) {
+			if oe.kind == nil {
+				// Vault answers a bad role or secret id with 400: a
+				// refusal of the credentials all the same.
+				oe.kind = sync.ErrDenied
+			}
+			oe.login = true
 		}
 		return werr
 	}
@@ -268,12 +272,31 @@ func (v *Vault) wrap(op, path string, err error) error {
 	if tok := v.client.Token(); tok != "" {
 		msg = strings.ReplaceAll(msg, tok, "[redacted]")
 	}
-	return &opError{msg: msg, kind: kind}
+	method := v.opts.Auth.Method
+	if method == "" {
+		method = "token"
+	}
+	return &opError{msg: msg, kind: kind, method: method}
 }
 
 type opError struct {
 	msg  string
 	kind error
+	// method is the auth method in use, and login says the login itself
+	// failed (rather than a request made with its token).
+	method string
+	login  bool
+}
+
+// Denial says, of an error that wraps sync.ErrDenied, which auth method
+// was in use and whether the login itself was refused, so a hint can name
+// what to check. ok is false for any other error.
+func Denial(err error) (method string, login, ok bool) {
+	var oe *opError
+	if !errors.Is(err, sync.ErrDenied) || !errors.As(err, &oe) {
+		return "", false, false
+	}
+	return oe.method, oe.login, true
 }
 
 func (e *opError) Error() string { return e.msg }
