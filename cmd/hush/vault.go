@@ -22,7 +22,7 @@ type vaultOptions struct {
 	address, mount, path string
 	layout               string
 	prefer               string
-	json, status         bool
+	json, status, fail   bool
 	write                string
 }
 
@@ -37,7 +37,7 @@ func vaultFlags() []cli.Flag {
 
 func vaultOpts(c *cli.Context) vaultOptions {
 	return vaultOptions{address: c.String("address"), mount: c.String("mount"), path: c.String("path"), layout: c.String("layout"),
-		prefer: c.String("prefer"), json: c.Bool("json"), write: c.String("write")}
+		prefer: c.String("prefer"), json: c.Bool("json"), fail: c.Bool("fail"), write: c.String("write")}
 }
 
 var preferFlag = &cli.StringFlag{Name: "prefer", Usage: "resolve keys both sides changed: `local` or remote wins"}
@@ -73,8 +73,9 @@ EXAMPLES:
 		Subcommands: []*cli.Command{
 			{Name: "diff", Usage: "list keys changed on each side since the last sync (names only)",
 				Flags: append(vaultFlags(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}), Action: action(runVaultDiff)},
-			{Name: "status", Usage: "say whether an environment is in step, ahead, behind or diverged",
-				Flags: append(vaultFlags(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}), Action: action(runVaultStatus)},
+			{Name: "status", Usage: "say whether an environment is in step, ahead, behind or diverged (--fail: exit 1 unless in step)",
+				Flags: append(vaultFlags(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
+					&cli.BoolFlag{Name: "fail", Usage: "exit 1 when the sides are not in step, as vault diff does"}), Action: action(runVaultStatus)},
 			{Name: "push", Usage: "write local changes to Vault (check-and-set)", Flags: append(vaultFlags(), preferFlag), Action: action(runVaultPush)},
 			{Name: "pull", Usage: "write Vault's changes to the team store", Flags: append(vaultFlags(), preferFlag), Action: action(runVaultPull)},
 			{Name: "policy", Usage: "print (or --write) a least-privilege policy to read an environment",
@@ -204,31 +205,17 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 	if aerr := s.auditWith(audit.SecretList, s.secretPath(sy.Env, ""), err); aerr != nil {
 		return aerr
 	}
+	// vault diff, like hush diff and diff(1), exits 1 when the sides
+	// differ; vault status is a report (exit 0) unless --fail asks the same.
+	differs := error(nil)
+	if r.Status() != sync.InStep && (!o.status || o.fail) {
+		differs = &exitCodeError{code: exitDiffers}
+	}
 	if o.json {
-		type change struct {
-			Key    string `json:"key"`
-			Side   string `json:"side"`
-			Change string `json:"change"`
+		if err := writeVaultJSON(s, r); err != nil {
+			return err
 		}
-		out := struct {
-			Env           string   `json:"environment"`
-			Location      string   `json:"location"`
-			Status        string   `json:"status"`
-			RemoteVersion int      `json:"remote_version"`
-			SyncedVersion int      `json:"synced_version"`
-			Note          string   `json:"note,omitempty"`
-			Changes       []change `json:"changes"`
-		}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Note: syncNote(r), Changes: []change{}}
-		for _, c := range r.Diff.Local {
-			out.Changes = append(out.Changes, change{c.Key, "local", c.Kind.String()})
-		}
-		for _, c := range r.Diff.Remote {
-			out.Changes = append(out.Changes, change{c.Key, "remote", c.Kind.String()})
-		}
-		for _, k := range r.Diff.Conflicts {
-			out.Changes = append(out.Changes, change{k, "both", "conflict"})
-		}
-		return writeJSON(s.env.Stdout, out)
+		return differs
 	}
 	printf(s.env.Stdout, "%s: %s with %s (remote version %d, last synced %d)\n", r.Env, r.Status(), r.Location, r.RemoteVersion, r.SyncedVersion)
 	if n := syncNote(r); n != "" {
@@ -239,7 +226,7 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 		if n := len(d.Local) + len(d.Remote) + len(d.Conflicts); n > 0 {
 			printf(s.env.Stdout, "%d local, %d remote, %d conflicting changes; see hush vault diff\n", len(d.Local), len(d.Remote), len(d.Conflicts))
 		}
-		return nil
+		return differs
 	}
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
 	for _, c := range r.Diff.Local {
@@ -251,7 +238,37 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 	for _, k := range r.Diff.Conflicts {
 		printf(tw, "  both\tconflict\t%s\t(--prefer)\n", k)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return differs
+}
+
+func writeVaultJSON(s *session, r *sync.Report) error {
+	type change struct {
+		Key    string `json:"key"`
+		Side   string `json:"side"`
+		Change string `json:"change"`
+	}
+	out := struct {
+		Env           string   `json:"environment"`
+		Location      string   `json:"location"`
+		Status        string   `json:"status"`
+		RemoteVersion int      `json:"remote_version"`
+		SyncedVersion int      `json:"synced_version"`
+		Note          string   `json:"note,omitempty"`
+		Changes       []change `json:"changes"`
+	}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Note: syncNote(r), Changes: []change{}}
+	for _, c := range r.Diff.Local {
+		out.Changes = append(out.Changes, change{c.Key, "local", c.Kind.String()})
+	}
+	for _, c := range r.Diff.Remote {
+		out.Changes = append(out.Changes, change{c.Key, "remote", c.Kind.String()})
+	}
+	for _, k := range r.Diff.Conflicts {
+		out.Changes = append(out.Changes, change{k, "both", "conflict"})
+	}
+	return writeJSON(s.env.Stdout, out)
 }
 
 // syncNote explains a report whose diff alone would mislead.
