@@ -156,7 +156,8 @@ func openVault(s *session, o vaultOptions) (*vault.Vault, error) {
 	if o.layout != "" {
 		cfg.Layout = o.layout
 	}
-	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.address, Getenv: s.env.Getenv, Home: s.home()})
+	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.address, Getenv: s.env.Getenv, Home: s.home(),
+		UserAgent: "hush/" + version})
 }
 
 // closeVault revokes the token hush logged in with (AppRole, JWT,

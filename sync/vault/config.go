@@ -162,6 +162,9 @@ type Options struct {
 	// WrapTransport, when set, wraps the HTTP transport (tests count or
 	// break requests with it).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// UserAgent names hush and its version to the server (its audit
+	// device logs it); empty keeps the Go client's.
+	UserAgent string
 	// MinRetryWait and MaxRetryWait bound the backoff between retries of
 	// 429 and 5xx answers (0: the vault CLI's 1s and 1.5s).
 	MinRetryWait, MaxRetryWait time.Duration
@@ -241,6 +244,9 @@ func newClient(o *Options) (*vaultapi.Client, error) {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	c.ClearToken()
+	if o.UserAgent != "" {
+		c.AddHeader("User-Agent", o.UserAgent)
+	}
 	ns := o.getenv("VAULT_NAMESPACE")
 	if ns == "" {
 		ns = o.Namespace

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync"
+	"github.com/hush-secrets/hush/sync/vault/vaulttest"
 )
 
 func TestClientTimeout(t *testing.T) {
@@ -60,4 +63,43 @@ func TestTimeoutSilentServer(t *testing.T) {
 		t.Errorf("gave up after %s, want about 1s", took)
 	}
 	t.Logf("gave up after %s", took)
+}
+
+type uaRecorder struct {
+	next http.RoundTripper
+	mu   gosync.Mutex
+	seen []string
+}
+
+func (u *uaRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	u.mu.Lock()
+	u.seen = append(u.seen, r.Header.Get("User-Agent"))
+	u.mu.Unlock()
+	return u.next.RoundTrip(r)
+}
+
+// Vault's audit device sees hush by name and version, not as Go-http-client.
+func TestUserAgent(t *testing.T) {
+	t.Parallel()
+	srv := vaulttest.Shared(t)
+	rec := &uaRecorder{}
+	env := map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.Token}
+	v, err := New(Options{Getenv: func(k string) string { return env[k] }, UserAgent: "hush/test-1",
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.KVVersion(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.seen) == 0 {
+		t.Fatal("no request")
+	}
+	for _, ua := range rec.seen {
+		if ua != "hush/test-1" {
+			t.Errorf("User-Agent %q", ua)
+		}
+	}
 }
