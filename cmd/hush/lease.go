@@ -97,7 +97,13 @@ func (lr *leaseRun) endedErr() error {
 // token hush logged in with (never a user's own); the caller must call
 // stop on every exit path (it is safe to call more than once). On error no
 // lease is left behind.
-func startLeases(ctx context.Context, s *session, specs []string, onEnd string) (*leaseRun, error) {
+func startLeases(ctx context.Context, s *session, specs []string, onEnd string) (_ *leaseRun, err error) {
+	// What vault:// references obtained is dropped too when this fails.
+	defer func() {
+		if err != nil {
+			dropVault(s)
+		}
+	}()
 	lr := &leaseRun{ctx: ctx, stop: func() {}}
 	switch onEnd {
 	case "", leaseEndTerm:
