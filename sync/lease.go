@@ -72,9 +72,14 @@ func keepWithClock(l Leaser, leases []*Lease, o KeepOptions, now func() time.Tim
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	k := &Keeper{leaser: l, leases: leases, o: o, cancel: cancel, now: now, after: after, expires: map[*Lease]time.Time{}}
+	// The expiry table is complete before any keeper goroutine writes to it.
 	for _, ls := range leases {
 		if ls.Duration > 0 {
 			k.expires[ls] = now().Add(ls.Duration)
+		}
+	}
+	for _, ls := range leases {
+		if ls.Duration > 0 {
 			k.wg.Add(1)
 			go k.keep(ctx, ls)
 		}
