@@ -188,6 +188,11 @@ func supervise(ctx context.Context, spec Spec, path string, extra []*os.File) (i
 	}
 	cmd := &exec.Cmd{Path: path, Args: spec.Argv, Env: spec.Env, Dir: spec.Dir, ExtraFiles: extra}
 	st, err := wire(spec, cmd)
+	// The death signal is tied to the thread that forks the child: keep
+	// this goroutine on one thread, which lives as long as the child does.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	dieWithHush(cmd)
 	if err != nil {
 		return fail(err)
 	}

@@ -94,7 +94,7 @@ func TestKeeperRenewsAndRevokes(t *testing.T) {
 	k := keepWithClock(&gatedLeaser{fakeLeaser: f, gate: gate, max: 3}, []*Lease{
 		{ID: "db/creds/app/1", Duration: 300 * time.Millisecond, Renewable: true},
 		{ID: "pki/issue/app/2", Duration: time.Hour, Renewable: false},
-	}, func(err error) { mu.Lock(); warnings = append(warnings, err.Error()); mu.Unlock() }, clock.now, clock.after)
+	}, KeepOptions{Warn: func(err error) { mu.Lock(); warnings = append(warnings, err.Error()); mu.Unlock() }}, clock.now, clock.after)
 	<-gate // three successful renewals happened
 	if err := k.Stop(context.Background()); err != nil {
 		t.Fatal(err)
@@ -119,5 +119,77 @@ func TestKeeperRenewsAndRevokes(t *testing.T) {
 	f.mu.Lock()
 	if len(f.revoked) != n {
 		t.Errorf("second Stop revoked again")
+	}
+}
+
+// cappedLeaser renews up to a fixed end (a max TTL) or fails every
+// renewal, on the virtual clock.
+type cappedLeaser struct {
+	fakeLeaser
+	clock *virtualClock
+	end   time.Time
+	fail  bool
+}
+
+func (c *cappedLeaser) Renew(ctx context.Context, id string, inc time.Duration) (time.Duration, error) {
+	if c.fail {
+		return 0, errors.New("HTTP 403: permission denied")
+	}
+	c.mu.Lock()
+	c.renews[id]++
+	c.mu.Unlock()
+	return min(inc, c.end.Sub(c.clock.now())), nil
+}
+
+func TestKeeperEnds(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		fail      bool
+		lease     Lease
+		wantWarn  string
+		wantEnd   string
+		wantAfter time.Duration
+	}{
+		{"max TTL", false, Lease{ID: "database/creds/app/x", Duration: 10 * time.Second, Renewable: true},
+			"lease database/creds/app reaches its max TTL in", "lease database/creds/app reached its max TTL: lease ended", 25 * time.Second},
+		{"renewal fails", true, Lease{ID: "database/creds/app/y", Duration: 10 * time.Second, Renewable: true},
+			"renew lease database/creds/app: HTTP 403: permission denied (retrying; it expires in", "lease database/creds/app expired: renewal failed: HTTP 403: permission denied: lease ended", 10 * time.Second},
+		{"token not renewable", false, Lease{ID: TokenLeaseID, Token: true, Duration: 30 * time.Second},
+			"the Vault token hush uses is not renewable: its credentials end in 30s", "the Vault token hush uses ended (not renewable): lease ended", 30 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := &virtualClock{t: t0}
+			l := &cappedLeaser{fakeLeaser: fakeLeaser{renews: map[string]int{}}, clock: clock, end: t0.Add(25 * time.Second), fail: tc.fail}
+			var mu gosync.Mutex
+			var warns []string
+			ended := make(chan string, 1)
+			var at time.Time
+			ls := tc.lease
+			k := keepWithClock(l, []*Lease{&ls}, KeepOptions{
+				Warn: func(err error) { mu.Lock(); warns = append(warns, err.Error()); mu.Unlock() },
+				End: func(got *Lease, err error) {
+					if got != &ls || !errors.Is(err, ErrLeaseEnded) {
+						t.Errorf("End(%v, %v)", got, err)
+					}
+					at = clock.now()
+					ended <- err.Error()
+				},
+			}, clock.now, clock.after)
+			if got := <-ended; got != tc.wantEnd {
+				t.Errorf("end: %q, want %q", got, tc.wantEnd)
+			}
+			if d := at.Sub(t0); d < tc.wantAfter || d > tc.wantAfter+time.Second {
+				t.Errorf("ended after %s, want %s", d, tc.wantAfter)
+			}
+			k.Stop(context.Background())
+			mu.Lock()
+			defer mu.Unlock()
+			if len(warns) == 0 || !strings.HasPrefix(warns[len(warns)-1], tc.wantWarn) {
+				t.Errorf("warnings %q, want one starting %q", warns, tc.wantWarn)
+			}
+		})
 	}
 }

@@ -156,6 +156,13 @@ type Lease struct {
 	ID        string
 	Duration  time.Duration
 	Renewable bool
+	// Token marks the backend's own login token (ID TokenLeaseID), kept
+	// alive like a lease because every lease it issued dies with it.
+	Token bool
+	// Increment is what a renewal asks for; zero means Duration. A token
+	// found part-way through its life asks for its full TTL again, not
+	// for what was left of it.
+	Increment time.Duration
 	// Fields are the secret's fields as text: strings as they are, lists
 	// of strings one per line, anything else as JSON.
 	Fields map[string]store.Value

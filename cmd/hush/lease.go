@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hush-secrets/hush/inject"
@@ -55,41 +56,101 @@ func envSuffix(field string) string {
 	return string(b)
 }
 
+// Lease-end policies of hush run (--on-lease-end).
+const (
+	// leaseEndTerm stops the child (SIGTERM, then SIGKILL after ten
+	// seconds) when a lease or hush's token ends, and exits 8: a program
+	// must not run on credentials that stopped working without anyone
+	// being told. The default.
+	leaseEndTerm = "term"
+	// leaseEndWarn only says so and lets the child run on.
+	leaseEndWarn = "warn"
+)
+
+// leaseRun is what a run's leases need from the rest of the run: the
+// secrets of --vault-lease, a context the child runs under, and stop.
+type leaseRun struct {
+	secrets []inject.Secret
+	// ctx is done when a lease ended under --on-lease-end=term: the child
+	// is then stopped as if hush were.
+	ctx context.Context
+	// active says the leases need hush to stay while the child runs.
+	active bool
+	stop   func()
+
+	mu    gosync.Mutex
+	ended error // the first lease end that stopped the child
+}
+
+// endedErr is the lease end that stopped the child, or nil.
+func (lr *leaseRun) endedErr() error {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return lr.ended
+}
+
 // startLeases obtains each dynamic secret of specs and returns its fields
-// as NAME_FIELD secrets, sorted by name. The leases are renewed in the
-// background until stop, which revokes them; the caller must call stop on
-// every exit path (it is safe to call more than once). On error no lease
-// is left behind.
-func startLeases(ctx context.Context, s *session, specs []string) (secrets []inject.Secret, stop func(), err error) {
-	noop := func() {}
-	if len(specs) == 0 {
-		return nil, noop, nil
+// as NAME_FIELD secrets, sorted by name, together with every lease the
+// vault:// references of this run obtained (one per path: a reference's
+// fields share it). The leases, and hush's own token when it has a TTL, are
+// renewed in the background until stop, which revokes them and then the
+// token hush logged in with (never a user's own); the caller must call
+// stop on every exit path (it is safe to call more than once). On error no
+// lease is left behind.
+func startLeases(ctx context.Context, s *session, specs []string, onEnd string) (_ *leaseRun, err error) {
+	// What vault:// references obtained is dropped too when this fails.
+	defer func() {
+		if err != nil {
+			dropVault(s)
+		}
+	}()
+	lr := &leaseRun{ctx: ctx, stop: func() {}}
+	switch onEnd {
+	case "", leaseEndTerm:
+		onEnd = leaseEndTerm
+	case leaseEndWarn:
+	default:
+		return nil, usagef("--on-lease-end %q: use term or warn", onEnd)
 	}
 	parsed := make([]leaseSpec, 0, len(specs))
 	for _, sp := range specs {
 		ls, err := parseLeaseSpec(sp)
 		if err != nil {
-			return nil, noop, err
+			return nil, err
 		}
 		parsed = append(parsed, ls)
 	}
-	v, err := openVault(s, vaultOptions{})
-	if err != nil {
-		return nil, noop, err
+	v := sessionVaultIfOpen(s)
+	if v == nil && len(parsed) == 0 {
+		return lr, nil // nothing from Vault in this run
+	}
+	if v == nil {
+		var err error
+		if v, err = sessionVault(s); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.auditReady(); err != nil {
-		return nil, noop, err
+		return nil, err
 	}
-	var leases []*sync.Lease
+	closeToken := func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := v.Close(rctx); err != nil {
+			s.warnf("%v; the token hush logged in with stays valid until its TTL ends", err)
+		}
+	}
 	lv := auditedLeaser{Leaser: v, s: s, source: v.Address()}
 	revokeAll := func() {
 		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		for _, l := range leases {
+		for _, l := range v.Leases() {
 			if err := lv.Revoke(rctx, l.ID); err != nil {
 				s.warnf("%v", err)
 			}
 		}
+		v.Forget()
+		closeToken()
 	}
 	for _, ls := range parsed {
 		l, err := v.Lease(ctx, ls.path, ls.params)
@@ -97,10 +158,9 @@ func startLeases(ctx context.Context, s *session, specs []string) (secrets []inj
 		leaseID := ""
 		if l != nil {
 			leaseID = l.ID
-			leases = append(leases, l)
 			for _, f := range sortedFields(l) {
 				name := ls.name + "_" + envSuffix(f)
-				secrets = append(secrets, inject.Secret{Name: name, Value: inject.NewValue(l.Fields[f].Reveal())})
+				lr.secrets = append(lr.secrets, inject.Secret{Name: name, Value: inject.NewValue(l.Fields[f].Reveal())})
 				paths = append(paths, "vault:"+ls.path+"#"+f)
 			}
 		} else {
@@ -111,19 +171,107 @@ func startLeases(ctx context.Context, s *session, specs []string) (secrets []inj
 		}
 		if err != nil {
 			revokeAll()
-			return nil, noop, vaultHint(fmt.Errorf("--vault-lease %s: %w", ls.name, err))
+			return nil, vaultHint(fmt.Errorf("--vault-lease %s: %w", ls.name, err))
 		}
 	}
-	sort.SliceStable(secrets, func(i, j int) bool { return secrets[i].Name < secrets[j].Name })
-	k := sync.Keep(lv, leases, func(err error) { s.warnf("vault: %v", err) })
-	stop = func() {
+	sort.SliceStable(lr.secrets, func(i, j int) bool { return lr.secrets[i].Name < lr.secrets[j].Name })
+	leases := v.Leases()
+	if len(leases) == 0 {
+		// Static references only: nothing depends on the token any more,
+		// and the child may replace hush (exec) before any deferred call.
+		closeToken()
+		return lr, nil
+	}
+	// Every lease dies with the token that issued it: keep the token alive
+	// as long as the leases, and revoke it last.
+	tok, err := v.TokenLease(ctx)
+	if err != nil {
+		s.warnf("%v; hush cannot renew its own token, and the leases end when it does", err)
+	} else if tok != nil {
+		leases = append(leases, tok)
+	}
+	rctx, cancelRun := context.WithCancel(ctx)
+	lr.ctx, lr.active = rctx, true
+	var tokenEnded atomic.Bool
+	k := sync.Keep(lv, leases, sync.KeepOptions{
+		Warn: func(err error) { s.warnf("vault: %v", err) },
+		End: func(l *sync.Lease, err error) {
+			if l.Token {
+				tokenEnded.Store(true)
+			}
+			if onEnd == leaseEndWarn {
+				s.warnf("vault: %v; its credentials no longer work, and the child keeps running (--on-lease-end=warn)", err)
+				return
+			}
+			lr.mu.Lock()
+			first := lr.ended == nil
+			if first {
+				lr.ended = err
+			}
+			lr.mu.Unlock()
+			if first {
+				s.warnf("vault: %v; stopping the child (--on-lease-end=term)", err)
+				cancelRun()
+			}
+		},
+	})
+	lr.stop = func() {
+		defer cancelRun()
 		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		if err := k.Stop(rctx); err != nil {
-			s.warnf("%v; the credentials stay valid until their lease expires", err)
+		err := k.Stop(rctx)
+		v.Forget()
+		for _, e := range flattenJoined(err) {
+			var re *sync.RevokeError
+			if !errors.As(e, &re) {
+				s.warnf("%v", e)
+				continue
+			}
+			switch {
+			case re.Lease.Token:
+				s.warnf("vault: %v; the token hush logged in with stays valid until its TTL ends", re)
+			case tokenEnded.Load():
+				s.warnf("vault: %v; the token that issued it has ended, and Vault revokes a token's leases with it", re)
+			case re.Expires.IsZero():
+				s.warnf("vault: %v; it stays valid until Vault expires it", re)
+			default:
+				s.warnf("vault: %v; it stays valid until it expires at %s", re, re.Expires.UTC().Format(time.RFC3339))
+			}
 		}
 	}
-	return secrets, stop, nil
+	return lr, nil
+}
+
+// dropVault revokes what the session's Vault backend obtained (leases,
+// then the token hush logged in with) when the run fails before
+// startLeases took charge of them.
+func dropVault(s *session) {
+	v := sessionVaultIfOpen(s)
+	if v == nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, l := range v.Leases() {
+		if err := v.Revoke(rctx, l.ID); err != nil {
+			s.warnf("%v", err)
+		}
+	}
+	v.Forget()
+	if err := v.Close(rctx); err != nil {
+		s.warnf("%v; the token hush logged in with stays valid until its TTL ends", err)
+	}
+}
+
+// flattenJoined unpacks errors.Join's result.
+func flattenJoined(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func sortedFields(l *sync.Lease) []string {
@@ -145,28 +293,54 @@ var vaultRefClients = struct {
 	m map[*session]*vault.Vault
 }{m: map[*session]*vault.Vault{}}
 
+// sessionVault is the session's Vault backend, opened on first use.
+func sessionVault(s *session) (*vault.Vault, error) {
+	vaultRefClients.Lock()
+	defer vaultRefClients.Unlock()
+	if v := vaultRefClients.m[s]; v != nil {
+		return v, nil
+	}
+	v, err := openVault(s, vaultOptions{})
+	if err != nil {
+		return nil, err
+	}
+	vaultRefClients.m[s] = v
+	return v, nil
+}
+
+// sessionVaultIfOpen is the session's Vault backend if one was opened.
+func sessionVaultIfOpen(s *session) *vault.Vault {
+	vaultRefClients.Lock()
+	defer vaultRefClients.Unlock()
+	return vaultRefClients.m[s]
+}
+
 // resolveVaultRef reads a vault://PATH#FIELD reference (PATH starting with
 // the engine's mount, e.g. vault://secret/myapp/db#password) and audits
 // the read.
 func resolveVaultRef(ctx context.Context, s *session, ref string) (string, error) {
 	rest, ok := strings.CutPrefix(ref, vaultRefScheme)
-	path, field, hasField := strings.Cut(rest, "#")
+	rest, field, hasField := strings.Cut(rest, "#")
+	path, query, _ := strings.Cut(rest, "?")
 	if !ok || !hasField || path == "" || field == "" {
-		return "", fmt.Errorf("%w vault reference %q: want vault://MOUNT/PATH#FIELD", store.ErrInvalid, ref)
+		return "", fmt.Errorf("%w vault reference %q: want vault://MOUNT/PATH[?k=v&...]#FIELD", store.ErrInvalid, ref)
 	}
-	vaultRefClients.Lock()
-	v := vaultRefClients.m[s]
-	vaultRefClients.Unlock()
-	if v == nil {
-		var err error
-		if v, err = openVault(s, vaultOptions{}); err != nil {
-			return "", err
+	var params map[string]string
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return "", fmt.Errorf("%w vault reference %q: parameters: %v", store.ErrInvalid, ref, err)
 		}
-		vaultRefClients.Lock()
-		vaultRefClients.m[s] = v
-		vaultRefClients.Unlock()
+		params = make(map[string]string, len(q))
+		for k, vs := range q {
+			params[k] = vs[len(vs)-1]
+		}
 	}
-	val, err := v.ReadField(ctx, path, field)
+	v, err := sessionVault(s)
+	if err != nil {
+		return "", err
+	}
+	val, err := v.ReadFieldWith(ctx, path, field, params)
 	aerr := s.auditRemote(audit.SecretRead, v.Address(), "", []string{"vault:" + strings.Trim(path, "/") + "#" + field}, err)
 	if aerr != nil && err != nil {
 		aerr = fmt.Errorf("%w (and: %v)", err, aerr)

@@ -26,7 +26,7 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "generate", Aliases: []string{"g"}, Usage: "generate the value with crypto/rand"},
 			&cli.IntFlag{Name: "length", Value: 32, Usage: "generated value length in `CHARS`"},
 			&cli.StringFlag{Name: "charset", Value: "alnum", Usage: "generated value characters: alnum, hex, base64 or symbols"},
-			&cli.BoolFlag{Name: "push", Usage: "also update Vault (when configured in hush.yaml)"},
+			&cli.BoolFlag{Name: "push", Usage: "then push the environment to Vault, as hush vault push does (VAULT_ADDR or hush.yaml's vault: section)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -36,10 +36,19 @@ EXAMPLES:
 			if err != nil {
 				return err
 			}
-			if c.Bool("push") {
-				return withHint(usagef("--push needs Vault sync, which this project has not configured"), "rotate without --push; configure vault: in hush.yaml first")
+			push := c.Bool("push")
+			if push && scopeOf(c) == store.Personal {
+				return withHint(usagef("--push pushes the team store; a personal secret never goes to Vault"), "rotate without --push or without --personal")
 			}
-			return runRotate(s, c.Args().First(), scopeOf(c), rotateOptions{generate: c.Bool("generate"), length: c.Int("length"), charset: c.String("charset")})
+			key := c.Args().First()
+			if err := runRotate(s, key, scopeOf(c), rotateOptions{generate: c.Bool("generate"), length: c.Int("length"), charset: c.String("charset")}); err != nil || !push {
+				return err
+			}
+			// The same push, from the same settings, as hush vault push.
+			if err := runVaultSync(c.Context, s, vaultOptions{}, true); err != nil {
+				return withHint(fmt.Errorf("rotated %s in the store, but the push failed: %w", key, err), "push it once Vault is reachable: hush vault push")
+			}
+			return nil
 		},
 	}
 }

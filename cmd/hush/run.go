@@ -51,6 +51,7 @@ EXAMPLES:
 			&cli.StringSliceFlag{Name: "file", Usage: "hand secret KEY as an in-memory file whose path goes in VAR (`VAR=KEY`)"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// and vault:// references"},
 			&cli.StringSliceFlag{Name: "vault-lease", Usage: "inject a Vault dynamic secret as NAME_FIELD, renewed while the child runs and revoked after (`NAME=PATH[?k=v&...]`)"},
+			&cli.StringFlag{Name: "on-lease-end", Value: leaseEndTerm, Usage: "when a Vault lease or hush's token ends (max TTL, renewal failed): `term` stops the child and exits 8, warn lets it run"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -64,7 +65,7 @@ EXAMPLES:
 				argv: c.Args().Slice(), noOverride: c.Bool("no-override"), pristine: c.Bool("pristine"),
 				only: splitList(c.StringSlice("only")), except: splitList(c.StringSlice("except")),
 				mask: c.Bool("mask"), files: c.StringSlice("file"), envFiles: c.StringSlice("env-file"),
-				leases: c.StringSlice("vault-lease"),
+				leases: c.StringSlice("vault-lease"), onLeaseEnd: c.String("on-lease-end"),
 			})
 		},
 	}
@@ -77,6 +78,7 @@ type runOptions struct {
 	mask                 bool
 	files, envFiles      []string
 	leases               []string
+	onLeaseEnd           string
 }
 
 func splitList(vs []string) []string {
@@ -97,6 +99,10 @@ func runRun(ctx context.Context, s *session, o runOptions) error {
 	code, err := prepareAndRun(ctx, s, o)
 	if err != nil {
 		var se *inject.StartError
+		var ce *exitCodeError
+		if errors.As(err, &ce) {
+			return err
+		}
 		if errors.As(err, &se) {
 			return &exitCodeError{code: se.Code, err: err}
 		}
@@ -203,23 +209,24 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		return kept, nil
 	}
 	if parent, err = takeVaultRefs(parent, false); err != nil {
+		dropVault(s)
 		return 0, err
 	}
 	if fileVars, err = takeVaultRefs(fileVars, true); err != nil {
+		dropVault(s)
 		return 0, err
 	}
 	secrets = append(secrets, vaultRefs...)
 
-	// Dynamic secrets: leased now, renewed while the child runs, revoked
-	// when it has exited, whatever way it exited.
-	if len(o.leases) > 0 {
-		leased, stop, err := startLeases(ctx, s, o.leases)
-		if err != nil {
-			return 0, err
-		}
-		defer stop()
-		secrets = append(secrets, leased...)
+	// Dynamic secrets (--vault-lease, and vault:// references to dynamic
+	// engines): leased now, renewed while the child runs, revoked when it
+	// has exited, whatever way it exited.
+	lr, err := startLeases(ctx, s, o.leases, o.onLeaseEnd)
+	if err != nil {
+		return 0, err
 	}
+	defer lr.stop()
+	secrets = append(secrets, lr.secrets...)
 
 	// hush://ENV/KEY references read other environments (or this one),
 	// each decrypted once; every resolution is audited below.
@@ -296,11 +303,15 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 	// The child keeps the core-file limit hush was started with; hush's
 	// own is zero (harden).
 	unharden()
-	return inject.Run(ctx, inject.Spec{
+	code, err := inject.Run(lr.ctx, inject.Spec{
 		Argv: o.argv, Env: built.Environ,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
-		Files: files, Mask: masker, Stay: len(o.leases) > 0,
+		Files: files, Mask: masker, Stay: lr.active,
 	})
+	if ended := lr.endedErr(); ended != nil && err == nil {
+		return code, &exitCodeError{code: exitUnavailable, err: fmt.Errorf("vault: the child was stopped (its exit code was %d) because its credentials ended: %w", code, ended)}
+	}
+	return code, err
 }
 
 // openEnvFile opens an --env-file. Such files are usually committed, so a

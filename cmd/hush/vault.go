@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,7 +22,7 @@ type vaultOptions struct {
 	address, mount, path string
 	layout               string
 	prefer               string
-	json, status         bool
+	json, status, fail   bool
 	write                string
 }
 
@@ -36,7 +37,7 @@ func vaultFlags() []cli.Flag {
 
 func vaultOpts(c *cli.Context) vaultOptions {
 	return vaultOptions{address: c.String("address"), mount: c.String("mount"), path: c.String("path"), layout: c.String("layout"),
-		prefer: c.String("prefer"), json: c.Bool("json"), write: c.String("write")}
+		prefer: c.String("prefer"), json: c.Bool("json"), fail: c.Bool("fail"), write: c.String("write")}
 }
 
 var preferFlag = &cli.StringFlag{Name: "prefer", Usage: "resolve keys both sides changed: `local` or remote wins"}
@@ -72,8 +73,9 @@ EXAMPLES:
 		Subcommands: []*cli.Command{
 			{Name: "diff", Usage: "list keys changed on each side since the last sync (names only)",
 				Flags: append(vaultFlags(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}), Action: action(runVaultDiff)},
-			{Name: "status", Usage: "say whether an environment is in step, ahead, behind or diverged",
-				Flags: append(vaultFlags(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}), Action: action(runVaultStatus)},
+			{Name: "status", Usage: "say whether an environment is in step, ahead, behind or diverged (--fail: exit 1 unless in step)",
+				Flags: append(vaultFlags(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
+					&cli.BoolFlag{Name: "fail", Usage: "exit 1 when the sides are not in step, as vault diff does"}), Action: action(runVaultStatus)},
 			{Name: "push", Usage: "write local changes to Vault (check-and-set)", Flags: append(vaultFlags(), preferFlag), Action: action(runVaultPush)},
 			{Name: "pull", Usage: "write Vault's changes to the team store", Flags: append(vaultFlags(), preferFlag), Action: action(runVaultPull)},
 			{Name: "policy", Usage: "print (or --write) a least-privilege policy to read an environment",
@@ -89,7 +91,7 @@ func vaultHint(err error) error {
 	case err == nil || errors.As(err, &he):
 		return err
 	case errors.Is(err, sync.ErrDenied):
-		return withHint(err, "check VAULT_TOKEN (or run vault login) and that its policies allow this path; the vault: auth section of .hush/hush.yaml sets another login method")
+		return withHint(err, "%s", deniedHint(err))
 	case errors.Is(err, sync.ErrUnavailable):
 		return withHint(err, "is Vault running and reachable? set VAULT_ADDR, --address or vault.address in .hush/hush.yaml")
 	case errors.Is(err, sync.ErrDeleted):
@@ -100,6 +102,20 @@ func vaultHint(err error) error {
 		return withHint(err, "see them with hush vault diff, then choose: hush vault push --prefer local, or hush vault pull --prefer remote")
 	}
 	return err
+}
+
+// deniedHint names what to check for the auth method in use.
+func deniedHint(err error) string {
+	method, login, _ := vault.Denial(err)
+	switch {
+	case method == "approle" && login:
+		return "check the AppRole credentials (role_id, role_id_file or VAULT_ROLE_ID; secret_id_file or VAULT_SECRET_ID: a secret id may be used up or expired) and vault.auth.mount in .hush/hush.yaml"
+	case (method == "jwt" || method == "kubernetes") && login:
+		return fmt.Sprintf("check the token in vault.auth.token_file (expired? for this audience?) and that the %s role in vault.auth.role accepts it", method)
+	case method != "" && method != "token":
+		return fmt.Sprintf("the %s login worked but its token is refused here: check the policies its role grants (token_policies) for this path", method)
+	}
+	return "check VAULT_TOKEN (or run vault login) and that its policies allow this path; the vault: auth section of .hush/hush.yaml sets another login method"
 }
 
 // openVault builds the backend from hush.yaml, flags and the environment.
@@ -140,7 +156,23 @@ func openVault(s *session, o vaultOptions) (*vault.Vault, error) {
 	if o.layout != "" {
 		cfg.Layout = o.layout
 	}
-	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.address, Getenv: s.env.Getenv, Home: s.home()})
+	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.address, Getenv: s.env.Getenv, Home: s.home(),
+		UserAgent: "hush/" + version})
+}
+
+// closeVault revokes the token hush logged in with (AppRole, JWT,
+// Kubernetes) when the command is done with it, so runs do not pile up
+// live tokens; a user's own token is left alone.
+func closeVault(s *session, b any) {
+	c, ok := b.(interface{ Close(context.Context) error })
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		s.warnf("%v; the token hush logged in with stays valid until its TTL ends", err)
+	}
 }
 
 func newSyncer(s *session, o vaultOptions) (*sync.Syncer, error) {
@@ -165,6 +197,7 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 	if err != nil {
 		return err
 	}
+	defer closeVault(s, sy.Backend)
 	// Both sides' values are read to compare them, none is shown: a list.
 	if err := s.auditReady(); err != nil {
 		return err
@@ -173,31 +206,17 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 	if aerr := s.auditWith(audit.SecretList, s.secretPath(sy.Env, ""), err); aerr != nil {
 		return aerr
 	}
+	// vault diff, like hush diff and diff(1), exits 1 when the sides
+	// differ; vault status is a report (exit 0) unless --fail asks the same.
+	differs := error(nil)
+	if r.Status() != sync.InStep && (!o.status || o.fail) {
+		differs = &exitCodeError{code: exitDiffers}
+	}
 	if o.json {
-		type change struct {
-			Key    string `json:"key"`
-			Side   string `json:"side"`
-			Change string `json:"change"`
+		if err := writeVaultJSON(s, r); err != nil {
+			return err
 		}
-		out := struct {
-			Env           string   `json:"environment"`
-			Location      string   `json:"location"`
-			Status        string   `json:"status"`
-			RemoteVersion int      `json:"remote_version"`
-			SyncedVersion int      `json:"synced_version"`
-			Note          string   `json:"note,omitempty"`
-			Changes       []change `json:"changes"`
-		}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Note: syncNote(r), Changes: []change{}}
-		for _, c := range r.Diff.Local {
-			out.Changes = append(out.Changes, change{c.Key, "local", c.Kind.String()})
-		}
-		for _, c := range r.Diff.Remote {
-			out.Changes = append(out.Changes, change{c.Key, "remote", c.Kind.String()})
-		}
-		for _, k := range r.Diff.Conflicts {
-			out.Changes = append(out.Changes, change{k, "both", "conflict"})
-		}
-		return writeJSON(s.env.Stdout, out)
+		return differs
 	}
 	printf(s.env.Stdout, "%s: %s with %s (remote version %d, last synced %d)\n", r.Env, r.Status(), r.Location, r.RemoteVersion, r.SyncedVersion)
 	if n := syncNote(r); n != "" {
@@ -208,7 +227,7 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 		if n := len(d.Local) + len(d.Remote) + len(d.Conflicts); n > 0 {
 			printf(s.env.Stdout, "%d local, %d remote, %d conflicting changes; see hush vault diff\n", len(d.Local), len(d.Remote), len(d.Conflicts))
 		}
-		return nil
+		return differs
 	}
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
 	for _, c := range r.Diff.Local {
@@ -220,7 +239,37 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 	for _, k := range r.Diff.Conflicts {
 		printf(tw, "  both\tconflict\t%s\t(--prefer)\n", k)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return differs
+}
+
+func writeVaultJSON(s *session, r *sync.Report) error {
+	type change struct {
+		Key    string `json:"key"`
+		Side   string `json:"side"`
+		Change string `json:"change"`
+	}
+	out := struct {
+		Env           string   `json:"environment"`
+		Location      string   `json:"location"`
+		Status        string   `json:"status"`
+		RemoteVersion int      `json:"remote_version"`
+		SyncedVersion int      `json:"synced_version"`
+		Note          string   `json:"note,omitempty"`
+		Changes       []change `json:"changes"`
+	}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Note: syncNote(r), Changes: []change{}}
+	for _, c := range r.Diff.Local {
+		out.Changes = append(out.Changes, change{c.Key, "local", c.Kind.String()})
+	}
+	for _, c := range r.Diff.Remote {
+		out.Changes = append(out.Changes, change{c.Key, "remote", c.Kind.String()})
+	}
+	for _, k := range r.Diff.Conflicts {
+		out.Changes = append(out.Changes, change{k, "both", "conflict"})
+	}
+	return writeJSON(s.env.Stdout, out)
 }
 
 // syncNote explains a report whose diff alone would mislead.
@@ -259,6 +308,7 @@ func runVaultSync(ctx context.Context, s *session, o vaultOptions, push bool) er
 	if err != nil {
 		return err
 	}
+	defer closeVault(s, sy.Backend)
 	if err := s.auditReady(); err != nil {
 		return err
 	}
@@ -348,6 +398,7 @@ func runVaultPolicy(ctx context.Context, s *session, o vaultOptions) error {
 	if err != nil {
 		return err
 	}
+	defer closeVault(s, v)
 	kv, err := v.KVVersion(ctx)
 	if err != nil {
 		if o.write != "" || !errors.Is(err, sync.ErrUnavailable) {

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -59,6 +61,45 @@ func TestVaultScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Check(f.Close())
 			},
+			// envfile VAR=FILE sets VAR to FILE's content, trimmed.
+			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				name, file, ok := strings.Cut(strings.Join(args, " "), "=")
+				if len(args) != 1 || !ok {
+					ts.Fatalf("usage: envfile VAR=FILE")
+				}
+				ts.Setenv(name, strings.TrimSpace(ts.ReadFile(file)))
+			},
+			// hanglisten VAR starts a listener that accepts connections and
+			// never answers, and sets VAR to its http:// address.
+			"hanglisten": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: hanglisten VAR")
+				}
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				ts.Check(err)
+				var conns []net.Conn
+				var mu gosync.Mutex
+				go func() {
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						mu.Lock()
+						conns = append(conns, c) // held open, never read or answered
+						mu.Unlock()
+					}
+				}()
+				ts.Defer(func() {
+					ln.Close()
+					mu.Lock()
+					for _, c := range conns {
+						c.Close()
+					}
+					mu.Unlock()
+				})
+				ts.Setenv(args[0], "http://"+ln.Addr().String())
+			},
 			// vaulttoken POLICY sets VAULT_TOKEN to a new token with only
 			// POLICY (and Vault's default policy).
 			"vaulttoken": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -94,10 +135,11 @@ func TestStartLeasesPKI(t *testing.T) {
 	}
 	s, stderr := testSession(t, map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.Token})
 	ctx := context.Background()
-	secrets, stop, err := startLeases(ctx, s, []string{"TLS=pki/issue/app?common_name=a.test.local&ttl=10m"})
+	lr, err := startLeases(ctx, s, []string{"TLS=pki/issue/app?common_name=a.test.local&ttl=10m"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	secrets, stop := lr.secrets, lr.stop
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -153,7 +195,7 @@ func TestStartLeasesPKI(t *testing.T) {
 	}
 
 	// A lease that cannot be had leaves none behind and says why.
-	_, _, err = startLeases(ctx, s, []string{"TLS=pki/issue/app?common_name=a.test.local", "BAD=pki/issue/nope?common_name=x"})
+	_, err = startLeases(ctx, s, []string{"TLS=pki/issue/app?common_name=a.test.local", "BAD=pki/issue/nope?common_name=x"}, "")
 	if err == nil || !strings.Contains(err.Error(), "--vault-lease BAD") {
 		t.Errorf("bad lease: %v", err)
 	}
@@ -161,7 +203,7 @@ func TestStartLeasesPKI(t *testing.T) {
 	if leases != nil && len(leases.Data["keys"].([]any)) != 0 {
 		t.Errorf("lease left behind after a failed start")
 	}
-	if _, _, err := startLeases(ctx, s, []string{"lower-case=x"}); exitCode(err) != exitUsage {
+	if _, err := startLeases(ctx, s, []string{"lower-case=x"}, ""); exitCode(err) != exitUsage {
 		t.Errorf("bad spec: %v", err)
 	}
 }

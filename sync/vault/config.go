@@ -162,6 +162,9 @@ type Options struct {
 	// WrapTransport, when set, wraps the HTTP transport (tests count or
 	// break requests with it).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// UserAgent names hush and its version to the server (its audit
+	// device logs it); empty keeps the Go client's.
+	UserAgent string
 	// MinRetryWait and MaxRetryWait bound the backoff between retries of
 	// 429 and 5xx answers (0: the vault CLI's 1s and 1.5s).
 	MinRetryWait, MaxRetryWait time.Duration
@@ -192,12 +195,16 @@ func (o *Options) address() string {
 // vaultapi would read by itself is overridden, so a test's (or a user's)
 // explicit settings are the ones used.
 func newClient(o *Options) (*vaultapi.Client, error) {
+	timeout, err := clientTimeout(o.getenv("VAULT_CLIENT_TIMEOUT"))
+	if err != nil {
+		return nil, err
+	}
 	tr := cleanhttp.DefaultPooledTransport()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	cfg := &vaultapi.Config{
 		Address:      o.address(),
 		HttpClient:   &http.Client{Transport: tr},
-		Timeout:      60 * time.Second,
+		Timeout:      timeout,
 		MinRetryWait: o.MinRetryWait,
 		MaxRetryWait: o.MaxRetryWait,
 		MaxRetries:   2,
@@ -237,6 +244,9 @@ func newClient(o *Options) (*vaultapi.Client, error) {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	c.ClearToken()
+	if o.UserAgent != "" {
+		c.AddHeader("User-Agent", o.UserAgent)
+	}
 	ns := o.getenv("VAULT_NAMESPACE")
 	if ns == "" {
 		ns = o.Namespace
@@ -247,4 +257,27 @@ func newClient(o *Options) (*vaultapi.Client, error) {
 		c.ClearNamespace()
 	}
 	return c, nil
+}
+
+// DefaultTimeout bounds each request, retries included, as the vault
+// CLI's default does: a Vault that accepts connections and never answers
+// fails the command instead of hanging it. Sixty seconds, not less, because
+// the CLI's users already live with that figure and a slow but working
+// server (a large tree push behind a busy storage backend) must not be cut
+// short; VAULT_CLIENT_TIMEOUT shortens it.
+const DefaultTimeout = 60 * time.Second
+
+// clientTimeout reads VAULT_CLIENT_TIMEOUT as the vault CLI does: whole
+// seconds ("4") or a Go duration ("4s", "1m30s").
+func clientTimeout(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultTimeout, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("%w VAULT_CLIENT_TIMEOUT %q: want seconds (30) or a duration (30s)", store.ErrInvalid, v)
 }

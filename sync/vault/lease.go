@@ -3,6 +3,8 @@ package vault
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,38 +32,23 @@ func (v *Vault) Lease(ctx context.Context, path string, params map[string]string
 			body[k] = val
 		}
 	}
-	var sec *vaultapi.Secret
-	var err error
-	if body != nil {
-		sec, err = v.client.Logical().WriteWithContext(ctx, path, body)
-	} else {
-		sec, err = v.client.Logical().ReadWithContext(ctx, path)
-	}
+	d, err := v.dynamic(ctx, path, body)
 	if err != nil {
-		return nil, v.wrap("lease", path, err)
+		return nil, err
 	}
-	if sec == nil {
-		return nil, fmt.Errorf("vault: lease %s: %w: nothing there", path, store.ErrNotFound)
-	}
-	if sec.LeaseID == "" {
+	if d.lease == nil {
 		return nil, fmt.Errorf("vault: lease %s: the answer carries no lease (a static secret? use a vault:// reference for those)", path)
 	}
-	l := &sync.Lease{
-		ID:        sec.LeaseID,
-		Duration:  time.Duration(sec.LeaseDuration) * time.Second,
-		Renewable: sec.Renewable,
-		Fields:    make(map[string]store.Value, len(sec.Data)),
-	}
-	for k, x := range sec.Data {
-		l.Fields[k] = store.Value(text(x))
-	}
-	return l, nil
+	return d.lease, nil
 }
 
 // Renew extends a lease through sys/leases/renew.
 func (v *Vault) Renew(ctx context.Context, leaseID string, increment time.Duration) (time.Duration, error) {
 	if err := v.login(ctx); err != nil {
 		return 0, err
+	}
+	if leaseID == sync.TokenLeaseID {
+		return v.renewSelf(ctx, increment)
 	}
 	s, err := v.client.Logical().WriteWithContext(ctx, "sys/leases/renew",
 		map[string]any{"lease_id": leaseID, "increment": int(increment / time.Second)})
@@ -79,6 +66,9 @@ func (v *Vault) Renew(ctx context.Context, leaseID string, increment time.Durati
 func (v *Vault) Revoke(ctx context.Context, leaseID string) error {
 	if err := v.login(ctx); err != nil {
 		return err
+	}
+	if leaseID == sync.TokenLeaseID {
+		return v.revokeSelf(ctx)
 	}
 	if _, err := v.client.Logical().WriteWithContext(ctx, "sys/leases/revoke", map[string]any{"lease_id": leaseID}); err != nil {
 		return v.wrap("revoke lease", leaseName(leaseID), err)
@@ -101,6 +91,15 @@ func leaseName(id string) string {
 // engine's mount (found from the server). KV v2 data, KV v1 and other
 // engines' answers are all read as they are meant to be.
 func (v *Vault) ReadField(ctx context.Context, path, field string) (store.Value, error) {
+	return v.ReadFieldWith(ctx, path, field, nil)
+}
+
+// ReadFieldWith is ReadField with a reference's parameters
+// (vault://PATH?k=v#FIELD): for KV v2 only version=N, the version to read;
+// for another engine the parameters are written to the path
+// (pki/issue/app?common_name=a.example.com), and the answer is shared by
+// every field read with the same path and parameters.
+func (v *Vault) ReadFieldWith(ctx context.Context, path, field string, params map[string]string) (store.Value, error) {
 	if err := v.login(ctx); err != nil {
 		return "", err
 	}
@@ -117,16 +116,42 @@ func (v *Vault) ReadField(ctx context.Context, path, field string) (store.Value,
 		rest := strings.TrimPrefix(strings.TrimPrefix(path, mount), "/")
 		full = mount + "/data/" + rest
 	}
-	s, err := v.client.Logical().ReadWithContext(ctx, full)
-	if err != nil {
-		return "", v.wrap("read", full, err)
+	var data map[string]any
+	if kv == 0 {
+		// Another engine's answer may be a credential made for this read
+		// (database/creds/app): read once, shared by every field.
+		var body map[string]any
+		if len(params) > 0 {
+			body = make(map[string]any, len(params))
+			for k, x := range params {
+				body[k] = x
+			}
+		}
+		d, err := v.dynamic(ctx, path, body)
+		if err != nil {
+			return "", err
+		}
+		data = d.data
+	} else {
+		var query map[string][]string
+		for k, x := range params {
+			n, err := strconv.Atoi(x)
+			if k != "version" || kv != 2 || err != nil || n < 1 {
+				return "", fmt.Errorf("%w vault reference vault://%s?%s=%s: a KV %d secret takes only ?version=N (N ≥ 1, KV v2)", store.ErrInvalid, path, k, x, kv)
+			}
+			query = map[string][]string{"version": {x}}
+		}
+		s, err := v.client.Logical().ReadWithDataWithContext(ctx, full, query)
+		if err != nil {
+			return "", v.wrap("read", full, err)
+		}
+		if s == nil || s.Data == nil {
+			return "", fmt.Errorf("vault: %s %w", path, store.ErrNotFound)
+		}
+		data = s.Data
 	}
-	if s == nil || s.Data == nil {
-		return "", fmt.Errorf("vault: %s %w", path, store.ErrNotFound)
-	}
-	data := s.Data
 	if kv == 2 {
-		d, ok := s.Data["data"].(map[string]any)
+		d, ok := data["data"].(map[string]any)
 		if !ok {
 			return "", fmt.Errorf("vault: %s: %w", path, sync.ErrDeleted)
 		}
@@ -137,4 +162,80 @@ func (v *Vault) ReadField(ctx context.Context, path, field string) (store.Value,
 		return "", fmt.Errorf("vault: %s has no field %q: %w", path, field, store.ErrNotFound)
 	}
 	return store.Value(text(x)), nil
+}
+
+// dynSecret is one answer of a dynamic engine, kept for the process.
+type dynSecret struct {
+	lease *sync.Lease // nil when the answer carries no lease
+	data  map[string]any
+}
+
+// dynamic reads path (writing body when it is not nil) once per process
+// and set of parameters: a second reference to the same path, for another
+// field, gets the same credential.
+func (v *Vault) dynamic(ctx context.Context, path string, body map[string]any) (*dynSecret, error) {
+	key := path
+	if len(body) > 0 {
+		ks := make([]string, 0, len(body))
+		for k := range body {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		for _, k := range ks {
+			key += "\x00" + k + "=" + fmt.Sprint(body[k])
+		}
+	}
+	v.dynMu.Lock()
+	defer v.dynMu.Unlock()
+	if d, ok := v.dyn[key]; ok {
+		return d, nil
+	}
+	var sec *vaultapi.Secret
+	var err error
+	if len(body) > 0 {
+		sec, err = v.client.Logical().WriteWithContext(ctx, path, body)
+	} else {
+		sec, err = v.client.Logical().ReadWithContext(ctx, path)
+	}
+	if err != nil {
+		return nil, v.wrap("lease", path, err)
+	}
+	if sec == nil || sec.Data == nil {
+		return nil, fmt.Errorf("vault: %s %w", path, store.ErrNotFound)
+	}
+	d := &dynSecret{data: sec.Data}
+	if sec.LeaseID != "" {
+		d.lease = &sync.Lease{
+			ID:        sec.LeaseID,
+			Duration:  time.Duration(sec.LeaseDuration) * time.Second,
+			Renewable: sec.Renewable,
+			Fields:    make(map[string]store.Value, len(sec.Data)),
+		}
+		for k, x := range sec.Data {
+			d.lease.Fields[k] = store.Value(text(x))
+		}
+		v.leases = append(v.leases, d.lease)
+	}
+	if v.dyn == nil {
+		v.dyn = map[string]*dynSecret{}
+	}
+	v.dyn[key] = d
+	return d, nil
+}
+
+// Leases are the leases this backend obtained so far, through Lease or a
+// vault:// reference to a dynamic engine, each once, in the order issued.
+// The caller owns them: it renews and revokes them (sync.Keep).
+func (v *Vault) Leases() []*sync.Lease {
+	v.dynMu.Lock()
+	defer v.dynMu.Unlock()
+	return append([]*sync.Lease(nil), v.leases...)
+}
+
+// Forget drops the dynamic secrets read so far, once their leases are
+// revoked: a later reference reads a fresh credential.
+func (v *Vault) Forget() {
+	v.dynMu.Lock()
+	defer v.dynMu.Unlock()
+	v.dyn, v.leases = nil, nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 
 	vaultapi "github.com/hashicorp/vault/api"
 
@@ -29,7 +30,18 @@ type Vault struct {
 	layout  string
 
 	loggedIn bool
+	// ownToken is set when hush made the token itself by a login (AppRole,
+	// JWT, Kubernetes): only such a token is revoked at the end, never a
+	// user's VAULT_TOKEN or ~/.vault-token.
+	ownToken bool
 	kv       int // KV version of the mount, 0 until detected
+
+	// dyn holds the dynamic secrets read in this process, by path, so
+	// vault://database/creds/app#username and #password are one
+	// credential, not two.
+	dynMu  gosync.Mutex
+	dyn    map[string]*dynSecret
+	leases []*sync.Lease
 }
 
 var (
@@ -139,7 +151,8 @@ func (v *Vault) login(ctx context.Context) error {
 			}
 		}
 		if roleID == "" || secretID == "" {
-			return fmt.Errorf("vault: approle login: %w (set the role id with role_id, role_id_file or VAULT_ROLE_ID, and the secret id with secret_id_file or VAULT_SECRET_ID)", sync.ErrDenied)
+			return &opError{msg: "vault: approle login: " + sync.ErrDenied.Error() + " (set the role id with role_id, role_id_file or VAULT_ROLE_ID, and the secret id with secret_id_file or VAULT_SECRET_ID)",
+				kind: sync.ErrDenied, method: "approle", login: true}
 		}
 		if err := v.loginWith(ctx, "approle", map[string]any{"role_id": roleID, "secret_id": secretID}); err != nil {
 			return err
@@ -174,10 +187,13 @@ func (v *Vault) loginWith(ctx context.Context, method string, body map[string]an
 	if err != nil {
 		werr := v.wrap("log in at", path, err)
 		var oe *opError
-		if errors.As(werr, &oe) && oe.kind == nil {
-			// Vault answers a bad role or secret id with 400: a refusal
-			// of the credentials all the same.
-			oe.kind = sync.ErrDenied
+		if errors.As(werr, &oe) {
+			if oe.kind == nil {
+				// Vault answers a bad role or secret id with 400: a
+				// refusal of the credentials all the same.
+				oe.kind = sync.ErrDenied
+			}
+			oe.login = true
 		}
 		return werr
 	}
@@ -185,6 +201,7 @@ func (v *Vault) loginWith(ctx context.Context, method string, body map[string]an
 		return fmt.Errorf("vault: log in at %s: %w (no token in the answer)", path, sync.ErrDenied)
 	}
 	v.client.SetToken(s.Auth.ClientToken)
+	v.ownToken = true
 	return nil
 }
 
@@ -248,16 +265,38 @@ func (v *Vault) wrap(op, path string, err error) error {
 	if errors.Is(kind, sync.ErrUnavailable) && !errors.Is(kind, sync.ErrDenied) && strings.HasPrefix(detail, "cannot reach Vault") {
 		detail = strings.Replace(detail, "cannot reach Vault", "cannot reach Vault at "+v.address, 1)
 	}
+	if strings.HasPrefix(detail, "no answer in time") {
+		detail = fmt.Sprintf("no answer from Vault at %s within %s (VAULT_CLIENT_TIMEOUT sets the limit)", v.address, v.client.ClientTimeout())
+	}
 	msg := fmt.Sprintf("vault: %s %s: %s", op, path, detail)
 	if tok := v.client.Token(); tok != "" {
 		msg = strings.ReplaceAll(msg, tok, "[redacted]")
 	}
-	return &opError{msg: msg, kind: kind}
+	method := v.opts.Auth.Method
+	if method == "" {
+		method = "token"
+	}
+	return &opError{msg: msg, kind: kind, method: method}
 }
 
 type opError struct {
 	msg  string
 	kind error
+	// method is the auth method in use, and login says the login itself
+	// failed (rather than a request made with its token).
+	method string
+	login  bool
+}
+
+// Denial says, of an error that wraps sync.ErrDenied, which auth method
+// was in use and whether the login itself was refused, so a hint can name
+// what to check. ok is false for any other error.
+func Denial(err error) (method string, login, ok bool) {
+	var oe *opError
+	if !errors.Is(err, sync.ErrDenied) || !errors.As(err, &oe) {
+		return "", false, false
+	}
+	return oe.method, oe.login, true
 }
 
 func (e *opError) Error() string { return e.msg }
@@ -285,11 +324,14 @@ func classify(err error) (detail string, kind error) {
 		}
 		return detail, nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return err.Error(), err
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return "timed out", sync.ErrUnavailable
+	// A deadline is the client's timeout (VAULT_CLIENT_TIMEOUT) or a bound
+	// hush set on a step (revocation at exit): either way the server did not
+	// answer in time, which is the remote being unavailable.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return "no answer in time (VAULT_CLIENT_TIMEOUT sets the limit)", sync.ErrUnavailable
 	}
 	// Anything else from the HTTP client is the transport failing:
 	// connection refused, reset, DNS, TLS.
