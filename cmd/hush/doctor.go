@@ -61,7 +61,11 @@ func runDoctor(s *session, asJSON bool) error {
 	id, idErr := s.identityOrErr()
 	switch {
 	case idErr != nil:
-		add("identity", false, firstLine(idErr.Error()), "run hush init, or set HUSH_IDENTITY_FILE")
+		fix := "run hush init, or set HUSH_IDENTITY_FILE"
+		if perr == nil {
+			fix = joinHint(s.lookup().IdentityFile())
+		}
+		add("identity", false, firstLine(idErr.Error()), fix)
 	default:
 		add("identity", true, fmt.Sprintf("%s from %s", crypt.Fingerprint(id.Public), id.Source), "")
 	}
