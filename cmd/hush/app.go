@@ -43,6 +43,8 @@ func printError(env *Env, err error) {
 	var he *hintError
 	if errors.As(err, &he) {
 		printf(env.Stderr, "hush: hint: %s\n", redactArgv(he.hint, env.redact))
+	} else if h := pinHint(err); h != "" {
+		printf(env.Stderr, "hush: hint: %s\n", h)
 	}
 }
 
