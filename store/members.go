@@ -221,6 +221,9 @@ func (p *Project) RemoveMember(who string, envs []string, id *crypt.Identity, no
 					break
 				}
 				s := doc.Secrets[name]
+				if s.Type == TypeConfig {
+					continue // configuration: nothing to rotate
+				}
 				if !exposedTo(s, label) {
 					s.Exposed = append(s.Exposed, Exposure{To: label, Since: now})
 				}

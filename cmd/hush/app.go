@@ -126,7 +126,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, completionCommand(env), completeCommand(env), doctorCommand(env), manCommand(env))
 	cmds = append(cmds, memberCommands(env)...)
 	cmds = append(cmds, trustCommands(env)...)
-	cmds = append(cmds, statusCommand(env), rotateCommand(env), leakCommand(env))
+	cmds = append(cmds, statusCommand(env), rotateCommand(env), dismissCommand(env), leakCommand(env))
 	cmds = append(cmds, gitCommands(env)...)
 	cmds = append(cmds, auditCommands(env)...)
 	cmds = append(cmds, vaultCommands(env)...)
