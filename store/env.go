@@ -89,6 +89,9 @@ func (p *Project) decrypt(env string, scope Scope, id *crypt.Identity) (plain st
 	if id == nil {
 		return "", false, fmt.Errorf("%w: no identity to decrypt %s", ErrNoIdentity, env)
 	}
+	if scope == Team && hasConflictMarkers(ct) {
+		return "", false, &TextConflictError{Env: env, Path: path}
+	}
 	plain, err = crypt.DecryptString(ct, id.Identity)
 	if err != nil {
 		if errors.Is(err, crypt.ErrNoIdentity) {

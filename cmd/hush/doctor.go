@@ -110,6 +110,14 @@ func runDoctor(s *session, asJSON bool) error {
 		if idErr == nil {
 			add("rotation", true, "", "")
 			checks[len(checks)-1] = rotationCheck(s, p, id)
+			var pending []string
+			for _, e := range p.Config.EnvNames() {
+				if c, err := liveConflicts(s, p, e, id); err == nil && len(c) > 0 {
+					pending = append(pending, e+": "+strings.Join(store.ConflictNames(c), ", "))
+				}
+			}
+			add("merge conflicts", len(pending) == 0, map[bool]string{true: "none pending", false: "unresolved, ours in use: " + strings.Join(pending, "; ")}[len(pending) == 0],
+				"hush resolve KEY --ours|--theirs --env ENV, then git add the store")
 		}
 	}
 

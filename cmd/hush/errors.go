@@ -85,10 +85,19 @@ func exitCode(err error) int {
 	return exitError
 }
 
-// pinHint is the way out of a recipient change the user did not expect: a
+// pinHint is the way out of a git textual conflict in a store, and of a
+// recipient change the user did not expect: a
 // recipient added by a pulled commit can be removed (removing is never
 // blocked by pinning) or the commit reverted.
 func pinHint(err error) string {
+	var tc *store.TextConflictError
+	if errors.As(err, &tc) {
+		rel := tc.Path
+		if top, r := gitPath(tc.Path); top != "" {
+			rel = r
+		}
+		return fmt.Sprintf("set up hush's git drivers and redo the merge of that file: hush git setup && git checkout -m %s", shellWord(rel))
+	}
 	var pe *store.PinError
 	if !errors.As(err, &pe) || len(pe.Added) == 0 {
 		return ""

@@ -157,7 +157,7 @@ func runResolveList(s *session) error {
 	if err != nil {
 		return err
 	}
-	c, err := p.ReadConflicts(env, id)
+	c, err := liveConflicts(s, p, env, id)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func runResolve(s *session, keys []string, theirs bool) error {
 	if err != nil {
 		return err
 	}
-	conflicts, err := p.ReadConflicts(env, id)
+	conflicts, err := liveConflicts(s, p, env, id)
 	if err != nil {
 		return err
 	}

@@ -337,6 +337,11 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 func runSources(s *session, o runOptions) (p *store.Project, envName string, id *crypt.Identity, useStore bool, err error) {
 	if len(o.envFiles) == 0 || s.envFlag != "" || len(o.files) > 0 {
 		p, envName, id, err = s.openEnv()
+		if err == nil {
+			if c, cerr := liveConflicts(s, p, envName, id); cerr == nil && len(c) > 0 {
+				s.warnf("%s", conflictWarning(envName, c))
+			}
+		}
 		return p, envName, id, true, err
 	}
 	p, err = s.openProject()

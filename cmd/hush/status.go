@@ -51,6 +51,7 @@ type envStatus struct {
 	Error       string               `json:"error,omitempty"`
 	Secrets     []store.SecretStatus `json:"secrets"`
 	Unreadable  bool                 `json:"unreadable,omitempty"`
+	Conflicts   []string             `json:"merge_conflicts,omitempty"`
 	problemKeys int
 	readErr     error
 }
@@ -94,6 +95,9 @@ func runStatus(s *session, asJSON, fail bool) error {
 			st.Unreadable, st.Error, st.readErr = true, err.Error(), err
 			out = append(out, st)
 			continue
+		}
+		if c, err := liveConflicts(s, p, e, id); err == nil && len(c) > 0 {
+			st.Conflicts = store.ConflictNames(c)
 		}
 		paths = append(paths, s.secretPath(e, ""))
 		doc := store.NewDocument(e)
@@ -180,6 +184,9 @@ func printStatus(s *session, out []envStatus) {
 		if st.Unreadable {
 			printf(w, "  cannot read: %s\n", firstLine(st.Error))
 			continue
+		}
+		if len(st.Conflicts) > 0 {
+			printf(w, "  merge conflict: %s (ours in use); pick: hush resolve KEY --ours|--theirs --env %s\n", strings.Join(st.Conflicts, ", "), st.Env)
 		}
 		var rows []store.SecretStatus
 		ok := 0
