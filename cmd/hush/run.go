@@ -315,7 +315,9 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		var short []string
 		masker, short = inject.NewMasker(built.Injected)
 		for _, n := range short {
-			s.warnf("%s is shorter than 6 characters and is not masked", n)
+			if !s.quiet { // -q: only what was asked for, and errors
+				s.warnf("%s is shorter than 6 characters and is not masked", n)
+			}
 		}
 	}
 	// The child keeps the core-file limit hush was started with; hush's
