@@ -93,6 +93,7 @@ EXAMPLES:
 				&cli.BoolFlag{Name: "ours", Usage: "keep our version"},
 				&cli.BoolFlag{Name: "theirs", Usage: "take their version"},
 				&cli.BoolFlag{Name: "list", Usage: "list the keys in conflict"},
+				&cli.BoolFlag{Name: "json", Usage: "with --list: machine-readable output"},
 			},
 			Action: func(c *cli.Context) error {
 				s, err := newSession(env, c)
@@ -100,7 +101,7 @@ EXAMPLES:
 					return err
 				}
 				if c.Bool("list") {
-					return runResolveList(s)
+					return runResolveList(s, c.Bool("json"))
 				}
 				if c.Bool("ours") == c.Bool("theirs") {
 					return usagef("choose one of --ours and --theirs (or --list)")

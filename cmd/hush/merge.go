@@ -154,7 +154,7 @@ func repoText(s string) string {
 	return strconv.QuoteToGraphic(s)
 }
 
-func runResolveList(s *session) error {
+func runResolveList(s *session, asJSON bool) error {
 	p, env, id, err := s.openEnv()
 	if err != nil {
 		return err
@@ -162,6 +162,9 @@ func runResolveList(s *session) error {
 	c, err := liveConflicts(s, p, env, id)
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		return writeJSON(s.env.Stdout, map[string]any{"environment": env, "conflicts": append([]string{}, store.ConflictNames(c)...)})
 	}
 	for _, n := range store.ConflictNames(c) {
 		printf(s.env.Stdout, "%s\n", n)
