@@ -38,6 +38,10 @@ func gitCommands(env *Env) []*cli.Command {
 				{
 					Name:      "setup",
 					Usage:     "configure the diff and merge drivers in this clone (after git clone)",
+					Description: `Every clone needs it once: without the drivers git merges stores as text.
+
+EXAMPLE:
+   git clone URL app && cd app && hush git setup`,
 					ArgsUsage: " ",
 					Action: func(c *cli.Context) error {
 						s, err := newSession(env, c)

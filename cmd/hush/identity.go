@@ -35,6 +35,11 @@ EXAMPLES:
 		{
 			Name:      "whoami",
 			Usage:     "print your public recipient and where your identity comes from",
+			Description: `The recipient (age1…) is public: send it to a member of a project to join it.
+
+EXAMPLES:
+   hush whoami
+   hush whoami --json`,
 			ArgsUsage: " ",
 			Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
 			Action: func(c *cli.Context) error {

@@ -80,6 +80,9 @@ EXAMPLE:
 				{
 					Name:      "ls",
 					Usage:     "list members: labels, key fingerprints, environments",
+					Description: `EXAMPLES:
+   hush member ls
+   hush member ls --env prod --json`,
 					ArgsUsage: " ",
 					Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
 					Action: func(c *cli.Context) error {

@@ -90,6 +90,8 @@ EXAMPLE:
 				{
 					Name:      "ls",
 					Usage:     "list environments and their recipients",
+					Description: `EXAMPLE:
+   hush env ls --json`,
 					ArgsUsage: " ",
 					Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
 					Action: func(c *cli.Context) error {
