@@ -36,8 +36,8 @@ func gitCommands(env *Env) []*cli.Command {
 			Usage: "git integration: diff and merge drivers for encrypted stores",
 			Subcommands: []*cli.Command{
 				{
-					Name:      "setup",
-					Usage:     "configure the diff and merge drivers in this clone (after git clone)",
+					Name:  "setup",
+					Usage: "configure the diff and merge drivers in this clone (after git clone)",
 					Description: `Every clone needs it once: without the drivers git merges stores as text.
 
 EXAMPLE:

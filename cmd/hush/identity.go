@@ -33,8 +33,8 @@ EXAMPLES:
 			},
 		},
 		{
-			Name:      "whoami",
-			Usage:     "print your public recipient and where your identity comes from",
+			Name:  "whoami",
+			Usage: "print your public recipient and where your identity comes from",
 			Description: `The recipient (age1…) is public: send it to a member of a project to join it.
 
 EXAMPLES:

@@ -78,8 +78,8 @@ EXAMPLE:
 					},
 				},
 				{
-					Name:      "ls",
-					Usage:     "list members: labels, key fingerprints, environments",
+					Name:  "ls",
+					Usage: "list members: labels, key fingerprints, environments",
 					Description: `EXAMPLES:
    hush member ls
    hush member ls --env prod --json`,

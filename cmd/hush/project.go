@@ -88,8 +88,8 @@ EXAMPLE:
 					},
 				},
 				{
-					Name:      "ls",
-					Usage:     "list environments and their recipients",
+					Name:  "ls",
+					Usage: "list environments and their recipients",
 					Description: `EXAMPLE:
    hush env ls --json`,
 					ArgsUsage: " ",
