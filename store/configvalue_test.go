@@ -37,3 +37,15 @@ func TestIsConfigValue(t *testing.T) {
 		}
 	}
 }
+
+func TestHasConflictMarkers(t *testing.T) {
+	t.Parallel()
+	armor := "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"
+	if hasConflictMarkers([]byte(armor)) {
+		t.Fatal("plain armor has no markers")
+	}
+	conflict := "<<<<<<< HEAD\n" + armor + "=======\n" + armor + ">>>>>>> other\n"
+	if !hasConflictMarkers([]byte(conflict)) {
+		t.Fatal("git's markers not seen")
+	}
+}

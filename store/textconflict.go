@@ -24,6 +24,9 @@ func (e *TextConflictError) Unwrap() error { return ErrIntegrity }
 // writes around a textual conflict. Armor is base64 and header lines, so
 // a line starting with seven '<' or '>' can only be git's.
 func hasConflictMarkers(b []byte) bool {
+	if !bytes.Contains(b, []byte("<<<<<<<")) {
+		return false // every read takes this path: no split, no allocation
+	}
 	for _, line := range bytes.Split(b, []byte("\n")) {
 		if bytes.HasPrefix(line, []byte("<<<<<<< ")) || bytes.HasPrefix(line, []byte(">>>>>>> ")) || bytes.Equal(bytes.TrimRight(line, "\r"), []byte("<<<<<<<")) {
 			return true
