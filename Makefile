@@ -13,7 +13,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME ?= 30s
 FUZZMIN ?= 2s
 
-.PHONY: build test test-short lint fuzz fuzz-ci bench bench-scan install deps vault man clean
+.PHONY: build test test-short lint fuzz fuzz-ci bench bench-scan install deps vault man clean release
 
 # A static binary: with cgo, os/user and net pull in libc, and the dynamic
 # loader costs every command about 3 ms before main; the pure-Go user and
@@ -78,6 +78,11 @@ bench-scan: build
 
 install:
 	./install.sh $(if $(PREFIX),--prefix $(PREFIX))
+
+# Archives for linux/darwin/windows × amd64/arm64 with SHA256SUMS, in dist/
+# (TARGETS="linux/amd64" for one).
+release:
+	.ci/release $(VERSION) $(TARGETS)
 
 # hush.1, rendered from the CLI itself.
 man: build

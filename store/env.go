@@ -89,13 +89,16 @@ func (p *Project) decrypt(env string, scope Scope, id *crypt.Identity) (plain st
 	if id == nil {
 		return "", false, fmt.Errorf("%w: no identity to decrypt %s", ErrNoIdentity, env)
 	}
+	if scope == Team && hasConflictMarkers(ct) {
+		return "", false, &TextConflictError{Env: env, Path: path}
+	}
 	plain, err = crypt.DecryptString(ct, id.Identity)
 	if err != nil {
 		if errors.Is(err, crypt.ErrNoIdentity) {
 			if scope == Personal {
 				return "", false, fmt.Errorf("%w: your personal %s store is encrypted to another identity than %s", ErrNoIdentity, env, crypt.Fingerprint(id.Public))
 			}
-			return "", false, fmt.Errorf("%w: your identity %s is not a recipient of %s (recipients: %s); ask one of them to run: hush member add %s --env %s",
+			return "", false, fmt.Errorf("%w: your identity %s is not a recipient of %s (recipients: %s); ask one of them to run: hush member add %s --env %s --label NAME",
 				ErrNoIdentity, crypt.Fingerprint(id.Public), env, strings.Join(ec.Labels(), ", "), id.Public, env)
 		}
 		return "", false, fmt.Errorf("%s store of %s (%s): %w", scope, env, path, err)

@@ -83,6 +83,40 @@ func (p *Project) teamForWrite(env string, id *crypt.Identity) (*EnvConfig, *Doc
 	return ec, doc, nil
 }
 
+// teamForRemoval is teamForWrite for removing who from env. Removing is
+// never a disclosure, so a pending recipient change does not block it as
+// long as what remains is a subset of what this user acknowledged: removing
+// a recipient planted by a pushed commit is how one undoes it. It returns
+// the acknowledged set (nil with nothing pinned yet: trust on first use).
+func (p *Project) teamForRemoval(env, who string, id *crypt.Identity) (*EnvConfig, *Document, []Recipient, error) {
+	ec, err := p.Config.Env(env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pf, err := p.readPins()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var pinned []Recipient
+	if pe := p.pinDiff(pf, env); pe != nil {
+		pinned = append([]Recipient{}, pf.Envs[env]...)
+		removed := p.Config.MatchMember(env, who)
+		for _, rc := range ec.Recipients {
+			k := crypt.CanonicalRecipient(rc.Key)
+			if !hasKey(removed, k) && !hasKey(pinned, k) {
+				return nil, nil, nil, pe
+			}
+		}
+	} else if rs, ok := pf.Envs[env]; ok {
+		pinned = rs
+	}
+	doc, err := p.Read(env, Team, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ec, doc, pinned, nil
+}
+
 // withLock runs fn under the project lock with a freshly read config.
 func (p *Project) withLock(fn func() error) error {
 	l, err := p.Lock()
@@ -104,6 +138,10 @@ type Removal struct {
 	// must be rotated, because git history still holds files the member
 	// could decrypt.
 	Exposed []string
+	// Unacknowledged says every removed recipient was one this user never
+	// acknowledged (planted by a commit): nothing of ours was encrypted to
+	// it, so nothing is marked exposed.
+	Unacknowledged bool
 }
 
 // MatchMember returns the recipients of env whose label or key is who.
@@ -159,7 +197,7 @@ func (p *Project) RemoveMember(who string, envs []string, id *crypt.Identity, no
 	for i, env := range todo {
 		var r Removal
 		err := p.withLock(func() error {
-			ec, doc, err := p.teamForWrite(env, id)
+			ec, doc, pinned, err := p.teamForRemoval(env, who, id)
 			if err != nil {
 				return err
 			}
@@ -168,8 +206,24 @@ func (p *Project) RemoveMember(who string, envs []string, id *crypt.Identity, no
 			if len(r.Removed) > 0 && r.Removed[0].Label != "" {
 				label = r.Removed[0].Label
 			}
+			// Only a recipient this user acknowledged was ever encrypted
+			// to by this user: one planted by a commit and never
+			// acknowledged read nothing from us, and marking every
+			// secret exposed to it would cry wolf.
+			r.Unacknowledged = pinned != nil
+			for _, rc := range r.Removed {
+				if pinned == nil || hasKey(pinned, crypt.CanonicalRecipient(rc.Key)) {
+					r.Unacknowledged = false
+				}
+			}
 			for _, name := range doc.Names() {
+				if r.Unacknowledged {
+					break
+				}
 				s := doc.Secrets[name]
+				if s.Type == TypeConfig {
+					continue // configuration: nothing to rotate
+				}
 				if !exposedTo(s, label) {
 					s.Exposed = append(s.Exposed, Exposure{To: label, Since: now})
 				}

@@ -43,6 +43,8 @@ func printError(env *Env, err error) {
 	var he *hintError
 	if errors.As(err, &he) {
 		printf(env.Stderr, "hush: hint: %s\n", redactArgv(he.hint, env.redact))
+	} else if h := pinHint(err); h != "" {
+		printf(env.Stderr, "hush: hint: %s\n", h)
 	}
 }
 
@@ -124,7 +126,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, completionCommand(env), completeCommand(env), doctorCommand(env), manCommand(env))
 	cmds = append(cmds, memberCommands(env)...)
 	cmds = append(cmds, trustCommands(env)...)
-	cmds = append(cmds, statusCommand(env), rotateCommand(env), leakCommand(env))
+	cmds = append(cmds, statusCommand(env), rotateCommand(env), dismissCommand(env), leakCommand(env))
 	cmds = append(cmds, gitCommands(env)...)
 	cmds = append(cmds, auditCommands(env)...)
 	cmds = append(cmds, vaultCommands(env)...)

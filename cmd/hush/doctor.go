@@ -61,7 +61,11 @@ func runDoctor(s *session, asJSON bool) error {
 	id, idErr := s.identityOrErr()
 	switch {
 	case idErr != nil:
-		add("identity", false, firstLine(idErr.Error()), "run hush init, or set HUSH_IDENTITY_FILE")
+		fix := "run hush init, or set HUSH_IDENTITY_FILE"
+		if perr == nil {
+			fix = joinHint(s.lookup().IdentityFile())
+		}
+		add("identity", false, firstLine(idErr.Error()), fix)
 	default:
 		add("identity", true, fmt.Sprintf("%s from %s", crypt.Fingerprint(id.Public), id.Source), "")
 	}
@@ -106,6 +110,14 @@ func runDoctor(s *session, asJSON bool) error {
 		if idErr == nil {
 			add("rotation", true, "", "")
 			checks[len(checks)-1] = rotationCheck(s, p, id)
+			var pending []string
+			for _, e := range p.Config.EnvNames() {
+				if c, err := liveConflicts(s, p, e, id); err == nil && len(c) > 0 {
+					pending = append(pending, e+": "+strings.Join(store.ConflictNames(c), ", "))
+				}
+			}
+			add("merge conflicts", len(pending) == 0, map[bool]string{true: "none pending", false: "unresolved, ours in use: " + strings.Join(pending, "; ")}[len(pending) == 0],
+				"hush resolve KEY --ours|--theirs --env ENV, then git add the store")
 		}
 	}
 

@@ -84,3 +84,24 @@ func exitCode(err error) int {
 	}
 	return exitError
 }
+
+// pinHint is the way out of a git textual conflict in a store, and of a
+// recipient change the user did not expect: a
+// recipient added by a pulled commit can be removed (removing is never
+// blocked by pinning) or the commit reverted.
+func pinHint(err error) string {
+	var tc *store.TextConflictError
+	if errors.As(err, &tc) {
+		rel := tc.Path
+		if top, r := gitPath(tc.Path); top != "" {
+			rel = r
+		}
+		return fmt.Sprintf("set up hush's git drivers and redo the merge of that file: hush git setup && git checkout -m %s", shellWord(rel))
+	}
+	var pe *store.PinError
+	if !errors.As(err, &pe) || len(pe.Added) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("not a change you expected? remove the recipient (hush member rm %s --env %s), or find the commit (git log -p .hush/hush.yaml) and undo it: git revert COMMIT",
+		shellWord(store.Printable(pe.Added[0].Label)), pe.Env)
+}

@@ -36,8 +36,12 @@ func gitCommands(env *Env) []*cli.Command {
 			Usage: "git integration: diff and merge drivers for encrypted stores",
 			Subcommands: []*cli.Command{
 				{
-					Name:      "setup",
-					Usage:     "configure the diff and merge drivers in this clone (after git clone)",
+					Name:  "setup",
+					Usage: "configure the diff and merge drivers in this clone (after git clone)",
+					Description: `Every clone needs it once: without the drivers git merges stores as text.
+
+EXAMPLE:
+   git clone URL app && cd app && hush git setup`,
 					ArgsUsage: " ",
 					Action: func(c *cli.Context) error {
 						s, err := newSession(env, c)
@@ -93,6 +97,7 @@ EXAMPLES:
 				&cli.BoolFlag{Name: "ours", Usage: "keep our version"},
 				&cli.BoolFlag{Name: "theirs", Usage: "take their version"},
 				&cli.BoolFlag{Name: "list", Usage: "list the keys in conflict"},
+				&cli.BoolFlag{Name: "json", Usage: "with --list: machine-readable output"},
 			},
 			Action: func(c *cli.Context) error {
 				s, err := newSession(env, c)
@@ -100,7 +105,7 @@ EXAMPLES:
 					return err
 				}
 				if c.Bool("list") {
-					return runResolveList(s)
+					return runResolveList(s, c.Bool("json"))
 				}
 				if c.Bool("ours") == c.Bool("theirs") {
 					return usagef("choose one of --ours and --theirs (or --list)")

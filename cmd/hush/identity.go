@@ -14,12 +14,15 @@ func identityCommands(env *Env) []*cli.Command {
 	return []*cli.Command{
 		{
 			Name:      "keygen",
-			Usage:     "print a new age identity (for CI keys), in age-keygen's format",
+			Usage:     "make a new age identity (to join a team, or for CI keys), in age-keygen's format",
 			ArgsUsage: " ",
 			Description: `The secret key goes to stdout (or to FILE, created 0600, never overwritten);
 the public key is printed on stderr. The stock age tool reads the output.
+To join a team, write it where hush looks for your identity, then send the
+recipient (hush whoami) to a member, who runs hush member add.
 
-EXAMPLE:
+EXAMPLES:
+   hush keygen -o ~/.config/hush/identity.txt && hush whoami
    hush keygen -o ci-key.txt`,
 			Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the identity to `FILE` (mode 0600)"}},
 			Action: func(c *cli.Context) error {
@@ -30,8 +33,13 @@ EXAMPLE:
 			},
 		},
 		{
-			Name:      "whoami",
-			Usage:     "print your public recipient and where your identity comes from",
+			Name:  "whoami",
+			Usage: "print your public recipient and where your identity comes from",
+			Description: `The recipient (age1…) is public: send it to a member of a project to join it.
+
+EXAMPLES:
+   hush whoami
+   hush whoami --json`,
 			ArgsUsage: " ",
 			Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
 			Action: func(c *cli.Context) error {

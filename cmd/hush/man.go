@@ -125,10 +125,31 @@ func writeFlags(w io.Writer, flags []cli.Flag) {
 				parts = append(parts, "\\-\\-"+n)
 			}
 		}
-		usage := ""
+		usage, arg := "", ""
 		if df, ok := f.(cli.DocGenerationFlag); ok {
-			usage = df.GetUsage()
+			// `NAME` marks the flag's argument for --help; in the man
+			// page it is the argument, in italics, not literal backticks.
+			arg, usage = unquoteUsage(df.GetUsage())
 		}
-		fmt.Fprintf(w, ".TP\n.B %s\n%s\n", strings.Join(parts, ", "), roff(usage))
+		head := ".B " + strings.Join(parts, ", ")
+		if arg != "" {
+			head = fmt.Sprintf(".BI \"%s\" \" %s\"", strings.Join(parts, ", "), roff(arg))
+		}
+		fmt.Fprintf(w, ".TP\n%s\n%s\n", head, roff(usage))
 	}
+}
+
+// unquoteUsage splits a flag's usage into its `ARG` placeholder and the
+// text without the backticks, as urfave/cli's help reads it.
+func unquoteUsage(usage string) (arg, text string) {
+	i := strings.IndexByte(usage, '`')
+	if i < 0 {
+		return "", usage
+	}
+	j := strings.IndexByte(usage[i+1:], '`')
+	if j < 0 {
+		return "", usage
+	}
+	arg = usage[i+1 : i+1+j]
+	return arg, usage[:i] + arg + usage[i+2+j:]
 }

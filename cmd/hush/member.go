@@ -78,8 +78,11 @@ EXAMPLE:
 					},
 				},
 				{
-					Name:      "ls",
-					Usage:     "list members: labels, key fingerprints, environments",
+					Name:  "ls",
+					Usage: "list members: labels, key fingerprints, environments",
+					Description: `EXAMPLES:
+   hush member ls
+   hush member ls --env prod --json`,
 					ArgsUsage: " ",
 					Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
 					Action: func(c *cli.Context) error {
@@ -273,9 +276,24 @@ func runMemberRm(s *session, who string) error {
 // must be rotated.
 func printChecklist(s *session, who string, removals []store.Removal) {
 	w := s.env.Stderr
+	acked := 0
+	for _, r := range removals {
+		if r.Unacknowledged {
+			printf(w, "hush: %s: %s was never acknowledged by you: hush encrypted nothing to it, so nothing is marked exposed\n", r.Env, who)
+			printf(w, "hush: warning: whoever committed it could read %s anyway; if you do not know why it was added, rotate what they could read (git log -p .hush/hush.yaml)\n", r.Env)
+		} else {
+			acked++
+		}
+	}
+	if acked == 0 {
+		return
+	}
 	printf(w, "hush: warning: removal is not revocation: git history still holds files %s can decrypt\n", who)
 	printf(w, "hush: rotate these secrets (marked exposed until then):\n")
 	for _, r := range removals {
+		if r.Unacknowledged {
+			continue
+		}
 		if len(r.Exposed) == 0 {
 			printf(w, "  %s: (no secrets)\n", r.Env)
 			continue

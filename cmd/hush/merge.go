@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -122,6 +123,7 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	}
 	if len(conflicts) > 0 {
 		names := store.ConflictNames(conflicts)
+		describeSides(s, wd, sides)
 		return &exitCodeError{code: exitConflict, err: withHint(
 			fmt.Errorf("merge conflict in %s: %s changed differently on both sides (ours kept for now)", env, strings.Join(names, ", ")),
 			"pick per key: hush resolve KEY --ours|--theirs --env %s, then git add %s", env, shown)}
@@ -152,14 +154,17 @@ func repoText(s string) string {
 	return strconv.QuoteToGraphic(s)
 }
 
-func runResolveList(s *session) error {
+func runResolveList(s *session, asJSON bool) error {
 	p, env, id, err := s.openEnv()
 	if err != nil {
 		return err
 	}
-	c, err := p.ReadConflicts(env, id)
+	c, err := liveConflicts(s, p, env, id)
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		return writeJSON(s.env.Stdout, map[string]any{"environment": env, "conflicts": append([]string{}, store.ConflictNames(c)...)})
 	}
 	for _, n := range store.ConflictNames(c) {
 		printf(s.env.Stdout, "%s\n", n)
@@ -172,7 +177,7 @@ func runResolve(s *session, keys []string, theirs bool) error {
 	if err != nil {
 		return err
 	}
-	conflicts, err := p.ReadConflicts(env, id)
+	conflicts, err := liveConflicts(s, p, env, id)
 	if err != nil {
 		return err
 	}
@@ -233,4 +238,28 @@ func runResolve(s *session, keys []string, theirs bool) error {
 		s.infof("still in conflict: %s", strings.Join(store.ConflictNames(conflicts), ", "))
 	}
 	return nil
+}
+
+// describeSides says whose change each side of a conflict is: its commit,
+// author and subject (escaped: they come from the repository). In a rebase
+// git's "ours" is the branch being rebased onto and "theirs" the user's own
+// commit being replayed, which nobody guesses: it is said outright.
+func describeSides(s *session, dir string, sides *gitmerge.Sides) {
+	show := func(rev string) string {
+		if rev == "" {
+			return "(no commit)"
+		}
+		cmd := exec.Command("git", "log", "-1", "--format=%h %an, %ar: %s", rev)
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			return rev
+		}
+		return repoText(strings.TrimSpace(string(out)))
+	}
+	printf(s.env.Stderr, "hush: ours:   %s\n", show(sides.OursRev))
+	printf(s.env.Stderr, "hush: theirs: %s\n", show(sides.TheirsRev))
+	if sides.Op == "rebase" {
+		printf(s.env.Stderr, "hush: note: in a rebase, ours is the branch you rebase onto and theirs is your own commit being replayed\n")
+	}
 }

@@ -173,11 +173,20 @@ func runMigrate(s *session, o migrateOptions) error {
 	}
 	now := s.env.Now().UTC().Truncate(time.Second)
 	var mark func(string, *store.Secret)
+	config := map[string]bool{}
 	if len(exposed) > 0 {
 		mark = func(name string, sec *store.Secret) {
-			if exposed[name] {
-				markExposed(sec, now)
+			if !exposed[name] {
+				return
 			}
+			// Configuration (DB_HOST=localhost, a port, an empty value)
+			// leaks nothing worth rotating: typed config, never marked.
+			if sec.Type == store.TypeConfig || sec.Type == "" && store.IsConfigValue(name, sec.Value.Reveal()) {
+				sec.Type = store.TypeConfig
+				config[name] = true
+				return
+			}
+			markExposed(sec, now)
 		}
 	}
 	added, updated, same, err := applyImport(s, p, id, envName, store.Team, secrets, o.overwrite, mark)
@@ -195,8 +204,24 @@ func runMigrate(s *session, o migrateOptions) error {
 	for _, f := range files {
 		if f.tracked != "" {
 			s.warnf("%s %s: its values stay in the git history, readable by anyone with a clone", f.path, f.tracked)
-			s.warnf("marked exposed, rotate them: %s", strings.Join(f.names, ", "))
-			printf(s.env.Stderr, "hush: hint: rotate each (hush rotate KEY), then untrack the file: git rm --cached %s\n", shellWord(f.path))
+			var marked, plain []string
+			for _, n := range f.names {
+				if config[n] {
+					plain = append(plain, n)
+				} else {
+					marked = append(marked, n)
+				}
+			}
+			if len(plain) > 0 {
+				s.infof("not marked, as they are configuration (type config): %s", strings.Join(plain, ", "))
+			}
+			if len(marked) > 0 {
+				s.warnf("marked exposed, rotate them: %s", strings.Join(marked, ", "))
+				printf(s.env.Stderr, "hush: hint: rotate each at its provider, then record it (hush rotate KEY --env %s), or settle a mark with a reason (hush dismiss KEY --env %s --reason TEXT); then untrack the file: git rm --cached %s\n",
+					shellWord(envName), shellWord(envName), shellWord(f.path))
+			} else {
+				printf(s.env.Stderr, "hush: hint: untrack the file: git rm --cached %s\n", shellWord(f.path))
+			}
 		}
 		if err := ensureIgnored(s, p.Root, f); err != nil {
 			return err

@@ -26,6 +26,10 @@ func projectCommands(env *Env) []*cli.Command {
 by your identity. With no identity yet, hush creates one and keeps it in the OS
 keyring, or where no keyring answers, in $XDG_CONFIG_HOME/hush/identity.txt.
 
+To join a project that exists already, do not init: make a key with
+hush keygen -o ~/.config/hush/identity.txt, print its recipient with
+hush whoami, and send that to a member, who runs hush member add.
+
 EXAMPLE:
    hush init --env dev,staging,prod`,
 			Flags: []cli.Flag{
@@ -84,8 +88,10 @@ EXAMPLE:
 					},
 				},
 				{
-					Name:      "ls",
-					Usage:     "list environments and their recipients",
+					Name:  "ls",
+					Usage: "list environments and their recipients",
+					Description: `EXAMPLE:
+   hush env ls --json`,
 					ArgsUsage: " ",
 					Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
 					Action: func(c *cli.Context) error {
@@ -116,7 +122,8 @@ func runInit(s *session, o initOptions) error {
 		return err
 	}
 	if _, err := os.Lstat(filepath.Join(root, store.DirName)); err == nil {
-		return fmt.Errorf("%s %w: this is already a hush project", filepath.Join(root, store.DirName), store.ErrExists)
+		return withHint(fmt.Errorf("%s %w: this is already a hush project", filepath.Join(root, store.DirName), store.ErrExists),
+			"%s", joinHint(s.lookup().IdentityFile()))
 	}
 	envs := []string{"dev"}
 	if o.envs != "" {

@@ -89,7 +89,8 @@ func runRotate(s *session, key string, scope store.Scope, o rotateOptions) error
 			return fmt.Errorf("%s %w in %s; use hush set to create it", key, store.ErrNotFound, envName)
 		}
 		if sec.Value.Reveal() == value {
-			return usagef("the new value is the same as the old one; nothing rotated")
+			return withHint(usagef("the new value is the same as the old one; nothing rotated"),
+				"a mark that needs no rotation is settled with a reason instead: hush dismiss %s --env %s --reason TEXT", key, envName)
 		}
 		d.SetValue(key, store.Value(value), now)
 		return nil

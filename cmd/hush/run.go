@@ -37,11 +37,17 @@ in hush's environment or in an --env-file are resolved; a store value is
 passed as written. With GITHUB_ACTIONS=true every injected value is masked in
 the Actions log first (the ::add-mask:: commands go to stderr).
 
+With --env-file the file is the environment: an environment's store is added
+only when named (--env, HUSH_ENV) or needed (--file). A file of vault://
+references needs no hush project and no age identity, only VAULT_ADDR and a
+Vault login, as the vault CLI does.
+
 EXAMPLES:
    hush run -- npm start
    hush run --env prod --only DATABASE_URL -- ./migrate
    hush run --mask -- make deploy
-   hush run --file GOOGLE_APPLICATION_CREDENTIALS=GCP_SA_JSON -- terraform plan`,
+   hush run --file GOOGLE_APPLICATION_CREDENTIALS=GCP_SA_JSON -- terraform plan
+   hush run --env-file app.env -- ./server     # app.env: DB_PASSWORD=vault://secret/app#db_password`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "no-override", Usage: "keep a variable already in the environment instead of the secret"},
 			&cli.BoolFlag{Name: "pristine", Usage: "start from an empty environment (keeping PATH HOME USER LOGNAME SHELL LANG LC_* TERM TZ)"},
@@ -112,21 +118,27 @@ func runRun(ctx context.Context, s *session, o runOptions) error {
 }
 
 func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
-	p, envName, id, err := s.openEnv()
+	p, envName, id, useStore, err := runSources(s, o)
 	if err != nil {
 		return 0, err
 	}
 	// allow_inject decides what reaches the child: not while it differs
 	// from what the user acknowledged.
-	if err := p.CheckSettings("allow_inject"); err != nil {
-		return 0, err
+	var allowInject []string
+	if p != nil {
+		if err := p.CheckSettings("allow_inject"); err != nil {
+			return 0, err
+		}
+		allowInject = p.Config.AllowInject
 	}
 	if err := s.auditReady(); err != nil {
 		return 0, err
 	}
-	entries, err := p.Layered(envName, id)
-	if err != nil {
-		return 0, err
+	var entries []store.Entry
+	if useStore {
+		if entries, err = p.Layered(envName, id); err != nil {
+			return 0, err
+		}
 	}
 	byName := make(map[string]*store.Secret, len(entries))
 	secrets := make([]inject.Secret, 0, len(entries)+len(o.files))
@@ -186,7 +198,7 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 	// vault://mount/path#field references in hush's environment or an
 	// --env-file are read from Vault now and injected as secrets (so they
 	// are masked like the others). Store values are never references.
-	allow := append(append([]string{}, p.Config.AllowInject...), fileNames...)
+	allow := append(append([]string{}, allowInject...), fileNames...)
 	var vaultRefs []inject.Secret
 	takeVaultRefs := func(environ []string, policy bool) ([]string, error) {
 		var kept []string
@@ -230,11 +242,23 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 
 	// hush://ENV/KEY references read other environments (or this one),
 	// each decrypted once; every resolution is audited below.
-	docs := map[string]map[string]*store.Secret{envName: byName}
+	docs := map[string]map[string]*store.Secret{}
+	if useStore {
+		docs[envName] = byName
+	}
 	var refPaths []string
 	resolve := func(env, key string) (inject.Value, error) {
 		m, ok := docs[env]
 		if !ok {
+			if p == nil {
+				return inject.Value{}, fmt.Errorf("reference hush://%s/%s: %w", env, key, store.ErrNoProject)
+			}
+			if id == nil {
+				var err error
+				if id, err = s.identityOrErr(); err != nil {
+					return inject.Value{}, err
+				}
+			}
 			es, err := p.Layered(env, id)
 			if err != nil {
 				return inject.Value{}, err
@@ -297,7 +321,9 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		var short []string
 		masker, short = inject.NewMasker(built.Injected)
 		for _, n := range short {
-			s.warnf("%s is shorter than 6 characters and is not masked", n)
+			if !s.quiet { // -q: only what was asked for, and errors
+				s.warnf("%s is shorter than 6 characters and is not masked", n)
+			}
 		}
 	}
 	// The child keeps the core-file limit hush was started with; hush's
@@ -312,6 +338,33 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		return code, &exitCodeError{code: exitUnavailable, err: fmt.Errorf("vault: the child was stopped (its exit code was %d) because its credentials ended: %w", code, ended)}
 	}
 	return code, err
+}
+
+// runSources decides where run's values come from. With --env-file, the
+// file is the environment: a store joins it only when named (--env,
+// HUSH_ENV) or needed (--file VAR=KEY), never the default environment's
+// whole store behind the user's back. A file of vault:// references then
+// needs no hush project and no age identity; hush:// references in it
+// open them when resolved.
+func runSources(s *session, o runOptions) (p *store.Project, envName string, id *crypt.Identity, useStore bool, err error) {
+	if len(o.envFiles) == 0 || s.envFlag != "" || len(o.files) > 0 {
+		p, envName, id, err = s.openEnv()
+		if err == nil {
+			if c, cerr := liveConflicts(s, p, envName, id); cerr == nil && len(c) > 0 {
+				s.warnf("%s", conflictWarning(envName, c))
+			}
+		}
+		return p, envName, id, true, err
+	}
+	p, err = s.openProject()
+	if errors.Is(err, store.ErrNoProject) {
+		return nil, "", nil, false, nil
+	}
+	if err != nil {
+		return nil, "", nil, false, err
+	}
+	s.infof("--env-file: injecting the file's variables only; to add an environment's store too, name it: hush run --env ENV --env-file FILE")
+	return p, "", nil, false, nil
 }
 
 // openEnvFile opens an --env-file. Such files are usually committed, so a

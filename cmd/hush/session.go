@@ -207,6 +207,11 @@ func (s *session) identityOrErr() (*crypt.Identity, error) {
 			printf(s.env.Stderr, "hush: note: %s\n", n)
 		}
 		if errors.Is(err, crypt.ErrNoIdentity) {
+			if _, ferr := store.FindRoot(s.dir); ferr == nil {
+				// hush init refuses in an existing project: a newcomer
+				// joins by making a key and sending its recipient.
+				return nil, withHint(err, "set HUSH_IDENTITY or HUSH_IDENTITY_FILE (CI); or %s", joinHint(l.IdentityFile()))
+			}
 			return nil, withHint(err, "set HUSH_IDENTITY or HUSH_IDENTITY_FILE, put a key in %s, or run hush init to create one", l.IdentityFile())
 		}
 		return nil, err
@@ -360,4 +365,10 @@ func (s *session) envPaths(envs []string) []string {
 		paths[i] = s.secretPath(e, "")
 	}
 	return paths
+}
+
+// joinHint tells a newcomer to an existing project how to join it: hush
+// init is for new projects only.
+func joinHint(identityFile string) string {
+	return fmt.Sprintf("to join this project, make a key (hush keygen -o %s), print its recipient (hush whoami) and send it to a member, who runs: hush member add RECIPIENT --env ENV --label NAME; see hush help member", shellWord(identityFile))
 }

@@ -19,14 +19,16 @@ func statusCommand(env *Env) *cli.Command {
 		Description: `Per environment: members, unacknowledged recipient changes, and each secret
 that is due or overdue for rotation, exposed (a removed member, a leak, git
 history) or compromised. --fail exits 7 when anything is overdue, exposed or
-compromised: run it in CI.
+compromised: run it in CI. An environment your identity cannot read fails the
+gate too (exit 4, or 5 when its file is damaged): a CI key that reads only some
+environments checks those with --env.
 
 EXAMPLES:
    hush status
    hush status --env prod --fail --json`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "every environment (the default without --env)"},
-			&cli.BoolFlag{Name: "fail", Usage: "exit 7 when a secret is overdue, exposed or compromised"},
+			&cli.BoolFlag{Name: "fail", Usage: "exit 7 when a secret is overdue, exposed or compromised, 4 when an environment cannot be read"},
 			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 		},
 		Action: func(c *cli.Context) error {
@@ -49,7 +51,9 @@ type envStatus struct {
 	Error       string               `json:"error,omitempty"`
 	Secrets     []store.SecretStatus `json:"secrets"`
 	Unreadable  bool                 `json:"unreadable,omitempty"`
+	Conflicts   []string             `json:"merge_conflicts,omitempty"`
 	problemKeys int
+	readErr     error
 }
 
 func runStatus(s *session, asJSON, fail bool) error {
@@ -82,15 +86,18 @@ func runStatus(s *session, asJSON, fail bool) error {
 			st.PinChange = pe.Error()
 		}
 		if idErr != nil {
-			st.Unreadable, st.Error = true, idErr.Error()
+			st.Unreadable, st.Error, st.readErr = true, idErr.Error(), idErr
 			out = append(out, st)
 			continue
 		}
 		entries, err := p.Layered(e, id)
 		if err != nil {
-			st.Unreadable, st.Error = true, err.Error()
+			st.Unreadable, st.Error, st.readErr = true, err.Error(), err
 			out = append(out, st)
 			continue
+		}
+		if c, err := liveConflicts(s, p, e, id); err == nil && len(c) > 0 {
+			st.Conflicts = store.ConflictNames(c)
 		}
 		paths = append(paths, s.secretPath(e, ""))
 		doc := store.NewDocument(e)
@@ -129,10 +136,42 @@ func runStatus(s *session, asJSON, fail bool) error {
 				member, strings.Join(pending, ", "), member, strings.Join(pending, ","))
 		}
 	}
-	if fail && bad > 0 {
-		return &exitCodeError{code: exitPolicy, err: fmt.Errorf("%d secrets overdue, exposed or compromised", bad)}
+	if !fail {
+		return nil
 	}
-	return nil
+	return statusVerdict(out, bad)
+}
+
+// statusVerdict is the --fail gate. An environment hush could not read is
+// a failure, never a pass: its secrets may be exposed or overdue and
+// nobody would know. Problems seen in readable environments are a policy
+// failure (7), reported first since they are certain; otherwise an
+// unreadable environment fails with its own kind of error (4 when this
+// identity cannot decrypt it, 5 when the file is damaged), so a CI log says
+// whether to fix the store or the key.
+func statusVerdict(out []envStatus, bad int) error {
+	var unreadable []string
+	var first error
+	for _, st := range out {
+		if st.Unreadable {
+			unreadable = append(unreadable, st.Env)
+			if first == nil {
+				first = st.readErr
+			}
+		}
+	}
+	if bad > 0 {
+		err := fmt.Errorf("%d secrets overdue, exposed or compromised", bad)
+		if len(unreadable) > 0 {
+			err = fmt.Errorf("%w; not checked, as this identity cannot read them: %s", err, strings.Join(unreadable, ", "))
+		}
+		return &exitCodeError{code: exitPolicy, err: err}
+	}
+	if len(unreadable) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("status --fail cannot vouch for %s, which this identity cannot read: %w", strings.Join(unreadable, ", "), first)
+	return withHint(err, "a member can add this key (hush member add KEY --env %s --label ci); or check only what it reads: hush status --fail --env ENV", strings.Join(unreadable, ","))
 }
 
 func printStatus(s *session, out []envStatus) {
@@ -145,6 +184,9 @@ func printStatus(s *session, out []envStatus) {
 		if st.Unreadable {
 			printf(w, "  cannot read: %s\n", firstLine(st.Error))
 			continue
+		}
+		if len(st.Conflicts) > 0 {
+			printf(w, "  merge conflict: %s (ours in use); pick: hush resolve KEY --ours|--theirs --env %s\n", strings.Join(st.Conflicts, ", "), st.Env)
 		}
 		var rows []store.SecretStatus
 		ok := 0

@@ -60,6 +60,10 @@ type Sides struct {
 	// NoBase: no merge base has the file (both sides added it); %O is
 	// git's empty stand-in, not a committed empty file.
 	NoBase bool
+	// OursRev and TheirsRev are the commits of each side, for messages
+	// that say whose change is whose ("" when git has none, as for ours
+	// before a first commit).
+	OursRev, TheirsRev string
 }
 
 // Request is one call of the driver.
@@ -147,7 +151,7 @@ func Find(r Request) (*Sides, error) {
 	}
 	hO, hA, hB := h[0], h[1], h[2]
 
-	sides := &Sides{}
+	sides := &Sides{OursRev: g.commit("HEAD")}
 	// Ours: the index when git has not touched it yet (merge-ort), else HEAD.
 	unmerged, _ := g.out("ls-files", "-u")
 	switch {
@@ -197,7 +201,7 @@ func Find(r Request) (*Sides, error) {
 				return false, err
 			}
 		}
-		sides.Op, sides.Theirs, sides.Base, sides.NoBase = c.op, theirs, base, noBase
+		sides.Op, sides.Theirs, sides.Base, sides.NoBase, sides.TheirsRev = c.op, theirs, base, noBase, t
 		return true, nil
 	}
 	for _, c := range stateCandidates(g, environ) {
