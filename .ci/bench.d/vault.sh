@@ -15,7 +15,8 @@ for _ in $(seq 100); do vault status >/dev/null 2>&1 && break; sleep 0.2; done
 vault audit enable file file_path="$vdir/audit.log" >/dev/null
 
 mkstore 1000 "$vdir/p"
-state="$HOME/.local/share/hush/projects/bench1000/vault-state.json"
+# Personal data is keyed by the project id hush init wrote, not the name.
+state="$HOME/.local/share/hush/projects/$(sed -n 's/^id: //p' "$vdir/p/.hush/hush.yaml")/vault-state.json"
 cp "$vdir/p/.hush/dev.age" "$vdir/full.age"
 printf '{"version":1,"environment":"dev","secrets":{}}\n' | age -e -a -i "$work/key.txt" -o "$vdir/empty.age"
 # Each push starts from a remote without the environment and no sync
