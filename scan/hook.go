@@ -37,22 +37,32 @@ const (
 	chainedSuffix = ".hush-chained"
 )
 
+// hooksDir is the hooks directory git uses for the repository at dir
+// (core.hooksPath respected), absolute.
+func hooksDir(ctx context.Context, dir string) (string, error) {
+	if err := checkRepo(ctx, dir); err != nil {
+		return "", err
+	}
+	out, err := gitOutput(ctx, dir, "rev-parse", "--git-path", "hooks")
+	if err != nil {
+		return "", err
+	}
+	hooks := strings.TrimRight(string(out), "\r\n")
+	if !filepath.IsAbs(hooks) {
+		hooks = filepath.Join(dir, hooks)
+	}
+	return hooks, nil
+}
+
 // InstallHook installs a git pre-commit hook running `hush scan --staged` in
 // the repository at dir, in the hooks directory git uses (core.hooksPath is
 // respected). A pre-commit hook that is not hush's is kept: it is renamed to
 // pre-commit.hush-chained and the new hook runs it first, stopping if it
 // fails. Installing again rewrites hush's hook and chains nothing new.
 func InstallHook(ctx context.Context, dir string, opts HookOptions) (HookResult, error) {
-	if err := checkRepo(ctx, dir); err != nil {
-		return HookResult{}, err
-	}
-	out, err := gitOutput(ctx, dir, "rev-parse", "--git-path", "hooks")
+	hooks, err := hooksDir(ctx, dir)
 	if err != nil {
 		return HookResult{}, err
-	}
-	hooks := strings.TrimRight(string(out), "\r\n")
-	if !filepath.IsAbs(hooks) {
-		hooks = filepath.Join(dir, hooks)
 	}
 	if err := os.MkdirAll(hooks, 0o755); err != nil {
 		return HookResult{}, fmt.Errorf("scan: hook: %w", err)
@@ -144,16 +154,9 @@ var ErrNoHook = errors.New("no hush pre-commit hook")
 // hush's is left alone (ErrNoHook): uninstalling never deletes a hook hush
 // did not write. Path is the hook removed, Chained the one restored.
 func UninstallHook(ctx context.Context, dir string) (HookResult, error) {
-	if err := checkRepo(ctx, dir); err != nil {
-		return HookResult{}, err
-	}
-	out, err := gitOutput(ctx, dir, "rev-parse", "--git-path", "hooks")
+	hooks, err := hooksDir(ctx, dir)
 	if err != nil {
 		return HookResult{}, err
-	}
-	hooks := strings.TrimRight(string(out), "\r\n")
-	if !filepath.IsAbs(hooks) {
-		hooks = filepath.Join(dir, hooks)
 	}
 	res := HookResult{Path: filepath.Join(hooks, "pre-commit")}
 	chained := res.Path + chainedSuffix

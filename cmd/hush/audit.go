@@ -51,6 +51,8 @@ EXAMPLES:
 			Name:      "verify",
 			Usage:     "check the audit log's hash chain; exit 5 naming the first bad line",
 			ArgsUsage: " ",
+			Description: `EXAMPLE:
+   hush audit verify`,
 			Action: func(c *cli.Context) error {
 				s, err := newSession(env, c)
 				if err != nil {
@@ -67,7 +69,12 @@ incomplete line; every command that audits then refuses, because it cannot
 chain its line after it. repair cuts exactly that incomplete line, records its
 offset, length and SHA-256 as a new audit.repair line, and verifies the log.
 It changes nothing when the log is broken anywhere else, or when the bytes to
-cut hold lines the anchor covers (a crash tears only unanchored bytes).`,
+cut hold lines the anchor covers (a crash tears only unanchored bytes).
+
+EXAMPLE:
+   hush audit verify     # exit 5: names the torn tail
+   hush audit repair
+   hush audit verify`,
 			Action: func(c *cli.Context) error {
 				if c.NArg() > 0 {
 					return usagef("audit repair takes no arguments")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -150,6 +151,15 @@ func runEdit(s *session, scope store.Scope) error {
 	secrets := make([]inject.Secret, 0, len(orig.Secrets))
 	for _, n := range orig.Names() {
 		secrets = append(secrets, inject.Secret{Name: n, Value: inject.NewValue(orig.Secrets[n].Value.Reveal())})
+	}
+	// A binary value (stored base64, see store.Secret) has no exact text
+	// form for an editor; refusing beats a buffer that would write back
+	// something else.
+	for _, sec := range secrets {
+		if v := sec.Value.Reveal(); !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+			return withHint(fmt.Errorf("%s in %s holds bytes that are not valid UTF-8 text, which a text buffer cannot carry exactly; nothing was opened or changed", sec.Name, envName),
+				"change that value with: hush set %s --from-file FILE --env %s", sec.Name, envName)
+		}
 	}
 	if err := inject.Export(&content, inject.FormatDotenv, secrets, inject.ExportOptions{ForHush: true}); err != nil {
 		return err

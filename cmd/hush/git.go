@@ -55,6 +55,10 @@ EXAMPLE:
 					Name:      "textconv",
 					Usage:     "print a store as one line per key with a keyed hash of its value (git's diff driver)",
 					ArgsUsage: "FILE",
+					Description: `git runs it (hush git setup configures diff.hush.textconv); by hand:
+
+EXAMPLE:
+   hush git textconv .hush/dev.age`,
 					Action: func(c *cli.Context) error {
 						if c.NArg() != 1 {
 							return usagef("textconv takes one FILE")
@@ -70,6 +74,12 @@ EXAMPLE:
 					Name:      "merge",
 					Usage:     "three-way merge of a store, key by key (git's merge driver)",
 					ArgsUsage: "BASE OURS THEIRS PATH",
+					Description: `git runs it for .hush/*.age (hush git setup configures it as merge.hush.driver
+"hush git merge %O %A %B %P"); a conflict exits 6 and hush resolve settles it.
+
+EXAMPLE:
+   git pull              # the driver merges .hush/dev.age key by key
+   hush resolve --list`,
 					Action: func(c *cli.Context) error {
 						if c.NArg() != 4 {
 							return usagef("merge takes BASE OURS THEIRS PATH (git's %%O %%A %%B %%P)")

@@ -68,6 +68,9 @@ EXAMPLES:
 				Name:      "install",
 				Usage:     "install a pre-commit hook running hush scan --staged (chaining an existing hook)",
 				ArgsUsage: " ",
+				Description: `EXAMPLE:
+   hush hook install
+   git commit            # the hook runs hush scan --staged first`,
 				Action: func(c *cli.Context) error {
 					s, err := newSession(env, c)
 					if err != nil {
@@ -79,6 +82,10 @@ EXAMPLES:
 				Name:      "uninstall",
 				Usage:     "remove hush's pre-commit hook (restoring the hook it chained)",
 				ArgsUsage: " ",
+				Description: `A pre-commit hook hush did not write is left alone (exit 3).
+
+EXAMPLE:
+   hush hook uninstall`,
 				Action: func(c *cli.Context) error {
 					s, err := newSession(env, c)
 					if err != nil {

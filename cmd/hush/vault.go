@@ -71,14 +71,21 @@ EXAMPLES:
    hush vault pull --env dev --prefer remote
    hush vault policy --env prod --write myapp-prod-read`,
 		Subcommands: []*cli.Command{
-			{Name: "diff", Usage: "list keys changed on each side since the last sync (names only)",
+			{Name: "diff", Description: `EXAMPLE:
+   hush vault diff --env prod      # exit 1 when the sides differ`, Usage: "list keys changed on each side since the last sync (names only)",
 				Flags: append(vaultFlags(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}), Action: action(runVaultDiff)},
-			{Name: "status", Usage: "say whether an environment is in step, ahead, behind or diverged (--fail: exit 1 unless in step)",
+			{Name: "status", Description: `EXAMPLE:
+   hush vault status --env prod --fail`, Usage: "say whether an environment is in step, ahead, behind or diverged (--fail: exit 1 unless in step)",
 				Flags: append(vaultFlags(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 					&cli.BoolFlag{Name: "fail", Usage: "exit 1 when the sides are not in step, as vault diff does"}), Action: action(runVaultStatus)},
-			{Name: "push", Usage: "write local changes to Vault (check-and-set)", Flags: append(vaultFlags(), preferFlag), Action: action(runVaultPush)},
-			{Name: "pull", Usage: "write Vault's changes to the team store", Flags: append(vaultFlags(), preferFlag), Action: action(runVaultPull)},
-			{Name: "policy", Usage: "print (or --write) a least-privilege policy to read an environment",
+			{Name: "push", Description: `EXAMPLE:
+   hush vault push --env prod
+   hush vault push --env prod --prefer local   # settle a conflict with the local values`, Usage: "write local changes to Vault (check-and-set)", Flags: append(vaultFlags(), preferFlag), Action: action(runVaultPush)},
+			{Name: "pull", Description: `EXAMPLE:
+   hush vault pull --env prod
+   hush vault pull --env prod --prefer remote`, Usage: "write Vault's changes to the team store", Flags: append(vaultFlags(), preferFlag), Action: action(runVaultPull)},
+			{Name: "policy", Description: `EXAMPLE:
+   hush vault policy --env prod --write myapp-prod-read`, Usage: "print (or --write) a least-privilege policy to read an environment",
 				Flags: append(vaultFlags(), &cli.StringFlag{Name: "write", Usage: "also store it in Vault as policy `NAME`"}), Action: action(runVaultPolicy)},
 		},
 	}}
