@@ -177,6 +177,7 @@ func (p *Project) Register(now time.Time) (*Registration, error) {
 }
 
 func (p *Project) register(now time.Time, reg *Registration) error {
+	p.pins = pinCache{}
 	r, err := readRegistry(p.DataDir)
 	if err != nil {
 		return err
@@ -275,6 +276,7 @@ func (p *Project) RegisterInit(now time.Time) error {
 
 // copyPinsFrom starts an unlinked checkout's pins as a copy of its id's.
 func (p *Project) copyPinsFrom(shared, id, root string) error {
+	p.pins = pinCache{}
 	b, err := ReadFileNoFollow(filepath.Join(shared, pinName), 4<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -302,6 +304,7 @@ func checkoutDir(projects, id, root string) string {
 // pins), as the first checkout of the id does. It returns the personal
 // directory the checkout used until now.
 func (p *Project) Link(now time.Time) (string, error) {
+	p.pins = pinCache{}
 	if _, err := p.Register(now); err != nil {
 		return "", err
 	}

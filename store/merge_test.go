@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hush-secrets/hush/crypt"
 )
@@ -93,5 +94,38 @@ func TestDecryptFileRefusesEmpty(t *testing.T) {
 	doc, err := DecryptFile(path, "dev", id)
 	if !errors.Is(err, ErrIntegrity) || doc != nil {
 		t.Fatalf("empty file: got %v, %v; want an integrity error and no document", doc, err)
+	}
+}
+
+// TestPinnedEnvAfterPins: once the pins cover the project, an environment
+// that arrived after them has an acknowledged set, and it is empty — so a
+// merge of it keeps nobody (and is refused) instead of trusting whatever
+// both sides of a pushed history agree on.
+func TestPinnedEnvAfterPins(t *testing.T) {
+	t.Parallel()
+	p, id := newProject(t)
+	if _, err := p.Register(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if rs, ok, err := p.Pinned("dev"); err != nil || !ok || len(rs) != 1 {
+		t.Fatalf("Pinned(dev) = %v, %v, %v; want the one recipient", rs, ok, err)
+	}
+	mallory, err := crypt.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pushed commit adds an environment.
+	y := strings.Replace(string(p.Raw()), "environments:\n", "environments:\n  ci:\n    recipients:\n      - key: "+mallory.Public+"\n        label: ci\n      - key: "+id.Public+"\n        label: me\n", 1)
+	writeYAML(t, p, y)
+	if len(p.Config.Environments["ci"].Recipients) != 2 {
+		t.Fatalf("the test's hush.yaml has no environment ci:\n%s", y)
+	}
+	rs, ok, err := p.Pinned("ci")
+	if err != nil || !ok || len(rs) != 0 {
+		t.Fatalf("Pinned(ci) = %v, %v, %v; want an empty acknowledged set", rs, ok, err)
+	}
+	side := p.Config.Environments["ci"].Recipients
+	if kept, _ := MergedRecipients(side, side, side, rs, ok); len(kept) != 0 {
+		t.Fatalf("a merge of an unacknowledged environment keeps %v", kept)
 	}
 }

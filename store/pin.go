@@ -120,14 +120,25 @@ func labelList(rs []Recipient) string {
 
 func (p *Project) pinPath() string { return filepath.Join(p.PersonalDir(), pinName) }
 
+// readPins parses the pin file. The bytes are read once per open Project
+// (a hush get asks three questions of the pins) and read again after any
+// write, lock or reload, so a decision taken under the lock sees the file as
+// it is then, not as it was when the command started.
 func (p *Project) readPins() (*pinFile, error) {
 	pf := &pinFile{Envs: map[string][]Recipient{}, Settings: map[string]string{}}
-	b, err := ReadFileNoFollow(p.pinPath(), 4<<20)
-	if errors.Is(err, fs.ErrNotExist) {
-		return pf, nil
+	if !p.pins.read || p.pins.path != p.pinPath() {
+		b, err := ReadFileNoFollow(p.pinPath(), 4<<20)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			b = nil
+		case err != nil:
+			return nil, err
+		}
+		p.pins = pinCache{read: true, path: p.pinPath(), raw: b}
 	}
-	if err != nil {
-		return nil, err
+	b := p.pins.raw
+	if b == nil {
+		return pf, nil
 	}
 	if err := json.Unmarshal(b, pf); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrIntegrity, p.pinPath(), err)
@@ -144,6 +155,7 @@ func (p *Project) readPins() (*pinFile, error) {
 }
 
 func (p *Project) writePins(pf *pinFile) error {
+	p.pins = pinCache{}
 	b, err := json.MarshalIndent(pf, "", "  ")
 	if err != nil {
 		return err
@@ -468,27 +480,20 @@ func diffRecipients(a, b []Recipient) (added, removed []Recipient) {
 	return added, removed
 }
 
-// Pinned returns the recipients this user last encrypted env to, and
-// whether there is such a pin.
+// Pinned returns the recipients this user acknowledged for env, and
+// whether there is an acknowledged set at all. Once the pins cover the
+// whole project (version 2), an environment that arrived after them has
+// one, and it is empty: nobody in it was acknowledged. Before the first
+// pin there is none (trust on first use; the caller decides).
 func (p *Project) Pinned(env string) ([]Recipient, bool, error) {
 	pf, err := p.readPins()
 	if err != nil {
 		return nil, false, err
 	}
-	rs, ok := pf.Envs[env]
-	return rs, ok, nil
-}
-
-// FilterRecipients keeps the recipients of rs whose key is in allowed.
-func FilterRecipients(rs, allowed []Recipient) (kept, dropped []Recipient) {
-	for _, r := range rs {
-		if hasKey(allowed, crypt.CanonicalRecipient(r.Key)) {
-			kept = append(kept, r)
-		} else {
-			dropped = append(dropped, r)
-		}
+	if rs, ok := pf.Envs[env]; ok {
+		return rs, true, nil
 	}
-	return kept, dropped
+	return nil, pf.complete(), nil
 }
 
 // PinnedRecipients returns the recipients of env this user acknowledged,
@@ -514,25 +519,4 @@ func (p *Project) PinnedRecipients(env string) ([]Recipient, error) {
 		return nil, err
 	}
 	return append([]Recipient(nil), ec.Recipients...), nil
-}
-
-// AllowedRecipients is the set a write to env may encrypt to, for callers
-// that merge recipient lists (the git merge driver): the pinned set; none
-// for an environment that arrived after the pins were taken; hush.yaml's
-// list while nothing is pinned (trust on first use).
-func (p *Project) AllowedRecipients(env string) ([]Recipient, error) {
-	pf, err := p.readPins()
-	if err != nil {
-		return nil, err
-	}
-	if rs, ok := pf.Envs[env]; ok {
-		return append([]Recipient(nil), rs...), nil
-	}
-	if pf.complete() {
-		return nil, nil
-	}
-	if ec, ok := p.Config.Environments[env]; ok {
-		return append([]Recipient(nil), ec.Recipients...), nil
-	}
-	return nil, nil
 }

@@ -357,3 +357,43 @@ func TestInterruptedConfigWriteStaysOwn(t *testing.T) {
 		})
 	}
 }
+
+// TestPinsReadAgainUnderLock: the pin file is read once per open project,
+// but another process's acknowledgement is seen once this one takes the
+// lock, and a setting acknowledged elsewhere is not refused from a stale
+// copy after that.
+func TestPinsReadAgainUnderLock(t *testing.T) {
+	t.Parallel()
+	p, _ := newProject(t)
+	if _, err := p.Register(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	shown := string(p.Raw()) + "vault: {address: \"https://vault.example\"}\n"
+	writeYAML(t, p, shown)
+	if err := p.CheckSettings("vault"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("CheckSettings = %v, want a pending change", err)
+	}
+	other, err := Open(p.Root, p.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Register(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Acknowledge(other.Raw(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// Without a lock, reload or write this project answers from what it
+	// read; with the lock it reads again.
+	if err := p.CheckSettings("vault"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("CheckSettings before the lock = %v, want the copy read at first", err)
+	}
+	l, err := p.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if err := p.CheckSettings("vault"); err != nil {
+		t.Fatalf("CheckSettings under the lock = %v, want the other process's acknowledgement", err)
+	}
+}

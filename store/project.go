@@ -37,6 +37,16 @@ type Project struct {
 	// the user's checkout registry knows it (see checkout.go).
 	key, legacy        string
 	linked, registered bool
+	// pins is the pin file's bytes as last read (see readPins).
+	pins pinCache
+}
+
+// pinCache holds the pin file's bytes; read is false until it was read,
+// raw is nil when there is no pin file.
+type pinCache struct {
+	read bool
+	path string
+	raw  []byte
 }
 
 // Dir is the .hush directory.
@@ -242,11 +252,13 @@ func (p *Project) Raw() []byte { return p.raw }
 // Lock takes the project's write lock (.hush/.lock). Every change to
 // hush.yaml or a team store happens under it.
 func (p *Project) Lock() (*Lock, error) {
+	p.pins = pinCache{}
 	return LockFile(filepath.Join(p.Dir(), ".lock"))
 }
 
 // lockPersonal takes the lock of this project's personal stores.
 func (p *Project) lockPersonal() (*Lock, error) {
+	p.pins = pinCache{}
 	if err := os.MkdirAll(p.PersonalDir(), 0o700); err != nil {
 		return nil, err
 	}
@@ -256,6 +268,7 @@ func (p *Project) lockPersonal() (*Lock, error) {
 // ReloadConfig rereads hush.yaml, for use under the lock after another
 // process may have changed it.
 func (p *Project) ReloadConfig() error {
+	p.pins = pinCache{}
 	b, err := ReadFileNoFollow(p.ConfigPath(), 1<<20)
 	if err != nil {
 		return err
