@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/urfave/cli/v2"
 )
 
@@ -40,9 +41,9 @@ func printError(env *Env, err error) {
 	// without what the command line had after an '=' (redact.go).
 	msg := redactArgv(err.Error(), env.redact)
 	printf(env.Stderr, "hush: %s\n", strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "; "))
-	var he *hintError
+	var he *hint.Error
 	if errors.As(err, &he) {
-		printf(env.Stderr, "hush: hint: %s\n", redactArgv(he.hint, env.redact))
+		printf(env.Stderr, "hush: hint: %s\n", redactArgv(he.Hint, env.redact))
 	} else if h := pinHint(err); h != "" {
 		printf(env.Stderr, "hush: hint: %s\n", h)
 	}
@@ -82,7 +83,7 @@ func newApp(env *Env) *cli.App {
 	}
 	app.Action = func(c *cli.Context) error {
 		if c.NArg() > 0 {
-			return withHint(usagef("unknown command %q", c.Args().First()), "run hush --help for the list of commands")
+			return hint.With(usagef("unknown command %q", c.Args().First()), "run hush --help for the list of commands")
 		}
 		return cli.ShowAppHelp(c)
 	}
@@ -95,7 +96,7 @@ func newApp(env *Env) *cli.App {
 // prepare gives every command the global flags and a usage-error handler.
 func prepare(cmd *cli.Command) {
 	cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		return withHint(usagef("%v", err), "run hush %s --help", cmd.FullName())
+		return hint.With(usagef("%v", err), "run hush %s --help", cmd.FullName())
 	}
 	for _, sub := range cmd.Subcommands {
 		prepare(sub)
@@ -108,7 +109,7 @@ func prepare(cmd *cli.Command) {
 		// print nothing and exit 0.
 		cmd.Action = func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return withHint(usagef("unknown command %q", cmd.FullName()+" "+c.Args().First()), "run hush %s --help", cmd.FullName())
+				return hint.With(usagef("unknown command %q", cmd.FullName()+" "+c.Args().First()), "run hush %s --help", cmd.FullName())
 			}
 			return cli.ShowSubcommandHelp(c)
 		}

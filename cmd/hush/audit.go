@@ -4,16 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -38,14 +37,14 @@ EXAMPLES:
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return withHint(usagef("unknown audit argument %q", c.Args().First()), "did you mean hush audit verify?")
+				return hint.With(usagef("unknown audit argument %q", c.Args().First()), "did you mean hush audit verify?")
 			}
 			s, err := newSession(env, c)
 			if err != nil {
 				return err
 			}
 			return runAudit(s, auditOptions{json: c.Bool("json") || !env.StdoutTTY, key: c.String("key"), since: c.String("since"),
-				until: c.String("until"), action: c.String("action"), env: s.envFlag})
+				until: c.String("until"), action: c.String("action"), env: s.EnvFlag})
 		},
 		Subcommands: []*cli.Command{{
 			Name:      "verify",
@@ -89,46 +88,6 @@ EXAMPLE:
 	}}
 }
 
-// auditLog is the user's log. With an identity at hand, appends also
-// refresh the anchor that makes truncation and rewrites detectable.
-func (s *session) auditLog() *audit.Log {
-	l := &audit.Log{Path: filepath.Join(s.stateDir(), "audit.jsonl")}
-	if v, err := strconv.ParseInt(s.env.Getenv("HUSH_AUDIT_MAX_SIZE"), 10, 64); err == nil && v > 0 {
-		l.MaxSize = v
-	}
-	if s.identity != nil {
-		l.AnchorKey, _ = s.identity.DeriveKey("audit anchor")
-	}
-	l.Sync = s.env.Getenv("HUSH_AUDIT_SYNC") == "1"
-	l.Witnesses = s.auditWitnesses(l.Path)
-	return l
-}
-
-// auditWitnesses are where the anchor's copy and counter live outside the
-// state directory: the OS keyring when one is configured (an optional
-// witness: one that does not answer is skipped) and always a file in the
-// personal data directory, so a keyring that comes and goes loses nothing.
-func (s *session) auditWitnesses(logPath string) []audit.Witness {
-	ws := []audit.Witness{audit.FileWitness{Path: filepath.Join(s.dataDir(), "audit.witness")}}
-	var kr crypt.Keyring
-	switch {
-	case s.env.Keyring != nil:
-		kr = s.env.Keyring
-	case s.env.Getenv("HUSH_KEYRING") != "off":
-		// Shorter than the identity lookup's wait: the file witness is
-		// always written, the keyring only raises the bar.
-		kr = crypt.SystemKeyring{Timeout: 500 * time.Millisecond}
-	}
-	if kr != nil {
-		if s.keyringWitness == nil {
-			w := audit.NewKeyringWitness(kr, "audit-witness:"+logPath)
-			s.keyringWitness = &w
-		}
-		ws = append([]audit.Witness{*s.keyringWitness}, ws...)
-	}
-	return ws
-}
-
 type auditOptions struct {
 	json                           bool
 	key, since, until, action, env string
@@ -145,7 +104,7 @@ func parseSince(flag, v string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-func runAudit(s *session, o auditOptions) error {
+func runAudit(s *ui, o auditOptions) error {
 	var since, until time.Time
 	if o.since != "" {
 		var err error
@@ -171,7 +130,7 @@ func runAudit(s *session, o auditOptions) error {
 	}
 	enc := json.NewEncoder(jsonWriter{s.env.Stdout})
 	enc.SetEscapeHTML(false)
-	_, err := s.auditLog().VerifyAll(nil, func(_ int, e audit.Entry) error {
+	_, err := s.AuditLog().VerifyAll(nil, func(_ int, e audit.Entry) error {
 		if !since.IsZero() && e.Time.Before(since) || !until.IsZero() && !e.Time.Before(until) {
 			return nil
 		}
@@ -210,9 +169,9 @@ func runAudit(s *session, o auditOptions) error {
 	if err != nil {
 		var torn *audit.TornError
 		if errors.As(err, &torn) {
-			return tornHint(err)
+			return session.TornHint(err)
 		}
-		return withHint(err, "run hush audit verify")
+		return hint.With(err, "run hush audit verify")
 	}
 	return nil
 }
@@ -224,37 +183,28 @@ func shortID(s string) string {
 	return s
 }
 
-func runAuditVerify(s *session) error {
+func runAuditVerify(s *ui) error {
 	// The anchor is checked with the identity when one is at hand; without
 	// it the chain is still verified.
 	var key []byte
-	if id, err := s.identityOrErr(); err == nil {
+	if id, err := s.Identity(); err == nil {
 		key, _ = id.DeriveKey("audit anchor")
 	}
-	rep, err := s.auditLog().VerifyAll(key, nil)
+	rep, err := s.AuditLog().VerifyAll(key, nil)
 	if err != nil {
-		return tornHint(err)
+		return session.TornHint(err)
 	}
 	reportVerified(s, rep)
 	return nil
 }
 
-// tornHint adds how to fix a torn last line to err.
-func tornHint(err error) error {
-	var torn *audit.TornError
-	if errors.As(err, &torn) {
-		return withHint(err, "a crash or a full disk cut an append short; hush audit repair cuts the torn line and records the cut")
-	}
-	return err
-}
-
-func runAuditRepair(s *session) error {
+func runAuditRepair(s *ui) error {
 	var key []byte
-	if id, err := s.identityOrErr(); err == nil {
+	if id, err := s.Identity(); err == nil {
 		key, _ = id.DeriveKey("audit anchor")
 	}
-	log := s.auditLog()
-	r, err := log.Repair(key, s.auditEntry(audit.AuditRepair, "", nil))
+	log := s.AuditLog()
+	r, err := log.Repair(key, s.Entry(audit.AuditRepair, "", nil))
 	if err != nil {
 		return err
 	}
@@ -271,7 +221,7 @@ func runAuditRepair(s *session) error {
 	return nil
 }
 
-func reportVerified(s *session, rep audit.Report) {
+func reportVerified(s *ui, rep audit.Report) {
 	s.infof("audit log intact: %d lines in %d segment(s), chain verified", rep.Lines, rep.Segments)
 	switch {
 	case rep.Anchored && rep.AnchoredLine < rep.Lines:

@@ -16,7 +16,7 @@ import (
 // child runs: a failure to record it is a warning, not the child's end.
 type auditedLeaser struct {
 	sync.Leaser
-	s      *session
+	s      *ui
 	source string
 }
 
@@ -33,7 +33,7 @@ func (l auditedLeaser) Revoke(ctx context.Context, id string) error {
 }
 
 func (l auditedLeaser) record(action, id string, opErr error) {
-	if err := l.s.auditRemote(action, l.source, id, []string{"vault:" + path.Dir(id)}, opErr); err != nil {
+	if err := l.s.AuditRemote(action, l.source, id, []string{"vault:" + path.Dir(id)}, opErr); err != nil {
 		l.s.warnf("%v", err)
 	}
 }

@@ -31,7 +31,7 @@ func TestAuditedLeaserRecords(t *testing.T) {
 	l.Renew(context.Background(), "database/creds/app/abc", time.Minute)
 	l.Revoke(context.Background(), "database/creds/app/abc")
 	var got []audit.Entry
-	if _, err := s.auditLog().VerifyAll(nil, func(_ int, e audit.Entry) error { got = append(got, e); return nil }); err != nil {
+	if _, err := s.AuditLog().VerifyAll(nil, func(_ int, e audit.Entry) error { got = append(got, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 {
@@ -50,7 +50,7 @@ func TestAuditedLeaserRecords(t *testing.T) {
 // the key asked about, or how many keys the line covers.
 func TestAuditTableRunLine(t *testing.T) {
 	s, _ := testSession(t, map[string]string{})
-	if err := s.auditRun(audit.SecretRead, "dev", []string{"API_KEY", "DB_PASSWORD"}, nil); err != nil {
+	if err := s.AuditRun(audit.SecretRead, "dev", []string{"API_KEY", "DB_PASSWORD"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
 )
 
@@ -126,11 +127,7 @@ func completeWords(env *Env, app *cli.App, words []string) []string {
 }
 
 func completeEnvs(env *Env, dir string) []string {
-	s := &session{env: env, dir: dir}
-	if s.dir == "" {
-		s.dir, _ = env.Getwd()
-	}
-	p, err := s.openProject()
+	p, err := completionSession(env, dir, "").Project()
 	if err != nil {
 		return nil
 	}
@@ -141,22 +138,16 @@ func completeEnvs(env *Env, dir string) []string {
 // prompt (hush never prompts for one) and without touching the audit log:
 // names are not values.
 func completeKeys(env *Env, dir, envName string) []string {
-	s := &session{env: env, dir: dir, envFlag: envName}
-	if s.dir == "" {
-		s.dir, _ = env.Getwd()
-	}
-	if s.envFlag == "" {
-		s.envFlag = env.Getenv("HUSH_ENV")
-	}
-	p, err := s.openProject()
+	s := completionSession(env, dir, envName)
+	p, err := s.Project()
 	if err != nil {
 		return nil
 	}
-	name, err := s.envName()
+	name, err := s.EnvName()
 	if err != nil {
 		return nil
 	}
-	id, err := s.lookup().Find()
+	id, err := s.Lookup().Find()
 	if err != nil {
 		return nil
 	}
@@ -171,4 +162,16 @@ func completeKeys(env *Env, dir, envName string) []string {
 		}
 	}
 	return out
+}
+
+// completionSession is a session for completing a word: it reads names
+// only and writes nothing, not even to the audit log.
+func completionSession(env *Env, dir, envName string) *session.Session {
+	if dir == "" {
+		dir, _ = env.Getwd()
+	}
+	if envName == "" {
+		envName = env.Getenv("HUSH_ENV")
+	}
+	return session.New(session.Options{Dir: dir, EnvFlag: envName, Command: "__complete", Getenv: env.Getenv, Now: env.Now, Keyring: env.Keyring})
 }

@@ -13,7 +13,7 @@ import (
 // git add that settled it, a saved conflict is stale and would send the
 // user to resolve what is no longer in conflict. Outside git, or when git
 // cannot tell, the saved conflicts stand.
-func liveConflicts(s *session, p *store.Project, env string, id *crypt.Identity) (map[string]store.Conflict, error) {
+func liveConflicts(s *ui, p *store.Project, env string, id *crypt.Identity) (map[string]store.Conflict, error) {
 	c, err := p.ReadConflicts(env, id)
 	if err != nil || len(c) == 0 {
 		return c, err

@@ -65,8 +65,8 @@ type keyDiff struct {
 
 func (d keyDiff) empty() bool { return len(d.Added)+len(d.Removed)+len(d.Changed) == 0 }
 
-func runDiff(s *session, path, formatFlag string, asJSON, follow bool) error {
-	p, envName, id, err := s.openEnv()
+func runDiff(s *ui, path, formatFlag string, asJSON, follow bool) error {
+	p, envName, id, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func runDiff(s *session, path, formatFlag string, asJSON, follow bool) error {
 	if len(imp.Duplicates) > 0 {
 		s.warnf("%s sets %s more than once; the last value counts", path, strings.Join(imp.Duplicates, ", "))
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	entries, err := p.Layered(envName, id)
@@ -91,7 +91,7 @@ func runDiff(s *session, path, formatFlag string, asJSON, follow bool) error {
 	}
 	paths := make([]string, 0, len(entries))
 	for _, e := range entries {
-		paths = append(paths, s.secretPath(envName, e.Name))
+		paths = append(paths, s.SecretPath(envName, e.Name))
 		v, ok := inFile[e.Name]
 		switch {
 		case !ok:
@@ -105,7 +105,7 @@ func runDiff(s *session, path, formatFlag string, asJSON, follow bool) error {
 		d.Added = append(d.Added, name)
 	}
 	sort.Strings(d.Added)
-	if err := s.audit(audit.SecretRead, paths, nil); err != nil {
+	if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
 		return err
 	}
 	if asJSON {

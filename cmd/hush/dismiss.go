@@ -1,17 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/store"
 )
-
-// actionDismiss is the audit action of a settled exposure mark: the line's
-// detail holds what was dismissed and why.
-const actionDismiss = "secret.dismiss"
 
 func dismissCommand(env *Env) *cli.Command {
 	return &cli.Command{
@@ -50,45 +45,12 @@ EXAMPLES:
 	}
 }
 
-func runDismiss(s *session, keys []string, scope store.Scope, to, reason string) error {
-	for _, k := range keys {
-		if err := store.ValidKeyName(k); err != nil {
-			return err
-		}
-	}
-	p, envName, id, err := s.openEnv()
+func runDismiss(s *ui, keys []string, scope store.Scope, to, reason string) error {
+	envName, err := s.EnvName()
 	if err != nil {
 		return err
 	}
-	if err := s.auditReady(); err != nil {
-		return err
-	}
-	gone := map[string][]store.Exposure{}
-	err = p.Update(envName, scope, id, func(d *store.Document) error {
-		for _, k := range keys {
-			g, err := d.Dismiss(k, to)
-			if err != nil {
-				return err
-			}
-			gone[k] = g
-		}
-		return nil
-	})
-	log := s.auditLog()
-	for _, k := range keys {
-		e := s.auditEntry(actionDismiss, s.secretPath(envName, k), err)
-		var marks []string
-		for _, x := range gone[k] {
-			marks = append(marks, x.To+" since "+x.Since.UTC().Format("2006-01-02"))
-		}
-		e.Detail = auditErrorText(fmt.Sprintf("exposure to %s dismissed: %s", strings.Join(marks, ", "), redactArgv(reason, s.env.redact)))
-		if err != nil {
-			e.Detail = ""
-		}
-		if aerr := log.Append(e); aerr != nil {
-			return tornHint(fmt.Errorf("%w; the command is refused because its access could not be recorded", aerr))
-		}
-	}
+	gone, err := s.Dismiss(envName, scope, keys, to, reason)
 	if err != nil {
 		return err
 	}

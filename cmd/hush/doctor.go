@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -42,7 +43,7 @@ type check struct {
 	Fix  string `json:"fix,omitempty"`
 }
 
-func runDoctor(s *session, asJSON bool) error {
+func runDoctor(s *ui, asJSON bool) error {
 	var checks []check
 	add := func(name string, ok bool, info, fix string) {
 		c := check{Name: name, OK: ok, Info: info}
@@ -51,28 +52,28 @@ func runDoctor(s *session, asJSON bool) error {
 		}
 		checks = append(checks, c)
 	}
-	p, perr := s.openProject()
+	p, perr := s.Project()
 	if perr != nil {
 		add("project", false, perr.Error(), "run hush init, or cd into a project")
 	} else {
 		add("project", true, fmt.Sprintf("%s in %s, environments %s", p.Config.Project, p.Root, strings.Join(p.Config.EnvNames(), ", ")), "")
 	}
 
-	id, idErr := s.identityOrErr()
+	id, idErr := s.Identity()
 	switch {
 	case idErr != nil:
 		fix := "run hush init, or set HUSH_IDENTITY_FILE"
 		if perr == nil {
-			fix = joinHint(s.lookup().IdentityFile())
+			fix = session.JoinHint(s.Lookup().IdentityFile())
 		}
 		add("identity", false, firstLine(idErr.Error()), fix)
 	default:
 		add("identity", true, fmt.Sprintf("%s from %s", crypt.Fingerprint(id.Public), id.Source), "")
 	}
-	if st, err := os.Lstat(s.lookup().IdentityFile()); err == nil {
+	if st, err := os.Lstat(s.Lookup().IdentityFile()); err == nil {
 		perm := st.Mode().Perm()
-		add("identity file permissions", perm&0o077 == 0 && st.Mode().IsRegular(), fmt.Sprintf("%s mode %04o", s.lookup().IdentityFile(), perm),
-			"chmod 600 "+s.lookup().IdentityFile())
+		add("identity file permissions", perm&0o077 == 0 && st.Mode().IsRegular(), fmt.Sprintf("%s mode %04o", s.Lookup().IdentityFile(), perm),
+			"chmod 600 "+s.Lookup().IdentityFile())
 	}
 	if s.env.Getenv("HUSH_KEYRING") == "off" {
 		add("keyring", true, "skipped (HUSH_KEYRING=off)", "")
@@ -125,8 +126,8 @@ func runDoctor(s *session, asJSON bool) error {
 	if idErr == nil {
 		key, _ = id.DeriveKey("audit anchor")
 	}
-	if rep, err := s.auditLog().VerifyAll(key, nil); err != nil {
-		hint := "inspect " + s.auditLog().Path + "; hush audit verify names the first bad line"
+	if rep, err := s.AuditLog().VerifyAll(key, nil); err != nil {
+		hint := "inspect " + s.AuditLog().Path + "; hush audit verify names the first bad line"
 		var torn *audit.TornError
 		if errors.As(err, &torn) {
 			hint = "hush audit repair cuts the torn line and records the cut"
@@ -173,12 +174,12 @@ func runDoctor(s *session, asJSON bool) error {
 	return nil
 }
 
-func rotationCheck(s *session, p *store.Project, id *crypt.Identity) check {
+func rotationCheck(s *ui, p *store.Project, id *crypt.Identity) check {
 	var overdue, paths []string
 	defer func() {
 		// Decrypting for metadata is a listing: audit it as status does.
 		if len(paths) > 0 {
-			_ = s.audit(audit.SecretList, paths, nil)
+			_ = s.Audit(audit.SecretList, paths, nil)
 		}
 	}()
 	for _, e := range p.Config.EnvNames() {
@@ -186,7 +187,7 @@ func rotationCheck(s *session, p *store.Project, id *crypt.Identity) check {
 		if err != nil {
 			continue
 		}
-		paths = append(paths, s.secretPath(e, ""))
+		paths = append(paths, s.SecretPath(e, ""))
 		doc := store.NewDocument(e)
 		for _, en := range entries {
 			doc.Secrets[en.Name] = en.Secret

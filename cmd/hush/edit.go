@@ -18,6 +18,7 @@ import (
 
 	"github.com/hush-secrets/hush/edit"
 	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -56,7 +57,7 @@ EXAMPLE:
 // bufferBases are the directories an edit buffer may go in, in order:
 // HUSH_EDIT_DIRS (colon-separated) when set, else /dev/shm and
 // $XDG_RUNTIME_DIR. Each is used only if it is memory-backed.
-func bufferBases(s *session) []string {
+func bufferBases(s *ui) []string {
 	if v := s.env.Getenv("HUSH_EDIT_DIRS"); v != "" {
 		return filepath.SplitList(v)
 	}
@@ -67,7 +68,7 @@ func bufferBases(s *session) []string {
 // but blank (empty or spaces) is an error: it names an editor nobody can
 // run, and falling through to another would open an editor the user did
 // not choose.
-func editorSetting(s *session) (string, error) {
+func editorSetting(s *ui) (string, error) {
 	set := map[string]bool{}
 	if s.env.Environ != nil {
 		for _, kv := range s.env.Environ() {
@@ -82,7 +83,7 @@ func editorSetting(s *session) (string, error) {
 			continue
 		}
 		if strings.TrimSpace(v) == "" {
-			return "", withHint(usagef("$%s is blank; it must name an editor", name), "set %s to an editor (vim, nano…) or unset it", name)
+			return "", hint.With(usagef("$%s is blank; it must name an editor", name), "set %s to an editor (vim, nano…) or unset it", name)
 		}
 		return v, nil
 	}
@@ -97,8 +98,8 @@ func editorSetting(s *session) (string, error) {
 // /dev/shm.
 var editSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE}
 
-func runEdit(s *session, scope store.Scope) error {
-	p, envName, id, err := s.openEnv()
+func runEdit(s *ui, scope store.Scope) error {
+	p, envName, id, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func runEdit(s *session, scope store.Scope) error {
 	if err := p.CheckWrite(envName, scope, id); err != nil {
 		return fmt.Errorf("%w; nothing was decrypted", err)
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	setting, err := editorSetting(s)
@@ -122,7 +123,7 @@ func runEdit(s *session, scope store.Scope) error {
 	defer signal.Stop(sigs)
 	buf, err := edit.NewBuffer(bufferBases(s))
 	if err != nil {
-		return withHint(err, "mount a tmpfs (/dev/shm) or set XDG_RUNTIME_DIR to a tmpfs directory; hush never puts the buffer on a disk")
+		return hint.With(err, "mount a tmpfs (/dev/shm) or set XDG_RUNTIME_DIR to a tmpfs directory; hush never puts the buffer on a disk")
 	}
 	// Every exit path below removes the buffer: the deferred Remove for
 	// returns and panics, the signal handling for TERM, HUP and INT.
@@ -133,7 +134,7 @@ func runEdit(s *session, scope store.Scope) error {
 	path := filepath.Join(buf.Dir, envName+".env")
 	argv, known, err := edit.Command(setting, path)
 	if err != nil {
-		return withHint(usagef("%v", err), "set VISUAL or EDITOR to an editor")
+		return hint.With(usagef("%v", err), "set VISUAL or EDITOR to an editor")
 	}
 	if !known {
 		s.warnf("%s is not an editor hush knows how to start without swap, undo, backup or history files (%s); it may keep copies of the secrets outside the memory-backed buffer", argv[0], edit.Known)
@@ -143,7 +144,7 @@ func runEdit(s *session, scope store.Scope) error {
 	}
 
 	orig, err := p.Read(envName, scope, id)
-	if aerr := s.auditWith(audit.SecretRead, s.secretPath(envName, ""), err); aerr != nil {
+	if aerr := s.AuditWith(audit.SecretRead, s.SecretPath(envName, ""), err); aerr != nil {
 		return aerr
 	}
 	var content bytes.Buffer
@@ -157,7 +158,7 @@ func runEdit(s *session, scope store.Scope) error {
 	// something else.
 	for _, sec := range secrets {
 		if v := sec.Value.Reveal(); !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
-			return withHint(fmt.Errorf("%s in %s holds bytes that are not valid UTF-8 text, which a text buffer cannot carry exactly; nothing was opened or changed", sec.Name, envName),
+			return hint.With(fmt.Errorf("%s in %s holds bytes that are not valid UTF-8 text, which a text buffer cannot carry exactly; nothing was opened or changed", sec.Name, envName),
 				"change that value with: hush set %s --from-file FILE --env %s", sec.Name, envName)
 		}
 	}
@@ -202,14 +203,14 @@ func runEdit(s *session, scope store.Scope) error {
 	})
 	var wpaths, dpaths []string
 	for _, n := range changed {
-		wpaths = append(wpaths, s.secretPath(envName, n))
+		wpaths = append(wpaths, s.SecretPath(envName, n))
 	}
 	for _, n := range removed {
-		dpaths = append(dpaths, s.secretPath(envName, n))
+		dpaths = append(dpaths, s.SecretPath(envName, n))
 	}
-	aerr := s.audit(audit.SecretWrite, wpaths, err)
+	aerr := s.Audit(audit.SecretWrite, wpaths, err)
 	if aerr == nil {
-		aerr = s.audit(audit.SecretDelete, dpaths, err)
+		aerr = s.Audit(audit.SecretDelete, dpaths, err)
 	}
 	if err != nil {
 		return err
@@ -229,7 +230,7 @@ const editBanner = "# hush edit:"
 // its first line and the editor opened again, until it parses or is saved
 // unchanged (abandoned, an error). It returns the values, or nil (and no
 // error) when the first buffer was saved unchanged.
-func editLoop(s *session, sigs chan os.Signal, argv []string, path string, content []byte) (map[string]string, error) {
+func editLoop(s *ui, sigs chan os.Signal, argv []string, path string, content []byte) (map[string]string, error) {
 	first := true
 	for {
 		if err := writeBuffer(path, content); err != nil {
@@ -370,7 +371,7 @@ func runEditor(sigs chan os.Signal, argv []string, path string) error {
 		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return withHint(fmt.Errorf("start editor %q: %w", argv[0], err), "set EDITOR or VISUAL")
+		return hint.With(fmt.Errorf("start editor %q: %w", argv[0], err), "set EDITOR or VISUAL")
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/safe"
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 	hsync "github.com/hush-secrets/hush/sync"
@@ -23,14 +25,9 @@ const (
 	exitUnavailable = 8
 )
 
-// usageError marks a command line hush cannot act on.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
+// usagef makes a command line hush cannot act on (exit 2); the type is
+// the session's, which refuses bad input too.
+var usagef = session.Usagef
 
 // exitCodeError carries an explicit code, for commands whose code is not a
 // kind of error (a child's exit status, a policy verdict).
@@ -47,22 +44,9 @@ func (e *exitCodeError) Error() string {
 }
 func (e *exitCodeError) Unwrap() error { return e.err }
 
-// hintError adds a hint line to an error.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (e *hintError) Error() string { return e.err.Error() }
-func (e *hintError) Unwrap() error { return e.err }
-
-func withHint(err error, format string, args ...any) error {
-	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
-}
-
 // exitCode is the one place that turns errors into exit codes.
 func exitCode(err error) int {
-	var ue *usageError
+	var ue *session.UsageError
 	var ce *exitCodeError
 	switch {
 	case err == nil:
@@ -96,12 +80,12 @@ func pinHint(err error) string {
 		if top, r := gitPath(tc.Path); top != "" {
 			rel = r
 		}
-		return fmt.Sprintf("set up hush's git drivers and redo the merge of that file: hush git setup && git checkout -m %s", shellWord(rel))
+		return fmt.Sprintf("set up hush's git drivers and redo the merge of that file: hush git setup && git checkout -m %s", safe.ShellWord(rel))
 	}
 	var pe *store.PinError
 	if !errors.As(err, &pe) || len(pe.Added) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("not a change you expected? remove the recipient (hush member rm %s --env %s), or find the commit (git log -p .hush/hush.yaml) and undo it: git revert COMMIT",
-		shellWord(store.Printable(pe.Added[0].Label)), pe.Env)
+		safe.ShellWord(store.Printable(pe.Added[0].Label)), pe.Env)
 }

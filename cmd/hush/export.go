@@ -14,6 +14,7 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -113,7 +114,7 @@ type exportOptions struct {
 	only                            []string
 }
 
-func runExport(s *session, o exportOptions) error {
+func runExport(s *ui, o exportOptions) error {
 	isSOPS := strings.EqualFold(o.format, "sops") // a SOPS file: see sops.go
 	if o.sopsType != "" && !isSOPS {
 		return usagef("--sops-type goes with --format sops")
@@ -122,11 +123,11 @@ func runExport(s *session, o exportOptions) error {
 	if err != nil && !isSOPS {
 		return usagef("%v", strings.TrimPrefix(err.Error(), "inject: "))
 	}
-	p, envName, id, err := s.openEnv()
+	p, envName, id, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	entries, err := p.Layered(envName, id)
@@ -148,7 +149,7 @@ func runExport(s *session, o exportOptions) error {
 			continue
 		}
 		secrets = append(secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
-		paths = append(paths, s.secretPath(envName, e.Name))
+		paths = append(paths, s.SecretPath(envName, e.Name))
 		if e.Source == store.Personal {
 			personal = append(personal, e.Name)
 		}
@@ -169,7 +170,7 @@ func runExport(s *session, o exportOptions) error {
 	} else if err := inject.Export(&buf, format, secrets, inject.ExportOptions{Name: strings.ToLower(name), Namespace: o.namespace, Allow: allow}); err != nil {
 		return usagef("%v", err)
 	}
-	if err := s.audit(audit.SecretRead, paths, nil); err != nil {
+	if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
 		return err
 	}
 	// On GitHub Actions the values are masked in the log before they can
@@ -211,9 +212,9 @@ func writeExport(path string, data []byte, force bool) error {
 	}
 	switch {
 	case errors.Is(err, fs.ErrExist):
-		return withHint(fmt.Errorf("%s already exists", path), "pass --force to replace it")
+		return hint.With(fmt.Errorf("%s already exists", path), "pass --force to replace it")
 	case errors.Is(err, store.ErrUnsafe):
-		return withHint(err, "write to a new regular file, or to stdout")
+		return hint.With(err, "write to a new regular file, or to stdout")
 	}
 	return err
 }
@@ -245,12 +246,12 @@ func importFormat(path, flag string) (inject.Format, error) {
 	return inject.FormatDotenv, nil
 }
 
-func runImport(s *session, path, formatFlag string, overwrite, follow bool, scope store.Scope) error {
-	p, err := s.openProject()
+func runImport(s *ui, path, formatFlag string, overwrite, follow bool, scope store.Scope) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
-	envName, err := s.envName()
+	envName, err := s.EnvName()
 	if err != nil {
 		return err
 	}
@@ -269,11 +270,11 @@ func runImport(s *session, path, formatFlag string, overwrite, follow bool, scop
 			return fmt.Errorf("%s: %v; nothing imported", sec.Name, err)
 		}
 	}
-	id, err := s.identityOrErr()
+	id, err := s.Identity()
 	if err != nil {
 		return err
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	added, updated, same, err := applyImport(s, p, id, envName, scope, imp.Secrets, overwrite, nil)
@@ -292,7 +293,7 @@ func runImport(s *session, path, formatFlag string, overwrite, follow bool, scop
 // update, all or nothing: a key holding another value is a conflict unless
 // overwrite. mark, when not nil, is applied to every imported secret in the
 // same write (hush migrate marks them exposed). Every change is audited.
-func applyImport(s *session, p *store.Project, id *crypt.Identity, envName string, scope store.Scope, secrets []inject.Secret,
+func applyImport(s *ui, p *store.Project, id *crypt.Identity, envName string, scope store.Scope, secrets []inject.Secret,
 	overwrite bool, mark func(name string, sec *store.Secret)) (added, updated, same []string, err error) {
 	now := s.env.Now().UTC().Truncate(time.Second)
 	err = p.Update(envName, scope, id, func(d *store.Document) error {
@@ -304,7 +305,7 @@ func applyImport(s *session, p *store.Project, id *crypt.Identity, envName strin
 		}
 		if len(conflicts) > 0 {
 			sort.Strings(conflicts)
-			return withHint(fmt.Errorf("%w: %s already hold other values in %s; nothing imported", store.ErrConflict, strings.Join(conflicts, ", "), envName),
+			return hint.With(fmt.Errorf("%w: %s already hold other values in %s; nothing imported", store.ErrConflict, strings.Join(conflicts, ", "), envName),
 				"pass --overwrite to replace them")
 		}
 		for _, sec := range secrets {
@@ -328,12 +329,12 @@ func applyImport(s *session, p *store.Project, id *crypt.Identity, envName strin
 	}
 	var paths []string
 	for _, n := range changed {
-		paths = append(paths, s.secretPath(envName, n))
+		paths = append(paths, s.SecretPath(envName, n))
 	}
 	if err != nil {
-		paths = []string{s.secretPath(envName, "")}
+		paths = []string{s.SecretPath(envName, "")}
 	}
-	if aerr := s.audit(audit.SecretWrite, paths, err); aerr != nil && err == nil {
+	if aerr := s.Audit(audit.SecretWrite, paths, err); aerr != nil && err == nil {
 		err = aerr
 	}
 	if err != nil {

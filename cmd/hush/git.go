@@ -14,6 +14,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 )
 
@@ -151,7 +153,7 @@ func writeGitAttributes(root string) error {
 		return append(old, gitAttributes...), nil
 	})
 	if errors.Is(err, store.ErrUnsafe) {
-		return withHint(err, "look at what the repository put there (ls -l %s); replace it with a regular file, then run: hush git setup", shellWord(path))
+		return hint.With(err, "look at what the repository put there (ls -l %s); replace it with a regular file, then run: hush git setup", safe.ShellWord(path))
 	}
 	return err
 }
@@ -161,7 +163,7 @@ func checkGitAttributes(root string) error {
 	path := filepath.Join(root, ".gitattributes")
 	_, err := store.UpdateFile(path, 1<<20, 0o644, func([]byte, bool) ([]byte, error) { return nil, nil })
 	if errors.Is(err, store.ErrUnsafe) {
-		return withHint(err, "look at what the repository put there (ls -l %s); replace it with a regular file, then run hush init again", shellWord(path))
+		return hint.With(err, "look at what the repository put there (ls -l %s); replace it with a regular file, then run hush init again", safe.ShellWord(path))
 	}
 	return err
 }
@@ -199,14 +201,14 @@ func gitDriversMissing(root string) bool {
 	}
 }
 
-func (s *session) warnGitDrivers() {
-	if s.project != nil && gitDriversMissing(s.project.Root) {
+func (s *ui) warnGitDrivers() {
+	if s.Opened() != nil && gitDriversMissing(s.Opened().Root) {
 		s.warnf("git diff and merge drivers for .hush/*.age are not configured in this clone; run: hush git setup")
 	}
 }
 
-func runGitSetup(s *session) error {
-	p, err := s.openProject()
+func runGitSetup(s *ui) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
@@ -228,9 +230,9 @@ func runGitSetup(s *session) error {
 // a short hash of each value keyed from the user's identity, so a value
 // cannot be guessed from its hash. Never values. A store this identity
 // cannot read prints one line saying so: git diff must go on working.
-func runTextconv(s *session, path string) error {
+func runTextconv(s *ui, path string) error {
 	w := s.env.Stdout
-	id, err := s.identityOrErr()
+	id, err := s.Identity()
 	if err != nil {
 		printf(w, "# hush: no identity to decrypt this store\n")
 		return nil

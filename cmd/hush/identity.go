@@ -48,7 +48,7 @@ EXAMPLES:
 					return err
 				}
 				// Best effort: a project may allow SSH identities.
-				_, _ = s.openProject()
+				_, _ = s.Project()
 				return runWhoami(s, c.Bool("json"))
 			},
 		},
@@ -75,12 +75,12 @@ func runKeygen(env *Env, output string) error {
 	return nil
 }
 
-func runWhoami(s *session, asJSON bool) error {
-	id, err := s.identityOrErr()
+func runWhoami(s *ui, asJSON bool) error {
+	id, err := s.Identity()
 	if err != nil {
 		return err
 	}
-	for _, n := range s.notes {
+	for _, n := range s.Notes() {
 		printf(s.env.Stderr, "hush: note: %s\n", n)
 	}
 	if asJSON {

@@ -12,8 +12,6 @@ import (
 	"github.com/hush-secrets/hush/store/audit"
 )
 
-const actionLeak = "secret.leak"
-
 func leakCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "leak",
@@ -76,11 +74,11 @@ func revokeAdvice(name, typ string) string {
 	return "revoke or change the credential where it is issued"
 }
 
-func runLeak(s *session, key string, generate bool) error {
+func runLeak(s *ui, key string, generate bool) error {
 	if err := store.ValidKeyName(key); err != nil {
 		return err
 	}
-	p, envName, id, err := s.openEnv()
+	p, envName, id, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
@@ -92,7 +90,7 @@ func runLeak(s *session, key string, generate bool) error {
 	if !ok {
 		return fmt.Errorf("%s %w in %s", key, store.ErrNotFound, envName)
 	}
-	if err := s.audit(actionLeak, []string{s.secretPath(envName, key)}, nil); err != nil {
+	if err := s.Audit(audit.SecretLeak, []string{s.SecretPath(envName, key)}, nil); err != nil {
 		return err
 	}
 	w := s.env.Stderr
@@ -128,7 +126,7 @@ func runLeak(s *session, key string, generate bool) error {
 		return nil
 	})
 	action := audit.SecretWrite
-	if aerr := s.auditWith(action, s.secretPath(envName, key), err); aerr != nil {
+	if aerr := s.AuditWith(action, s.SecretPath(envName, key), err); aerr != nil {
 		return aerr
 	}
 	if newValue != "" {
@@ -152,7 +150,7 @@ func runLeak(s *session, key string, generate bool) error {
 	printf(w, "   - running deployments and CI jobs that read %s: redeploy them\n", key)
 
 	printf(w, "\n4. audit: every recorded access of %s/%s:\n", envName, key)
-	if err := printAccesses(s, w, s.secretPath(envName, key)); err != nil {
+	if err := printAccesses(s, w, s.SecretPath(envName, key)); err != nil {
 		printf(w, "   (audit log unreadable: %v)\n", err)
 	}
 
@@ -162,8 +160,8 @@ func runLeak(s *session, key string, generate bool) error {
 }
 
 // printAccesses lists the audit lines of one secret path.
-func printAccesses(s *session, w io.Writer, path string) error {
-	r, err := s.auditLog().Open()
+func printAccesses(s *ui, w io.Writer, path string) error {
+	r, err := s.AuditLog().Open()
 	if err != nil {
 		return err
 	}

@@ -97,7 +97,7 @@ func (lr *leaseRun) endedErr() error {
 // token hush logged in with (never a user's own); the caller must call
 // stop on every exit path (it is safe to call more than once). On error no
 // lease is left behind.
-func startLeases(ctx context.Context, s *session, specs []string, onEnd string) (_ *leaseRun, err error) {
+func startLeases(ctx context.Context, s *ui, specs []string, onEnd string) (_ *leaseRun, err error) {
 	// What vault:// references obtained is dropped too when this fails.
 	defer func() {
 		if err != nil {
@@ -130,7 +130,7 @@ func startLeases(ctx context.Context, s *session, specs []string, onEnd string) 
 			return nil, err
 		}
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return nil, err
 	}
 	closeToken := func() {
@@ -166,7 +166,7 @@ func startLeases(ctx context.Context, s *session, specs []string, onEnd string) 
 		} else {
 			paths = []string{"vault:" + ls.path}
 		}
-		if aerr := s.auditRemote(audit.SecretRead, v.Address(), leaseID, paths, err); aerr != nil && err == nil {
+		if aerr := s.AuditRemote(audit.SecretRead, v.Address(), leaseID, paths, err); aerr != nil && err == nil {
 			err = aerr
 		}
 		if err != nil {
@@ -245,7 +245,7 @@ func startLeases(ctx context.Context, s *session, specs []string, onEnd string) 
 // dropVault revokes what the session's Vault backend obtained (leases,
 // then the token hush logged in with) when the run fails before
 // startLeases took charge of them.
-func dropVault(s *session) {
+func dropVault(s *ui) {
 	v := sessionVaultIfOpen(s)
 	if v == nil {
 		return
@@ -290,11 +290,11 @@ const vaultRefScheme = "vault://"
 // many references logs in once.
 var vaultRefClients = struct {
 	gosync.Mutex
-	m map[*session]*vault.Vault
-}{m: map[*session]*vault.Vault{}}
+	m map[*ui]*vault.Vault
+}{m: map[*ui]*vault.Vault{}}
 
 // sessionVault is the session's Vault backend, opened on first use.
-func sessionVault(s *session) (*vault.Vault, error) {
+func sessionVault(s *ui) (*vault.Vault, error) {
 	vaultRefClients.Lock()
 	defer vaultRefClients.Unlock()
 	if v := vaultRefClients.m[s]; v != nil {
@@ -309,7 +309,7 @@ func sessionVault(s *session) (*vault.Vault, error) {
 }
 
 // sessionVaultIfOpen is the session's Vault backend if one was opened.
-func sessionVaultIfOpen(s *session) *vault.Vault {
+func sessionVaultIfOpen(s *ui) *vault.Vault {
 	vaultRefClients.Lock()
 	defer vaultRefClients.Unlock()
 	return vaultRefClients.m[s]
@@ -318,7 +318,7 @@ func sessionVaultIfOpen(s *session) *vault.Vault {
 // resolveVaultRef reads a vault://PATH#FIELD reference (PATH starting with
 // the engine's mount, e.g. vault://secret/myapp/db#password) and audits
 // the read.
-func resolveVaultRef(ctx context.Context, s *session, ref string) (string, error) {
+func resolveVaultRef(ctx context.Context, s *ui, ref string) (string, error) {
 	rest, ok := strings.CutPrefix(ref, vaultRefScheme)
 	rest, field, hasField := strings.Cut(rest, "#")
 	path, query, _ := strings.Cut(rest, "?")
@@ -341,7 +341,7 @@ func resolveVaultRef(ctx context.Context, s *session, ref string) (string, error
 		return "", err
 	}
 	val, err := v.ReadFieldWith(ctx, path, field, params)
-	aerr := s.auditRemote(audit.SecretRead, v.Address(), "", []string{"vault:" + strings.Trim(path, "/") + "#" + field}, err)
+	aerr := s.AuditRemote(audit.SecretRead, v.Address(), "", []string{"vault:" + strings.Trim(path, "/") + "#" + field}, err)
 	if aerr != nil && err != nil {
 		aerr = fmt.Errorf("%w (and: %v)", err, aerr)
 	} else if aerr == nil {

@@ -11,13 +11,7 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
-)
-
-// Audit actions for membership changes.
-const (
-	actionMemberAdd    = "member.add"
-	actionMemberRemove = "member.remove"
-	actionMemberAck    = "member.ack"
+	"github.com/hush-secrets/hush/store/audit"
 )
 
 func memberCommands(env *Env) []*cli.Command {
@@ -71,7 +65,7 @@ EXAMPLE:
 						if err != nil {
 							return err
 						}
-						if c.Bool("all") && s.envFlag != "" {
+						if c.Bool("all") && s.EnvFlag != "" {
 							return usagef("use either --env or --all")
 						}
 						return runMemberRm(s, c.Args().First())
@@ -130,7 +124,7 @@ EXAMPLE:
 				if err != nil {
 					return err
 				}
-				if s.envFlag == "" {
+				if s.EnvFlag == "" {
 					return usagef("ci-key needs --env ENV")
 				}
 				return runCIKey(s, c.String("label"))
@@ -184,14 +178,14 @@ func parseRecipientArgs(args []string, label string) ([]store.Recipient, error) 
 
 // memberEnvs is the environments a member command works on: --env (a
 // comma list) or, when allDefault, every environment.
-func (s *session) memberEnvs(p *store.Project, allDefault bool) ([]string, error) {
-	if s.envFlag == "" {
+func (s *ui) memberEnvs(p *store.Project, allDefault bool) ([]string, error) {
+	if s.EnvFlag == "" {
 		if allDefault {
 			return p.Config.EnvNames(), nil
 		}
 		return nil, usagef("name the environments with --env E[,E2]")
 	}
-	envs := strings.Split(s.envFlag, ",")
+	envs := strings.Split(s.EnvFlag, ",")
 	for _, e := range envs {
 		if _, err := p.Config.Env(e); err != nil {
 			return nil, err
@@ -200,8 +194,8 @@ func (s *session) memberEnvs(p *store.Project, allDefault bool) ([]string, error
 	return envs, nil
 }
 
-func runMemberAdd(s *session, args []string, label string) error {
-	p, err := s.openProject()
+func runMemberAdd(s *ui, args []string, label string) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
@@ -213,16 +207,16 @@ func runMemberAdd(s *session, args []string, label string) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.identityOrErr()
+	id, err := s.Identity()
 	if err != nil {
 		return err
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	added, err := p.AddRecipients(envs, rs, id)
-	paths := s.envPaths(envs)
-	if aerr := s.audit(actionMemberAdd, paths, err); aerr != nil && err == nil {
+	paths := s.EnvPaths(envs)
+	if aerr := s.Audit(audit.MemberAdd, paths, err); aerr != nil && err == nil {
 		err = aerr
 	}
 	for _, e := range envs {
@@ -235,8 +229,8 @@ func runMemberAdd(s *session, args []string, label string) error {
 	return err
 }
 
-func runMemberRm(s *session, who string) error {
-	p, err := s.openProject()
+func runMemberRm(s *ui, who string) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
@@ -244,22 +238,22 @@ func runMemberRm(s *session, who string) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.identityOrErr()
+	id, err := s.Identity()
 	if err != nil {
 		return err
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	removals, err := p.RemoveMember(who, envs, id, s.env.Now().UTC())
 	var paths []string
 	for _, r := range removals {
-		paths = append(paths, s.secretPath(r.Env, ""))
+		paths = append(paths, s.SecretPath(r.Env, ""))
 	}
 	if len(paths) == 0 {
-		paths = []string{s.secretPath(strings.Join(envs, ","), "")}
+		paths = []string{s.SecretPath(strings.Join(envs, ","), "")}
 	}
-	if aerr := s.audit(actionMemberRemove, paths, err); aerr != nil && err == nil {
+	if aerr := s.Audit(audit.MemberRemove, paths, err); aerr != nil && err == nil {
 		err = aerr
 	}
 	for _, r := range removals {
@@ -274,7 +268,7 @@ func runMemberRm(s *session, who string) error {
 // printChecklist tells the team what removal cannot do: the member may
 // still hold old files from git history, so every secret they could read
 // must be rotated.
-func printChecklist(s *session, who string, removals []store.Removal) {
+func printChecklist(s *ui, who string, removals []store.Removal) {
 	w := s.env.Stderr
 	acked := 0
 	for _, r := range removals {
@@ -303,20 +297,20 @@ func printChecklist(s *session, who string, removals []store.Removal) {
 	printf(w, "hush: hint: setting a new value (hush set KEY --env ENV) clears the mark; rotate at the provider first\n")
 }
 
-func runMemberLs(s *session, asJSON bool) error {
-	p, err := s.openProject()
+func runMemberLs(s *ui, asJSON bool) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
 	members := p.Config.Members()
-	if s.envFlag != "" {
-		if _, err := p.Config.Env(s.envFlag); err != nil {
+	if s.EnvFlag != "" {
+		if _, err := p.Config.Env(s.EnvFlag); err != nil {
 			return err
 		}
 		var f []store.Member
 		for _, m := range members {
 			for _, e := range m.Envs {
-				if e == s.envFlag {
+				if e == s.EnvFlag {
 					f = append(f, m)
 					break
 				}
@@ -345,10 +339,10 @@ func runMemberLs(s *session, asJSON bool) error {
 
 // runMemberAck is hush ack: with --env, for the recipients of those
 // environments only.
-func runMemberAck(s *session, yes bool) error { return runAck(s, yes, false) }
+func runMemberAck(s *ui, yes bool) error { return runAck(s, yes, false) }
 
-func runCIKey(s *session, label string) error {
-	p, err := s.openProject()
+func runCIKey(s *ui, label string) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
@@ -356,7 +350,7 @@ func runCIKey(s *session, label string) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.identityOrErr()
+	id, err := s.Identity()
 	if err != nil {
 		return err
 	}
@@ -364,12 +358,12 @@ func runCIKey(s *session, label string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	_, err = p.AddRecipients(envs, []store.Recipient{{Key: ci.Public, Label: label}}, id)
-	paths := s.envPaths(envs)
-	if aerr := s.audit(actionMemberAdd, paths, err); aerr != nil && err == nil {
+	paths := s.EnvPaths(envs)
+	if aerr := s.Audit(audit.MemberAdd, paths, err); aerr != nil && err == nil {
 		err = aerr
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 	"github.com/hush-secrets/hush/store/gitmerge"
@@ -30,7 +31,7 @@ import (
 // encrypt to — fails before anything is written: git then records a
 // conflict (any non-zero exit is one) and leaves OURS in the work tree,
 // still encrypted as it was.
-func runGitMerge(s *session, base, ours, theirs, path string) error {
+func runGitMerge(s *ui, base, ours, theirs, path string) error {
 	env := strings.TrimSuffix(filepath.Base(path), ".age")
 	if err := store.ValidEnvName(env); err != nil {
 		return err
@@ -47,15 +48,15 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	if filepath.Base(filepath.Dir(absPath)) != store.DirName {
 		return mergeRefused(fmt.Errorf("merge %s: not a store in a %s/ directory; left to git", shown, store.DirName))
 	}
-	p, err := store.Open(root, s.dataDir())
+	p, err := store.Open(root, s.DataDir())
 	if err != nil {
 		return err
 	}
 	if p.Root != root {
 		return mergeRefused(fmt.Errorf("merge %s: not a store of the project at %s; left to git", shown, repoText(p.Root)))
 	}
-	s.project = p
-	id, err := s.identityOrErr()
+	s.UseProject(p)
+	id, err := s.Identity()
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 		return mergeRefused(nil)
 	}
 	if err != nil {
-		return mergeRefused(withHint(fmt.Errorf("merge %s: %v; ours kept, nothing merged", shown, err),
+		return mergeRefused(hint.With(fmt.Errorf("merge %s: %v; ours kept, nothing merged", shown, err),
 			"merge the keys by hand (hush get, hush set --env %s), then git add %s", env, shown))
 	}
 	if baseEmpty {
@@ -103,7 +104,7 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 			env, repoText(r.Label), crypt.Fingerprint(r.Key), env, env)
 	}
 	if len(rcpts) == 0 {
-		return mergeRefused(withHint(fmt.Errorf("merge %s: the merged recipients of %s leave no one you have acknowledged; ours kept, nothing merged", shown, env),
+		return mergeRefused(hint.With(fmt.Errorf("merge %s: the merged recipients of %s leave no one you have acknowledged; ours kept, nothing merged", shown, env),
 			"check the recipients of %s in both sides' .hush/hush.yaml", env))
 	}
 	if !slices.ContainsFunc(rcpts, func(r store.Recipient) bool {
@@ -118,13 +119,13 @@ func runGitMerge(s *session, base, ours, theirs, path string) error {
 	if err := p.WriteConflicts(env, conflicts, rcpts); err != nil {
 		return err
 	}
-	if err := s.audit(audit.SecretWrite, []string{s.secretPath(env, "")}, nil); err != nil {
+	if err := s.Audit(audit.SecretWrite, []string{s.SecretPath(env, "")}, nil); err != nil {
 		return err
 	}
 	if len(conflicts) > 0 {
 		names := store.ConflictNames(conflicts)
 		describeSides(s, wd, sides)
-		return &exitCodeError{code: exitConflict, err: withHint(
+		return &exitCodeError{code: exitConflict, err: hint.With(
 			fmt.Errorf("merge conflict in %s: %s changed differently on both sides (ours kept for now)", env, strings.Join(names, ", ")),
 			"pick per key: hush resolve KEY --ours|--theirs --env %s, then git add %s", env, shown)}
 	}
@@ -140,7 +141,7 @@ func mergeRefused(err error) error { return &exitCodeError{code: exitConflict, e
 // a conflict, and the hint says where to look.
 func mergeSideError(shown string, side int, err error) error {
 	name := [3]string{"base side", "our side", "their side"}[side]
-	return withHint(fmt.Errorf("merge %s: %s: %w; ours kept, nothing merged", shown, name, err),
+	return hint.With(fmt.Errorf("merge %s: %s: %w; ours kept, nothing merged", shown, name, err),
 		"a commit may have planted this file: check git log -p -- %s before you resolve the conflict", shown)
 }
 
@@ -154,8 +155,8 @@ func repoText(s string) string {
 	return strconv.QuoteToGraphic(s)
 }
 
-func runResolveList(s *session, asJSON bool) error {
-	p, env, id, err := s.openEnv()
+func runResolveList(s *ui, asJSON bool) error {
+	p, env, id, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
@@ -172,8 +173,8 @@ func runResolveList(s *session, asJSON bool) error {
 	return nil
 }
 
-func runResolve(s *session, keys []string, theirs bool) error {
-	p, env, id, err := s.openEnv()
+func runResolve(s *ui, keys []string, theirs bool) error {
+	p, env, id, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
@@ -192,7 +193,7 @@ func runResolve(s *session, keys []string, theirs bool) error {
 			return fmt.Errorf("%s is not in conflict in %s: %w", k, env, store.ErrNotFound)
 		}
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	err = p.Update(env, store.Team, id, func(d *store.Document) error {
@@ -211,9 +212,9 @@ func runResolve(s *session, keys []string, theirs bool) error {
 	})
 	paths := make([]string, len(keys))
 	for i, k := range keys {
-		paths[i] = s.secretPath(env, k)
+		paths[i] = s.SecretPath(env, k)
 	}
-	if aerr := s.audit(audit.SecretWrite, paths, err); aerr != nil && err == nil {
+	if aerr := s.Audit(audit.SecretWrite, paths, err); aerr != nil && err == nil {
 		err = aerr
 	}
 	if err != nil {
@@ -232,7 +233,7 @@ func runResolve(s *session, keys []string, theirs bool) error {
 	}
 	s.infof("resolved %s in %s (%s)", strings.Join(keys, ", "), env, side)
 	if len(conflicts) == 0 {
-		rel, _ := filepath.Rel(s.dir, p.TeamPath(env))
+		rel, _ := filepath.Rel(s.Dir, p.TeamPath(env))
 		s.infof("no conflicts left in %s; now: git add %s", env, rel)
 	} else {
 		s.infof("still in conflict: %s", strings.Join(store.ConflictNames(conflicts), ", "))
@@ -244,7 +245,7 @@ func runResolve(s *session, keys []string, theirs bool) error {
 // author and subject (escaped: they come from the repository). In a rebase
 // git's "ours" is the branch being rebased onto and "theirs" the user's own
 // commit being replayed, which nobody guesses: it is said outright.
-func describeSides(s *session, dir string, sides *gitmerge.Sides) {
+func describeSides(s *ui, dir string, sides *gitmerge.Sides) {
 	show := func(rev string) string {
 		if rev == "" {
 			return "(no commit)"

@@ -13,6 +13,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 	"github.com/hush-secrets/hush/sync/sopsfile"
@@ -96,11 +98,11 @@ type migrated struct {
 	kept []string
 }
 
-func runMigrate(s *session, o migrateOptions) error {
+func runMigrate(s *ui, o migrateOptions) error {
 	if o.to != "" && o.to != "vault" {
 		return usagef("--to %q: hush migrates to vault only", o.to)
 	}
-	p, envName, id, err := s.openEnv()
+	p, envName, id, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
@@ -154,13 +156,13 @@ func runMigrate(s *session, o migrateOptions) error {
 		files = append(files, m)
 	}
 	if len(clash) > 0 {
-		return withHint(fmt.Errorf("%w: the files give different values to %s; nothing imported", store.ErrConflict, strings.Join(clash, ", ")),
+		return hint.With(fmt.Errorf("%w: the files give different values to %s; nothing imported", store.ErrConflict, strings.Join(clash, ", ")),
 			"migrate such files one at a time, into different environments")
 	}
 	for _, f := range files {
 		f.tracked = gitTracked(f.abs)
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	exposed := map[string]bool{}
@@ -218,9 +220,9 @@ func runMigrate(s *session, o migrateOptions) error {
 			if len(marked) > 0 {
 				s.warnf("marked exposed, rotate them: %s", strings.Join(marked, ", "))
 				printf(s.env.Stderr, "hush: hint: rotate each at its provider, then record it (hush rotate KEY --env %s), or settle a mark with a reason (hush dismiss KEY --env %s --reason TEXT); then untrack the file: git rm --cached %s\n",
-					shellWord(envName), shellWord(envName), shellWord(f.path))
+					safe.ShellWord(envName), safe.ShellWord(envName), safe.ShellWord(f.path))
 			} else {
-				printf(s.env.Stderr, "hush: hint: untrack the file: git rm --cached %s\n", shellWord(f.path))
+				printf(s.env.Stderr, "hush: hint: untrack the file: git rm --cached %s\n", safe.ShellWord(f.path))
 			}
 		}
 		if err := ensureIgnored(s, p.Root, f); err != nil {
@@ -228,8 +230,8 @@ func runMigrate(s *session, o migrateOptions) error {
 		}
 	}
 	if o.to == "vault" {
-		if err := runVaultPush(s.ctx(), s, vaultOptions{}); err != nil {
-			return withHint(fmt.Errorf("the secrets are in hush (verified) but the push failed: %w", err),
+		if err := runVaultPush(s.Ctx(), s, vaultOptions{}); err != nil {
+			return hint.With(fmt.Errorf("the secrets are in hush (verified) but the push failed: %w", err),
 				"fix it and run: hush vault push --env %s; the files were left in place", envName)
 		}
 	}
@@ -237,7 +239,7 @@ func runMigrate(s *session, o migrateOptions) error {
 		for _, f := range files {
 			if len(f.kept) > 0 {
 				s.warnf("kept %s: it was not removed, since what hush stored may not be what the file means to every reader", f.path)
-				printf(s.env.Stderr, "hush: hint: check each key named above (hush get KEY), fix the file or the value, then delete %s yourself\n", shellWord(f.path))
+				printf(s.env.Stderr, "hush: hint: check each key named above (hush get KEY), fix the file or the value, then delete %s yourself\n", safe.ShellWord(f.path))
 				continue
 			}
 			if err := removeMigrated(s, f); err != nil {
@@ -259,7 +261,7 @@ func runMigrate(s *session, o migrateOptions) error {
 // ~/.git-credentials, and it is not the file the user named); a FILE
 // reached through a directory link is left in place. Either way the user
 // is told where the plaintext still is.
-func removeMigrated(s *session, f *migrated) error {
+func removeMigrated(s *ui, f *migrated) error {
 	if f.planted && !f.link {
 		s.warnf("%s is reached through a directory link in the project (it is %s): not deleted, hush never deletes through a link; delete it yourself", f.path, f.real)
 		return nil
@@ -290,13 +292,13 @@ func markExposed(sec *store.Secret, now time.Time) {
 
 // verifyMigration reads the team store back, checks every value against the
 // import's reading and returns what decrypting the store gives for them.
-func verifyMigration(s *session, p *store.Project, envName string, secrets []inject.Secret) (map[string]string, error) {
-	doc, err := p.Read(envName, store.Team, s.identity)
+func verifyMigration(s *ui, p *store.Project, envName string, secrets []inject.Secret) (map[string]string, error) {
+	doc, err := p.Read(envName, store.Team, s.Known())
 	paths := make([]string, 0, len(secrets))
 	for _, sec := range secrets {
-		paths = append(paths, s.secretPath(envName, sec.Name))
+		paths = append(paths, s.SecretPath(envName, sec.Name))
 	}
-	if aerr := s.audit(audit.SecretRead, paths, err); aerr != nil {
+	if aerr := s.Audit(audit.SecretRead, paths, err); aerr != nil {
 		return nil, aerr
 	}
 	if err != nil {
@@ -322,7 +324,7 @@ func verifyMigration(s *session, p *store.Project, envName string, secrets []inj
 
 // rereadSource reads a migrated file again from disk, with the import's
 // link rules.
-func rereadSource(s *session, path string, follow bool) ([]byte, error) {
+func rereadSource(s *ui, path string, follow bool) ([]byte, error) {
 	fh, _, err := openSource(s, path, follow)
 	if err != nil {
 		return nil, err
@@ -336,7 +338,7 @@ func rereadSource(s *session, path string, follow bool) ([]byte, error) {
 // decrypting the store gave; with the import's own disputes, every
 // difference goes into f.kept, which keeps the file. A SOPS file is checked
 // by the store read-back alone: its plaintext exists only inside sops.
-func checkSource(s *session, f *migrated, formatFlag string, stored map[string]string, follow bool) {
+func checkSource(s *ui, f *migrated, formatFlag string, stored map[string]string, follow bool) {
 	// Read again through the same checks as the import: a source swapped
 	// for a link since then is refused here too.
 	data, err := rereadSource(s, f.abs, follow)
@@ -410,7 +412,7 @@ func decryptedSOPS(data []byte, path, formatFlag string, format inject.Format, s
 
 // warnDisputed names, for hush import, the keys whose stored value some
 // dotenv reader would read otherwise.
-func warnDisputed(s *session, path string, disputed []inject.Dispute) {
+func warnDisputed(s *ui, path string, disputed []inject.Dispute) {
 	if len(disputed) == 0 {
 		return
 	}

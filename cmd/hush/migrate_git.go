@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 )
 
@@ -56,7 +57,7 @@ func gitIgnored(top, rel string) bool {
 
 // ensureIgnored appends FILE to the .gitignore at the top of its git work
 // tree (or of the project, outside git) unless git already ignores it.
-func ensureIgnored(s *session, projectRoot string, f *migrated) error {
+func ensureIgnored(s *ui, projectRoot string, f *migrated) error {
 	top, rel := gitPath(f.abs)
 	base := top
 	if top == "" {
@@ -93,7 +94,7 @@ func ensureIgnored(s *session, projectRoot string, f *migrated) error {
 		return append(data, line+"\n"...), nil
 	})
 	if err != nil {
-		return withHint(fmt.Errorf("the secrets are in hush (verified) but %s was not changed: %w", path, err),
+		return hint.With(fmt.Errorf("the secrets are in hush (verified) but %s was not changed: %w", path, err),
 			"add %s to it yourself; no file was removed", line)
 	}
 	if changed {
@@ -131,14 +132,6 @@ func gitignoreEscape(p string) string {
 	return b.String()
 }
 
-// shellWord quotes a path for a hint the user may paste.
-func shellWord(p string) string {
-	if p != "" && strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") == "" {
-		return p
-	}
-	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
-}
-
 // minProbe is the shortest imported value looked for in other files:
 // shorter ones (ports, flags) match by chance.
 const minProbe = 6
@@ -146,7 +139,7 @@ const minProbe = 6
 // reportLeftovers lists the plaintext env files under root (.env*, *.env;
 // not in .git or node_modules, not the migrated ones) that hold an imported
 // value: file and key names, never a value.
-func reportLeftovers(s *session, root string, skip []string, secrets []inject.Secret) {
+func reportLeftovers(s *ui, root string, skip []string, secrets []inject.Secret) {
 	var probes []inject.Secret
 	for _, sec := range secrets {
 		if len(sec.Value.Reveal()) >= minProbe {

@@ -12,6 +12,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -113,8 +115,8 @@ type initOptions struct {
 
 var nonNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-func runInit(s *session, o initOptions) error {
-	root, err := filepath.Abs(s.dir)
+func runInit(s *ui, o initOptions) error {
+	root, err := filepath.Abs(s.Dir)
 	if err != nil {
 		return err
 	}
@@ -122,8 +124,8 @@ func runInit(s *session, o initOptions) error {
 		return err
 	}
 	if _, err := os.Lstat(filepath.Join(root, store.DirName)); err == nil {
-		return withHint(fmt.Errorf("%s %w: this is already a hush project", filepath.Join(root, store.DirName), store.ErrExists),
-			"%s", joinHint(s.lookup().IdentityFile()))
+		return hint.With(fmt.Errorf("%s %w: this is already a hush project", filepath.Join(root, store.DirName), store.ErrExists),
+			"%s", session.JoinHint(s.Lookup().IdentityFile()))
 	}
 	envs := []string{"dev"}
 	if o.envs != "" {
@@ -146,9 +148,9 @@ func runInit(s *session, o initOptions) error {
 	}
 	label := o.label
 	if label == "" {
-		label = osUser()
+		label = session.OSUser()
 	}
-	l := s.lookup()
+	l := s.Lookup()
 	id, err := l.Find()
 	switch {
 	case errors.Is(err, crypt.ErrNoIdentity):
@@ -156,7 +158,7 @@ func runInit(s *session, o initOptions) error {
 			return err
 		}
 		where, err := l.Store(id)
-		for _, n := range s.notes {
+		for _, n := range s.Notes() {
 			printf(s.env.Stderr, "hush: note: %s\n", n)
 		}
 		if err != nil {
@@ -169,7 +171,7 @@ func runInit(s *session, o initOptions) error {
 	default:
 		s.infof("using your identity %s from %s", crypt.Fingerprint(id.Public), id.Source)
 	}
-	s.identity = id
+	s.UseIdentity(id)
 	// A .gitattributes hush cannot safely append to (a symlink the
 	// repository planted) fails init before anything is created.
 	if err := checkGitAttributes(root); err != nil {
@@ -180,14 +182,14 @@ func runInit(s *session, o initOptions) error {
 		return err
 	}
 	cfg := &store.Config{Version: store.ConfigVersion, ID: pid, Project: name, DefaultEnv: envs[0], Environments: map[string]*store.EnvConfig{}}
-	p, err := store.Create(root, s.dataDir(), cfg)
+	p, err := store.Create(root, s.DataDir(), cfg)
 	if err != nil {
 		return err
 	}
 	if err := p.RegisterInit(s.env.Now()); err != nil {
 		return err
 	}
-	s.project = p
+	s.UseProject(p)
 	me := []store.Recipient{{Key: crypt.CanonicalRecipient(id.Public), Label: label}}
 	for _, e := range envs {
 		if err := p.CreateEnv(e, me, id); err != nil {
@@ -196,12 +198,12 @@ func runInit(s *session, o initOptions) error {
 	}
 	paths := []string{name}
 	for _, e := range envs {
-		paths = append(paths, s.secretPath(e, ""))
+		paths = append(paths, s.SecretPath(e, ""))
 	}
-	if err := s.audit(audit.ProjectInit, paths[:1], nil); err != nil {
+	if err := s.Audit(audit.ProjectInit, paths[:1], nil); err != nil {
 		return err
 	}
-	if err := s.audit(audit.EnvCreate, paths[1:], nil); err != nil {
+	if err := s.Audit(audit.EnvCreate, paths[1:], nil); err != nil {
 		return err
 	}
 	if err := writeGitAttributes(root); err != nil {
@@ -216,15 +218,15 @@ func runInit(s *session, o initOptions) error {
 	return nil
 }
 
-func runEnvAdd(s *session, name, from string) error {
-	p, err := s.openProject()
+func runEnvAdd(s *ui, name, from string) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
 	if err := store.ValidEnvName(name); err != nil {
 		return err
 	}
-	id, err := s.identityOrErr()
+	id, err := s.Identity()
 	if err != nil {
 		return err
 	}
@@ -240,11 +242,11 @@ func runEnvAdd(s *session, name, from string) error {
 			return err
 		}
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	err = p.CreateEnv(name, rcpts, id)
-	if aerr := s.auditWith(audit.EnvCreate, s.secretPath(name, ""), err); aerr != nil {
+	if aerr := s.AuditWith(audit.EnvCreate, s.SecretPath(name, ""), err); aerr != nil {
 		return aerr
 	}
 	s.infof("added environment %s (recipients: %s)", name, strings.Join(p.Config.Environments[name].Labels(), ", "))
@@ -262,11 +264,11 @@ func myLabel(cfg *store.Config, id *crypt.Identity) string {
 			}
 		}
 	}
-	return osUser()
+	return session.OSUser()
 }
 
-func runEnvRm(s *session, name string, yes bool) error {
-	p, err := s.openProject()
+func runEnvRm(s *ui, name string, yes bool) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
@@ -276,28 +278,28 @@ func runEnvRm(s *session, name string, yes bool) error {
 	if !yes {
 		ok, err := confirm(fmt.Sprintf("delete environment %s and all its secrets?", name))
 		if errors.Is(err, errNoTTY) {
-			return withHint(usagef("refusing to delete environment %s without confirmation", name), "pass --yes")
+			return hint.With(usagef("refusing to delete environment %s without confirmation", name), "pass --yes")
 		}
 		if !ok {
 			return errors.New("not confirmed; nothing deleted")
 		}
 	}
-	if id, err := s.identityOrErr(); err == nil {
-		s.identity = id
+	if id, err := s.Identity(); err == nil {
+		s.UseIdentity(id)
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	err = p.RemoveEnv(name)
-	if aerr := s.auditWith(audit.EnvDelete, s.secretPath(name, ""), err); aerr != nil {
+	if aerr := s.AuditWith(audit.EnvDelete, s.SecretPath(name, ""), err); aerr != nil {
 		return aerr
 	}
 	s.infof("removed environment %s; git history still holds its old encrypted file", name)
 	return nil
 }
 
-func runEnvLs(s *session, asJSON bool) error {
-	p, err := s.openProject()
+func runEnvLs(s *ui, asJSON bool) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}

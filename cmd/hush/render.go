@@ -47,7 +47,7 @@ func noWorkflowCommand(s string) string {
 
 // say writes one line of hush's own to stderr: escaped like printf, and,
 // like an error, without what the command line had after an '='.
-func (s *session) say(format string, args []any) {
+func (s *ui) say(format string, args []any) {
 	msg := fmt.Sprintf(format, safeArgs(args)...)
 	io.WriteString(s.env.Stderr, noWorkflowCommand(redactArgv(msg, s.env.redact))+"\n")
 }

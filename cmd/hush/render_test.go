@@ -209,8 +209,8 @@ func TestAuditTableEscapes(t *testing.T) {
 			}
 			return ""
 		}}
-	s := &session{env: env, dir: dir}
-	err := s.auditLog().Append(audit.Entry{Time: time.Now(), Action: "secret.read", Path: "p\x1b]52;c;aGk=\x07/dev/K",
+	s := newUI(env, dir, "")
+	err := s.AuditLog().Append(audit.Entry{Time: time.Now(), Action: "secret.read", Path: "p\x1b]52;c;aGk=\x07/dev/K",
 		Command: "hush \u202erun", User: "u\r", Success: true})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -38,7 +39,7 @@ EXAMPLES:
 			}
 			push := c.Bool("push")
 			if push && scopeOf(c) == store.Personal {
-				return withHint(usagef("--push pushes the team store; a personal secret never goes to Vault"), "rotate without --push or without --personal")
+				return hint.With(usagef("--push pushes the team store; a personal secret never goes to Vault"), "rotate without --push or without --personal")
 			}
 			key := c.Args().First()
 			if err := runRotate(s, key, scopeOf(c), rotateOptions{generate: c.Bool("generate"), length: c.Int("length"), charset: c.String("charset")}); err != nil || !push {
@@ -46,7 +47,7 @@ EXAMPLES:
 			}
 			// The same push, from the same settings, as hush vault push.
 			if err := runVaultSync(c.Context, s, vaultOptions{}, true); err != nil {
-				return withHint(fmt.Errorf("rotated %s in the store, but the push failed: %w", key, err), "push it once Vault is reachable: hush vault push")
+				return hint.With(fmt.Errorf("rotated %s in the store, but the push failed: %w", key, err), "push it once Vault is reachable: hush vault push")
 			}
 			return nil
 		},
@@ -59,11 +60,11 @@ type rotateOptions struct {
 	charset  string
 }
 
-func runRotate(s *session, key string, scope store.Scope, o rotateOptions) error {
+func runRotate(s *ui, key string, scope store.Scope, o rotateOptions) error {
 	if err := store.ValidKeyName(key); err != nil {
 		return err
 	}
-	p, envName, id, err := s.openEnv()
+	p, envName, id, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func runRotate(s *session, key string, scope store.Scope, o rotateOptions) error
 	if err := store.ValidValue(value); err != nil {
 		return err
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	now := s.env.Now().UTC().Truncate(time.Second)
@@ -89,13 +90,13 @@ func runRotate(s *session, key string, scope store.Scope, o rotateOptions) error
 			return fmt.Errorf("%s %w in %s; use hush set to create it", key, store.ErrNotFound, envName)
 		}
 		if sec.Value.Reveal() == value {
-			return withHint(usagef("the new value is the same as the old one; nothing rotated"),
+			return hint.With(usagef("the new value is the same as the old one; nothing rotated"),
 				"a mark that needs no rotation is settled with a reason instead: hush dismiss %s --env %s --reason TEXT", key, envName)
 		}
 		d.SetValue(key, store.Value(value), now)
 		return nil
 	})
-	if aerr := s.auditWith(audit.SecretWrite, s.secretPath(envName, key), err); aerr != nil {
+	if aerr := s.AuditWith(audit.SecretWrite, s.SecretPath(envName, key), err); aerr != nil {
 		return aerr
 	}
 	s.infof("rotated %s in %s", key, envName)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -61,7 +63,7 @@ EXAMPLES:
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
-				return withHint(usagef("run needs a command"), "hush run -- CMD ARGS...")
+				return hint.With(usagef("run needs a command"), "hush run -- CMD ARGS...")
 			}
 			s, err := newSession(env, c)
 			if err != nil {
@@ -101,7 +103,7 @@ func splitList(vs []string) []string {
 
 // runRun prepares the child and runs it. Every failure before the child
 // starts is exit 125, so a caller can tell hush's failure from the child's.
-func runRun(ctx context.Context, s *session, o runOptions) error {
+func runRun(ctx context.Context, s *ui, o runOptions) error {
 	code, err := prepareAndRun(ctx, s, o)
 	if err != nil {
 		var se *inject.StartError
@@ -117,7 +119,7 @@ func runRun(ctx context.Context, s *session, o runOptions) error {
 	return &exitCodeError{code: code}
 }
 
-func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
+func prepareAndRun(ctx context.Context, s *ui, o runOptions) (int, error) {
 	p, envName, id, useStore, err := runSources(s, o)
 	if err != nil {
 		return 0, err
@@ -131,7 +133,7 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		}
 		allowInject = p.Config.AllowInject
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return 0, err
 	}
 	var entries []store.Entry
@@ -146,7 +148,7 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 	for _, e := range entries {
 		byName[e.Name] = e.Secret
 		secrets = append(secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
-		paths[e.Name] = s.secretPath(envName, e.Name)
+		paths[e.Name] = s.SecretPath(envName, e.Name)
 	}
 
 	var files []*inject.SecretFile
@@ -175,7 +177,7 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		files = append(files, sf)
 		fileNames = append(fileNames, v)
 		secrets = append(secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
-		paths[v] = s.secretPath(envName, key)
+		paths[v] = s.SecretPath(envName, key)
 	}
 
 	parent := s.env.Environ()
@@ -255,7 +257,7 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 			}
 			if id == nil {
 				var err error
-				if id, err = s.identityOrErr(); err != nil {
+				if id, err = s.Identity(); err != nil {
 					return inject.Value{}, err
 				}
 			}
@@ -273,7 +275,7 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 		if !ok {
 			return inject.Value{}, fmt.Errorf("reference hush://%s/%s: %s %w in %s", env, key, key, store.ErrNotFound, env)
 		}
-		refPaths = append(refPaths, s.secretPath(env, key))
+		refPaths = append(refPaths, s.SecretPath(env, key))
 		return inject.NewValue(sec.Value.Reveal()), nil
 	}
 	built, err := inject.BuildEnv(inject.EnvOptions{
@@ -303,7 +305,7 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 			auditKeys = append(auditKeys, ap[strings.LastIndexByte(ap, '/')+1:])
 		}
 	}
-	if err := s.auditRun(audit.SecretRead, envName, auditKeys, refPaths); err != nil {
+	if err := s.AuditRun(audit.SecretRead, envName, auditKeys, refPaths); err != nil {
 		return 0, err
 	}
 
@@ -346,9 +348,9 @@ func prepareAndRun(ctx context.Context, s *session, o runOptions) (int, error) {
 // whole store behind the user's back. A file of vault:// references then
 // needs no hush project and no age identity; hush:// references in it
 // open them when resolved.
-func runSources(s *session, o runOptions) (p *store.Project, envName string, id *crypt.Identity, useStore bool, err error) {
-	if len(o.envFiles) == 0 || s.envFlag != "" || len(o.files) > 0 {
-		p, envName, id, err = s.openEnv()
+func runSources(s *ui, o runOptions) (p *store.Project, envName string, id *crypt.Identity, useStore bool, err error) {
+	if len(o.envFiles) == 0 || s.EnvFlag != "" || len(o.files) > 0 {
+		p, envName, id, err = s.OpenEnv()
 		if err == nil {
 			if c, cerr := liveConflicts(s, p, envName, id); cerr == nil && len(c) > 0 {
 				s.warnf("%s", conflictWarning(envName, c))
@@ -356,7 +358,7 @@ func runSources(s *session, o runOptions) (p *store.Project, envName string, id 
 		}
 		return p, envName, id, true, err
 	}
-	p, err = s.openProject()
+	p, err = s.Project()
 	if errors.Is(err, store.ErrNoProject) {
 		return nil, "", nil, false, nil
 	}
@@ -373,8 +375,8 @@ func runSources(s *session, o runOptions) (p *store.Project, envName string, id 
 // Anything else opens as the shell would: a pipe from <(…) is fine.
 func openEnvFile(p *store.Project, path string) (*os.File, error) {
 	if src, _ := store.WalkSource(path, sourceRoots(p)); src != nil && src.Escapes {
-		return nil, withHint(fmt.Errorf("--env-file: %w: %s is a link in the project (%s) leading out of it", store.ErrOutside, path, src.Planted),
-			"check what the repository put there (ls -l %s)", shellWord(path))
+		return nil, hint.With(fmt.Errorf("--env-file: %w: %s is a link in the project (%s) leading out of it", store.ErrOutside, path, src.Planted),
+			"check what the repository put there (ls -l %s)", safe.ShellWord(path))
 	}
 	f, err := os.Open(path)
 	if err != nil {

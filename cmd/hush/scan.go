@@ -104,13 +104,13 @@ type scanOptions struct {
 	since, format, baseline  string
 }
 
-func runScan(s *session, o scanOptions) error {
+func runScan(s *ui, o scanOptions) error {
 	format, err := scan.ParseFormat(o.format)
 	if err != nil {
 		return usagef("%v", err)
 	}
 	cfg := scan.Config{}
-	p, perr := s.openProject()
+	p, perr := s.Project()
 	if perr == nil {
 		b, err := store.ReadFileNoFollow(filepath.Join(p.Dir(), "scan.yaml"), 1<<20)
 		switch {
@@ -140,7 +140,7 @@ func runScan(s *session, o scanOptions) error {
 		}
 		if len(paths) > 0 {
 			// The scan reads every value: one audit line per key.
-			if err := s.audit(audit.SecretRead, paths, nil); err != nil {
+			if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
 				return err
 			}
 		}
@@ -150,20 +150,20 @@ func runScan(s *session, o scanOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx := s.ctx()
+	ctx := s.Ctx()
 	var findings []scan.Finding
 	switch {
 	case o.staged:
-		findings, err = sc.ScanStaged(ctx, s.dir)
+		findings, err = sc.ScanStaged(ctx, s.Dir)
 	case o.history:
-		findings, err = sc.ScanHistory(ctx, s.dir, o.since)
+		findings, err = sc.ScanHistory(ctx, s.Dir, o.since)
 	default:
 		paths := o.paths
 		if len(paths) == 0 {
 			// Relative names read better and match the allowlist's globs.
 			paths = []string{"."}
-			if wd, err := s.env.Getwd(); err != nil || wd != s.dir {
-				paths = []string{s.dir}
+			if wd, err := s.env.Getwd(); err != nil || wd != s.Dir {
+				paths = []string{s.Dir}
 			}
 		}
 		findings, err = sc.ScanPaths(ctx, paths...)
@@ -186,8 +186,8 @@ func runScan(s *session, o scanOptions) error {
 // knownValues collects every secret the identity can decrypt, named
 // env/KEY (personal values too). Environments it cannot read are skipped
 // with a note.
-func knownValues(s *session, p *store.Project) (map[string]string, []string, error) {
-	id, err := s.identityOrErr()
+func knownValues(s *ui, p *store.Project) (map[string]string, []string, error) {
+	id, err := s.Identity()
 	if err != nil {
 		s.warnf("no identity: scanning without the project's own values (%v)", err)
 		return nil, nil, nil
@@ -208,18 +208,18 @@ func knownValues(s *session, p *store.Project) (map[string]string, []string, err
 				continue
 			}
 			known[env+"/"+e.Name] = v
-			paths = append(paths, s.secretPath(env, e.Name))
+			paths = append(paths, s.SecretPath(env, e.Name))
 		}
 	}
 	return known, paths, nil
 }
 
-func runHookInstall(s *session) error {
+func runHookInstall(s *ui) error {
 	self, err := os.Executable()
 	if err != nil {
 		self = "hush"
 	}
-	res, err := scan.InstallHook(s.ctx(), s.dir, scan.HookOptions{Command: self})
+	res, err := scan.InstallHook(s.Ctx(), s.Dir, scan.HookOptions{Command: self})
 	if err != nil {
 		return err
 	}
@@ -235,8 +235,8 @@ func runHookInstall(s *session) error {
 	return nil
 }
 
-func runHookUninstall(s *session) error {
-	res, err := scan.UninstallHook(s.ctx(), s.dir)
+func runHookUninstall(s *ui) error {
+	res, err := scan.UninstallHook(s.Ctx(), s.Dir)
 	if errors.Is(err, scan.ErrNoHook) {
 		return &exitCodeError{code: exitNotFound, err: err}
 	}

@@ -11,9 +11,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/internal/safe"
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
 )
 
 func scopeOf(c *cli.Context) store.Scope {
@@ -55,11 +56,11 @@ EXAMPLES:
 					if name == "" {
 						name = "KEY"
 					}
-					return withHint(usagef("%s=…: set takes the value from stdin or a prompt, never from the command line", name),
+					return hint.With(usagef("%s=…: set takes the value from stdin or a prompt, never from the command line", name),
 						"printf %%s \"$VALUE\" | hush set %s (and take the value out of your shell history)", name)
 				}
 				if c.NArg() > 1 {
-					return withHint(usagef("set takes the value from stdin or a prompt, never as an argument"),
+					return hint.With(usagef("set takes the value from stdin or a prompt, never as an argument"),
 						"arguments are visible to every user of this machine (ps, /proc); pipe the value instead: printf %%s \"$VALUE\" | hush set %s", c.Args().First())
 				}
 				s, err := newSession(env, c)
@@ -136,7 +137,7 @@ type setOptions struct {
 }
 
 // readValue gets a value from --from-file, piped stdin, or a prompt.
-func readValue(s *session, key, fromFile string) (string, error) {
+func readValue(s *ui, key, fromFile string) (string, error) {
 	var b []byte
 	var err error
 	switch {
@@ -157,7 +158,7 @@ func readValue(s *session, key, fromFile string) (string, error) {
 	}
 	v, err := promptSecret(fmt.Sprintf("value for %s: ", key))
 	if errors.Is(err, errNoTTY) {
-		return "", withHint(usagef("no value for %s: stdin is not a pipe and there is no terminal to prompt on", key),
+		return "", hint.With(usagef("no value for %s: stdin is not a pipe and there is no terminal to prompt on", key),
 			"pipe the value: printf %%s \"$VALUE\" | hush set %s", key)
 	}
 	if err != nil {
@@ -182,25 +183,31 @@ func readLimited(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, store.MaxValueSize+1))
 }
 
-func runSet(s *session, o setOptions) error {
-	p, err := s.openProject()
-	if err != nil {
+func runSet(s *ui, o setOptions) error {
+	if _, err := s.Project(); err != nil {
 		return err
 	}
 	if err := store.ValidKeyName(o.key); err != nil {
 		return err
 	}
-	envName, err := s.envName()
+	envName, err := s.EnvName()
 	if err != nil {
 		return err
+	}
+	var meta session.Meta
+	if o.setType {
+		meta.Type = &o.typ
 	}
 	if o.setRotate {
 		if _, err := store.ParsePeriod(o.rotateEvery); err != nil {
 			return err
 		}
+		meta.RotateEvery = &o.rotateEvery
 	}
-	id, err := s.identityOrErr()
-	if err != nil {
+	if o.setNote {
+		meta.Note = &o.note
+	}
+	if _, err := s.Identity(); err != nil {
 		return err
 	}
 	value, err := readValue(s, o.key, o.fromFile)
@@ -210,30 +217,12 @@ func runSet(s *session, o setOptions) error {
 	if err := store.ValidValue(value); err != nil {
 		return err
 	}
-	if err := s.auditReady(); err != nil {
+	change, err := s.Set(envName, o.scope, o.key, store.Value(value), meta)
+	if err != nil {
 		return err
 	}
-	now := s.env.Now().UTC().Truncate(time.Second)
-	created := false
-	err = p.Update(envName, o.scope, id, func(d *store.Document) error {
-		sec, ch := d.SetValue(o.key, store.Value(value), now)
-		created = ch == store.Created
-		if o.setType {
-			sec.Type = o.typ
-		}
-		if o.setRotate {
-			sec.RotateEvery = o.rotateEvery
-		}
-		if o.setNote {
-			sec.Note = o.note
-		}
-		return nil
-	})
-	if aerr := s.auditWith(audit.SecretWrite, s.secretPath(envName, o.key), err); aerr != nil {
-		return aerr
-	}
 	verb := "updated"
-	if created {
+	if change == store.Created {
 		verb = "set"
 	}
 	where := envName
@@ -245,23 +234,23 @@ func runSet(s *session, o setOptions) error {
 	return nil
 }
 
-func runGet(s *session, key string, personalOnly bool) error {
-	if _, err := s.openProject(); err != nil {
+func runGet(s *ui, key string, personalOnly bool) error {
+	if _, err := s.Project(); err != nil {
 		return err
 	}
 	if err := store.ValidKeyName(key); err != nil {
 		return err
 	}
-	envName, err := s.envName()
+	envName, err := s.EnvName()
 	if err != nil {
 		return err
 	}
-	if _, err := s.identityOrErr(); err != nil {
+	if _, err := s.Identity(); err != nil {
 		return err
 	}
-	sec, err := lookupSecret(s, envName, key, personalOnly)
-	if aerr := s.auditWith(audit.SecretRead, s.secretPath(envName, key), err); aerr != nil {
-		return aerr
+	sec, err := s.Get(envName, key, personalOnly)
+	if err != nil {
+		return err
 	}
 	v := sec.Value.Reveal()
 	if s.env.StdoutTTY {
@@ -278,40 +267,14 @@ func runGet(s *session, key string, personalOnly bool) error {
 	return nil
 }
 
-func lookupSecret(s *session, envName, key string, personalOnly bool) (*store.Secret, error) {
-	p := s.project
-	// Personal first: it overrides the team's value.
-	sec, err := p.ReadKey(envName, store.Personal, s.identity, key)
-	if err == nil && sec == nil && !personalOnly {
-		sec, err = p.ReadKey(envName, store.Team, s.identity, key)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if sec == nil {
-		return nil, fmt.Errorf("%s %w in %s", key, store.ErrNotFound, envName)
-	}
-	return sec, nil
-}
-
-func runLs(s *session, asJSON, personalOnly bool) error {
-	p, envName, id, err := s.openEnv()
+func runLs(s *ui, asJSON, personalOnly bool) error {
+	_, envName, _, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
-	var entries []store.Entry
-	if personalOnly {
-		var d *store.Document
-		if d, err = p.Read(envName, store.Personal, id); err == nil {
-			for _, n := range d.Names() {
-				entries = append(entries, store.Entry{Name: n, Secret: d.Secrets[n], Source: store.Personal})
-			}
-		}
-	} else {
-		entries, err = p.Layered(envName, id)
-	}
-	if aerr := s.auditWith(audit.SecretList, s.secretPath(envName, ""), err); aerr != nil {
-		return aerr
+	entries, err := s.List(envName, personalOnly)
+	if err != nil {
+		return err
 	}
 	type row struct {
 		Name        string    `json:"name"`
@@ -352,41 +315,17 @@ func runLs(s *session, asJSON, personalOnly bool) error {
 	return tw.Flush()
 }
 
-func runRm(s *session, keys []string, scope store.Scope) error {
+func runRm(s *ui, keys []string, scope store.Scope) error {
 	for _, k := range keys {
 		if err := store.ValidKeyName(k); err != nil {
 			return err
 		}
 	}
-	p, envName, id, err := s.openEnv()
+	_, envName, _, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
-	if err := s.auditReady(); err != nil {
-		return err
-	}
-	err = p.Update(envName, scope, id, func(d *store.Document) error {
-		for _, k := range keys {
-			if _, ok := d.Secrets[k]; !ok {
-				return fmt.Errorf("%s %w in %s (%s store); nothing removed", k, store.ErrNotFound, envName, scope)
-			}
-		}
-		for _, k := range keys {
-			delete(d.Secrets, k)
-		}
-		return nil
-	})
-	paths := make([]string, len(keys))
-	for i, k := range keys {
-		paths[i] = s.secretPath(envName, k)
-	}
-	if aerr := s.audit(audit.SecretDelete, paths, err); aerr != nil {
-		if err != nil {
-			return fmt.Errorf("%w (and: %v)", err, aerr)
-		}
-		return aerr
-	}
-	if err != nil {
+	if err := s.Remove(envName, scope, keys); err != nil {
 		return err
 	}
 	s.infof("removed %s from %s", strings.Join(keys, ", "), envName)

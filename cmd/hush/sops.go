@@ -13,6 +13,8 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync/sopsfile"
 )
@@ -34,7 +36,7 @@ const maxImportFile = 64 << 20
 //
 // A symlink in the project that leads out of it, a FIFO or a device is
 // refused unless follow (--follow): see openSource.
-func readImportFile(s *session, path, formatFlag string, follow bool) (*inject.Imported, error) {
+func readImportFile(s *ui, path, formatFlag string, follow bool) (*inject.Imported, error) {
 	var r io.Reader = s.env.Stdin
 	if path != "-" {
 		f, _, err := openSource(s, path, follow)
@@ -74,12 +76,12 @@ var followFlag = &cli.BoolFlag{Name: "follow", Usage: "read FILE even if it is a
 // ~/.git-credentials: such a link (or a directory link on the way) must
 // lead to a file inside them, and the file must be a regular file, unless
 // follow. Links outside the project are the user's and followed.
-func openSource(s *session, path string, follow bool) (*os.File, *store.Source, error) {
+func openSource(s *ui, path string, follow bool) (*os.File, *store.Source, error) {
 	if follow {
 		f, err := os.Open(path)
 		return f, nil, err
 	}
-	src, err := store.ResolveSource(path, sourceRoots(s.project))
+	src, err := store.ResolveSource(path, sourceRoots(s.Opened()))
 	if err == nil {
 		var f *os.File
 		if f, err = src.Open(); err == nil {
@@ -87,8 +89,8 @@ func openSource(s *session, path string, follow bool) (*os.File, *store.Source, 
 		}
 	}
 	if errors.Is(err, store.ErrOutside) {
-		return nil, nil, withHint(fmt.Errorf("%w; nothing imported", err),
-			"check what the repository put there (ls -l %s); if you mean it, pass --follow", shellWord(path))
+		return nil, nil, hint.With(fmt.Errorf("%w; nothing imported", err),
+			"check what the repository put there (ls -l %s); if you mean it, pass --follow", safe.ShellWord(path))
 	}
 	return nil, nil, err
 }
@@ -108,18 +110,18 @@ func sourceRoots(p *store.Project) []string {
 
 // readSOPS returns nil, nil when data is not a SOPS file (sopsfile.Candidates:
 // no SOPS metadata or ciphertext in it).
-func readSOPS(s *session, path string, data []byte, formatFlag string) (*inject.Imported, error) {
-	hint := sopsfile.FormatForPath(path)
+func readSOPS(s *ui, path string, data []byte, formatFlag string) (*inject.Imported, error) {
+	guess := sopsfile.FormatForPath(path)
 	if formatFlag != "" {
-		hint, _ = sopsfile.ParseFormat(formatFlag)
+		guess, _ = sopsfile.ParseFormat(formatFlag)
 	}
-	formats := sopsfile.Candidates(data, hint)
+	formats := sopsfile.Candidates(data, guess)
 	if len(formats) == 0 {
 		return nil, nil
 	}
 	// Every command that reads a file needs the identity anyway, to read
 	// or write the environment; sops' own key sources are tried after it.
-	id, err := s.identityOrErr()
+	id, err := s.Identity()
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +139,7 @@ func readSOPS(s *session, path string, data []byte, formatFlag string) (*inject.
 	if err != nil {
 		err = fmt.Errorf("%s (SOPS %s): %w; nothing imported", path, formats[0], err)
 		if errors.Is(err, store.ErrIntegrity) {
-			err = withHint(err, "%s carries SOPS metadata, so hush reads it only as a SOPS file; `sops decrypt %s` gives sops' own verdict", path, path)
+			err = hint.With(err, "%s carries SOPS metadata, so hush reads it only as a SOPS file; `sops decrypt %s` gives sops' own verdict", path, path)
 		}
 		return nil, err
 	}
@@ -157,10 +159,10 @@ func readSOPS(s *session, path string, data []byte, formatFlag string) (*inject.
 
 // sopsHelper finds hush-sops, which holds the sops library (see package
 // sopsfile for why it is a separate executable).
-func (s *session) sopsHelper() (*sopsfile.Helper, error) {
+func (s *ui) sopsHelper() (*sopsfile.Helper, error) {
 	path, err := sopsfile.FindHelper()
 	if err != nil {
-		return nil, withHint(err, "SOPS files are read and written by %s, installed next to hush by ./install.sh (or: go install ./cmd/%s)", sopsfile.HelperName, sopsfile.HelperName)
+		return nil, hint.With(err, "SOPS files are read and written by %s, installed next to hush by ./install.sh (or: go install ./cmd/%s)", sopsfile.HelperName, sopsfile.HelperName)
 	}
 	return &sopsfile.Helper{Path: path, Env: s.env.Environ(), Stderr: linesWriter{s.env.Stderr}}, nil
 }
@@ -179,7 +181,7 @@ func sopsKeys(id *crypt.Identity) sopsfile.Keys {
 // environment's recipients, honouring recipient pinning as every write
 // to the team store does. personal names the secrets that come from the
 // user's personal store, which the file would show to every recipient.
-func renderSOPS(s *session, p *store.Project, envName string, secrets []inject.Secret, personal []string, sopsType string) ([]byte, error) {
+func renderSOPS(s *ui, p *store.Project, envName string, secrets []inject.Secret, personal []string, sopsType string) ([]byte, error) {
 	if sopsType == "" {
 		sopsType = "yaml"
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -36,7 +37,7 @@ EXAMPLES:
 			if err != nil {
 				return err
 			}
-			if c.Bool("all") && s.envFlag != "" {
+			if c.Bool("all") && s.EnvFlag != "" {
 				return usagef("use either --env or --all")
 			}
 			return runStatus(s, c.Bool("json"), c.Bool("fail"))
@@ -56,8 +57,8 @@ type envStatus struct {
 	readErr     error
 }
 
-func runStatus(s *session, asJSON, fail bool) error {
-	p, err := s.openProject()
+func runStatus(s *ui, asJSON, fail bool) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
@@ -69,13 +70,13 @@ func runStatus(s *session, asJSON, fail bool) error {
 		}
 	}
 	envs := p.Config.EnvNames()
-	if s.envFlag != "" {
-		if _, err := p.Config.Env(s.envFlag); err != nil {
+	if s.EnvFlag != "" {
+		if _, err := p.Config.Env(s.EnvFlag); err != nil {
 			return err
 		}
-		envs = []string{s.envFlag}
+		envs = []string{s.EnvFlag}
 	}
-	id, idErr := s.identityOrErr()
+	id, idErr := s.Identity()
 	now := s.env.Now().UTC()
 	var out []envStatus
 	var paths []string
@@ -99,7 +100,7 @@ func runStatus(s *session, asJSON, fail bool) error {
 		if c, err := liveConflicts(s, p, e, id); err == nil && len(c) > 0 {
 			st.Conflicts = store.ConflictNames(c)
 		}
-		paths = append(paths, s.secretPath(e, ""))
+		paths = append(paths, s.SecretPath(e, ""))
 		doc := store.NewDocument(e)
 		for _, en := range entries {
 			doc.Secrets[en.Name] = en.Secret
@@ -116,7 +117,7 @@ func runStatus(s *session, asJSON, fail bool) error {
 		out = append(out, st)
 	}
 	if len(paths) > 0 {
-		if err := s.audit(audit.SecretList, paths, nil); err != nil {
+		if err := s.Audit(audit.SecretList, paths, nil); err != nil {
 			return err
 		}
 	}
@@ -171,10 +172,10 @@ func statusVerdict(out []envStatus, bad int) error {
 		return nil
 	}
 	err := fmt.Errorf("status --fail cannot vouch for %s, which this identity cannot read: %w", strings.Join(unreadable, ", "), first)
-	return withHint(err, "a member can add this key (hush member add KEY --env %s --label ci); or check only what it reads: hush status --fail --env ENV", strings.Join(unreadable, ","))
+	return hint.With(err, "a member can add this key (hush member add KEY --env %s --label ci); or check only what it reads: hush status --fail --env ENV", strings.Join(unreadable, ","))
 }
 
-func printStatus(s *session, out []envStatus) {
+func printStatus(s *ui, out []envStatus) {
 	w := s.env.Stdout
 	for _, st := range out {
 		printf(w, "%s\n  members: %s\n", st.Env, strings.Join(st.Members, ", "))

@@ -8,13 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
-)
-
-// Audit actions of trust decisions.
-const (
-	actionAck  = "project.ack"
-	actionLink = "project.link"
+	"github.com/hush-secrets/hush/store/audit"
 )
 
 func trustCommands(env *Env) []*cli.Command {
@@ -71,48 +67,13 @@ EXAMPLE:
 	}
 }
 
-// trustExempt are the commands that work while settings changes are
-// pending: the ones that show or acknowledge them, and git's drivers,
-// which have their own pinning.
-var trustExempt = map[string]bool{
-	"ack": true, "member ack": true, "link": true, "status": true, "doctor": true,
-	"member ls": true, "env ls": true, "git textconv": true, "git merge": true, "__complete": true,
-}
-
-// projectSettings are the settings every command uses: which project this
-// is and which identities hush may try.
-var projectSettings = []string{"id", "project", "ssh_identities"}
-
-// trustProject registers the checkout (trust on first use, legacy
-// migration) and refuses when the project's identity settings changed.
-func (s *session) trustProject(p *store.Project) error {
-	reg, err := p.Register(s.env.Now())
-	if err != nil {
-		return err
-	}
-	if reg.Legacy != "" {
-		s.infof("this project has no id yet: this checkout is now project %s, with the pins kept under its name; personal data kept under its name (%s) is used once you run: hush link",
-			p.ProjectKey(), store.Printable(reg.Legacy))
-	}
-	if reg.Shared {
-		others, _ := p.OtherCheckouts()
-		sort.Strings(others)
-		s.infof("project id %s is also checked out in %s: this checkout starts from its pins; its personal store is its own until you run: hush link",
-			p.ProjectKey(), store.Printable(strings.Join(others, ", ")))
-	}
-	if trustExempt[strings.TrimPrefix(s.command, "hush ")] {
-		return nil
-	}
-	return p.CheckSettings(projectSettings...)
-}
-
-func runAck(s *session, yes, recipientsOnly bool) error {
-	p, err := s.openProject()
+func runAck(s *ui, yes, recipientsOnly bool) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
 	var envs []string
-	if recipientsOnly || s.envFlag != "" {
+	if recipientsOnly || s.EnvFlag != "" {
 		if envs, err = s.memberEnvs(p, true); err != nil {
 			return err
 		}
@@ -159,21 +120,21 @@ func runAck(s *session, yes, recipientsOnly bool) error {
 	if !yes {
 		ok, err := confirm("accept these changes of .hush/hush.yaml?")
 		if errors.Is(err, errNoTTY) {
-			return withHint(usagef("no terminal to confirm on"), "review the change, then pass --yes")
+			return hint.With(usagef("no terminal to confirm on"), "review the change, then pass --yes")
 		}
 		if !ok {
 			return errors.New("not acknowledged; commands that use these settings stay refused")
 		}
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	err = p.Acknowledge(shown, envs)
-	paths := s.envPaths(changed)
+	paths := s.EnvPaths(changed)
 	if len(settings) > 0 {
-		paths = append(paths, s.secretPath("hush.yaml", ""))
+		paths = append(paths, s.SecretPath("hush.yaml", ""))
 	}
-	if aerr := s.audit(actionAck, paths, err); aerr != nil && err == nil {
+	if aerr := s.Audit(audit.ProjectAck, paths, err); aerr != nil && err == nil {
 		err = aerr
 	}
 	if err != nil {
@@ -189,8 +150,8 @@ func runAck(s *session, yes, recipientsOnly bool) error {
 	return nil
 }
 
-func runLink(s *session, yes bool) error {
-	p, err := s.openProject()
+func runLink(s *ui, yes bool) error {
+	p, err := s.Project()
 	if err != nil {
 		return err
 	}
@@ -211,17 +172,17 @@ func runLink(s *session, yes bool) error {
 	if !yes {
 		ok, err := confirm("use its personal store here? hush run will inject its values into this checkout's programs")
 		if errors.Is(err, errNoTTY) {
-			return withHint(usagef("no terminal to confirm on"), "check this is a clone of the same project, then pass --yes")
+			return hint.With(usagef("no terminal to confirm on"), "check this is a clone of the same project, then pass --yes")
 		}
 		if !ok {
 			return errors.New("not linked")
 		}
 	}
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	before, err := p.Link(s.env.Now())
-	if aerr := s.auditWith(actionLink, s.secretPath("", ""), err); aerr != nil {
+	if aerr := s.AuditWith(audit.ProjectLink, s.SecretPath("", ""), err); aerr != nil {
 		return aerr
 	}
 	if left, _ := filepath.Glob(filepath.Join(before, "*.age")); len(left) > 0 && before != p.PersonalDir() {
@@ -234,14 +195,14 @@ func runLink(s *session, yes bool) error {
 // filePolicy is what a *_file setting from hush.yaml may name: files in
 // the project, never hush's own directories or the user's keys, unless
 // the user's config.yaml allows them.
-func (s *session) filePolicy(p *store.Project) (*store.FilePolicy, error) {
-	uc, err := store.ReadUserConfig(filepath.Join(s.configDir(), store.UserConfigName))
+func (s *ui) filePolicy(p *store.Project) (*store.FilePolicy, error) {
+	uc, err := store.ReadUserConfig(filepath.Join(s.ConfigDir(), store.UserConfigName))
 	if err != nil {
 		return nil, err
 	}
-	home := s.home()
+	home := s.Home()
 	prot := []string{
-		s.xdg("XDG_CONFIG_HOME", ".config"), s.dataDir(), s.stateDir(),
+		filepath.Dir(s.ConfigDir()), s.DataDir(), s.StateDir(),
 		filepath.Join(home, ".ssh"), filepath.Join(home, ".gnupg"), filepath.Join(home, ".aws"),
 		filepath.Join(home, ".kube"), filepath.Join(home, ".docker"), filepath.Join(home, ".netrc"),
 		filepath.Join(home, ".git-credentials"), filepath.Join(home, ".vault-token"),
@@ -250,7 +211,7 @@ func (s *session) filePolicy(p *store.Project) (*store.FilePolicy, error) {
 	if f := s.env.Getenv("HUSH_IDENTITY_FILE"); f != "" {
 		prot = append(prot, f)
 	}
-	l := s.lookup()
+	l := s.Lookup()
 	prot = append(prot, l.IdentityFile())
 	return &store.FilePolicy{Root: p.Root, Home: home, Protected: prot, User: uc}, nil
 }

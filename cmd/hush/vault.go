@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
@@ -43,7 +44,7 @@ func vaultOpts(c *cli.Context) vaultOptions {
 var preferFlag = &cli.StringFlag{Name: "prefer", Usage: "resolve keys both sides changed: `local` or remote wins"}
 
 func vaultCommands(env *Env) []*cli.Command {
-	action := func(run func(context.Context, *session, vaultOptions) error) cli.ActionFunc {
+	action := func(run func(context.Context, *ui, vaultOptions) error) cli.ActionFunc {
 		return func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usagef("%s takes no arguments", c.Command.Name)
@@ -93,20 +94,20 @@ EXAMPLES:
 
 // vaultHint adds the hint that fits a Vault error.
 func vaultHint(err error) error {
-	var he *hintError
+	var he *hint.Error
 	switch {
 	case err == nil || errors.As(err, &he):
 		return err
 	case errors.Is(err, sync.ErrDenied):
-		return withHint(err, "%s", deniedHint(err))
+		return hint.With(err, "%s", deniedHint(err))
 	case errors.Is(err, sync.ErrUnavailable):
-		return withHint(err, "is Vault running and reachable? set VAULT_ADDR, --address or vault.address in .hush/hush.yaml")
+		return hint.With(err, "is Vault running and reachable? set VAULT_ADDR, --address or vault.address in .hush/hush.yaml")
 	case errors.Is(err, sync.ErrDeleted):
 		return err
 	}
 	var ce *sync.ConflictError
 	if errors.As(err, &ce) {
-		return withHint(err, "see them with hush vault diff, then choose: hush vault push --prefer local, or hush vault pull --prefer remote")
+		return hint.With(err, "see them with hush vault diff, then choose: hush vault push --prefer local, or hush vault pull --prefer remote")
 	}
 	return err
 }
@@ -126,10 +127,10 @@ func deniedHint(err error) string {
 }
 
 // openVault builds the backend from hush.yaml, flags and the environment.
-func openVault(s *session, o vaultOptions) (*vault.Vault, error) {
+func openVault(s *ui, o vaultOptions) (*vault.Vault, error) {
 	var cfg vault.Config
 	project := ""
-	p, err := s.openProject()
+	p, err := s.Project()
 	switch {
 	case err == nil:
 		// The vault: section decides where the token and the values go
@@ -163,14 +164,14 @@ func openVault(s *session, o vaultOptions) (*vault.Vault, error) {
 	if o.layout != "" {
 		cfg.Layout = o.layout
 	}
-	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.address, Getenv: s.env.Getenv, Home: s.home(),
+	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.address, Getenv: s.env.Getenv, Home: s.Home(),
 		UserAgent: "hush/" + version})
 }
 
 // closeVault revokes the token hush logged in with (AppRole, JWT,
 // Kubernetes) when the command is done with it, so runs do not pile up
 // live tokens; a user's own token is left alone.
-func closeVault(s *session, b any) {
+func closeVault(s *ui, b any) {
 	c, ok := b.(interface{ Close(context.Context) error })
 	if !ok {
 		return
@@ -182,8 +183,8 @@ func closeVault(s *session, b any) {
 	}
 }
 
-func newSyncer(s *session, o vaultOptions) (*sync.Syncer, error) {
-	p, envName, id, err := s.openEnv()
+func newSyncer(s *ui, o vaultOptions) (*sync.Syncer, error) {
+	p, envName, id, err := s.OpenEnv()
 	if err != nil {
 		return nil, err
 	}
@@ -199,18 +200,18 @@ func newSyncer(s *session, o vaultOptions) (*sync.Syncer, error) {
 		State: sync.NewState(p.PersonalDir(), "vault-state.json"), Now: s.env.Now}, nil
 }
 
-func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
+func runVaultDiff(ctx context.Context, s *ui, o vaultOptions) error {
 	sy, err := newSyncer(s, o)
 	if err != nil {
 		return err
 	}
 	defer closeVault(s, sy.Backend)
 	// Both sides' values are read to compare them, none is shown: a list.
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	r, err := sy.Compare(ctx)
-	if aerr := s.auditWith(audit.SecretList, s.secretPath(sy.Env, ""), err); aerr != nil {
+	if aerr := s.AuditWith(audit.SecretList, s.SecretPath(sy.Env, ""), err); aerr != nil {
 		return aerr
 	}
 	// vault diff, like hush diff and diff(1), exits 1 when the sides
@@ -252,7 +253,7 @@ func runVaultDiff(ctx context.Context, s *session, o vaultOptions) error {
 	return differs
 }
 
-func writeVaultJSON(s *session, r *sync.Report) error {
+func writeVaultJSON(s *ui, r *sync.Report) error {
 	type change struct {
 		Key    string `json:"key"`
 		Side   string `json:"side"`
@@ -293,20 +294,20 @@ func syncNote(r *sync.Report) string {
 	return ""
 }
 
-func runVaultStatus(ctx context.Context, s *session, o vaultOptions) error {
+func runVaultStatus(ctx context.Context, s *ui, o vaultOptions) error {
 	o.status = true
 	return runVaultDiff(ctx, s, o)
 }
 
-func runVaultPush(ctx context.Context, s *session, o vaultOptions) error {
+func runVaultPush(ctx context.Context, s *ui, o vaultOptions) error {
 	return runVaultSync(ctx, s, o, true)
 }
 
-func runVaultPull(ctx context.Context, s *session, o vaultOptions) error {
+func runVaultPull(ctx context.Context, s *ui, o vaultOptions) error {
 	return runVaultSync(ctx, s, o, false)
 }
 
-func runVaultSync(ctx context.Context, s *session, o vaultOptions, push bool) error {
+func runVaultSync(ctx context.Context, s *ui, o vaultOptions, push bool) error {
 	prefer, err := sync.ParsePrefer(o.prefer)
 	if err != nil {
 		return err
@@ -316,7 +317,7 @@ func runVaultSync(ctx context.Context, s *session, o vaultOptions, push bool) er
 		return err
 	}
 	defer closeVault(s, sy.Backend)
-	if err := s.auditReady(); err != nil {
+	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	var res *sync.Result
@@ -343,7 +344,7 @@ func runVaultSync(ctx context.Context, s *session, o vaultOptions, push bool) er
 		if push {
 			action = audit.SyncPush
 		}
-		if aerr := s.auditRemote(action, source, "", []string{s.secretPath(sy.Env, "")}, err); aerr != nil {
+		if aerr := s.AuditRemote(action, source, "", []string{s.SecretPath(sy.Env, "")}, err); aerr != nil {
 			return fmt.Errorf("%w (and: %v)", err, aerr)
 		}
 		return err
@@ -377,15 +378,15 @@ func changeList(res *sync.Result) string {
 
 // auditVaultKeys records one line per key of env synced with the Vault
 // at source.
-func (s *session) auditVaultKeys(action, env, source string, keys []string, opErr error) error {
+func (s *ui) auditVaultKeys(action, env, source string, keys []string, opErr error) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	paths := make([]string, len(keys))
 	for i, k := range keys {
-		paths[i] = s.secretPath(env, k)
+		paths[i] = s.SecretPath(env, k)
 	}
-	return s.auditRemote(action, source, "", paths, opErr)
+	return s.AuditRemote(action, source, "", paths, opErr)
 }
 
 // vaultAddress is the address of a Vault backend, for the audit log.
@@ -396,8 +397,8 @@ func vaultAddress(b sync.Backend) string {
 	return ""
 }
 
-func runVaultPolicy(ctx context.Context, s *session, o vaultOptions) error {
-	envName, err := s.envName()
+func runVaultPolicy(ctx context.Context, s *ui, o vaultOptions) error {
+	envName, err := s.EnvName()
 	if err != nil {
 		return err
 	}

@@ -184,7 +184,7 @@ func TestStartLeasesPKI(t *testing.T) {
 	if _, err := resolveVaultRef(ctx, s, "vault://secret/app/db#nope"); exitCode(err) != exitNotFound {
 		t.Errorf("missing field: %v (exit %d)", err, exitCode(err))
 	}
-	log, _ := os.ReadFile(filepath.Join(s.stateDir(), "audit.jsonl"))
+	log, _ := os.ReadFile(filepath.Join(s.StateDir(), "audit.jsonl"))
 	for _, want := range []string{`"vault:pki/issue/app#certificate"`, `"vault:secret/app/db#password"`} {
 		if !bytes.Contains(log, []byte(want)) {
 			t.Errorf("audit log lacks %s", want)
@@ -210,7 +210,7 @@ func TestStartLeasesPKI(t *testing.T) {
 
 // testSession is a session outside any project, with its own HOME and
 // the given environment.
-func testSession(t *testing.T, vars map[string]string) (*session, *bytes.Buffer) {
+func testSession(t *testing.T, vars map[string]string) (*ui, *bytes.Buffer) {
 	home := t.TempDir()
 	vars["HOME"] = home
 	vars["HUSH_KEYRING"] = "off"
@@ -222,5 +222,5 @@ func testSession(t *testing.T, vars map[string]string) (*session, *bytes.Buffer)
 		Getwd:   func() (string, error) { return home, nil },
 		Now:     time.Now,
 	}
-	return &session{env: env, dir: home, command: "run"}, &stderr
+	return newUI(env, home, "run"), &stderr
 }

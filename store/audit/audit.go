@@ -66,6 +66,17 @@ const (
 	EnvDelete    = "env.delete"
 	ProjectInit  = "project.init"
 	AuditRepair  = "audit.repair"
+	// SecretLeak is a secret reported leaked (hush leak); SecretDismiss an
+	// exposure mark settled without a new value, with what and why in the
+	// line's detail.
+	SecretLeak    = "secret.leak"
+	SecretDismiss = "secret.dismiss"
+	// Who may read an environment, and what this checkout trusts.
+	MemberAdd    = "member.add"
+	MemberRemove = "member.remove"
+	MemberAck    = "member.ack"
+	ProjectAck   = "project.ack"
+	ProjectLink  = "project.link"
 	// Remote operations that are not a read or write of one key: a sync
 	// that stopped before changing anything (a conflict, a denial), and a
 	// lease's renewal and revocation.
