@@ -120,9 +120,15 @@ func (s *Session) Home() string {
 }
 
 // ConfigDir, DataDir and StateDir are hush's XDG directories.
-func (s *Session) ConfigDir() string { return filepath.Join(s.xdg("XDG_CONFIG_HOME", ".config"), "hush") }
-func (s *Session) DataDir() string   { return filepath.Join(s.xdg("XDG_DATA_HOME", ".local/share"), "hush") }
-func (s *Session) StateDir() string  { return filepath.Join(s.xdg("XDG_STATE_HOME", ".local/state"), "hush") }
+func (s *Session) ConfigDir() string {
+	return filepath.Join(s.xdg("XDG_CONFIG_HOME", ".config"), "hush")
+}
+func (s *Session) DataDir() string {
+	return filepath.Join(s.xdg("XDG_DATA_HOME", ".local/share"), "hush")
+}
+func (s *Session) StateDir() string {
+	return filepath.Join(s.xdg("XDG_STATE_HOME", ".local/state"), "hush")
+}
 
 // Project finds the project around Dir, registers the checkout and refuses
 // when the settings that say which project this is changed unacknowledged.
