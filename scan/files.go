@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/hush-secrets/hush/internal/git"
 )
 
 // ScanPaths scans files and directory trees; no path means ".".
@@ -143,16 +144,9 @@ func inWorkTree(ctx context.Context, dir string) bool {
 
 // gitOutput runs git in dir and returns its standard output.
 func gitOutput(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir, "-c", "core.quotePath=false"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := git.Output(ctx, dir, args...)
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 200 {
-			msg = msg[:200]
-		}
-		return nil, fmt.Errorf("scan: git %s: %w: %s", args[0], err, msg)
+		return nil, fmt.Errorf("scan: %w", err)
 	}
 	return out, nil
 }

@@ -42,9 +42,9 @@ func files(fs []Finding, root string) []string {
 func TestScanPathsGit(t *testing.T) {
 	isolateGit(t)
 	dir := t.TempDir()
-	git(t, dir, "init", "-q")
+	runGit(t, dir, "init", "-q")
 	tree(t, dir)
-	git(t, dir, "add", "src")
+	runGit(t, dir, "add", "src")
 	fs, err := newTestScanner(t, Config{}).ScanPaths(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/hush-secrets/hush/internal/git"
 )
 
 // ErrNotRepository is returned by the git scans outside a git repository.
@@ -84,7 +85,7 @@ const maxBlock = 4 << 20
 func (s *Scanner) scanGitDiff(ctx context.Context, dir string, args []string) ([]Finding, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir, "-c", "core.quotePath=false"}, args...)...)
+	cmd := git.Cmd(ctx, dir, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

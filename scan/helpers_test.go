@@ -46,8 +46,8 @@ func isolateGit(t *testing.T) {
 	t.Setenv("GIT_COMMITTER_DATE", "2026-01-02T03:04:05Z")
 }
 
-// git runs git in dir as a test user and returns its trimmed output.
-func git(t *testing.T, dir string, args ...string) string {
+// runGit runs git in dir as a test user and returns its trimmed output.
+func runGit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=Test User",
 		"-c", "user.email=test@example.test", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"}, args...)...)

@@ -24,7 +24,7 @@ func readFile(t *testing.T, path string) string {
 func TestInstallHookFresh(t *testing.T) {
 	isolateGit(t)
 	dir := t.TempDir()
-	git(t, dir, "init", "-q")
+	runGit(t, dir, "init", "-q")
 	res, err := InstallHook(context.Background(), dir, HookOptions{Command: "/opt/it's/hush"})
 	if err != nil {
 		t.Fatal(err)
@@ -55,8 +55,8 @@ func TestInstallHookFresh(t *testing.T) {
 func TestInstallHookHooksPath(t *testing.T) {
 	isolateGit(t)
 	dir := t.TempDir()
-	git(t, dir, "init", "-q")
-	git(t, dir, "config", "core.hooksPath", "tools/hooks")
+	runGit(t, dir, "init", "-q")
+	runGit(t, dir, "config", "core.hooksPath", "tools/hooks")
 	res, err := InstallHook(context.Background(), dir, HookOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestInstallHookHooksPath(t *testing.T) {
 func TestInstallHookChains(t *testing.T) {
 	isolateGit(t)
 	dir := t.TempDir()
-	git(t, dir, "init", "-q")
+	runGit(t, dir, "init", "-q")
 	hooks := filepath.Join(dir, ".git", "hooks")
 	foreign := "#!/bin/sh\necho lint >> \"$HOOK_LOG\"\nexit \"${LINT_EXIT:-0}\"\n"
 	if err := os.WriteFile(filepath.Join(hooks, "pre-commit"), []byte(foreign), 0o755); err != nil {
@@ -116,7 +116,7 @@ func TestInstallHookChains(t *testing.T) {
 func TestHookRuns(t *testing.T) {
 	isolateGit(t)
 	dir := t.TempDir()
-	git(t, dir, "init", "-q")
+	runGit(t, dir, "init", "-q")
 	bin := t.TempDir()
 	log := filepath.Join(t.TempDir(), "log")
 	stub := "#!/bin/sh\necho \"hush $*\" >> \"$HOOK_LOG\"\nexit \"${HUSH_EXIT:-0}\"\n"
@@ -135,7 +135,7 @@ func TestHookRuns(t *testing.T) {
 
 	commit := func(name string, env ...string) error {
 		writeFile(t, filepath.Join(dir, name), name+"\n")
-		git(t, dir, "add", name)
+		runGit(t, dir, "add", name)
 		cmd := exec.Command("git", "-C", dir, "-c", "user.name=T", "-c", "user.email=t@example.test", "commit", "-q", "-m", name)
 		cmd.Env = append(os.Environ(), env...)
 		return cmd.Run()
@@ -165,7 +165,7 @@ func TestUninstallHook(t *testing.T) {
 	isolateGit(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	git(t, dir, "init", "-q")
+	runGit(t, dir, "init", "-q")
 	hook := filepath.Join(dir, ".git", "hooks", "pre-commit")
 	if _, err := UninstallHook(ctx, dir); !errors.Is(err, ErrNoHook) {
 		t.Errorf("no hook: got %v, want ErrNoHook", err)

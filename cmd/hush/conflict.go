@@ -1,10 +1,11 @@
 package main
 
 import (
-	"os/exec"
+	"context"
 	"strings"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/store"
 )
 
@@ -33,11 +34,11 @@ func liveConflicts(s *ui, p *store.Project, env string, id *crypt.Identity) (map
 // gitUnmerged reports whether git's index holds abs as unmerged; known is
 // false outside a work tree or when git fails.
 func gitUnmerged(abs string) (unmerged, known bool) {
-	top, rel := gitPath(abs)
+	top, rel := git.Path(abs)
 	if top == "" {
 		return false, false
 	}
-	out, err := exec.Command("git", "--literal-pathspecs", "-C", top, "ls-files", "-u", "--", rel).Output()
+	out, err := git.Output(context.Background(), top, "ls-files", "-u", "--", rel)
 	if err != nil {
 		return false, false
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
@@ -77,7 +78,7 @@ func pinHint(err error) string {
 	var tc *store.TextConflictError
 	if errors.As(err, &tc) {
 		rel := tc.Path
-		if top, r := gitPath(tc.Path); top != "" {
+		if top, r := git.Path(tc.Path); top != "" {
 			rel = r
 		}
 		return fmt.Sprintf("set up hush's git drivers and redo the merge of that file: hush git setup && git checkout -m %s", safe.ShellWord(rel))

@@ -2,18 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
@@ -128,15 +129,6 @@ EXAMPLES:
 	}
 }
 
-// gitTop returns the top of the git work tree containing dir, or "".
-func gitTop(dir string) string {
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // writeGitAttributes adds hush's line to the project's .gitattributes. The
 // file comes from the repository: a symlink, a hard link or anything but a
 // regular file is refused, never written through, and the file is replaced
@@ -171,8 +163,8 @@ func checkGitAttributes(root string) error {
 // configureGit sets the drivers in the repository's local config.
 func configureGit(top string) error {
 	for _, kv := range gitDriverConfig {
-		if out, err := exec.Command("git", "-C", top, "config", "--local", kv[0], kv[1]).CombinedOutput(); err != nil {
-			return fmt.Errorf("git config %s: %v: %s", kv[0], err, strings.TrimSpace(string(out)))
+		if _, err := git.Output(context.Background(), top, "config", "--local", kv[0], kv[1]); err != nil {
+			return fmt.Errorf("%s: %w", kv[0], err)
 		}
 	}
 	return nil
@@ -212,7 +204,7 @@ func runGitSetup(s *ui) error {
 	if err != nil {
 		return err
 	}
-	top := gitTop(p.Root)
+	top := git.Top(p.Root)
 	if top == "" {
 		return fmt.Errorf("%s is not in a git work tree", p.Root)
 	}

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
@@ -250,13 +251,11 @@ func describeSides(s *ui, dir string, sides *gitmerge.Sides) {
 		if rev == "" {
 			return "(no commit)"
 		}
-		cmd := exec.Command("git", "log", "-1", "--format=%h %an, %ar: %s", rev)
-		cmd.Dir = dir
-		out, err := cmd.Output()
+		out, err := git.Line(context.Background(), dir, "log", "-1", "--format=%h %an, %ar: %s", "--end-of-options", rev)
 		if err != nil {
 			return rev
 		}
-		return repoText(strings.TrimSpace(string(out)))
+		return out
 	}
 	printf(s.env.Stderr, "hush: ours:   %s\n", show(sides.OursRev))
 	printf(s.env.Stderr, "hush: theirs: %s\n", show(sides.TheirsRev))

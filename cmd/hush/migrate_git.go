@@ -2,14 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 )
@@ -19,46 +20,28 @@ import (
 // gitTracked says why git holds a file's values: it is tracked now, or a
 // commit in the history has it. "" when neither, or outside git.
 func gitTracked(abs string) string {
-	top, rel := gitPath(abs)
+	top, rel := git.Path(abs)
 	if top == "" {
 		return ""
 	}
-	if exec.Command("git", "--literal-pathspecs", "-C", top, "ls-files", "--error-unmatch", "--", rel).Run() == nil {
+	if git.OK(context.Background(), top, "ls-files", "--error-unmatch", "--", rel) {
 		return "is tracked by git"
 	}
-	out, err := exec.Command("git", "--literal-pathspecs", "-C", top, "log", "--all", "--format=%h", "-1", "--", rel).Output()
-	if c := strings.TrimSpace(string(out)); err == nil && c != "" {
+	if c, err := git.Line(context.Background(), top, "log", "--all", "--format=%h", "-1", "--", rel); err == nil && c != "" {
 		return "was committed to git (commit " + c + ")"
 	}
 	return ""
 }
 
-// gitPath returns the top of abs's work tree and abs relative to it, or
-// "" outside git (or without git).
-func gitPath(abs string) (top, rel string) {
-	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
-	if err != nil {
-		return "", ""
-	}
-	if top = gitTop(dir); top == "" {
-		return "", ""
-	}
-	rel, err = filepath.Rel(top, filepath.Join(dir, filepath.Base(abs)))
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return "", ""
-	}
-	return top, filepath.ToSlash(rel)
-}
-
 func gitIgnored(top, rel string) bool {
 	// --no-index: a tracked file counts as ignored when a pattern matches.
-	return exec.Command("git", "-C", top, "check-ignore", "-q", "--no-index", "--", rel).Run() == nil
+	return git.OK(context.Background(), top, "check-ignore", "-q", "--no-index", "--", rel)
 }
 
 // ensureIgnored appends FILE to the .gitignore at the top of its git work
 // tree (or of the project, outside git) unless git already ignores it.
 func ensureIgnored(s *ui, projectRoot string, f *migrated) error {
-	top, rel := gitPath(f.abs)
+	top, rel := git.Path(f.abs)
 	base := top
 	if top == "" {
 		base = projectRoot

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
@@ -209,7 +210,7 @@ func runInit(s *ui, o initOptions) error {
 	if err := writeGitAttributes(root); err != nil {
 		return err
 	}
-	if top := gitTop(root); top != "" {
+	if top := git.Top(root); top != "" {
 		if err := configureGit(top); err != nil {
 			s.warnf("%v; run hush git setup later", err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
@@ -102,7 +103,7 @@ func sourceRoots(p *store.Project) []string {
 		return nil
 	}
 	roots := []string{p.Root}
-	if top := gitTop(p.Root); top != "" {
+	if top := git.Top(p.Root); top != "" {
 		roots = append(roots, top)
 	}
 	return roots

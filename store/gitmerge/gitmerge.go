@@ -5,17 +5,17 @@ package gitmerge
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/store"
 )
 
@@ -82,15 +82,7 @@ type Request struct {
 type gitCmd struct{ dir string }
 
 func (g gitCmd) out(args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = g.dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("git %s: %v: %q", args[0], err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(string(out)), nil
+	return git.Line(context.Background(), g.dir, args...)
 }
 
 // object returns the object id rev:path names, or "" when there is none.

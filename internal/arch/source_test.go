@@ -1,0 +1,59 @@
+package arch
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// rulesOfSource are what the import table cannot say: a call that has one
+// home. Each forbids a pattern in the non-test Go files under a directory
+// of the repository, except in the package that is its home.
+var rulesOfSource = []struct {
+	what, home string
+	under      []string
+	pattern    *regexp.Regexp
+}{
+	{"running git", "internal/git", []string{"."}, regexp.MustCompile(`exec\.Command(Context)?\([^)]*"git"`)},
+}
+
+func TestOneHomePerCall(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rulesOfSource {
+		for _, under := range r.under {
+			err := filepath.WalkDir(filepath.Join(root, under), func(path string, d os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				rel, _ := filepath.Rel(root, path)
+				if d.IsDir() {
+					if rel == r.home || strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" {
+						return filepath.SkipDir
+					}
+					return nil
+				}
+				if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+					return nil
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				for i, line := range strings.Split(string(b), "\n") {
+					if r.pattern.MatchString(line) {
+						t.Errorf("%s:%d: %s belongs in %s", rel, i+1, r.what, r.home)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
