@@ -206,7 +206,7 @@ func LockFile(path string) (*Lock, error) {
 // Unlock releases the lock.
 func (l *Lock) Unlock() {
 	if l != nil && l.f != nil {
-		UnlockFile(l.f)
+		unlockFile(l.f)
 		l.f.Close()
 		l.f = nil
 	}

@@ -19,7 +19,7 @@ const (
 // import and migrate, rotate, leak, vault pull):
 //
 //   - a new key is created, updated and rotated now, and gets the type its
-//     name suggests (InferType);
+//     name suggests (inferType);
 //   - a different value is a rotation: updated and rotated now, and the
 //     exposure and compromise marks are cleared, since the value they were
 //     about is gone;
@@ -31,7 +31,7 @@ func (d *Document) SetValue(name string, v Value, now time.Time) (*Secret, Chang
 	sec, ok := d.Secrets[name]
 	switch {
 	case !ok:
-		sec = &Secret{Value: v, Type: InferType(name), Created: now, Updated: now, Rotated: now}
+		sec = &Secret{Value: v, Type: inferType(name), Created: now, Updated: now, Rotated: now}
 		d.Secrets[name] = sec
 		return sec, Created
 	case sec.Value.Reveal() == v.Reveal():

@@ -100,7 +100,7 @@ func (p *Project) resolve() error {
 	if err != nil {
 		return err
 	}
-	if c, ok := r.Checkouts[realRoot(p.Root)]; ok && ValidProjectID(c.ID) == nil {
+	if c, ok := r.Checkouts[realRoot(p.Root)]; ok && validProjectID(c.ID) == nil {
 		p.key, p.linked, p.registered, p.legacy = c.ID, c.Linked, true, c.Legacy
 		return nil
 	}
@@ -183,7 +183,7 @@ func (p *Project) register(now time.Time, reg *Registration) error {
 		return err
 	}
 	root := realRoot(p.Root)
-	if c, ok := r.Checkouts[root]; ok && ValidProjectID(c.ID) == nil {
+	if c, ok := r.Checkouts[root]; ok && validProjectID(c.ID) == nil {
 		p.key, p.linked, p.registered, p.legacy = c.ID, c.Linked, true, c.Legacy
 		return nil
 	}

@@ -94,7 +94,7 @@ func parseConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("%w: .hush/hush.yaml: %v", ErrIntegrity, err)
 	}
 	if c.ID != "" {
-		if err := ValidProjectID(c.ID); err != nil {
+		if err := validProjectID(c.ID); err != nil {
 			return nil, fmt.Errorf("%w: .hush/hush.yaml: %v", ErrIntegrity, err)
 		}
 	}

@@ -40,7 +40,7 @@ func IsConfigValue(name, value string) bool {
 		return true
 	}
 	n := strings.ToUpper(name)
-	if InferType(n) != "" {
+	if inferType(n) != "" {
 		return false
 	}
 	for _, w := range secretWords {

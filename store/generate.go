@@ -6,8 +6,8 @@ import (
 	"math/big"
 )
 
-// Charsets for generated values.
-var Charsets = map[string]string{
+// charsets for generated values.
+var charsets = map[string]string{
 	"alnum":   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
 	"hex":     "0123456789abcdef",
 	"base64":  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
@@ -18,7 +18,7 @@ var Charsets = map[string]string{
 // with crypto/rand (rejection sampling through rand.Int, so no modulo
 // bias).
 func GenerateValue(length int, charset string) (string, error) {
-	set, ok := Charsets[charset]
+	set, ok := charsets[charset]
 	if !ok {
 		return "", fmt.Errorf("%w charset %q: use alnum, hex, base64 or symbols", ErrInvalid, charset)
 	}

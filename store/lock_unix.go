@@ -28,8 +28,8 @@ func LockExclusive(f *os.File) error {
 	}
 }
 
-// UnlockFile releases LockExclusive.
-func UnlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+// unlockFile releases LockExclusive.
+func unlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
 
 // isSyncUnsupported: some file systems cannot fsync a directory.
 func isSyncUnsupported(err error) bool { return errors.Is(err, syscall.EINVAL) }

@@ -22,8 +22,8 @@ func LockExclusive(f *os.File) error {
 	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol)
 }
 
-// UnlockFile releases LockExclusive.
-func UnlockFile(f *os.File) {
+// unlockFile releases LockExclusive.
+func unlockFile(f *os.File) {
 	ol := new(windows.Overlapped)
 	_ = windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, ol)
 }

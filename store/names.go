@@ -74,9 +74,9 @@ func ValidProjectName(name string) error {
 	return nil
 }
 
-// ValidProjectID reports whether id is a project id as hush init makes
+// validProjectID reports whether id is a project id as hush init makes
 // them: 32 lower-case hex digits (128 bits).
-func ValidProjectID(id string) error {
+func validProjectID(id string) error {
 	ok := len(id) == 32
 	for i := 0; ok && i < len(id); i++ {
 		ok = hexDigit[id[i]]

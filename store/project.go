@@ -164,7 +164,7 @@ func Create(root, dataDir string, cfg *Config) (*Project, error) {
 // a kill between the two files leaves the user's own change pinned, not
 // pending. Callers hold the project lock.
 func (p *Project) SaveConfig(pinEnvs ...string) error {
-	if p.Config.ID == "" && p.registered && ValidProjectID(p.key) == nil {
+	if p.Config.ID == "" && p.registered && validProjectID(p.key) == nil {
 		p.Config.ID = p.key
 	}
 	var before map[string]string

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// DefaultPeriods are the rotation periods per secret type. "password" has
+// defaultPeriods are the rotation periods per secret type. "password" has
 // none: its rotation is the user's call.
-var DefaultPeriods = map[string]string{
+var defaultPeriods = map[string]string{
 	"api-key":       "90d",
 	"database":      "30d",
 	"tls":           "90d",
@@ -60,8 +60,8 @@ var typeRules = []struct {
 	}},
 }
 
-// InferType guesses a secret's type from its name, "" when nothing fits.
-func InferType(name string) string {
+// inferType guesses a secret's type from its name, "" when nothing fits.
+func inferType(name string) string {
 	n := strings.ToUpper(name)
 	for _, r := range typeRules {
 		if r.match(n) {
@@ -85,7 +85,7 @@ type Policy struct {
 func (c *Config) PolicyFor(name string, s *Secret) (Policy, error) {
 	typ := s.Type
 	if typ == "" {
-		typ = InferType(name)
+		typ = inferType(name)
 	}
 	p := Policy{Type: typ}
 	var rc RotationConfig
@@ -100,7 +100,7 @@ func (c *Config) PolicyFor(name string, s *Secret) (Policy, error) {
 	case rc.Types[typ] != "":
 		p.Every, p.Source = rc.Types[typ], "hush.yaml type"
 	default:
-		p.Every, p.Source = DefaultPeriods[typ], "default"
+		p.Every, p.Source = defaultPeriods[typ], "default"
 	}
 	if p.Every == "" || p.Every == "never" {
 		p.Every = ""

@@ -13,8 +13,8 @@ func TestInferType(t *testing.T) {
 		"DATABASE_URL": "database", "PGPASSWORD": "database", "TLS_KEY": "tls", "JWT_SECRET": "signing-key",
 		"GITHUB_TOKEN": "service-token", "ADMIN_PASSWORD": "password", "FEATURE_FLAG": "", "api_key": "api-key",
 	} {
-		if got := InferType(name); got != want {
-			t.Errorf("InferType(%s) = %q, want %q", name, got, want)
+		if got := inferType(name); got != want {
+			t.Errorf("inferType(%s) = %q, want %q", name, got, want)
 		}
 	}
 }
@@ -61,7 +61,7 @@ func TestEvaluate(t *testing.T) {
 func TestGenerateValue(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
-	for cs, set := range Charsets {
+	for cs, set := range charsets {
 		v, err := GenerateValue(64, cs)
 		if err != nil || len(v) != 64 {
 			t.Fatalf("%s: %q %v", cs, v, err)
