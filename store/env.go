@@ -195,9 +195,9 @@ func removeIfExists(path string) error {
 	return nil
 }
 
-// Write encrypts doc to the recipients of its environment and replaces the
+// write encrypts doc to the recipients of its environment and replaces the
 // store file atomically. Callers hold the lock (see Update).
-func (p *Project) Write(doc *Document, scope Scope, id *crypt.Identity) error {
+func (p *Project) write(doc *Document, scope Scope, id *crypt.Identity) error {
 	rcpts, err := p.Recipients(doc.Environment, scope, id)
 	if err != nil {
 		return err
@@ -251,7 +251,7 @@ func (p *Project) Update(env string, scope Scope, id *crypt.Identity, fn func(*D
 	if err := fn(doc); err != nil {
 		return err
 	}
-	if err := p.Write(doc, scope, id); err != nil {
+	if err := p.write(doc, scope, id); err != nil {
 		return err
 	}
 	if scope == Team {
@@ -326,7 +326,7 @@ func (p *Project) CreateEnv(env string, recipients []Recipient, id *crypt.Identi
 	if p.Config.DefaultEnv == "" {
 		p.Config.DefaultEnv = env
 	}
-	if err := p.Write(NewDocument(env), Team, id); err != nil {
+	if err := p.write(NewDocument(env), Team, id); err != nil {
 		delete(p.Config.Environments, env)
 		return err
 	}

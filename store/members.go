@@ -41,7 +41,7 @@ func (p *Project) AddRecipients(envs []string, rs []Recipient, id *crypt.Identit
 				return nil
 			}
 			ec.Recipients = append(ec.Recipients, add...)
-			if err := p.Write(doc, Team, id); err != nil {
+			if err := p.write(doc, Team, id); err != nil {
 				return err
 			}
 			if err := p.SaveConfig(env); err != nil {
@@ -239,7 +239,7 @@ func (p *Project) RemoveMember(who string, envs []string, id *crypt.Identity, no
 			// The store first: once it is re-encrypted the member cannot
 			// read the current file, and hush.yaml still naming them only
 			// makes status pessimistic until the rerun.
-			if err := p.Write(doc, Team, id); err != nil {
+			if err := p.write(doc, Team, id); err != nil {
 				return err
 			}
 			return p.SaveConfig(env)
