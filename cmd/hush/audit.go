@@ -199,21 +199,13 @@ func runAuditVerify(s *ui) error {
 }
 
 func runAuditRepair(s *ui) error {
-	var key []byte
-	if id, err := s.Identity(); err == nil {
-		key, _ = id.DeriveKey("audit anchor")
-	}
-	log := s.AuditLog()
-	r, err := log.Repair(key, s.Entry(audit.AuditRepair, "", nil))
-	if err != nil {
-		return err
-	}
-	if r == nil {
+	r, rep, err := s.RepairAudit()
+	switch {
+	case r == nil && err == nil:
 		s.infof("the audit log does not end in a torn line; nothing to repair")
-	} else {
+	case r != nil:
 		s.infof("%s; recorded as line %d", r.Detail(), r.Line)
 	}
-	rep, err := log.VerifyAll(key, nil)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/hush-secrets/hush/store/audit"
 )
 
 // exitDiffers is hush diff's code when the file and the environment
@@ -66,7 +64,7 @@ type keyDiff struct {
 func (d keyDiff) empty() bool { return len(d.Added)+len(d.Removed)+len(d.Changed) == 0 }
 
 func runDiff(s *ui, path, formatFlag string, asJSON, follow bool) error {
-	p, envName, id, err := s.OpenEnv()
+	_, envName, _, err := s.OpenEnv()
 	if err != nil {
 		return err
 	}
@@ -77,10 +75,7 @@ func runDiff(s *ui, path, formatFlag string, asJSON, follow bool) error {
 	if len(imp.Duplicates) > 0 {
 		s.warnf("%s sets %s more than once; the last value counts", path, strings.Join(imp.Duplicates, ", "))
 	}
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	entries, err := p.Layered(envName, id)
+	entries, err := s.ReadAll(envName)
 	if err != nil {
 		return err
 	}
@@ -89,9 +84,7 @@ func runDiff(s *ui, path, formatFlag string, asJSON, follow bool) error {
 	for _, sec := range imp.Secrets {
 		inFile[sec.Name] = sec.Value.Reveal()
 	}
-	paths := make([]string, 0, len(entries))
 	for _, e := range entries {
-		paths = append(paths, s.SecretPath(envName, e.Name))
 		v, ok := inFile[e.Name]
 		switch {
 		case !ok:
@@ -105,9 +98,6 @@ func runDiff(s *ui, path, formatFlag string, asJSON, follow bool) error {
 		d.Added = append(d.Added, name)
 	}
 	sort.Strings(d.Added)
-	if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
-		return err
-	}
 	if asJSON {
 		out := struct {
 			Env  string `json:"environment"`

@@ -111,7 +111,7 @@ func runDoctor(s *ui, asJSON bool) error {
 		add("plaintext env files", len(files) == 0, plainInfo(files), "hush import FILE --env ENV for each, then delete it (and rotate values it ever committed)")
 		if idErr == nil {
 			add("rotation", true, "", "")
-			checks[len(checks)-1] = rotationCheck(s, p, id)
+			checks[len(checks)-1] = rotationCheck(s, p)
 			var pending []string
 			for _, e := range p.Config.EnvNames() {
 				if c, err := liveConflicts(s, p, e, id); err == nil && len(c) > 0 {
@@ -175,31 +175,18 @@ func runDoctor(s *ui, asJSON bool) error {
 	return nil
 }
 
-func rotationCheck(s *ui, p *store.Project, id *crypt.Identity) check {
-	var overdue, paths []string
-	defer func() {
-		// Decrypting for metadata is a listing: audit it as status does.
-		if len(paths) > 0 {
-			_ = s.Audit(audit.SecretList, paths, nil)
-		}
-	}()
-	for _, e := range p.Config.EnvNames() {
-		entries, err := p.Layered(e, id)
-		if err != nil {
-			continue
-		}
-		paths = append(paths, s.SecretPath(e, ""))
-		doc := store.NewDocument(e)
-		for _, en := range entries {
-			doc.Secrets[en.Name] = en.Secret
-		}
-		sts, err := p.Config.Evaluate(doc, s.env.Now().UTC())
-		if err != nil {
-			return check{Name: "rotation", OK: false, Info: err.Error(), Fix: "fix the rotation section of hush.yaml"}
-		}
-		for _, st := range sts {
+func rotationCheck(s *ui, p *store.Project) check {
+	survey, err := s.Survey(p.Config.EnvNames(), s.env.Now().UTC())
+	if err != nil {
+		// A bad policy, or a listing that could not be recorded: either
+		// way the check did not happen.
+		return check{Name: "rotation", OK: false, Info: err.Error(), Fix: "fix the rotation section of hush.yaml, or the audit log (hush audit verify)"}
+	}
+	var overdue []string
+	for _, sv := range survey {
+		for _, st := range sv.Secrets {
 			if st.Bad() {
-				overdue = append(overdue, e+"/"+st.Name+" ("+string(st.State)+")")
+				overdue = append(overdue, sv.Env+"/"+st.Name+" ("+string(st.State)+")")
 			}
 		}
 	}

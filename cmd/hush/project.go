@@ -220,52 +220,12 @@ func runInit(s *ui, o initOptions) error {
 }
 
 func runEnvAdd(s *ui, name, from string) error {
-	p, err := s.Project()
+	ec, err := s.AddEnv(name, from)
 	if err != nil {
 		return err
 	}
-	if err := store.ValidEnvName(name); err != nil {
-		return err
-	}
-	id, err := s.Identity()
-	if err != nil {
-		return err
-	}
-	rcpts := []store.Recipient{{Key: crypt.CanonicalRecipient(id.Public), Label: myLabel(p.Config, id)}}
-	if from != "" {
-		// Only recipients this user acknowledged for ENV: copying the
-		// current list would bypass the pin of a recipient planted by a
-		// pull into a new environment that has no pin yet.
-		if _, err := p.Config.Env(from); err != nil {
-			return err
-		}
-		if rcpts, err = p.PinnedRecipients(from); err != nil {
-			return err
-		}
-	}
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	err = p.CreateEnv(name, rcpts, id)
-	if aerr := s.AuditWith(audit.EnvCreate, s.SecretPath(name, ""), err); aerr != nil {
-		return aerr
-	}
-	s.infof("added environment %s (recipients: %s)", name, strings.Join(p.Config.Environments[name].Labels(), ", "))
+	s.infof("added environment %s (recipients: %s)", name, strings.Join(ec.Labels(), ", "))
 	return nil
-}
-
-// myLabel is the label this identity already has in the project, so one
-// person keeps one name across environments.
-func myLabel(cfg *store.Config, id *crypt.Identity) string {
-	key := crypt.CanonicalRecipient(id.Public)
-	for _, n := range cfg.EnvNames() {
-		for _, r := range cfg.Environments[n].Recipients {
-			if crypt.CanonicalRecipient(r.Key) == key && r.Label != "" {
-				return r.Label
-			}
-		}
-	}
-	return session.OSUser()
 }
 
 func runEnvRm(s *ui, name string, yes bool) error {
@@ -285,15 +245,8 @@ func runEnvRm(s *ui, name string, yes bool) error {
 			return errors.New("not confirmed; nothing deleted")
 		}
 	}
-	if id, err := s.Identity(); err == nil {
-		s.UseIdentity(id)
-	}
-	if err := s.AuditReady(); err != nil {
+	if err := s.RemoveEnv(name); err != nil {
 		return err
-	}
-	err = p.RemoveEnv(name)
-	if aerr := s.AuditWith(audit.EnvDelete, s.SecretPath(name, ""), err); aerr != nil {
-		return aerr
 	}
 	s.infof("removed environment %s; git history still holds its old encrypted file", name)
 	return nil

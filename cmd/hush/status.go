@@ -9,7 +9,6 @@ import (
 
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
 )
 
 func statusCommand(env *Env) *cli.Command {
@@ -76,37 +75,25 @@ func runStatus(s *ui, asJSON, fail bool) error {
 		}
 		envs = []string{s.EnvFlag}
 	}
-	id, idErr := s.Identity()
-	now := s.env.Now().UTC()
+	survey, err := s.Survey(envs, s.env.Now().UTC())
+	if err != nil {
+		return err
+	}
 	var out []envStatus
-	var paths []string
 	bad := 0
-	for _, e := range envs {
-		st := envStatus{Env: e, Members: p.Config.Environments[e].Labels(), Secrets: []store.SecretStatus{}}
+	for _, sv := range survey {
+		e := sv.Env
+		st := envStatus{Env: e, Members: p.Config.Environments[e].Labels(), Secrets: sv.Secrets}
 		if pe, err := p.PinDiff(e); err == nil && pe != nil {
 			st.PinChange = pe.Error()
 		}
-		if idErr != nil {
-			st.Unreadable, st.Error, st.readErr = true, idErr.Error(), idErr
+		if sv.ReadErr != nil {
+			st.Unreadable, st.Error, st.readErr = true, sv.ReadErr.Error(), sv.ReadErr
 			out = append(out, st)
 			continue
 		}
-		entries, err := p.Layered(e, id)
-		if err != nil {
-			st.Unreadable, st.Error, st.readErr = true, err.Error(), err
-			out = append(out, st)
-			continue
-		}
-		if c, err := liveConflicts(s, p, e, id); err == nil && len(c) > 0 {
+		if c, err := liveConflicts(s, p, e, s.Known()); err == nil && len(c) > 0 {
 			st.Conflicts = store.ConflictNames(c)
-		}
-		paths = append(paths, s.SecretPath(e, ""))
-		doc := store.NewDocument(e)
-		for _, en := range entries {
-			doc.Secrets[en.Name] = en.Secret
-		}
-		if st.Secrets, err = p.Config.Evaluate(doc, now); err != nil {
-			return err
 		}
 		for _, ss := range st.Secrets {
 			if ss.Bad() {
@@ -115,11 +102,6 @@ func runStatus(s *ui, asJSON, fail bool) error {
 			}
 		}
 		out = append(out, st)
-	}
-	if len(paths) > 0 {
-		if err := s.Audit(audit.SecretList, paths, nil); err != nil {
-			return err
-		}
 	}
 	member, pending, hasPending := p.PendingRemoval()
 	if asJSON {

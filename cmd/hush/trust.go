@@ -10,7 +10,6 @@ import (
 
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
 )
 
 func trustCommands(env *Env) []*cli.Command {
@@ -126,18 +125,7 @@ func runAck(s *ui, yes, recipientsOnly bool) error {
 			return errors.New("not acknowledged; commands that use these settings stay refused")
 		}
 	}
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	err = p.Acknowledge(shown, envs)
-	paths := s.EnvPaths(changed)
-	if len(settings) > 0 {
-		paths = append(paths, s.SecretPath("hush.yaml", ""))
-	}
-	if aerr := s.Audit(audit.ProjectAck, paths, err); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
+	if err := s.Acknowledge(shown, envs, changed, len(settings) > 0); err != nil {
 		return err
 	}
 	if len(changed) > 0 {
@@ -178,12 +166,9 @@ func runLink(s *ui, yes bool) error {
 			return errors.New("not linked")
 		}
 	}
-	if err := s.AuditReady(); err != nil {
+	before, err := s.Link()
+	if err != nil {
 		return err
-	}
-	before, err := p.Link(s.env.Now())
-	if aerr := s.AuditWith(audit.ProjectLink, s.SecretPath("", ""), err); aerr != nil {
-		return aerr
 	}
 	if left, _ := filepath.Glob(filepath.Join(before, "*.age")); len(left) > 0 && before != p.PersonalDir() {
 		s.warnf("this checkout's own personal secrets stay in %s, unused from now on", before)
