@@ -42,6 +42,9 @@ type pinFile struct {
 	// since) discards it. Only this user's hush writes the pin file, so the
 	// repository cannot forge one.
 	Intent *pinIntent `json:"intent,omitempty"`
+	// ScanAllow is the allowlist of .hush/scan.yaml this user acknowledged
+	// (see scanpin.go); nil until the first scan or acknowledgement.
+	ScanAllow *[]string `json:"scan_allow,omitempty"`
 
 	exists bool
 }

@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -112,14 +111,12 @@ func runScan(s *ui, o scanOptions) error {
 	cfg := scan.Config{}
 	p, perr := s.Project()
 	if perr == nil {
-		b, err := store.ReadFileNoFollow(filepath.Join(p.Dir(), "scan.yaml"), 1<<20)
-		switch {
-		case err == nil:
-			if cfg.Allow, err = scan.ParseAllowlist(b); err != nil {
-				return fmt.Errorf("%w: .hush/scan.yaml: %v", store.ErrInvalid, err)
-			}
-		case !errors.Is(err, fs.ErrNotExist):
+		var unacked []string
+		if cfg.Allow, unacked, err = s.ScanAllowlist(); err != nil {
 			return err
+		}
+		if len(unacked) > 0 {
+			s.warnf(".hush/scan.yaml allows %s since you last acknowledged it: not applied (the scan reports what it would hide); review it, then run: hush ack", strings.Join(unacked, ", "))
 		}
 	}
 	if o.baseline != "" {

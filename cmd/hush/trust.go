@@ -108,7 +108,17 @@ func runAck(s *ui, yes, recipientsOnly bool) error {
 	for _, c := range settings {
 		printf(s.env.Stderr, "hush: setting %s\n", c)
 	}
-	if len(changed) == 0 && len(settings) == 0 {
+	// .hush/scan.yaml's allowlist is acknowledged with the settings.
+	var scanNow, scanNew []string
+	if envs == nil {
+		if scanNow, scanNew, err = s.PendingScanAllow(); err != nil {
+			return err
+		}
+		for _, e := range scanNew {
+			printf(s.env.Stderr, "hush: scan.yaml allows %s\n", e)
+		}
+	}
+	if len(changed) == 0 && len(settings) == 0 && len(scanNew) == 0 {
 		what := "hush.yaml is as you last acknowledged it"
 		if envs != nil {
 			what = "recipients of " + strings.Join(envs, ", ") + " are as you last encrypted them"
@@ -125,8 +135,16 @@ func runAck(s *ui, yes, recipientsOnly bool) error {
 			return errors.New("not acknowledged; commands that use these settings stay refused")
 		}
 	}
-	if err := s.Acknowledge(shown, envs, changed, len(settings) > 0); err != nil {
-		return err
+	if len(changed) > 0 || len(settings) > 0 {
+		if err := s.Acknowledge(shown, envs, changed, len(settings) > 0); err != nil {
+			return err
+		}
+	}
+	if len(scanNew) > 0 {
+		if err := s.AcknowledgeScanAllow(scanNow); err != nil {
+			return err
+		}
+		s.infof("acknowledged %d allowlist entr(ies) of .hush/scan.yaml", len(scanNew))
 	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
