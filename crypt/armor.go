@@ -87,6 +87,13 @@ func checkArmor(in []byte) ([]byte, error) {
 		if len(l) == 0 || len(l) > armorColumns || bytes.IndexByte(l, '\r') >= 0 {
 			return nil, errArmor
 		}
+		// A full line of the alphabet is 48 bytes of strict base64 by
+		// construction (no padding, every bit used): armorBody decodes it
+		// once, later. Anything else — the last line, padding, a stray
+		// byte — is decoded here to be judged.
+		if len(l) == armorColumns && fullBase64Line(l) {
+			continue
+		}
 		n, err := strict.Decode(scratch[:], l)
 		if err != nil {
 			return nil, errArmor
@@ -99,6 +106,24 @@ func checkArmor(in []byte) ([]byte, error) {
 			return end(bodyStart, start)
 		}
 	}
+}
+
+// base64Alphabet marks the bytes of the standard alphabet (no padding).
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" {
+		t[c] = true
+	}
+	return t
+}()
+
+// fullBase64Line says every byte of l is of the standard alphabet.
+func fullBase64Line(l []byte) bool {
+	for _, c := range l {
+		if !base64Alphabet[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // armorBody decodes the body checkArmor returned, as a stream: straight

@@ -282,12 +282,51 @@ func (p *fastParser) time(t *time.Time) bool {
 		return false
 	}
 	raw := p.s[start:p.i]
+	if v, ok := utcSeconds(raw); ok {
+		*t = v
+		return true
+	}
 	for i := 1; i < len(raw)-1; i++ {
 		if raw[i] == '\\' {
 			return false
 		}
 	}
 	return t.UnmarshalJSON([]byte(raw)) == nil
+}
+
+// utcSeconds reads the one form hush writes, "YYYY-MM-DDTHH:MM:SSZ" in
+// quotes, without time.Parse: a 1,000-secret store holds 3,000 of them.
+// Anything else, or a date that does not exist, is left to UnmarshalJSON,
+// whose verdict stands.
+func utcSeconds(raw string) (time.Time, bool) {
+	if len(raw) != 22 || raw[0] != '"' || raw[21] != '"' || raw[5] != '-' || raw[8] != '-' || raw[11] != 'T' ||
+		raw[14] != ':' || raw[17] != ':' || raw[20] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range raw[i : i+n] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(1, 4)
+	mo, ok2 := num(6, 2)
+	d, ok3 := num(9, 2)
+	h, ok4 := num(12, 2)
+	mi, ok5 := num(15, 2)
+	sec, ok6 := num(18, 2)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
+	if t.Day() != d { // 31 February: normalised by Date, refused by Parse
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // str reads a JSON string. Strings without escapes are slices of the one

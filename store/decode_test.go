@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"regexp"
 	"testing"
+	"time"
 )
 
 // FuzzDecodeFast: whatever the fast path accepts, encoding/json decodes to
@@ -132,6 +133,33 @@ func TestDecodeOneTakesHushOutput(t *testing.T) {
 		}
 		if !reflect.DeepEqual(sec, d.Secrets[key]) {
 			t.Fatalf("decodeOne(%s) = %#v, want %#v", key, sec, d.Secrets[key])
+		}
+	}
+}
+
+// TestUTCSecondsAgreesWithParse: the fast reader of hush's timestamps
+// gives what encoding/json gives, and declines whatever it would not.
+func TestUTCSecondsAgreesWithParse(t *testing.T) {
+	for _, raw := range []string{
+		`"2026-01-02T03:04:05Z"`, `"0001-01-01T00:00:00Z"`, `"9999-12-31T23:59:59Z"`, `"2024-02-29T12:00:00Z"`,
+		`"2023-02-29T12:00:00Z"`, `"2026-13-01T00:00:00Z"`, `"2026-00-01T00:00:00Z"`, `"2026-01-00T00:00:00Z"`,
+		`"2026-01-02T24:00:00Z"`, `"2026-01-02T03:60:00Z"`, `"2026-01-02T03:04:60Z"`, `"2026-04-31T00:00:00Z"`,
+		`"2026-01-02T03:04:05+00:00"`, `"2026-01-02T03:04:05.5Z"`, `"2026-01-02 03:04:05Z"`, `"2026-01-0aT03:04:05Z"`,
+		`"+026-01-02T03:04:05Z"`, `"2026-01-02T03:04:05z"`,
+	} {
+		var want time.Time
+		werr := want.UnmarshalJSON([]byte(raw))
+		got, ok := utcSeconds(raw)
+		switch {
+		case ok && werr != nil:
+			t.Errorf("%s: fast reader accepts what Parse refuses (%v)", raw, werr)
+		case ok && (!got.Equal(want) || got.Location() != want.Location()):
+			t.Errorf("%s: fast %v, Parse %v", raw, got, want)
+		}
+		var viaParser time.Time
+		p := &fastParser{s: raw}
+		if p.time(&viaParser) != (werr == nil) || werr == nil && !viaParser.Equal(want) {
+			t.Errorf("%s: parser gives %v, Parse %v (%v)", raw, viaParser, want, werr)
 		}
 	}
 }
