@@ -175,26 +175,12 @@ func (s *Session) startLeases(ctx context.Context, rv *runVault, specs []string,
 		closeToken()
 	}
 	for _, ls := range parsed {
-		l, err := v.Lease(ctx, ls.path, ls.params)
-		var paths []string
-		leaseID := ""
-		if l != nil {
-			leaseID = l.ID
-			for _, f := range sortedFields(l) {
-				name := ls.name + "_" + envSuffix(f)
-				lr.secrets = append(lr.secrets, inject.Secret{Name: name, Value: inject.NewValue(l.Fields[f].Reveal())})
-				paths = append(paths, "vault:"+ls.path+"#"+f)
-			}
-		} else {
-			paths = []string{"vault:" + ls.path}
-		}
-		if aerr := s.AuditRemote(audit.SecretRead, v.Address(), leaseID, paths, err); aerr != nil && err == nil {
-			err = aerr
-		}
+		secs, err := s.lease(ctx, v, ls)
 		if err != nil {
 			revokeAll()
-			return nil, VaultHint(fmt.Errorf("--vault-lease %s: %w", ls.name, err))
+			return nil, err
 		}
+		lr.secrets = append(lr.secrets, secs...)
 	}
 	sort.SliceStable(lr.secrets, func(i, j int) bool { return lr.secrets[i].Name < lr.secrets[j].Name })
 	leases := v.Leases()
@@ -212,6 +198,38 @@ func (s *Session) startLeases(ctx context.Context, rv *runVault, specs []string,
 	} else if tok != nil {
 		leases = append(leases, tok)
 	}
+	s.keepLeases(ctx, lr, lv, v, leases, onEnd)
+	return lr, nil
+}
+
+// lease obtains the dynamic secret of ls and returns its fields as
+// NAME_FIELD secrets, having recorded the read (and its lease id) or the
+// failure.
+func (s *Session) lease(ctx context.Context, v *vault.Vault, ls leaseSpec) ([]inject.Secret, error) {
+	l, err := v.Lease(ctx, ls.path, ls.params)
+	var secrets []inject.Secret
+	paths := []string{"vault:" + ls.path}
+	leaseID := ""
+	if l != nil {
+		leaseID, paths = l.ID, nil
+		for _, f := range sortedFields(l) {
+			secrets = append(secrets, inject.Secret{Name: ls.name + "_" + envSuffix(f), Value: inject.NewValue(l.Fields[f].Reveal())})
+			paths = append(paths, "vault:"+ls.path+"#"+f)
+		}
+	}
+	if aerr := s.AuditRemote(audit.SecretRead, v.Address(), leaseID, paths, err); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
+		return nil, VaultHint(fmt.Errorf("--vault-lease %s: %w", ls.name, err))
+	}
+	return secrets, nil
+}
+
+// keepLeases renews leases in the background until lr.stop. A lease that
+// ends on the way (max TTL, renewal refused) is a warning, and under
+// LeaseEndTerm also lr's end: lr.ctx is cancelled, so the child stops.
+func (s *Session) keepLeases(ctx context.Context, lr *leaseRun, lv auditedLeaser, v *vault.Vault, leases []*sync.Lease, onEnd string) {
 	rctx, cancelRun := context.WithCancel(ctx)
 	lr.ctx, lr.active = rctx, true
 	var tokenEnded atomic.Bool
@@ -239,7 +257,6 @@ func (s *Session) startLeases(ctx context.Context, rv *runVault, specs []string,
 	})
 	var once gosync.Once
 	lr.stop = func() { once.Do(func() { s.stopLeases(k, v, cancelRun, &tokenEnded) }) }
-	return lr, nil
 }
 
 // stopLeases ends what startLeases kept alive: every lease revoked, then

@@ -124,69 +124,24 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 			plan.Close()
 		}
 	}()
-	byName := make(map[string]*store.Secret, len(entries))
-	secrets := make([]inject.Secret, 0, len(entries)+len(o.Files))
-	paths := map[string]string{} // injected name → audit path
-	for _, e := range entries {
-		byName[e.Name] = e.Secret
-		secrets = append(secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
-		paths[e.Name] = s.SecretPath(envName, e.Name)
+	in := s.storeSecrets(envName, entries)
+	fileNames, err := in.addFiles(plan, o.Files)
+	if err != nil {
+		return nil, err
 	}
-
-	// The variables named by --file are the user's, on the command line:
-	// KUBECONFIG=KUBE_CONFIG is what --file is for, so they pass the loader
-	// policy.
-	var fileNames []string
-	for _, spec := range o.Files {
-		v, key, ok := strings.Cut(spec, "=")
-		if !ok || store.ValidKeyName(v) != nil || store.ValidKeyName(key) != nil {
-			return nil, Usagef("--file %q: want VAR=KEY", spec)
-		}
-		sec, ok := byName[key]
-		if !ok {
-			return nil, fmt.Errorf("--file %s: %s %w in %s", spec, key, store.ErrNotFound, envName)
-		}
-		sf, err := inject.NewSecretFile(key, inject.NewValue(sec.Value.Reveal()))
-		if err != nil {
-			return nil, fmt.Errorf("--file %s: %w", spec, err)
-		}
-		plan.Files = append(plan.Files, sf)
-		fileNames = append(fileNames, v)
-		secrets = append(secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
-		paths[v] = s.SecretPath(envName, key)
-	}
+	byName, secrets, paths := in.byName, in.secrets, in.paths
 
 	fileVars, err := readEnvFiles(p, o.EnvFiles)
 	if err != nil {
 		return nil, err
 	}
 
-	// vault://mount/path#field references in hush's environment or an
-	// --env-file are read from Vault now and injected as secrets (so they
-	// are masked like the others). Store values are never references.
 	allow := append(append([]string{}, allowInject...), fileNames...)
-	rv := &runVault{s: s}
-	parent, vaultRefs, err := s.takeVaultRefs(ctx, rv, o.Parent, false, nil)
-	if err == nil {
-		var more []inject.Secret
-		fileVars, more, err = s.takeVaultRefs(ctx, rv, fileVars, true, allow)
-		vaultRefs = append(vaultRefs, more...)
-	}
-	if err != nil {
-		s.dropVault(rv)
-		return nil, err
-	}
-	secrets = append(secrets, vaultRefs...)
-
-	// Dynamic secrets (--vault-lease, and vault:// references to dynamic
-	// engines): leased now, renewed while the child runs, revoked when it
-	// has exited, whatever way it exited.
-	lr, err := s.startLeases(ctx, rv, o.Leases, o.OnLeaseEnd)
+	parent, fileVars, fromVault, err := s.fromVault(ctx, plan, o, fileVars, allow)
 	if err != nil {
 		return nil, err
 	}
-	plan.leases, plan.Ctx, plan.Stay = lr, lr.ctx, lr.active
-	secrets = append(secrets, lr.secrets...)
+	secrets = append(secrets, fromVault...)
 
 	refs := &refResolver{s: s, project: p, id: id, docs: map[string]map[string]*store.Secret{}}
 	if src.useStore {
@@ -215,6 +170,83 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 		return nil, err
 	}
 	return plan, nil
+}
+
+// fromVault reads the vault://mount/path#field references in hush's
+// environment (o.Parent) and fileVars, the --env-file variables, and
+// starts the run's leases (o.Leases, and what the references leased),
+// which plan then holds. It returns Parent and fileVars without the
+// references, and the values read, as secrets to inject (so they are
+// masked like the others). Store values are never references.
+func (s *Session) fromVault(ctx context.Context, plan *RunPlan, o RunOptions, fileVars, allow []string) (parent, vars []string, secrets []inject.Secret, err error) {
+	rv := &runVault{s: s}
+	parent, secrets, err = s.takeVaultRefs(ctx, rv, o.Parent, false, nil)
+	if err == nil {
+		var more []inject.Secret
+		vars, more, err = s.takeVaultRefs(ctx, rv, fileVars, true, allow)
+		secrets = append(secrets, more...)
+	}
+	if err != nil {
+		s.dropVault(rv)
+		return nil, nil, nil, err
+	}
+	// Dynamic secrets (--vault-lease, and vault:// references to dynamic
+	// engines): leased now, renewed while the child runs, revoked when it
+	// has exited, whatever way it exited.
+	lr, err := s.startLeases(ctx, rv, o.Leases, o.OnLeaseEnd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	plan.leases, plan.Ctx, plan.Stay = lr, lr.ctx, lr.active
+	return parent, vars, append(secrets, lr.secrets...), nil
+}
+
+// runSecrets are the secrets of a run's store and its --file variables,
+// each with the audit path of the key it came from.
+type runSecrets struct {
+	s       *Session
+	env     string
+	byName  map[string]*store.Secret
+	secrets []inject.Secret
+	paths   map[string]string // injected name → audit path
+}
+
+func (s *Session) storeSecrets(env string, entries []store.Entry) *runSecrets {
+	in := &runSecrets{s: s, env: env, byName: make(map[string]*store.Secret, len(entries)),
+		secrets: make([]inject.Secret, 0, len(entries)), paths: map[string]string{}}
+	for _, e := range entries {
+		in.byName[e.Name] = e.Secret
+		in.secrets = append(in.secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
+		in.paths[e.Name] = s.SecretPath(env, e.Name)
+	}
+	return in
+}
+
+// addFiles makes the in-memory file of each --file VAR=KEY, kept in plan
+// (which closes them), and injects its path as VAR. It returns the VARs:
+// they are the user's, on the command line (KUBECONFIG=KUBE_CONFIG is what
+// --file is for), so they pass the loader policy.
+func (in *runSecrets) addFiles(plan *RunPlan, specs []string) ([]string, error) {
+	var names []string
+	for _, spec := range specs {
+		v, key, ok := strings.Cut(spec, "=")
+		if !ok || store.ValidKeyName(v) != nil || store.ValidKeyName(key) != nil {
+			return nil, Usagef("--file %q: want VAR=KEY", spec)
+		}
+		sec, ok := in.byName[key]
+		if !ok {
+			return nil, fmt.Errorf("--file %s: %s %w in %s", spec, key, store.ErrNotFound, in.env)
+		}
+		sf, err := inject.NewSecretFile(key, inject.NewValue(sec.Value.Reveal()))
+		if err != nil {
+			return nil, fmt.Errorf("--file %s: %w", spec, err)
+		}
+		plan.Files = append(plan.Files, sf)
+		names = append(names, v)
+		in.secrets = append(in.secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
+		in.paths[v] = in.s.SecretPath(in.env, key)
+	}
+	return names, nil
 }
 
 // runSource is where a run's values come from.
