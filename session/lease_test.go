@@ -19,23 +19,23 @@ import (
 	"github.com/hush-secrets/hush/sync/vault/vaulttest"
 )
 
-type fakeLeaser struct{ renewErr error }
+type fakeRunLeaser struct{ renewErr error }
 
-func (fakeLeaser) Lease(context.Context, string, map[string]string) (*sync.Lease, error) {
+func (fakeRunLeaser) Lease(context.Context, string, map[string]string) (*sync.Lease, error) {
 	return nil, errors.New("unused")
 }
-func (f fakeLeaser) Renew(context.Context, string, time.Duration) (time.Duration, error) {
+func (f fakeRunLeaser) Renew(context.Context, string, time.Duration) (time.Duration, error) {
 	return time.Minute, f.renewErr
 }
-func (fakeLeaser) Revoke(context.Context, string) error { return nil }
+func (fakeRunLeaser) Revoke(context.Context, string) error { return nil }
 
-// outsideSession is a session outside any project, with its own HOME and
+// runOutsideProject is a session outside any project, with its own HOME and
 // the given environment.
-func outsideSession(t *testing.T, vars map[string]string) (*Session, *recorder) {
+func runOutsideProject(t *testing.T, vars map[string]string) (*Session, *runRecorder) {
 	home := t.TempDir()
 	vars["HOME"] = home
 	vars["HUSH_KEYRING"] = "off"
-	rep := &recorder{}
+	rep := &runRecorder{}
 	return New(Options{Dir: home, Command: "run", Getenv: func(k string) string { return vars[k] }, Version: "test", Report: rep}), rep
 }
 
@@ -44,11 +44,11 @@ func outsideSession(t *testing.T, vars map[string]string) (*Session, *recorder) 
 // PKI leases are not renewable, so the real-Vault script sees revocations
 // only.)
 func TestAuditedLeaserRecords(t *testing.T) {
-	s, _ := outsideSession(t, map[string]string{})
-	l := auditedLeaser{Leaser: fakeLeaser{renewErr: errors.New("vault: permission denied")}, s: s, source: "https://vault.example:8200"}
+	s, _ := runOutsideProject(t, map[string]string{})
+	l := auditedLeaser{Leaser: fakeRunLeaser{renewErr: errors.New("vault: permission denied")}, s: s, source: "https://vault.example:8200"}
 	l.Renew(context.Background(), "database/creds/app/abc", time.Minute)
 	l.Revoke(context.Background(), "database/creds/app/abc")
-	got := auditLines(t, s)
+	got := runAuditLog(t, s)
 	if len(got) != 2 {
 		t.Fatalf("got %d lines, want 2: %+v", len(got), got)
 	}
@@ -96,7 +96,7 @@ func leaseCount(t *testing.T, root *vaultapi.Client) int {
 
 func TestStartLeasesPKI(t *testing.T) {
 	srv, root := pkiVault(t)
-	s, rep := outsideSession(t, map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.Token})
+	s, rep := runOutsideProject(t, map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.Token})
 	ctx := context.Background()
 	rv := &runVault{s: s}
 	lr, err := s.startLeases(ctx, rv, []string{"TLS=pki/issue/app?common_name=a.test.local&ttl=10m"}, "")
@@ -183,7 +183,7 @@ func TestStartLeasesPKI(t *testing.T) {
 // is read from Vault, no lease is taken and there is no plan to run.
 func TestPrepareRunFromVault(t *testing.T) {
 	srv, root := pkiVault(t)
-	s, _ := outsideSession(t, map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.Token})
+	s, _ := runOutsideProject(t, map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.Token})
 	envFile := filepath.Join(t.TempDir(), "app.env")
 	if err := os.WriteFile(envFile, []byte("DB_PASSWORD=vault://secret/app/db#password\nLD_PRELOAD=vault://secret/app/db#password\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestPrepareRunFromVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := environ(pl)
+	env := planEnv(pl)
 	if env["DB_PASSWORD"] != "pw-from-vault" || !strings.Contains(env["TLS_CERTIFICATE"], "BEGIN CERTIFICATE") || !pl.Stay {
 		t.Errorf("plan: stay %v, DB_PASSWORD %q", pl.Stay, env["DB_PASSWORD"])
 	}
@@ -208,7 +208,7 @@ func TestPrepareRunFromVault(t *testing.T) {
 		t.Errorf("leases after Close: %d", n)
 	}
 	var reads []string
-	for _, e := range auditLines(t, s) {
+	for _, e := range runAuditLog(t, s) {
 		if e.Action == audit.SecretRead {
 			if e.Source != srv.Addr {
 				t.Errorf("read line without the Vault's address: %+v", e)
@@ -222,7 +222,7 @@ func TestPrepareRunFromVault(t *testing.T) {
 	}
 
 	// The audit log unwritable: refused before Vault is asked.
-	before := len(auditLines(t, s))
+	before := len(runAuditLog(t, s))
 	logPath := s.AuditLog().Path
 	if err := os.Rename(logPath, logPath+".moved"); err != nil {
 		t.Fatal(err)
@@ -230,7 +230,7 @@ func TestPrepareRunFromVault(t *testing.T) {
 	if err := os.Mkdir(logPath, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s2, _ := outsideSession(t, map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.Token})
+	s2, _ := runOutsideProject(t, map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.Token})
 	s2.Getenv = s.Getenv
 	pl, err = s2.PrepareRun(context.Background(), RunOptions{EnvFiles: []string{envFile}, Leases: []string{"TLS=pki/issue/app?common_name=b.test.local"}})
 	if err == nil || pl != nil || !strings.Contains(err.Error(), "could not be recorded") {
@@ -243,7 +243,7 @@ func TestPrepareRunFromVault(t *testing.T) {
 	if err := os.Rename(logPath+".moved", logPath); err != nil {
 		t.Fatal(err)
 	}
-	if after := len(auditLines(t, s)); after != before {
+	if after := len(runAuditLog(t, s)); after != before {
 		t.Errorf("a refused run was recorded: %d lines, then %d", before, after)
 	}
 }

@@ -23,15 +23,15 @@ type testRun struct {
 	root string
 	vars map[string]string
 	id   *crypt.Identity
-	rep  *recorder
+	rep  *runRecorder
 }
 
-// recorder is a Reporter that keeps what it was told.
-type recorder struct{ infos, warns []string }
+// runRecorder is a Reporter that keeps what it was told.
+type runRecorder struct{ infos, warns []string }
 
-func (r *recorder) Infof(f string, a ...any) { r.infos = append(r.infos, fmt.Sprintf(f, a...)) }
-func (r *recorder) Warnf(f string, a ...any) { r.warns = append(r.warns, fmt.Sprintf(f, a...)) }
-func (r *recorder) Notef(string, ...any)     {}
+func (r *runRecorder) Infof(f string, a ...any) { r.infos = append(r.infos, fmt.Sprintf(f, a...)) }
+func (r *runRecorder) Warnf(f string, a ...any) { r.warns = append(r.warns, fmt.Sprintf(f, a...)) }
+func (r *runRecorder) Notef(string, ...any)     {}
 
 func newTestRun(t *testing.T) *testRun {
 	t.Helper()
@@ -70,7 +70,7 @@ func newTestRun(t *testing.T) *testRun {
 // session is a new session in the project, as a new command would
 // start, with --env envFlag.
 func (tr *testRun) session(envFlag string) *Session {
-	tr.rep = &recorder{}
+	tr.rep = &runRecorder{}
 	return New(Options{Dir: tr.root, EnvFlag: envFlag, Command: "run", Getenv: func(k string) string { return tr.vars[k] },
 		Version: "test", Report: tr.rep})
 }
@@ -84,8 +84,8 @@ func (tr *testRun) set(env string, scope store.Scope, key, value string) {
 	}
 }
 
-// auditLines are the session's audit log, verified.
-func auditLines(t *testing.T, s *Session) []audit.Entry {
+// runAuditLog are the session's audit log, verified.
+func runAuditLog(t *testing.T, s *Session) []audit.Entry {
 	t.Helper()
 	var got []audit.Entry
 	if _, err := s.AuditLog().VerifyAll(nil, func(_ int, e audit.Entry) error { got = append(got, e); return nil }); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -97,7 +97,7 @@ func auditLines(t *testing.T, s *Session) []audit.Entry {
 // runLines are the audit lines of command run.
 func runLines(t *testing.T, s *Session) []audit.Entry {
 	var out []audit.Entry
-	for _, e := range auditLines(t, s) {
+	for _, e := range runAuditLog(t, s) {
 		if e.Command == "run" {
 			out = append(out, e)
 		}
@@ -105,7 +105,7 @@ func runLines(t *testing.T, s *Session) []audit.Entry {
 	return out
 }
 
-func environ(pl *RunPlan) map[string]string {
+func planEnv(pl *RunPlan) map[string]string {
 	m := map[string]string{}
 	for _, kv := range pl.Environ {
 		k, v, _ := strings.Cut(kv, "=")
@@ -114,7 +114,7 @@ func environ(pl *RunPlan) map[string]string {
 	return m
 }
 
-func prepare(t *testing.T, s *Session, o RunOptions) *RunPlan {
+func mustPrepareRun(t *testing.T, s *Session, o RunOptions) *RunPlan {
 	t.Helper()
 	pl, err := s.PrepareRun(context.Background(), o)
 	if err != nil {
@@ -134,8 +134,8 @@ func TestPrepareRunPersonalOverTeam(t *testing.T) {
 	tr.set("dev", store.Team, "API_KEY", "team-key")
 	tr.set("prod", store.Team, "DB_PASSWORD", "prod-pw")
 	s := tr.session("")
-	pl := prepare(t, s, RunOptions{Parent: []string{"OTHER=kept", "API_KEY=from-parent"}})
-	env := environ(pl)
+	pl := mustPrepareRun(t, s, RunOptions{Parent: []string{"OTHER=kept", "API_KEY=from-parent"}})
+	env := planEnv(pl)
 	if env["DB_PASSWORD"] != "my-pw" || env["API_KEY"] != "team-key" || env["OTHER"] != "kept" {
 		t.Errorf("environment: %v", env)
 	}
@@ -153,17 +153,17 @@ func TestPrepareRunPersonalOverTeam(t *testing.T) {
 	// --no-override keeps the parent's; the key not injected is not in
 	// the line.
 	s = tr.session("")
-	pl = prepare(t, s, RunOptions{Parent: []string{"API_KEY=from-parent"}, NoOverride: true})
-	if environ(pl)["API_KEY"] != "from-parent" || !slices.Equal(pl.Kept, []string{"API_KEY"}) {
-		t.Errorf("--no-override: %v kept %v", environ(pl)["API_KEY"], pl.Kept)
+	pl = mustPrepareRun(t, s, RunOptions{Parent: []string{"API_KEY=from-parent"}, NoOverride: true})
+	if planEnv(pl)["API_KEY"] != "from-parent" || !slices.Equal(pl.Kept, []string{"API_KEY"}) {
+		t.Errorf("--no-override: %v kept %v", planEnv(pl)["API_KEY"], pl.Kept)
 	}
 	if l := runLines(t, s); !slices.Equal(l[len(l)-1].Keys, []string{"DB_PASSWORD"}) {
 		t.Errorf("--no-override line: %+v", l[len(l)-1])
 	}
 
 	// --env prod reads prod only.
-	pl = prepare(t, tr.session("prod"), RunOptions{})
-	if env := environ(pl); env["DB_PASSWORD"] != "prod-pw" || env["API_KEY"] != "" {
+	pl = mustPrepareRun(t, tr.session("prod"), RunOptions{})
+	if env := planEnv(pl); env["DB_PASSWORD"] != "prod-pw" || env["API_KEY"] != "" {
 		t.Errorf("--env prod: %v", env)
 	}
 }
@@ -181,8 +181,8 @@ func TestPrepareRunLoaderPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := tr.session("dev")
-	pl := prepare(t, s, RunOptions{Parent: []string{"PATH=/usr/bin", "HUSH_IDENTITY=" + tr.id.SecretText(), "hush_identity_file=/x"}, EnvFiles: []string{envFile}})
-	env := environ(pl)
+	pl := mustPrepareRun(t, s, RunOptions{Parent: []string{"PATH=/usr/bin", "HUSH_IDENTITY=" + tr.id.SecretText(), "hush_identity_file=/x"}, EnvFiles: []string{envFile}})
+	env := planEnv(pl)
 	for _, k := range []string{"LD_PRELOAD", "node_options", "BASH_ENV", "HUSH_IDENTITY", "hush_identity_file"} {
 		if _, ok := env[k]; ok {
 			t.Errorf("%s reached the child", k)
@@ -227,9 +227,9 @@ func TestPrepareRunLoaderPolicy(t *testing.T) {
 	if err := p.Acknowledge(shown, nil); err != nil {
 		t.Fatal(err)
 	}
-	pl = prepare(t, tr.session(""), RunOptions{})
-	if environ(pl)["LD_PRELOAD"] != "/nonexistent/lib.so" || slices.Contains(pl.Dropped, "LD_PRELOAD") {
-		t.Errorf("allow_inject LD_PRELOAD: %v dropped %v", environ(pl)["LD_PRELOAD"], pl.Dropped)
+	pl = mustPrepareRun(t, tr.session(""), RunOptions{})
+	if planEnv(pl)["LD_PRELOAD"] != "/nonexistent/lib.so" || slices.Contains(pl.Dropped, "LD_PRELOAD") {
+		t.Errorf("allow_inject LD_PRELOAD: %v dropped %v", planEnv(pl)["LD_PRELOAD"], pl.Dropped)
 	}
 }
 
@@ -243,8 +243,8 @@ func TestPrepareRunEnvFileOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := tr.session("")
-	pl := prepare(t, s, RunOptions{EnvFiles: []string{envFile}})
-	env := environ(pl)
+	pl := mustPrepareRun(t, s, RunOptions{EnvFiles: []string{envFile}})
+	env := planEnv(pl)
 	if env["FROM_FILE"] != "yes" || env["DB_PASSWORD"] != "" || pl.Env != "" {
 		t.Errorf("--env-file only: env %q, %v", pl.Env, env)
 	}
@@ -259,13 +259,13 @@ func TestPrepareRunEnvFileOnly(t *testing.T) {
 	}
 
 	// --file needs the store: it joins.
-	pl = prepare(t, tr.session(""), RunOptions{EnvFiles: []string{envFile}, Files: []string{"PWFILE=DB_PASSWORD"}})
-	b, err := os.ReadFile(environ(pl)["PWFILE"])
+	pl = mustPrepareRun(t, tr.session(""), RunOptions{EnvFiles: []string{envFile}, Files: []string{"PWFILE=DB_PASSWORD"}})
+	b, err := os.ReadFile(planEnv(pl)["PWFILE"])
 	if err != nil || string(b) != "team-pw" || pl.Env != "dev" {
 		t.Errorf("--file with --env-file: %q %v (env %q)", b, err, pl.Env)
 	}
 	// Closing the plan removes the file.
-	path := environ(pl)["PWFILE"]
+	path := planEnv(pl)["PWFILE"]
 	pl.Close()
 	if _, err := os.Stat(path); err == nil && !strings.HasPrefix(path, "/dev/fd/") && !strings.HasPrefix(path, "/proc/") {
 		t.Errorf("--file %s left behind", path)
@@ -278,9 +278,9 @@ func TestPrepareRunEnvFileOnly(t *testing.T) {
 		}
 		return ""
 	}})
-	pl = prepare(t, s, RunOptions{EnvFiles: []string{envFile}})
-	if environ(pl)["FROM_FILE"] != "yes" {
-		t.Errorf("outside a project: %v", environ(pl))
+	pl = mustPrepareRun(t, s, RunOptions{EnvFiles: []string{envFile}})
+	if planEnv(pl)["FROM_FILE"] != "yes" {
+		t.Errorf("outside a project: %v", planEnv(pl))
 	}
 }
 
@@ -298,8 +298,8 @@ func TestPrepareRunRefsAuditedAsTheirOwnLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := tr.session("dev")
-	pl := prepare(t, s, RunOptions{Parent: []string{"DB=hush://prod/DB_PASSWORD"}, EnvFiles: []string{envFile}})
-	env := environ(pl)
+	pl := mustPrepareRun(t, s, RunOptions{Parent: []string{"DB=hush://prod/DB_PASSWORD"}, EnvFiles: []string{envFile}})
+	env := planEnv(pl)
 	if env["DB"] != "prod-pw" || env["API"] != "my-prod-key" || env["LITERAL"] != "hush://prod/DB_PASSWORD" || env["LOCAL"] != "dev-value" {
 		t.Errorf("environment: %v", env)
 	}
@@ -373,8 +373,8 @@ func TestPrepareRunFileSpecs(t *testing.T) {
 		t.Errorf("--file of a missing key: %v", err)
 	}
 	// A --file variable is the user's: it passes the loader policy.
-	pl := prepare(t, tr.session(""), RunOptions{Files: []string{"KUBECONFIG=KUBE"}})
-	if environ(pl)["KUBECONFIG"] == "" || slices.Contains(pl.Dropped, "KUBECONFIG") {
+	pl := mustPrepareRun(t, tr.session(""), RunOptions{Files: []string{"KUBECONFIG=KUBE"}})
+	if planEnv(pl)["KUBECONFIG"] == "" || slices.Contains(pl.Dropped, "KUBECONFIG") {
 		t.Errorf("--file KUBECONFIG: %v", pl.Dropped)
 	}
 }

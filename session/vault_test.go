@@ -51,7 +51,7 @@ func (m *memVault) Push(_ context.Context, env string, plan *sync.Plan) (*sync.S
 
 // syncLines are the audit lines of command "vault push"/"vault pull" etc.
 func syncLines(t *testing.T, s *Session, from int) []audit.Entry {
-	return auditLines(t, s)[from:]
+	return runAuditLog(t, s)[from:]
 }
 
 // A push writes the local changes with one line per key naming the Vault;
@@ -67,7 +67,7 @@ func TestVaultSyncPlan(t *testing.T) {
 	ctx := context.Background()
 
 	s := tr.session("")
-	n := len(auditLines(t, s))
+	n := len(runAuditLog(t, s))
 	rep, err := s.VaultSync(ctx, VaultSyncOptions{VaultOptions: vo, Push: true})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestVaultSyncPlan(t *testing.T) {
 
 	// Nothing changed: in step, nothing written, no line.
 	s = tr.session("")
-	n = len(auditLines(t, s))
+	n = len(runAuditLog(t, s))
 	r, err := s.VaultCompare(ctx, vo)
 	if err != nil || r.Status() != sync.InStep {
 		t.Fatalf("compare: %v %v", r, err)
@@ -94,7 +94,7 @@ func TestVaultSyncPlan(t *testing.T) {
 	// Remote changes B, pull brings it.
 	mv.snap = &sync.Snapshot{Values: map[string]store.Value{"A": "a1", "B": "b2", "C": "c2"}, Version: 2}
 	s = tr.session("")
-	n = len(auditLines(t, s))
+	n = len(runAuditLog(t, s))
 	rep, err = s.VaultSync(ctx, VaultSyncOptions{VaultOptions: vo})
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestVaultSyncPlan(t *testing.T) {
 	tr.set("dev", store.Team, "A", "a-local")
 	mv.snap = &sync.Snapshot{Values: map[string]store.Value{"A": "a-remote", "B": "b2", "C": "c2"}, Version: 3}
 	s = tr.session("")
-	n = len(auditLines(t, s))
+	n = len(runAuditLog(t, s))
 	pushes := mv.pushes
 	_, err = s.VaultSync(ctx, VaultSyncOptions{VaultOptions: vo, Push: true})
 	var ce *sync.ConflictError
