@@ -194,27 +194,3 @@ func runLink(s *ui, yes bool) error {
 	s.infof("linked this checkout to the personal store of project %s", p.ProjectKey())
 	return nil
 }
-
-// filePolicy is what a *_file setting from hush.yaml may name: files in
-// the project, never hush's own directories or the user's keys, unless
-// the user's config.yaml allows them.
-func (s *ui) filePolicy(p *store.Project) (*store.FilePolicy, error) {
-	uc, err := store.ReadUserConfig(filepath.Join(s.ConfigDir(), store.UserConfigName))
-	if err != nil {
-		return nil, err
-	}
-	home := s.Home()
-	prot := []string{
-		filepath.Dir(s.ConfigDir()), s.DataDir(), s.StateDir(),
-		filepath.Join(home, ".ssh"), filepath.Join(home, ".gnupg"), filepath.Join(home, ".aws"),
-		filepath.Join(home, ".kube"), filepath.Join(home, ".docker"), filepath.Join(home, ".netrc"),
-		filepath.Join(home, ".git-credentials"), filepath.Join(home, ".vault-token"),
-		filepath.Join(p.Root, ".git"),
-	}
-	if f := s.env.Getenv("HUSH_IDENTITY_FILE"); f != "" {
-		prot = append(prot, f)
-	}
-	l := s.Lookup()
-	prot = append(prot, l.IdentityFile())
-	return &store.FilePolicy{Root: p.Root, Home: home, Protected: prot, User: uc}, nil
-}

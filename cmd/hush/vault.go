@@ -2,29 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/internal/safe"
-	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/sync"
-	"github.com/hush-secrets/hush/sync/vault"
 )
 
 type vaultOptions struct {
-	address, mount, path string
-	layout               string
-	prefer               string
-	json, status, fail   bool
-	write                string
+	session.VaultOptions
+	prefer             string
+	json, status, fail bool
+	write              string
 }
 
 func vaultFlags() []cli.Flag {
@@ -37,7 +31,7 @@ func vaultFlags() []cli.Flag {
 }
 
 func vaultOpts(c *cli.Context) vaultOptions {
-	return vaultOptions{address: c.String("address"), mount: c.String("mount"), path: c.String("path"), layout: c.String("layout"),
+	return vaultOptions{VaultOptions: session.VaultOptions{Address: c.String("address"), Mount: c.String("mount"), Path: c.String("path"), Layout: c.String("layout")},
 		prefer: c.String("prefer"), json: c.Bool("json"), fail: c.Bool("fail"), write: c.String("write")}
 }
 
@@ -53,7 +47,7 @@ func vaultCommands(env *Env) []*cli.Command {
 			if err != nil {
 				return err
 			}
-			return vaultHint(run(c.Context, s, vaultOpts(c)))
+			return session.VaultHint(run(c.Context, s, vaultOpts(c)))
 		}
 	}
 	return []*cli.Command{{
@@ -92,127 +86,10 @@ EXAMPLES:
 	}}
 }
 
-// vaultHint adds the hint that fits a Vault error.
-func vaultHint(err error) error {
-	var he *hint.Error
-	switch {
-	case err == nil || errors.As(err, &he):
-		return err
-	case errors.Is(err, sync.ErrDenied):
-		return hint.With(err, "%s", deniedHint(err))
-	case errors.Is(err, sync.ErrUnavailable):
-		return hint.With(err, "is Vault running and reachable? set VAULT_ADDR, --address or vault.address in .hush/hush.yaml")
-	case errors.Is(err, sync.ErrDeleted):
-		return err
-	}
-	var ce *sync.ConflictError
-	if errors.As(err, &ce) {
-		return hint.With(err, "see them with hush vault diff, then choose: hush vault push --prefer local, or hush vault pull --prefer remote")
-	}
-	return err
-}
-
-// deniedHint names what to check for the auth method in use.
-func deniedHint(err error) string {
-	method, login, _ := vault.Denial(err)
-	switch {
-	case method == "approle" && login:
-		return "check the AppRole credentials (role_id, role_id_file or VAULT_ROLE_ID; secret_id_file or VAULT_SECRET_ID: a secret id may be used up or expired) and vault.auth.mount in .hush/hush.yaml"
-	case (method == "jwt" || method == "kubernetes") && login:
-		return fmt.Sprintf("check the token in vault.auth.token_file (expired? for this audience?) and that the %s role in vault.auth.role accepts it", method)
-	case method != "" && method != "token":
-		return fmt.Sprintf("the %s login worked but its token is refused here: check the policies its role grants (token_policies) for this path", method)
-	}
-	return "check VAULT_TOKEN (or run vault login) and that its policies allow this path; the vault: auth section of .hush/hush.yaml sets another login method"
-}
-
-// openVault builds the backend from hush.yaml, flags and the environment.
-func openVault(s *ui, o vaultOptions) (*vault.Vault, error) {
-	var cfg vault.Config
-	project := ""
-	p, err := s.Project()
-	switch {
-	case err == nil:
-		// The vault: section decides where the token and the values go
-		// and which files are read as credentials: nothing is read or sent
-		// while it differs from what this user acknowledged.
-		if err := p.CheckSettings("vault", "project", "id"); err != nil {
-			return nil, err
-		}
-		project = p.Config.Project
-		if cfg, err = vault.ParseConfig(p.Config.Extra["vault"]); err != nil {
-			return nil, err
-		}
-		fp, err := s.filePolicy(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range cfg.Files() {
-			if *f.Path, err = fp.Check(f.Name, *f.Path); err != nil {
-				return nil, err
-			}
-		}
-	case !errors.Is(err, store.ErrNoProject):
-		return nil, err
-	}
-	if o.mount != "" {
-		cfg.Mount = o.mount
-	}
-	if o.path != "" {
-		cfg.Path = o.path
-	}
-	if o.layout != "" {
-		cfg.Layout = o.layout
-	}
-	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.address, Getenv: s.env.Getenv, Home: s.Home(),
-		UserAgent: "hush/" + version})
-}
-
-// closeVault revokes the token hush logged in with (AppRole, JWT,
-// Kubernetes) when the command is done with it, so runs do not pile up
-// live tokens; a user's own token is left alone.
-func closeVault(s *ui, b any) {
-	c, ok := b.(interface{ Close(context.Context) error })
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := c.Close(ctx); err != nil {
-		s.warnf("%v; the token hush logged in with stays valid until its TTL ends", err)
-	}
-}
-
-func newSyncer(s *ui, o vaultOptions) (*sync.Syncer, error) {
-	p, envName, id, err := s.OpenEnv()
-	if err != nil {
-		return nil, err
-	}
-	key, err := id.DeriveKey("vault sync")
-	if err != nil {
-		return nil, fmt.Errorf("%w (hush vault needs an age or SSH identity it can derive keys from)", err)
-	}
-	v, err := openVault(s, o)
-	if err != nil {
-		return nil, err
-	}
-	return &sync.Syncer{Backend: v, Project: p, Env: envName, Identity: id, Hasher: sync.NewHasher(key),
-		State: sync.NewState(p.PersonalDir(), "vault-state.json"), Now: s.env.Now}, nil
-}
-
 func runVaultDiff(ctx context.Context, s *ui, o vaultOptions) error {
-	sy, err := newSyncer(s, o)
+	r, err := s.VaultCompare(ctx, o.VaultOptions)
 	if err != nil {
 		return err
-	}
-	defer closeVault(s, sy.Backend)
-	// Both sides' values are read to compare them, none is shown: a list.
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	r, err := sy.Compare(ctx)
-	if aerr := s.AuditWith(audit.SecretList, s.SecretPath(sy.Env, ""), err); aerr != nil {
-		return aerr
 	}
 	// vault diff, like hush diff and diff(1), exits 1 when the sides
 	// differ; vault status is a report (exit 0) unless --fail asks the same.
@@ -308,61 +185,28 @@ func runVaultPull(ctx context.Context, s *ui, o vaultOptions) error {
 }
 
 func runVaultSync(ctx context.Context, s *ui, o vaultOptions, push bool) error {
-	prefer, err := sync.ParsePrefer(o.prefer)
+	res, err := s.VaultSync(ctx, session.VaultSyncOptions{VaultOptions: o.VaultOptions, Push: push, Prefer: o.prefer})
 	if err != nil {
 		return err
 	}
-	sy, err := newSyncer(s, o)
-	if err != nil {
-		return err
-	}
-	defer closeVault(s, sy.Backend)
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	var res *sync.Result
-	setAction, verb, dir := audit.SecretRead, "pulled", "from"
+	verb, dir := "pulled", "from"
 	if push {
-		setAction, verb, dir = audit.SecretWrite, "pushed", "to"
-		res, err = sy.Push(ctx, prefer)
-	} else {
-		res, err = sy.Pull(ctx, prefer)
+		verb, dir = "pushed", "to"
 	}
-	source := vaultAddress(sy.Backend)
-	if res != nil {
-		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.Set, err); aerr != nil {
-			return aerr
-		}
-		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.Deleted, err); aerr != nil {
-			return aerr
-		}
-	}
-	if err != nil {
-		// A sync stopped (a conflict, a denied or vanished remote) is a line
-		// too: what was attempted, against which Vault, and why it failed.
-		action := audit.SyncPull
+	if c := res.KeptConflicts; len(c) > 0 {
 		if push {
-			action = audit.SyncPush
-		}
-		if aerr := s.AuditRemote(action, source, "", []string{s.SecretPath(sy.Env, "")}, err); aerr != nil {
-			return fmt.Errorf("%w (and: %v)", err, aerr)
-		}
-		return err
-	}
-	if c := res.Diff.Conflicts; len(c) > 0 {
-		if push && o.prefer == string(sync.PreferRemote) {
 			s.infof("kept Vault's %s (--prefer remote); hush vault pull --prefer remote brings it here", strings.Join(c, ", "))
-		} else if !push && o.prefer == string(sync.PreferLocal) {
+		} else {
 			s.infof("kept the local %s (--prefer local); hush vault push --prefer local sends it to Vault", strings.Join(c, ", "))
 		}
 	}
 	if len(res.Set)+len(res.Deleted) == 0 {
-		s.infof("%s: nothing to %s (%s)", sy.Env, strings.TrimSuffix(verb, "ed"), res.Status())
+		s.infof("%s: nothing to %s (%s)", res.Env, strings.TrimSuffix(verb, "ed"), res.Status())
 		return nil
 	}
-	s.infof("%s %d change(s) %s %s (version %d): %s", verb, len(res.Set)+len(res.Deleted), dir, res.Location, res.Version, changeList(res))
-	if d := res.Diff; push && len(d.Remote) > 0 || !push && len(d.Local) > 0 {
-		s.infof("%s also has changes the other way; see hush vault diff", sy.Env)
+	s.infof("%s %d change(s) %s %s (version %d): %s", verb, len(res.Set)+len(res.Deleted), dir, res.Location, res.Version, changeList(res.Result))
+	if res.OtherWay {
+		s.infof("%s also has changes the other way; see hush vault diff", res.Env)
 	}
 	return nil
 }
@@ -376,57 +220,12 @@ func changeList(res *sync.Result) string {
 	return strings.Join(parts, ", ")
 }
 
-// auditVaultKeys records one line per key of env synced with the Vault
-// at source.
-func (s *ui) auditVaultKeys(action, env, source string, keys []string, opErr error) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	paths := make([]string, len(keys))
-	for i, k := range keys {
-		paths[i] = s.SecretPath(env, k)
-	}
-	return s.AuditRemote(action, source, "", paths, opErr)
-}
-
-// vaultAddress is the address of a Vault backend, for the audit log.
-func vaultAddress(b sync.Backend) string {
-	if a, ok := b.(interface{ Address() string }); ok {
-		return a.Address()
-	}
-	return ""
-}
-
 func runVaultPolicy(ctx context.Context, s *ui, o vaultOptions) error {
-	envName, err := s.EnvName()
-	if err != nil {
-		return err
-	}
-	v, err := openVault(s, o)
-	if err != nil {
-		return err
-	}
-	defer closeVault(s, v)
-	kv, err := v.KVVersion(ctx)
-	if err != nil {
-		if o.write != "" || !errors.Is(err, sync.ErrUnavailable) {
-			return err
-		}
-		s.warnf("cannot ask Vault the KV version of the mount (%v); assuming version 2", err)
-		kv = 2
-	}
-	hcl, err := v.Policy(envName, kv)
-	if err != nil {
-		return err
-	}
 	// The policy names the mount and path hush.yaml gives: escaped, in case.
-	io.WriteString(s.env.Stdout, safe.Lines(hcl))
-	if o.write == "" {
-		return nil
-	}
-	if err := v.WritePolicy(ctx, o.write, hcl); err != nil {
+	envName, address, err := s.VaultPolicy(ctx, o.VaultOptions, o.write, func(hcl string) { io.WriteString(s.env.Stdout, safe.Lines(hcl)) })
+	if err != nil || o.write == "" {
 		return err
 	}
-	s.infof("wrote policy %s to %s; a token with it reads %s and nothing else", o.write, v.Address(), envName)
+	s.infof("wrote policy %s to %s; a token with it reads %s and nothing else", o.write, address, envName)
 	return nil
 }

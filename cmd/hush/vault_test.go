@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -114,98 +113,6 @@ func TestVaultScripts(t *testing.T) {
 			},
 		},
 	})
-}
-
-func TestStartLeasesPKI(t *testing.T) {
-	t.Parallel()
-	srv := vaulttest.Start(t)
-	root := srv.Client(t)
-	mount := "pki"
-	if err := root.Sys().Mount(mount, &vaultapi.MountInput{Type: "pki", Config: vaultapi.MountConfigInput{MaxLeaseTTL: "24h"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Logical().Write("pki/root/generate/internal", map[string]any{"common_name": "test.local", "ttl": "24h", "key_type": "ec"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Logical().Write("pki/roles/app", map[string]any{"allowed_domains": "test.local", "allow_subdomains": true, "generate_lease": true, "max_ttl": "1h", "key_type": "ec"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Logical().Write("secret/data/app/db", map[string]any{"data": map[string]any{"password": "pw-from-vault"}}); err != nil {
-		t.Fatal(err)
-	}
-	s, stderr := testSession(t, map[string]string{"VAULT_ADDR": srv.Addr, "VAULT_TOKEN": srv.Token})
-	ctx := context.Background()
-	lr, err := startLeases(ctx, s, []string{"TLS=pki/issue/app?common_name=a.test.local&ttl=10m"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets, stop := lr.secrets, lr.stop
-	stopped := false
-	defer func() {
-		if !stopped {
-			stop()
-		}
-	}()
-	got := map[string]string{}
-	for _, sec := range secrets {
-		got[sec.Name] = sec.Value.Reveal()
-	}
-	for _, name := range []string{"TLS_CERTIFICATE", "TLS_PRIVATE_KEY", "TLS_ISSUING_CA", "TLS_SERIAL_NUMBER", "TLS_CA_CHAIN"} {
-		if got[name] == "" {
-			t.Errorf("no %s among %d secrets", name, len(secrets))
-		}
-	}
-	if !strings.Contains(got["TLS_CERTIFICATE"], "BEGIN CERTIFICATE") {
-		t.Errorf("TLS_CERTIFICATE is not a PEM certificate")
-	}
-	leases, err := root.Logical().List("sys/leases/lookup/pki/issue/app")
-	if err != nil || leases == nil || len(leases.Data["keys"].([]any)) != 1 {
-		t.Fatalf("leases after start: %v %v", leases, err)
-	}
-	stop()
-	stopped = true
-	stop() // idempotent
-	leases, err = root.Logical().List("sys/leases/lookup/pki/issue/app")
-	if err != nil || leases != nil && len(leases.Data["keys"].([]any)) != 0 {
-		t.Errorf("leases after stop: %v %v", leases, err)
-	}
-	if strings.Contains(stderr.String(), "warning") {
-		t.Errorf("stderr: %s", stderr)
-	}
-
-	// vault:// references, audited.
-	v, err := resolveVaultRef(ctx, s, "vault://secret/app/db#password")
-	if err != nil || v != "pw-from-vault" {
-		t.Errorf("resolveVaultRef = %q, %v", v, err)
-	}
-	if _, err := resolveVaultRef(ctx, s, "vault://secret/app/db"); exitCode(err) != exitUsage {
-		t.Errorf("reference without a field: %v (exit %d)", err, exitCode(err))
-	}
-	if _, err := resolveVaultRef(ctx, s, "vault://secret/app/db#nope"); exitCode(err) != exitNotFound {
-		t.Errorf("missing field: %v (exit %d)", err, exitCode(err))
-	}
-	log, _ := os.ReadFile(filepath.Join(s.StateDir(), "audit.jsonl"))
-	for _, want := range []string{`"vault:pki/issue/app#certificate"`, `"vault:secret/app/db#password"`} {
-		if !bytes.Contains(log, []byte(want)) {
-			t.Errorf("audit log lacks %s", want)
-		}
-	}
-	if bytes.Contains(log, []byte("pw-from-vault")) || bytes.Contains(log, []byte(srv.Token)) {
-		t.Error("audit log holds a value or the token")
-	}
-
-	// A lease that cannot be had leaves none behind and says why.
-	_, err = startLeases(ctx, s, []string{"TLS=pki/issue/app?common_name=a.test.local", "BAD=pki/issue/nope?common_name=x"}, "")
-	if err == nil || !strings.Contains(err.Error(), "--vault-lease BAD") {
-		t.Errorf("bad lease: %v", err)
-	}
-	leases, _ = root.Logical().List("sys/leases/lookup/pki/issue/app")
-	if leases != nil && len(leases.Data["keys"].([]any)) != 0 {
-		t.Errorf("lease left behind after a failed start")
-	}
-	if _, err := startLeases(ctx, s, []string{"lower-case=x"}, ""); exitCode(err) != exitUsage {
-		t.Errorf("bad spec: %v", err)
-	}
 }
 
 // testSession is a session outside any project, with its own HOME and

@@ -1,10 +1,11 @@
-package main
+package session
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"sort"
 	"strings"
 	gosync "sync"
@@ -18,6 +19,22 @@ import (
 	"github.com/hush-secrets/hush/sync/vault"
 )
 
+// This file is what hush run takes from Vault: vault:// references, read
+// once, and the leases of dynamic secrets (--vault-lease), renewed while the
+// child runs and revoked after, each read, renewal and revocation with its
+// audit line.
+
+// Lease-end policies of hush run (--on-lease-end).
+const (
+	// LeaseEndTerm stops the child (SIGTERM, then SIGKILL after ten
+	// seconds) when a lease or hush's token ends, and exits 8: a program
+	// must not run on credentials that stopped working without anyone
+	// being told. The default.
+	LeaseEndTerm = "term"
+	// LeaseEndWarn only says so and lets the child run on.
+	LeaseEndWarn = "warn"
+)
+
 // leaseSpec is one --vault-lease NAME=PATH[?k=v&...].
 type leaseSpec struct {
 	name, path string
@@ -27,14 +44,14 @@ type leaseSpec struct {
 func parseLeaseSpec(spec string) (leaseSpec, error) {
 	name, rest, ok := strings.Cut(spec, "=")
 	if !ok || !inject.ValidName(name) || rest == "" {
-		return leaseSpec{}, usagef("--vault-lease %q: want NAME=PATH[?key=value&...], e.g. DB=database/creds/app", spec)
+		return leaseSpec{}, Usagef("--vault-lease %q: want NAME=PATH[?key=value&...], e.g. DB=database/creds/app", spec)
 	}
 	path, query, _ := strings.Cut(rest, "?")
 	ls := leaseSpec{name: name, path: strings.Trim(path, "/")}
 	if query != "" {
 		q, err := url.ParseQuery(query)
 		if err != nil {
-			return leaseSpec{}, usagef("--vault-lease %s: parameters: %v", name, err)
+			return leaseSpec{}, Usagef("--vault-lease %s: parameters: %v", name, err)
 		}
 		ls.params = make(map[string]string, len(q))
 		for k, vs := range q {
@@ -56,16 +73,24 @@ func envSuffix(field string) string {
 	return string(b)
 }
 
-// Lease-end policies of hush run (--on-lease-end).
-const (
-	// leaseEndTerm stops the child (SIGTERM, then SIGKILL after ten
-	// seconds) when a lease or hush's token ends, and exits 8: a program
-	// must not run on credentials that stopped working without anyone
-	// being told. The default.
-	leaseEndTerm = "term"
-	// leaseEndWarn only says so and lets the child run on.
-	leaseEndWarn = "warn"
-)
+// runVault is a run's Vault backend, opened on first use, so resolving
+// many references logs in once and the leases share the login.
+type runVault struct {
+	s *Session
+	v *vault.Vault
+}
+
+func (rv *runVault) get() (*vault.Vault, error) {
+	if rv.v != nil {
+		return rv.v, nil
+	}
+	v, err := rv.s.OpenVault(VaultOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rv.v = v
+	return v, nil
+}
 
 // leaseRun is what a run's leases need from the rest of the run: the
 // secrets of --vault-lease, a context the child runs under, and stop.
@@ -97,20 +122,20 @@ func (lr *leaseRun) endedErr() error {
 // token hush logged in with (never a user's own); the caller must call
 // stop on every exit path (it is safe to call more than once). On error no
 // lease is left behind.
-func startLeases(ctx context.Context, s *ui, specs []string, onEnd string) (_ *leaseRun, err error) {
+func (s *Session) startLeases(ctx context.Context, rv *runVault, specs []string, onEnd string) (_ *leaseRun, err error) {
 	// What vault:// references obtained is dropped too when this fails.
 	defer func() {
 		if err != nil {
-			dropVault(s)
+			s.dropVault(rv)
 		}
 	}()
 	lr := &leaseRun{ctx: ctx, stop: func() {}}
 	switch onEnd {
-	case "", leaseEndTerm:
-		onEnd = leaseEndTerm
-	case leaseEndWarn:
+	case "", LeaseEndTerm:
+		onEnd = LeaseEndTerm
+	case LeaseEndWarn:
 	default:
-		return nil, usagef("--on-lease-end %q: use term or warn", onEnd)
+		return nil, Usagef("--on-lease-end %q: use term or warn", onEnd)
 	}
 	parsed := make([]leaseSpec, 0, len(specs))
 	for _, sp := range specs {
@@ -120,15 +145,12 @@ func startLeases(ctx context.Context, s *ui, specs []string, onEnd string) (_ *l
 		}
 		parsed = append(parsed, ls)
 	}
-	v := sessionVaultIfOpen(s)
-	if v == nil && len(parsed) == 0 {
+	if rv.v == nil && len(parsed) == 0 {
 		return lr, nil // nothing from Vault in this run
 	}
-	if v == nil {
-		var err error
-		if v, err = sessionVault(s); err != nil {
-			return nil, err
-		}
+	v, err := rv.get()
+	if err != nil {
+		return nil, err
 	}
 	if err := s.AuditReady(); err != nil {
 		return nil, err
@@ -137,7 +159,7 @@ func startLeases(ctx context.Context, s *ui, specs []string, onEnd string) (_ *l
 		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := v.Close(rctx); err != nil {
-			s.warnf("%v; the token hush logged in with stays valid until its TTL ends", err)
+			s.Report.Warnf("%v; the token hush logged in with stays valid until its TTL ends", err)
 		}
 	}
 	lv := auditedLeaser{Leaser: v, s: s, source: v.Address()}
@@ -146,33 +168,19 @@ func startLeases(ctx context.Context, s *ui, specs []string, onEnd string) (_ *l
 		defer cancel()
 		for _, l := range v.Leases() {
 			if err := lv.Revoke(rctx, l.ID); err != nil {
-				s.warnf("%v", err)
+				s.Report.Warnf("%v", err)
 			}
 		}
 		v.Forget()
 		closeToken()
 	}
 	for _, ls := range parsed {
-		l, err := v.Lease(ctx, ls.path, ls.params)
-		var paths []string
-		leaseID := ""
-		if l != nil {
-			leaseID = l.ID
-			for _, f := range sortedFields(l) {
-				name := ls.name + "_" + envSuffix(f)
-				lr.secrets = append(lr.secrets, inject.Secret{Name: name, Value: inject.NewValue(l.Fields[f].Reveal())})
-				paths = append(paths, "vault:"+ls.path+"#"+f)
-			}
-		} else {
-			paths = []string{"vault:" + ls.path}
-		}
-		if aerr := s.AuditRemote(audit.SecretRead, v.Address(), leaseID, paths, err); aerr != nil && err == nil {
-			err = aerr
-		}
+		secs, err := s.lease(ctx, v, ls)
 		if err != nil {
 			revokeAll()
-			return nil, vaultHint(fmt.Errorf("--vault-lease %s: %w", ls.name, err))
+			return nil, err
 		}
+		lr.secrets = append(lr.secrets, secs...)
 	}
 	sort.SliceStable(lr.secrets, func(i, j int) bool { return lr.secrets[i].Name < lr.secrets[j].Name })
 	leases := v.Leases()
@@ -186,21 +194,53 @@ func startLeases(ctx context.Context, s *ui, specs []string, onEnd string) (_ *l
 	// as long as the leases, and revoke it last.
 	tok, err := v.TokenLease(ctx)
 	if err != nil {
-		s.warnf("%v; hush cannot renew its own token, and the leases end when it does", err)
+		s.Report.Warnf("%v; hush cannot renew its own token, and the leases end when it does", err)
 	} else if tok != nil {
 		leases = append(leases, tok)
 	}
+	s.keepLeases(ctx, lr, lv, v, leases, onEnd)
+	return lr, nil
+}
+
+// lease obtains the dynamic secret of ls and returns its fields as
+// NAME_FIELD secrets, having recorded the read (and its lease id) or the
+// failure.
+func (s *Session) lease(ctx context.Context, v *vault.Vault, ls leaseSpec) ([]inject.Secret, error) {
+	l, err := v.Lease(ctx, ls.path, ls.params)
+	var secrets []inject.Secret
+	paths := []string{"vault:" + ls.path}
+	leaseID := ""
+	if l != nil {
+		leaseID, paths = l.ID, nil
+		for _, f := range sortedFields(l) {
+			secrets = append(secrets, inject.Secret{Name: ls.name + "_" + envSuffix(f), Value: inject.NewValue(l.Fields[f].Reveal())})
+			paths = append(paths, "vault:"+ls.path+"#"+f)
+		}
+	}
+	if aerr := s.AuditRemote(audit.SecretRead, v.Address(), leaseID, paths, err); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
+		return nil, VaultHint(fmt.Errorf("--vault-lease %s: %w", ls.name, err))
+	}
+	return secrets, nil
+}
+
+// keepLeases renews leases in the background until lr.stop. A lease that
+// ends on the way (max TTL, renewal refused) is a warning, and under
+// LeaseEndTerm also lr's end: lr.ctx is cancelled, so the child stops.
+func (s *Session) keepLeases(ctx context.Context, lr *leaseRun, lv auditedLeaser, v *vault.Vault, leases []*sync.Lease, onEnd string) {
 	rctx, cancelRun := context.WithCancel(ctx)
 	lr.ctx, lr.active = rctx, true
 	var tokenEnded atomic.Bool
 	k := sync.Keep(lv, leases, sync.KeepOptions{
-		Warn: func(err error) { s.warnf("vault: %v", err) },
+		Warn: func(err error) { s.Report.Warnf("vault: %v", err) },
 		End: func(l *sync.Lease, err error) {
 			if l.Token {
 				tokenEnded.Store(true)
 			}
-			if onEnd == leaseEndWarn {
-				s.warnf("vault: %v; its credentials no longer work, and the child keeps running (--on-lease-end=warn)", err)
+			if onEnd == LeaseEndWarn {
+				s.Report.Warnf("vault: %v; its credentials no longer work, and the child keeps running (--on-lease-end=warn)", err)
 				return
 			}
 			lr.mu.Lock()
@@ -210,43 +250,48 @@ func startLeases(ctx context.Context, s *ui, specs []string, onEnd string) (_ *l
 			}
 			lr.mu.Unlock()
 			if first {
-				s.warnf("vault: %v; stopping the child (--on-lease-end=term)", err)
+				s.Report.Warnf("vault: %v; stopping the child (--on-lease-end=term)", err)
 				cancelRun()
 			}
 		},
 	})
-	lr.stop = func() {
-		defer cancelRun()
-		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		err := k.Stop(rctx)
-		v.Forget()
-		for _, e := range flattenJoined(err) {
-			var re *sync.RevokeError
-			if !errors.As(e, &re) {
-				s.warnf("%v", e)
-				continue
-			}
-			switch {
-			case re.Lease.Token:
-				s.warnf("vault: %v; the token hush logged in with stays valid until its TTL ends", re)
-			case tokenEnded.Load():
-				s.warnf("vault: %v; the token that issued it has ended, and Vault revokes a token's leases with it", re)
-			case re.Expires.IsZero():
-				s.warnf("vault: %v; it stays valid until Vault expires it", re)
-			default:
-				s.warnf("vault: %v; it stays valid until it expires at %s", re, re.Expires.UTC().Format(time.RFC3339))
-			}
-		}
-	}
-	return lr, nil
+	var once gosync.Once
+	lr.stop = func() { once.Do(func() { s.stopLeases(k, v, cancelRun, &tokenEnded) }) }
 }
 
-// dropVault revokes what the session's Vault backend obtained (leases,
-// then the token hush logged in with) when the run fails before
-// startLeases took charge of them.
-func dropVault(s *ui) {
-	v := sessionVaultIfOpen(s)
+// stopLeases ends what startLeases kept alive: every lease revoked, then
+// the token, each failure a warning that says how long what was left
+// stays valid.
+func (s *Session) stopLeases(k *sync.Keeper, v *vault.Vault, cancelRun context.CancelFunc, tokenEnded *atomic.Bool) {
+	defer cancelRun()
+	rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := k.Stop(rctx)
+	v.Forget()
+	for _, e := range flattenJoined(err) {
+		var re *sync.RevokeError
+		if !errors.As(e, &re) {
+			s.Report.Warnf("%v", e)
+			continue
+		}
+		switch {
+		case re.Lease.Token:
+			s.Report.Warnf("vault: %v; the token hush logged in with stays valid until its TTL ends", re)
+		case tokenEnded.Load():
+			s.Report.Warnf("vault: %v; the token that issued it has ended, and Vault revokes a token's leases with it", re)
+		case re.Expires.IsZero():
+			s.Report.Warnf("vault: %v; it stays valid until Vault expires it", re)
+		default:
+			s.Report.Warnf("vault: %v; it stays valid until it expires at %s", re, re.Expires.UTC().Format(time.RFC3339))
+		}
+	}
+}
+
+// dropVault revokes what the run's Vault backend obtained (leases, then
+// the token hush logged in with) when the run fails before startLeases
+// took charge of them.
+func (s *Session) dropVault(rv *runVault) {
+	v := rv.v
 	if v == nil {
 		return
 	}
@@ -254,12 +299,12 @@ func dropVault(s *ui) {
 	defer cancel()
 	for _, l := range v.Leases() {
 		if err := v.Revoke(rctx, l.ID); err != nil {
-			s.warnf("%v", err)
+			s.Report.Warnf("%v", err)
 		}
 	}
 	v.Forget()
 	if err := v.Close(rctx); err != nil {
-		s.warnf("%v; the token hush logged in with stays valid until its TTL ends", err)
+		s.Report.Warnf("%v; the token hush logged in with stays valid until its TTL ends", err)
 	}
 }
 
@@ -286,39 +331,10 @@ func sortedFields(l *sync.Lease) []string {
 // vaultRefScheme starts a reference to a field of a Vault secret.
 const vaultRefScheme = "vault://"
 
-// vaultRefClients keeps one logged-in backend per session, so resolving
-// many references logs in once.
-var vaultRefClients = struct {
-	gosync.Mutex
-	m map[*ui]*vault.Vault
-}{m: map[*ui]*vault.Vault{}}
-
-// sessionVault is the session's Vault backend, opened on first use.
-func sessionVault(s *ui) (*vault.Vault, error) {
-	vaultRefClients.Lock()
-	defer vaultRefClients.Unlock()
-	if v := vaultRefClients.m[s]; v != nil {
-		return v, nil
-	}
-	v, err := openVault(s, vaultOptions{})
-	if err != nil {
-		return nil, err
-	}
-	vaultRefClients.m[s] = v
-	return v, nil
-}
-
-// sessionVaultIfOpen is the session's Vault backend if one was opened.
-func sessionVaultIfOpen(s *ui) *vault.Vault {
-	vaultRefClients.Lock()
-	defer vaultRefClients.Unlock()
-	return vaultRefClients.m[s]
-}
-
 // resolveVaultRef reads a vault://PATH#FIELD reference (PATH starting with
 // the engine's mount, e.g. vault://secret/myapp/db#password) and audits
 // the read.
-func resolveVaultRef(ctx context.Context, s *ui, ref string) (string, error) {
+func (s *Session) resolveVaultRef(ctx context.Context, rv *runVault, ref string) (string, error) {
 	rest, ok := strings.CutPrefix(ref, vaultRefScheme)
 	rest, field, hasField := strings.Cut(rest, "#")
 	path, query, _ := strings.Cut(rest, "?")
@@ -336,7 +352,7 @@ func resolveVaultRef(ctx context.Context, s *ui, ref string) (string, error) {
 			params[k] = vs[len(vs)-1]
 		}
 	}
-	v, err := sessionVault(s)
+	v, err := rv.get()
 	if err != nil {
 		return "", err
 	}
@@ -349,9 +365,38 @@ func resolveVaultRef(ctx context.Context, s *ui, ref string) (string, error) {
 	}
 	if aerr != nil {
 		if errors.Is(aerr, sync.ErrUnavailable) {
-			return "", vaultHint(aerr)
+			return "", VaultHint(aerr)
 		}
 		return "", aerr
 	}
 	return val.Reveal(), nil
+}
+
+// auditedLeaser records every renewal and revocation of a lease as an
+// audit line (the lease id, the Vault address, the outcome) by wrapping
+// the backend sync.Keep and the cleanup call, so the keeper in sync needs
+// no knowledge of the log. A renewal runs in the background while the
+// child runs: a failure to record it is a warning, not the child's end.
+type auditedLeaser struct {
+	sync.Leaser
+	s      *Session
+	source string
+}
+
+func (l auditedLeaser) Renew(ctx context.Context, id string, inc time.Duration) (time.Duration, error) {
+	d, err := l.Leaser.Renew(ctx, id, inc)
+	l.record(audit.LeaseRenew, id, err)
+	return d, err
+}
+
+func (l auditedLeaser) Revoke(ctx context.Context, id string) error {
+	err := l.Leaser.Revoke(ctx, id)
+	l.record(audit.LeaseRevoke, id, err)
+	return err
+}
+
+func (l auditedLeaser) record(action, id string, opErr error) {
+	if err := l.s.AuditRemote(action, l.source, id, []string{"vault:" + path.Dir(id)}, opErr); err != nil {
+		l.s.Report.Warnf("%v", err)
+	}
 }
