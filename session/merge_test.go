@@ -123,6 +123,13 @@ func (r *mergeRepo) commit(msg string) {
 // writes them, pinning nothing.
 func (r *mergeRepo) plant(labels []string, kv ...string) {
 	r.t.Helper()
+	r.plantEnv("dev", labels, kv...)
+}
+
+// plantEnv is plant for env, which it adds to hush.yaml when it is not
+// there.
+func (r *mergeRepo) plantEnv(env string, labels []string, kv ...string) {
+	r.t.Helper()
 	cfgPath := filepath.Join(r.dir, ".hush", "hush.yaml")
 	b, err := os.ReadFile(cfgPath)
 	if err != nil {
@@ -137,7 +144,10 @@ func (r *mergeRepo) plant(labels []string, kv ...string) {
 		id := map[string]*crypt.Identity{"alice": r.alice, "mallory": r.mallory}[l]
 		rcpts = append(rcpts, store.Recipient{Key: crypt.CanonicalRecipient(id.Public), Label: l})
 	}
-	cfg.Environments["dev"].Recipients = rcpts
+	if cfg.Environments[env] == nil {
+		cfg.Environments[env] = &store.EnvConfig{}
+	}
+	cfg.Environments[env].Recipients = rcpts
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		r.t.Fatal(err)
@@ -145,8 +155,11 @@ func (r *mergeRepo) plant(labels []string, kv ...string) {
 	if err := os.WriteFile(cfgPath, out, 0o644); err != nil {
 		r.t.Fatal(err)
 	}
-	storePath := filepath.Join(r.dir, ".hush", "dev.age")
-	doc, err := store.DecryptFile(storePath, "dev", r.alice)
+	storePath := filepath.Join(r.dir, ".hush", env+".age")
+	doc, err := store.DecryptFile(storePath, env, r.alice)
+	if errors.Is(err, os.ErrNotExist) {
+		doc, err = store.NewDocument(env), nil
+	}
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -163,7 +176,10 @@ func (r *mergeRepo) plant(labels []string, kv ...string) {
 
 // merge runs git merge of branch, which stops in conflict through the
 // capturing driver, and returns what hush git merge would be called with.
-func (r *mergeRepo) merge(branch string) MergeOptions {
+func (r *mergeRepo) merge(branch string) MergeOptions { r.t.Helper(); return r.mergeEnv(branch, "dev") }
+
+// mergeEnv is merge for the store of env.
+func (r *mergeRepo) mergeEnv(branch, env string) MergeOptions {
 	r.t.Helper()
 	cmd := git.Cmd(r.t.Context(), r.dir, "merge", "--no-edit", branch)
 	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
@@ -171,12 +187,12 @@ func (r *mergeRepo) merge(branch string) MergeOptions {
 	if out, err := cmd.CombinedOutput(); err == nil {
 		r.t.Fatalf("git merge %s: the capturing driver should have stopped it\n%s", branch, out)
 	}
-	env, err := os.ReadFile(filepath.Join(r.captured, "env"))
+	environ, err := os.ReadFile(filepath.Join(r.captured, "env"))
 	if err != nil {
 		r.t.Fatalf("the driver did not run: %v", err)
 	}
-	o := MergeOptions{Path: ".hush/dev.age", Dir: r.dir}
-	sc := bufio.NewScanner(bytes.NewReader(env))
+	o := MergeOptions{Path: ".hush/" + env + ".age", Dir: r.dir}
+	sc := bufio.NewScanner(bytes.NewReader(environ))
 	for sc.Scan() {
 		if strings.HasPrefix(sc.Text(), "GITHEAD_") {
 			o.Environ = append(o.Environ, sc.Text())
@@ -405,6 +421,38 @@ func TestGitMergeNobodyLeft(t *testing.T) {
 	}
 	if n := len(r.auditLines()); n != before {
 		t.Errorf("the refused merge recorded %d audit lines", n-before)
+	}
+}
+
+// An environment that arrived after the user's pins (both sides added it,
+// neither by the user) has nobody acknowledged: even the user's own key
+// on both sides is not trusted from the repository, and the merge is
+// refused.
+func TestGitMergeEnvironmentAfterPins(t *testing.T) {
+	t.Parallel()
+	r := newTestMergeRepo(t)
+	r.set("A", "a")
+	r.commit("base")
+	r.git("checkout", "-q", "-b", "other")
+	r.plantEnv("staging", []string{"alice", "mallory"}, "S", "theirs")
+	r.commit("other: staging")
+	r.git("checkout", "-q", "main")
+	r.plantEnv("staging", []string{"alice", "mallory"}, "S", "ours")
+	r.commit("main: staging")
+	o := r.mergeEnv("other", "staging")
+	if st, err := os.Stat(o.Base); err != nil || st.Size() != 0 {
+		t.Fatalf("base %v %v; want git's empty stand-in", st, err)
+	}
+	ours, _ := os.ReadFile(o.Ours)
+	rep, err := r.session("git merge").GitMerge(o)
+	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "the merged recipients of staging leave no one you have acknowledged") {
+		t.Fatalf("err = %v; want the refusal", err)
+	}
+	if len(rep.NotAcked) != 2 {
+		t.Errorf("not acknowledged: %+v; want alice and mallory", rep.NotAcked)
+	}
+	if after, _ := os.ReadFile(o.Ours); !bytes.Equal(after, ours) {
+		t.Error("the refused merge changed ours")
 	}
 }
 

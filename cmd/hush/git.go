@@ -1,16 +1,12 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/session"
-	"github.com/hush-secrets/hush/store"
 )
 
 func gitCommands(env *Env) []*cli.Command {
@@ -125,42 +121,32 @@ func runGitSetup(s *ui) error {
 	return nil
 }
 
-// runTextconv prints a store for git diff: names, types, rotation dates and
-// a short hash of each value keyed from the user's identity, so a value
-// cannot be guessed from its hash. Never values. A store this identity
-// cannot read prints one line saying so: git diff must go on working.
+// runTextconv prints a store for git diff (session.Textconv): names,
+// types, rotation dates and a keyed hash of each value, never values. A
+// store this identity cannot read prints one line saying so.
 func runTextconv(s *ui, path string) error {
 	w := s.env.Stdout
-	id, err := s.Identity()
-	if err != nil {
-		printf(w, "# hush: no identity to decrypt this store\n")
-		return nil
-	}
-	doc, err := store.DecryptFile(path, "", id)
-	if err != nil {
-		printf(w, "# hush: cannot decrypt: %s\n", firstLine(err.Error()))
-		return nil
-	}
-	key, err := id.DeriveKey("git textconv")
+	rep, err := s.Textconv(path)
 	if err != nil {
 		return err
 	}
-	printf(w, "# hush environment %s: %d secrets\n", doc.Environment, len(doc.Secrets))
-	for _, n := range doc.Names() {
-		sec := doc.Secrets[n]
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte(doc.Environment + "\x00" + n + "\x00" + sec.Value.Reveal()))
-		line := fmt.Sprintf("%s hash=%s", n, hex.EncodeToString(m.Sum(nil))[:12])
-		if sec.Type != "" {
-			line += " type=" + sec.Type
+	if rep.Unreadable != "" {
+		printf(w, "# hush: %s\n", rep.Unreadable)
+		return nil
+	}
+	printf(w, "# hush environment %s: %d secrets\n", rep.Env, len(rep.Keys))
+	for _, k := range rep.Keys {
+		line := fmt.Sprintf("%s hash=%s", k.Name, k.Hash)
+		if k.Type != "" {
+			line += " type=" + k.Type
 		}
-		if !sec.Rotated.IsZero() {
-			line += " rotated=" + sec.Rotated.Format("2006-01-02")
+		if k.Rotated != "" {
+			line += " rotated=" + k.Rotated
 		}
-		if sec.RotateEvery != "" {
-			line += " rotate_every=" + sec.RotateEvery
+		if k.RotateEvery != "" {
+			line += " rotate_every=" + k.RotateEvery
 		}
-		if len(sec.Exposed) > 0 {
+		if k.Exposed {
 			line += " exposed"
 		}
 		printf(w, "%s\n", line)
