@@ -12,6 +12,7 @@ import (
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 	"github.com/hush-secrets/hush/store/gitmerge"
@@ -260,13 +261,17 @@ func (s *Session) Resolve(keys []string, theirs bool) (*ResolveReport, error) {
 			return nil, fmt.Errorf("%s is not in conflict in %s: %w", k, env, store.ErrNotFound)
 		}
 	}
+	rel := p.TeamPath(env)
+	if r, err := filepath.Rel(s.Dir, rel); err == nil {
+		rel = r
+	}
 	var rcpts []store.Recipient
 	err = s.Update(env, store.Team, keys, func(d *store.Document, _ time.Time) error {
 		for _, k := range keys {
 			cur, c := d.Secrets[k], conflicts[k]
 			if (cur == nil) != (c.Ours == nil) || cur != nil && cur.Value != c.Ours.Value {
 				return &ConflictError{hint.With(fmt.Errorf("%s of %s changed since the merge; hush resolve would overwrite it, nothing resolved", k, env),
-					"to keep the value it has now: git add %s (the saved conflict then clears itself)", p.TeamPath(env))}
+					"to keep the value it has now: git add %s (the saved conflict then clears itself)", safe.ShellWord(rel))}
 			}
 		}
 		for _, k := range keys {
