@@ -104,7 +104,7 @@ func runDoctor(s *ui, asJSON bool) error {
 			add("settings pinned", len(keys) == 0, map[bool]string{true: "hush.yaml's settings are as you acknowledged them", false: "changed since you acknowledged them: " + strings.Join(keys, ", ")}[len(keys) == 0], "review git log -p .hush/hush.yaml, then hush ack")
 		}
 		if top := git.Top(p.Root); top != "" {
-			missing := gitDriversMissing(p.Root)
+			missing := session.GitDriversMissing(p.Root)
 			add("git drivers", !missing, map[bool]string{true: "not configured in this clone", false: "diff and merge drivers configured"}[missing], "hush git setup")
 		}
 		files := plaintextEnvFiles(p.Root)

@@ -1,36 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hush-secrets/hush/internal/git"
-	"github.com/hush-secrets/hush/internal/hint"
-	"github.com/hush-secrets/hush/internal/safe"
-	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/session"
 )
-
-// gitAttributes routes hush's stores through its diff and merge drivers.
-const gitAttributes = ".hush/*.age diff=hush merge=hush\n"
-
-// gitDriverConfig is the local git configuration of both drivers. git runs
-// them with the repository's top level as working directory.
-var gitDriverConfig = [][2]string{
-	{"diff.hush.textconv", "hush git textconv"},
-	{"diff.hush.cachetextconv", "false"},
-	{"merge.hush.name", "hush: three-way merge per key of encrypted stores"},
-	{"merge.hush.driver", "hush git merge %O %A %B %P"},
-}
 
 func gitCommands(env *Env) []*cli.Command {
 	return []*cli.Command{
@@ -129,131 +106,47 @@ EXAMPLES:
 	}
 }
 
-// writeGitAttributes adds hush's line to the project's .gitattributes. The
-// file comes from the repository: a symlink, a hard link or anything but a
-// regular file is refused, never written through, and the file is replaced
-// atomically, keeping its mode.
-func writeGitAttributes(root string) error {
-	path := filepath.Join(root, ".gitattributes")
-	_, err := store.UpdateFile(path, 1<<20, 0o644, func(old []byte, _ bool) ([]byte, error) {
-		if bytes.Contains(old, []byte(strings.TrimSpace(gitAttributes))) {
-			return nil, nil
-		}
-		if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
-			old = append(old, '\n')
-		}
-		return append(old, gitAttributes...), nil
-	})
-	if errors.Is(err, store.ErrUnsafe) {
-		return hint.With(err, "look at what the repository put there (ls -l %s); replace it with a regular file, then run: hush git setup", safe.ShellWord(path))
-	}
-	return err
-}
-
-// checkGitAttributes fails as writeGitAttributes would, changing nothing.
-func checkGitAttributes(root string) error {
-	path := filepath.Join(root, ".gitattributes")
-	_, err := store.UpdateFile(path, 1<<20, 0o644, func([]byte, bool) ([]byte, error) { return nil, nil })
-	if errors.Is(err, store.ErrUnsafe) {
-		return hint.With(err, "look at what the repository put there (ls -l %s); replace it with a regular file, then run hush init again", safe.ShellWord(path))
-	}
-	return err
-}
-
-// configureGit sets the drivers in the repository's local config.
-func configureGit(top string) error {
-	for _, kv := range gitDriverConfig {
-		if _, err := git.Output(context.Background(), top, "config", "--local", kv[0], kv[1]); err != nil {
-			return fmt.Errorf("%s: %w", kv[0], err)
-		}
-	}
-	return nil
-}
-
-// gitDriversMissing reports whether the project is in a git work tree
-// whose local config lacks hush's drivers. It reads the config file
-// instead of running git, to stay cheap enough for every write.
-func gitDriversMissing(root string) bool {
-	dir := root
-	for {
-		gitPath := filepath.Join(dir, ".git")
-		st, err := os.Stat(gitPath)
-		if err == nil {
-			if !st.IsDir() {
-				return false // a worktree or submodule: do not guess
-			}
-			b, err := os.ReadFile(filepath.Join(gitPath, "config"))
-			return err == nil && !bytes.Contains(b, []byte(`[merge "hush"]`))
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return false
-		}
-		dir = parent
-	}
-}
-
 func (s *ui) warnGitDrivers() {
-	if s.Opened() != nil && gitDriversMissing(s.Opened().Root) {
+	if s.Opened() != nil && session.GitDriversMissing(s.Opened().Root) {
 		s.warnf("git diff and merge drivers for .hush/*.age are not configured in this clone; run: hush git setup")
 	}
 }
 
 func runGitSetup(s *ui) error {
-	p, err := s.Project()
+	top, err := s.GitSetup()
 	if err != nil {
-		return err
-	}
-	top := git.Top(p.Root)
-	if top == "" {
-		return fmt.Errorf("%s is not in a git work tree", p.Root)
-	}
-	if err := writeGitAttributes(p.Root); err != nil {
-		return err
-	}
-	if err := configureGit(top); err != nil {
 		return err
 	}
 	s.infof("configured git diff and merge drivers for .hush/*.age in %s", top)
 	return nil
 }
 
-// runTextconv prints a store for git diff: names, types, rotation dates and
-// a short hash of each value keyed from the user's identity, so a value
-// cannot be guessed from its hash. Never values. A store this identity
-// cannot read prints one line saying so: git diff must go on working.
+// runTextconv prints a store for git diff (session.Textconv): names,
+// types, rotation dates and a keyed hash of each value, never values. A
+// store this identity cannot read prints one line saying so.
 func runTextconv(s *ui, path string) error {
 	w := s.env.Stdout
-	id, err := s.Identity()
-	if err != nil {
-		printf(w, "# hush: no identity to decrypt this store\n")
-		return nil
-	}
-	doc, err := store.DecryptFile(path, "", id)
-	if err != nil {
-		printf(w, "# hush: cannot decrypt: %s\n", firstLine(err.Error()))
-		return nil
-	}
-	key, err := id.DeriveKey("git textconv")
+	rep, err := s.Textconv(path)
 	if err != nil {
 		return err
 	}
-	printf(w, "# hush environment %s: %d secrets\n", doc.Environment, len(doc.Secrets))
-	for _, n := range doc.Names() {
-		sec := doc.Secrets[n]
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte(doc.Environment + "\x00" + n + "\x00" + sec.Value.Reveal()))
-		line := fmt.Sprintf("%s hash=%s", n, hex.EncodeToString(m.Sum(nil))[:12])
-		if sec.Type != "" {
-			line += " type=" + sec.Type
+	if rep.Unreadable != "" {
+		printf(w, "# hush: %s\n", rep.Unreadable)
+		return nil
+	}
+	printf(w, "# hush environment %s: %d secrets\n", rep.Env, len(rep.Keys))
+	for _, k := range rep.Keys {
+		line := fmt.Sprintf("%s hash=%s", k.Name, k.Hash)
+		if k.Type != "" {
+			line += " type=" + k.Type
 		}
-		if !sec.Rotated.IsZero() {
-			line += " rotated=" + sec.Rotated.Format("2006-01-02")
+		if k.Rotated != "" {
+			line += " rotated=" + k.Rotated
 		}
-		if sec.RotateEvery != "" {
-			line += " rotate_every=" + sec.RotateEvery
+		if k.RotateEvery != "" {
+			line += " rotate_every=" + k.RotateEvery
 		}
-		if len(sec.Exposed) > 0 {
+		if k.Exposed {
 			line += " exposed"
 		}
 		printf(w, "%s\n", line)

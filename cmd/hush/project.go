@@ -175,7 +175,7 @@ func runInit(s *ui, o initOptions) error {
 	s.UseIdentity(id)
 	// A .gitattributes hush cannot safely append to (a symlink the
 	// repository planted) fails init before anything is created.
-	if err := checkGitAttributes(root); err != nil {
+	if err := session.CheckGitAttributes(root); err != nil {
 		return err
 	}
 	pid, err := store.NewProjectID()
@@ -207,11 +207,11 @@ func runInit(s *ui, o initOptions) error {
 	if err := s.Audit(audit.EnvCreate, paths[1:], nil); err != nil {
 		return err
 	}
-	if err := writeGitAttributes(root); err != nil {
+	if err := session.WriteGitAttributes(root); err != nil {
 		return err
 	}
 	if top := git.Top(root); top != "" {
-		if err := configureGit(top); err != nil {
+		if err := session.ConfigureGit(s.Ctx(), top); err != nil {
 			s.warnf("%v; run hush git setup later", err)
 		}
 	}
