@@ -36,9 +36,21 @@ func gitTracked(abs string) string {
 	return ""
 }
 
+// gitIgnored says whether a pattern of the work tree's ignore files
+// matches rel, tracked or not (as check-ignore --no-index would; but
+// check-ignore refuses the literal pathspecs every hush git call has, and
+// ls-files honours them).
 func gitIgnored(top, rel string) bool {
-	// --no-index: a tracked file counts as ignored when a pattern matches.
-	return git.OK(context.Background(), top, "check-ignore", "-q", "--no-index", "--", rel)
+	out, err := git.Output(context.Background(), top, "ls-files", "-z", "--cached", "--others", "--ignored", "--exclude-standard", "--", rel)
+	if err != nil {
+		return false
+	}
+	for _, name := range strings.Split(string(out), "\x00") {
+		if name == rel {
+			return true
+		}
+	}
+	return false
 }
 
 // ensureIgnored appends FILE to the .gitignore at the top of its git work

@@ -132,7 +132,7 @@ func renderMigrate(s *ui, rep *session.MigrateReport, remove bool) {
 			switch f.Removal {
 			case session.KeptUnsure:
 				s.warnf("kept %s: it was not removed, since what hush stored may not be what the file means to every reader", f.Path)
-				printf(s.env.Stderr, "hush: hint: check each key named above (hush get KEY), fix the file or the value, then delete %s yourself\n", safe.ShellWord(f.Path))
+				printf(s.env.Stderr, "hush: hint: check each key named above (hush get KEY), fix the file or the value, then delete %s yourself\n", shellPath(f.Path))
 			case session.KeptLinkedDir:
 				s.warnf("%s is reached through a directory link in the project (it is %s): not deleted, hush never deletes through a link; delete it yourself", f.Path, f.Real)
 			case session.RemovedLink:
@@ -165,10 +165,19 @@ func renderTracked(s *ui, env string, f *session.MigratedFile) {
 	if len(f.Exposed) > 0 {
 		s.warnf("marked exposed, rotate them: %s", strings.Join(f.Exposed, ", "))
 		printf(s.env.Stderr, "hush: hint: rotate each at its provider, then record it (hush rotate KEY --env %s), or settle a mark with a reason (hush dismiss KEY --env %s --reason TEXT); then untrack the file: git rm --cached %s\n",
-			safe.ShellWord(env), safe.ShellWord(env), safe.ShellWord(f.Path))
+			safe.ShellWord(env), safe.ShellWord(env), shellPath(f.Path))
 	} else {
-		printf(s.env.Stderr, "hush: hint: untrack the file: git rm --cached %s\n", safe.ShellWord(f.Path))
+		printf(s.env.Stderr, "hush: hint: untrack the file: git rm --cached %s\n", shellPath(f.Path))
 	}
+}
+
+// shellPath is a file name for a command line in a hint: quoted when it
+// must be, and never taken for an option (-rf.env is ./-rf.env).
+func shellPath(p string) string {
+	if strings.HasPrefix(p, "-") {
+		p = "./" + p
+	}
+	return safe.ShellWord(p)
 }
 
 // warnDisputed names, for hush import, the keys whose stored value some
