@@ -14,6 +14,7 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/internal/git"
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -540,5 +541,74 @@ func TestMigrateHostileNames(t *testing.T) {
 	}
 	if v := m.values(); len(v) != 4 {
 		t.Fatalf("stored %d keys", len(v))
+	}
+}
+
+// A file git already ignores gets no line; one a pattern matches only
+// since the migration is not reported as still tracked.
+func TestMigrateAlreadyIgnored(t *testing.T) {
+	m := newTestMigrate(t)
+	m.write(".gitignore", ".env*\n")
+	path := m.write(".env.local", "API_TOKEN=tok-abcdef\n")
+	rep, err := m.session().Migrate(MigrateOptions{Files: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ig := rep.Files[0].Ignore; ig == nil || ig.Line != "" || ig.NotIgnored || ig.Outside || ig.LineBreak {
+		t.Fatalf("ignore %+v", ig)
+	}
+	if b, _ := os.ReadFile(filepath.Join(m.root, ".gitignore")); string(b) != ".env*\n" {
+		t.Fatalf(".gitignore changed:\n%s", b)
+	}
+}
+
+// --remove deletes a link, never what it points to, and nothing reached
+// through a directory link; a failed push removes nothing.
+func TestMigrateRemoveLinksAndPush(t *testing.T) {
+	m := newTestMigrate(t)
+	target := m.write("keep/real.env", "LINKED_TOKEN=linked-token\n")
+	link := filepath.Join(m.root, ".env")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	m.write("data/.env.dir", "DIR_TOKEN=dir-token-1\n")
+	if err := os.Symlink(filepath.Join(m.root, "data"), filepath.Join(m.root, "linkdir")); err != nil {
+		t.Fatal(err)
+	}
+	viaDir := filepath.Join(m.root, "linkdir", ".env.dir")
+	pushErr := errors.New("vault sealed")
+	rep, err := m.session().Migrate(MigrateOptions{Files: []string{link, viaDir}, Remove: true, Push: func() error { return pushErr }})
+	if !errors.Is(err, pushErr) || !strings.Contains(hint.Of(err), "the files were left in place") || rep.Pushed {
+		t.Fatalf("err = %v", err)
+	}
+	if !exists(link) || !exists(viaDir) || rep.Files[0].Removal != NotRemoved {
+		t.Fatal("a file was removed after a failed push")
+	}
+	pushed := 0
+	rep, err = m.session().Migrate(MigrateOptions{Files: []string{link, viaDir}, Remove: true, Push: func() error { pushed++; return nil }})
+	if err != nil || pushed != 1 || !rep.Pushed {
+		t.Fatalf("err = %v, pushed %d", err, pushed)
+	}
+	l, d := rep.Files[0], rep.Files[1]
+	if l.Removal != RemovedLink || exists(link) || !exists(target) || l.Real != target {
+		t.Fatalf("link: %+v", l)
+	}
+	if d.Removal != KeptLinkedDir || !exists(viaDir) {
+		t.Fatalf("through a directory link: %+v", d)
+	}
+}
+
+func TestImportStdin(t *testing.T) {
+	m := newTestMigrate(t)
+	rep, err := m.session().Import(ImportOptions{Source: Source{Path: "-", Stdin: strings.NewReader(`{"A": "from-stdin"}`), Format: "json"}, Scope: store.Team})
+	if err != nil || strings.Join(rep.Added, ",") != "A" {
+		t.Fatalf("err = %v, report %+v", err, rep)
+	}
+	if v := m.values(); v["A"].Value.Reveal() != "from-stdin" {
+		t.Fatalf("A = %q", v["A"].Value.Reveal())
+	}
+	var ue *UsageError
+	if _, err := m.session().Import(ImportOptions{Source: Source{Path: "-", Stdin: strings.NewReader(""), Format: "k8s"}}); !errors.As(err, &ue) {
+		t.Fatalf("--format k8s: %v", err)
 	}
 }
