@@ -16,12 +16,11 @@ var confExts = map[string]bool{
 }
 
 // isConfFile reports whether the file name is a configuration file's:
-// by extension, or .env and its variants (.env.local, prod.env, env.sh
-// does not count).
+// by extension, or a plaintext env file (IsEnvFile: .env.local, prod.env;
+// env.sh does not count).
 func isConfFile(file string) bool {
 	base := strings.ToLower(path.Base(strings.ReplaceAll(file, "\\", "/")))
-	if base == ".env" || strings.HasPrefix(base, ".env.") || strings.HasSuffix(base, ".env") ||
-		base == "dockerfile" || base == "makefile" {
+	if IsEnvFile(base) || base == "dockerfile" || base == "makefile" {
 		return true
 	}
 	if i := strings.LastIndexByte(base, '.'); i >= 0 {

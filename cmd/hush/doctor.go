@@ -12,6 +12,7 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/internal/git"
+	"github.com/hush-secrets/hush/scan"
 	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
@@ -236,13 +237,7 @@ func plaintextEnvFiles(root string) []string {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		isEnv := name == ".env" || strings.HasPrefix(name, ".env.") || strings.HasSuffix(name, ".env")
-		for _, sfx := range []string{".example", ".sample", ".template", ".dist"} {
-			if strings.HasSuffix(name, sfx) {
-				isEnv = false
-			}
-		}
-		if isEnv {
+		if scan.IsEnvFile(name) && !scan.IsEnvTemplate(name) {
 			rel, _ := filepath.Rel(root, path)
 			out = append(out, rel)
 		}

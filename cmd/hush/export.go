@@ -6,15 +6,13 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/inject"
 	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -228,117 +226,23 @@ func matchAny(patterns []string, name string) bool {
 	return false
 }
 
-// importFormat picks the format from --format or the file name.
-func importFormat(path, flag string) (inject.Format, error) {
-	if flag != "" {
-		f, err := inject.ParseFormat(flag)
-		if err != nil || (f != inject.FormatDotenv && f != inject.FormatJSON && f != inject.FormatYAML) {
-			return "", usagef("--format %q: import reads dotenv, json or yaml", flag)
-		}
-		return f, nil
-	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".json":
-		return inject.FormatJSON, nil
-	case ".yaml", ".yml":
-		return inject.FormatYAML, nil
-	}
-	return inject.FormatDotenv, nil
-}
-
+// runImport imports one file (session.Import) and renders what it did.
 func runImport(s *ui, path, formatFlag string, overwrite, follow bool, scope store.Scope) error {
-	p, err := s.Project()
-	if err != nil {
+	rep, err := s.Import(session.ImportOptions{Scope: scope, Overwrite: overwrite,
+		Source: session.Source{Path: path, Stdin: s.env.Stdin, Format: formatFlag, Follow: follow, SOPS: s.sopsHelper}})
+	if rep == nil {
 		return err
 	}
-	envName, err := s.EnvName()
-	if err != nil {
+	if len(rep.Duplicates) > 0 {
+		s.warnf("%s sets %s more than once; the last value wins", path, strings.Join(rep.Duplicates, ", "))
+	}
+	if !rep.Applied {
 		return err
 	}
-	imp, err := readImportFile(s, path, formatFlag, follow) // sops.go: SOPS or plain
-	if err != nil {
-		return err
+	s.infof("imported into %s: %d added, %d updated, %d unchanged", rep.Env, len(rep.Added), len(rep.Updated), len(rep.Same))
+	warnDisputed(s, path, rep.Disputed)
+	if rep.Refs > 0 {
+		s.warnf("%d imported values are hush:// references, stored as text; hush run resolves references in --env-file, not in stores", rep.Refs)
 	}
-	if len(imp.Duplicates) > 0 {
-		s.warnf("%s sets %s more than once; the last value wins", path, strings.Join(imp.Duplicates, ", "))
-	}
-	for _, sec := range imp.Secrets {
-		if err := store.ValidKeyName(sec.Name); err != nil {
-			return fmt.Errorf("%v; nothing imported", err)
-		}
-		if err := store.ValidValue(sec.Value.Reveal()); err != nil {
-			return fmt.Errorf("%s: %v; nothing imported", sec.Name, err)
-		}
-	}
-	id, err := s.Identity()
-	if err != nil {
-		return err
-	}
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	added, updated, same, err := applyImport(s, p, id, envName, scope, imp.Secrets, overwrite, nil)
-	if err != nil {
-		return err
-	}
-	s.infof("imported into %s: %d added, %d updated, %d unchanged", envName, len(added), len(updated), len(same))
-	warnDisputed(s, path, imp.Disputed)
-	if refs, _ := inject.FindSecretRefs(imp.Secrets); len(refs) > 0 {
-		s.warnf("%d imported values are hush:// references, stored as text; hush run resolves references in --env-file, not in stores", len(refs))
-	}
-	return nil
-}
-
-// applyImport writes secrets into one store of envName in one locked
-// update, all or nothing: a key holding another value is a conflict unless
-// overwrite. mark, when not nil, is applied to every imported secret in the
-// same write (hush migrate marks them exposed). Every change is audited.
-func applyImport(s *ui, p *store.Project, id *crypt.Identity, envName string, scope store.Scope, secrets []inject.Secret,
-	overwrite bool, mark func(name string, sec *store.Secret)) (added, updated, same []string, err error) {
-	now := s.env.Now().UTC().Truncate(time.Second)
-	err = p.Update(envName, scope, id, func(d *store.Document) error {
-		var conflicts []string
-		for _, sec := range secrets {
-			if old, ok := d.Secrets[sec.Name]; ok && old.Value.Reveal() != sec.Value.Reveal() && !overwrite {
-				conflicts = append(conflicts, sec.Name)
-			}
-		}
-		if len(conflicts) > 0 {
-			sort.Strings(conflicts)
-			return hint.With(fmt.Errorf("%w: %s already hold other values in %s; nothing imported", store.ErrConflict, strings.Join(conflicts, ", "), envName),
-				"pass --overwrite to replace them")
-		}
-		for _, sec := range secrets {
-			switch _, ch := d.SetValue(sec.Name, store.Value(sec.Value.Reveal()), now); ch {
-			case store.Created:
-				added = append(added, sec.Name)
-			case store.Replaced:
-				updated = append(updated, sec.Name)
-			default:
-				same = append(same, sec.Name)
-			}
-			if mark != nil {
-				mark(sec.Name, d.Secrets[sec.Name])
-			}
-		}
-		return nil
-	})
-	changed := append(append([]string{}, added...), updated...)
-	if mark != nil {
-		changed = append(changed, same...)
-	}
-	var paths []string
-	for _, n := range changed {
-		paths = append(paths, s.SecretPath(envName, n))
-	}
-	if err != nil {
-		paths = []string{s.SecretPath(envName, "")}
-	}
-	if aerr := s.Audit(audit.SecretWrite, paths, err); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return added, updated, same, nil
+	return err
 }

@@ -1,4 +1,4 @@
-package main
+package session
 
 import (
 	"bytes"
@@ -12,10 +12,13 @@ import (
 	"github.com/hush-secrets/hush/inject"
 	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/scan"
 	"github.com/hush-secrets/hush/store"
 )
 
 // What hush migrate asks git, and the search for plaintext left behind.
+// Every path goes to git after "--" and relative to the work tree's top
+// (internal/git), so a name starting with "-" is a name, never an option.
 
 // gitTracked says why git holds a file's values: it is tracked now, or a
 // commit in the history has it. "" when neither, or outside git.
@@ -33,30 +36,45 @@ func gitTracked(abs string) string {
 	return ""
 }
 
+// gitIgnored says whether a pattern of the work tree's ignore files
+// matches rel, tracked or not (as check-ignore --no-index would; but
+// check-ignore refuses the literal pathspecs every hush git call has, and
+// ls-files honours them).
 func gitIgnored(top, rel string) bool {
-	// --no-index: a tracked file counts as ignored when a pattern matches.
-	return git.OK(context.Background(), top, "check-ignore", "-q", "--no-index", "--", rel)
+	out, err := git.Output(context.Background(), top, "ls-files", "-z", "--cached", "--others", "--ignored", "--exclude-standard", "--", rel)
+	if err != nil {
+		return false
+	}
+	for _, name := range strings.Split(string(out), "\x00") {
+		if name == rel {
+			return true
+		}
+	}
+	return false
 }
 
 // ensureIgnored appends FILE to the .gitignore at the top of its git work
-// tree (or of the project, outside git) unless git already ignores it.
-func ensureIgnored(s *ui, projectRoot string, f *migrated) error {
+// tree (or of the project, outside git) unless git already ignores it, and
+// sets f.Ignore to what it did.
+func ensureIgnored(projectRoot string, f *MigratedFile) error {
+	ig := &Ignore{}
 	top, rel := git.Path(f.abs)
 	base := top
 	if top == "" {
 		base = projectRoot
 		r, err := filepath.Rel(projectRoot, f.abs)
 		if err != nil || strings.HasPrefix(r, "..") {
-			s.warnf("%s is outside the project and any git work tree: make sure it is never committed", f.path)
+			ig.Outside, f.Ignore = true, ig
 			return nil
 		}
 		rel = filepath.ToSlash(r)
 	}
 	if top != "" && gitIgnored(top, rel) {
+		f.Ignore = ig
 		return nil
 	}
 	if strings.ContainsAny(rel, "\n\r") {
-		s.warnf("%s has a line break in its name: add it to .gitignore yourself", f.path)
+		ig.LineBreak, f.Ignore = true, ig
 		return nil
 	}
 	line := "/" + gitignoreEscape(rel)
@@ -81,11 +99,10 @@ func ensureIgnored(s *ui, projectRoot string, f *migrated) error {
 			"add %s to it yourself; no file was removed", line)
 	}
 	if changed {
-		s.infof("added %s to %s", line, path)
+		ig.Line, ig.File = line, path
 	}
-	if top != "" && !gitIgnored(top, rel) {
-		s.warnf("git still does not ignore %s (a later rule in a .gitignore re-includes it?)", f.path)
-	}
+	ig.NotIgnored = top != "" && !gitIgnored(top, rel)
+	f.Ignore = ig
 	return nil
 }
 
@@ -119,10 +136,11 @@ func gitignoreEscape(p string) string {
 // shorter ones (ports, flags) match by chance.
 const minProbe = 6
 
-// reportLeftovers lists the plaintext env files under root (.env*, *.env;
+// findLeftovers lists the plaintext env files under root (scan.IsEnvFile;
 // not in .git or node_modules, not the migrated ones) that hold an imported
-// value: file and key names, never a value.
-func reportLeftovers(s *ui, root string, skip []string, secrets []inject.Secret) {
+// value: file and key names, never a value. searched is false when no
+// value is long enough to look for.
+func findLeftovers(root string, skip []string, secrets []inject.Secret) (found []Leftover, searched bool) {
 	var probes []inject.Secret
 	for _, sec := range secrets {
 		if len(sec.Value.Reveal()) >= minProbe {
@@ -130,7 +148,7 @@ func reportLeftovers(s *ui, root string, skip []string, secrets []inject.Secret)
 		}
 	}
 	if len(probes) == 0 {
-		return
+		return nil, false
 	}
 	if abs, err := filepath.Abs(root); err == nil {
 		root = abs // so paths compare with the migrated files' absolute ones
@@ -139,7 +157,6 @@ func reportLeftovers(s *ui, root string, skip []string, secrets []inject.Secret)
 	for _, p := range skip {
 		skipped[p] = true
 	}
-	var found []string
 	walked := 0
 	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if walked++; err != nil || walked > 200000 {
@@ -152,7 +169,7 @@ func reportLeftovers(s *ui, root string, skip []string, secrets []inject.Secret)
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || skipped[path] || !(strings.HasPrefix(name, ".env") || strings.HasSuffix(name, ".env")) {
+		if !d.Type().IsRegular() || skipped[path] || !scan.IsEnvFile(name) {
 			return nil
 		}
 		if info, err := d.Info(); err != nil || info.Size() > 1<<20 {
@@ -170,16 +187,9 @@ func reportLeftovers(s *ui, root string, skip []string, secrets []inject.Secret)
 		}
 		if len(keys) > 0 {
 			rel, _ := filepath.Rel(root, path)
-			found = append(found, fmt.Sprintf("%s: %s", rel, strings.Join(keys, ", ")))
+			found = append(found, Leftover{File: rel, Keys: keys})
 		}
 		return nil
 	})
-	if len(found) == 0 {
-		s.infof("no other .env file in the project holds an imported value")
-		return
-	}
-	s.warnf("%d other plaintext files still hold imported values; migrate or delete them:", len(found))
-	for _, f := range found {
-		printf(s.env.Stderr, "hush:   %s\n", f)
-	}
+	return found, true
 }
