@@ -170,3 +170,42 @@ func allowEntries(a scan.Allowlist) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// KnownValues are the project's own values, for the scan to look for:
+// "env/KEY" → value, every environment the user can read, values shorter
+// than scan.MinKnownLength left out (they match by chance). The scan reads
+// each value: one read line per key, written before any is returned.
+// skipped says why an environment could not be read.
+func (s *Session) KnownValues() (known map[string]string, skipped map[string]error, err error) {
+	p, err := s.Project()
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := s.Identity()
+	if err != nil {
+		return nil, nil, err
+	}
+	known, skipped = map[string]string{}, map[string]error{}
+	var paths []string
+	for _, env := range p.Config.EnvNames() {
+		entries, err := p.Layered(env, id)
+		if err != nil {
+			skipped[env] = err
+			continue
+		}
+		for _, e := range entries {
+			v := e.Secret.Value.Reveal()
+			if len(v) < scan.MinKnownLength {
+				continue
+			}
+			known[env+"/"+e.Name] = v
+			paths = append(paths, s.SecretPath(env, e.Name))
+		}
+	}
+	if len(paths) > 0 {
+		if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	return known, skipped, nil
+}

@@ -3,20 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hush-secrets/hush/crypt"
-	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
 )
 
 func projectCommands(env *Env) []*cli.Command {
@@ -114,108 +108,19 @@ type initOptions struct {
 	envs, name, label string
 }
 
-var nonNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
 func runInit(s *ui, o initOptions) error {
-	root, err := filepath.Abs(s.Dir)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return err
-	}
-	if _, err := os.Lstat(filepath.Join(root, store.DirName)); err == nil {
-		return hint.With(fmt.Errorf("%s %w: this is already a hush project", filepath.Join(root, store.DirName), store.ErrExists),
-			"%s", session.JoinHint(s.Lookup().IdentityFile()))
-	}
-	envs := []string{"dev"}
+	var envs []string
 	if o.envs != "" {
 		envs = strings.Split(o.envs, ",")
 	}
-	for _, e := range envs {
-		if err := store.ValidEnvName(e); err != nil {
-			return err
-		}
-	}
-	name := o.name
-	if name == "" {
-		name = strings.Trim(nonNameChars.ReplaceAllString(filepath.Base(root), "-"), "-.")
-		if name == "" {
-			name = "project"
-		}
-	}
-	if err := store.ValidProjectName(name); err != nil {
-		return err
-	}
-	label := o.label
-	if label == "" {
-		label = session.OSUser()
-	}
-	l := s.Lookup()
-	id, err := l.Find()
-	switch {
-	case errors.Is(err, crypt.ErrNoIdentity):
-		if id, err = crypt.Generate(); err != nil {
-			return err
-		}
-		where, err := l.Store(id)
-		for _, n := range s.Notes() {
-			printf(s.env.Stderr, "hush: note: %s\n", n)
-		}
-		if err != nil {
-			return fmt.Errorf("keep the new identity: %w", err)
-		}
-		s.infof("created a new identity %s, kept in %s", crypt.Fingerprint(id.Public), where)
-		s.infof("hint: back it up: without it, nothing encrypted to it can be read")
-	case err != nil:
-		return err
-	default:
-		s.infof("using your identity %s from %s", crypt.Fingerprint(id.Public), id.Source)
-	}
-	s.UseIdentity(id)
-	// A .gitattributes hush cannot safely append to (a symlink the
-	// repository planted) fails init before anything is created.
-	if err := session.CheckGitAttributes(root); err != nil {
-		return err
-	}
-	pid, err := store.NewProjectID()
+	rep, err := s.Init(session.InitOptions{Envs: envs, Name: o.name, Label: o.label})
 	if err != nil {
 		return err
 	}
-	cfg := &store.Config{Version: store.ConfigVersion, ID: pid, Project: name, DefaultEnv: envs[0], Environments: map[string]*store.EnvConfig{}}
-	p, err := store.Create(root, s.DataDir(), cfg)
-	if err != nil {
-		return err
+	if rep.GitConfig != nil {
+		s.warnf("%v; run hush git setup later", rep.GitConfig)
 	}
-	if err := p.RegisterInit(s.env.Now()); err != nil {
-		return err
-	}
-	s.UseProject(p)
-	me := []store.Recipient{{Key: crypt.CanonicalRecipient(id.Public), Label: label}}
-	for _, e := range envs {
-		if err := p.CreateEnv(e, me, id); err != nil {
-			return err
-		}
-	}
-	paths := []string{name}
-	for _, e := range envs {
-		paths = append(paths, s.SecretPath(e, ""))
-	}
-	if err := s.Audit(audit.ProjectInit, paths[:1], nil); err != nil {
-		return err
-	}
-	if err := s.Audit(audit.EnvCreate, paths[1:], nil); err != nil {
-		return err
-	}
-	if err := session.WriteGitAttributes(root); err != nil {
-		return err
-	}
-	if top := git.Top(root); top != "" {
-		if err := session.ConfigureGit(s.Ctx(), top); err != nil {
-			s.warnf("%v; run hush git setup later", err)
-		}
-	}
-	s.infof("initialised project %s in %s with environments %s", name, p.Dir(), strings.Join(envs, ", "))
+	s.infof("initialised project %s in %s with environments %s", rep.Project.Config.Project, rep.Project.Dir(), strings.Join(rep.Envs, ", "))
 	return nil
 }
 

@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/scan"
 	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
 )
 
 func scanCommands(env *Env) []*cli.Command {
@@ -109,7 +110,7 @@ func runScan(s *ui, o scanOptions) error {
 		return usagef("%v", err)
 	}
 	cfg := scan.Config{}
-	p, perr := s.Project()
+	_, perr := s.Project()
 	if perr == nil {
 		var unacked []string
 		if cfg.Allow, unacked, err = s.ScanAllowlist(); err != nil {
@@ -131,17 +132,9 @@ func runScan(s *ui, o scanOptions) error {
 		}
 	}
 	if !o.noKnown && perr == nil {
-		known, paths, err := knownValues(s, p)
-		if err != nil {
+		if cfg.Known, err = knownValues(s); err != nil {
 			return err
 		}
-		if len(paths) > 0 {
-			// The scan reads every value: one audit line per key.
-			if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
-				return err
-			}
-		}
-		cfg.Known = known
 	}
 	sc, err := scan.New(cfg)
 	if err != nil {
@@ -183,32 +176,23 @@ func runScan(s *ui, o scanOptions) error {
 // knownValues collects every secret the identity can decrypt, named
 // env/KEY (personal values too). Environments it cannot read are skipped
 // with a note.
-func knownValues(s *ui, p *store.Project) (map[string]string, []string, error) {
-	id, err := s.Identity()
-	if err != nil {
+// knownValues are the project's values to look for, each read recorded;
+// without an identity the scan goes on without them.
+func knownValues(s *ui) (map[string]string, error) {
+	if _, err := s.Identity(); err != nil {
 		s.warnf("no identity: scanning without the project's own values (%v)", err)
-		return nil, nil, nil
+		return nil, nil
 	}
-	known := map[string]string{}
-	var paths []string
-	for _, env := range p.Config.EnvNames() {
-		entries, err := p.Layered(env, id)
-		if err != nil {
-			if !s.quiet {
-				s.infof("note: not searching for %s's values: %v", env, firstLine(err.Error()))
-			}
-			continue
-		}
-		for _, e := range entries {
-			v := e.Secret.Value.Reveal()
-			if len(v) < scan.MinKnownLength {
-				continue
-			}
-			known[env+"/"+e.Name] = v
-			paths = append(paths, s.SecretPath(env, e.Name))
+	known, skipped, err := s.KnownValues()
+	if err != nil {
+		return nil, err
+	}
+	if !s.quiet {
+		for _, env := range slices.Sorted(maps.Keys(skipped)) {
+			s.infof("note: not searching for %s's values: %v", env, firstLine(skipped[env].Error()))
 		}
 	}
-	return known, paths, nil
+	return known, nil
 }
 
 func runHookInstall(s *ui) error {

@@ -44,8 +44,9 @@ func Line(ctx context.Context, dir string, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
-// OK runs git for its exit status only: true when it exited 0 (git
-// check-ignore -q, ls-files --error-unmatch).
+// OK runs git for its exit status only: true when it exited 0 (ls-files
+// --error-unmatch). Not for check-ignore, which refuses literal pathspecs
+// (exit 128): ask ls-files --ignored --exclude-standard instead.
 func OK(ctx context.Context, dir string, args ...string) bool {
 	return Cmd(ctx, dir, args...).Run() == nil
 }
