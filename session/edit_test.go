@@ -72,7 +72,7 @@ func TestApplyEditFollowsTheRuleForANewValue(t *testing.T) {
 	if _, ok := d.Secrets["DROP"]; ok {
 		t.Error("DROP is still there")
 	}
-	equalLines(t, tl.since(mark),
+	leakEqual(t, tl.since(mark),
 		"secret.write proj/dev/CHANGE ok",
 		"secret.write proj/dev/STRIPE_API_KEY ok",
 		"secret.delete proj/dev/DROP ok")
@@ -97,7 +97,7 @@ func TestApplyEditUnchangedIsNoWrite(t *testing.T) {
 	if !bytes.Equal(before, tl.fileBytes(".hush/dev.age")) {
 		t.Error("an unchanged edit rewrote the store")
 	}
-	equalLines(t, tl.since(mark))
+	leakEqual(t, tl.since(mark))
 }
 
 // TestApplyEditAllOrNothing: one bad value among good ones changes
@@ -124,7 +124,7 @@ func TestApplyEditAllOrNothing(t *testing.T) {
 		if !bytes.Equal(before, tl.fileBytes(".hush/dev.age")) {
 			t.Error("store changed")
 		}
-		equalLines(t, tl.since(mark))
+		leakEqual(t, tl.since(mark))
 	})
 
 	t.Run("recipient change not acknowledged", func(t *testing.T) {
@@ -151,7 +151,7 @@ func TestApplyEditAllOrNothing(t *testing.T) {
 		if !bytes.Equal(before, tl.fileBytes(".hush/dev.age")) {
 			t.Error("store changed")
 		}
-		equalLines(t, tl.since(mark), "secret.write proj/dev/A failed", "secret.delete proj/dev/B failed")
+		leakEqual(t, tl.since(mark), "secret.write proj/dev/A failed", "secret.delete proj/dev/B failed")
 	})
 
 	t.Run("audit log unwritable", func(t *testing.T) {
@@ -179,7 +179,7 @@ func TestEditReadRefusesBinary(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "BLOB") || strings.Contains(err.Error(), "a\xffb") {
 		t.Fatalf("err = %v", err)
 	}
-	equalLines(t, tl.since(mark), "secret.read proj/dev ok")
+	leakEqual(t, tl.since(mark), "secret.read proj/dev ok")
 }
 
 // TestParseEditRefuses: what set refuses, and a key given twice, with no

@@ -88,7 +88,7 @@ func TestExportWritesOnlyWhatWasAsked(t *testing.T) {
 			t.Errorf("export wrote %s", p)
 		}
 	}
-	equalLines(t, tl.since(mark), "secret.read proj/dev/API_KEY ok", "secret.read proj/dev/DB_URL ok")
+	leakEqual(t, tl.since(mark), "secret.read proj/dev/API_KEY ok", "secret.read proj/dev/DB_URL ok")
 
 	// To stdout (Data), json carries every key; --only keeps to its own.
 	mark = len(tl.lines())
@@ -96,7 +96,7 @@ func TestExportWritesOnlyWhatWasAsked(t *testing.T) {
 	if err != nil || !strings.Contains(string(x.Data), `"DB_URL"`) || !strings.Contains(string(x.Data), "LD_PRELOAD") || strings.Contains(string(x.Data), "API_KEY") {
 		t.Errorf("json export: %s, %v", x.Data, err)
 	}
-	equalLines(t, tl.since(mark), "secret.read proj/dev/DB_URL ok", "secret.read proj/dev/LD_PRELOAD ok")
+	leakEqual(t, tl.since(mark), "secret.read proj/dev/DB_URL ok", "secret.read proj/dev/LD_PRELOAD ok")
 }
 
 // TestExportRefusals: an existing file is not replaced without force; a
@@ -145,7 +145,7 @@ func TestExportRefusals(t *testing.T) {
 	if _, err := tl.session("export", "").Export(ExportOptions{Format: "json", SOPSType: "yaml"}); !errors.As(err, &ue) {
 		t.Errorf("--sops-type without sops: %v", err)
 	}
-	equalLines(t, tl.since(mark))
+	leakEqual(t, tl.since(mark))
 
 	tl.breakAudit()
 	if _, err := tl.session("export", "").Export(ExportOptions{Format: "dotenv", Output: bad}); err == nil || !strings.Contains(err.Error(), "could not be recorded") {

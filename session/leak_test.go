@@ -38,7 +38,7 @@ func TestLeakMarksCompromised(t *testing.T) {
 	if strings.Join(r.AlsoIn, ",") != "staging" || strings.Join(r.Recipients, ",") != "me" {
 		t.Errorf("also in %v, recipients %v", r.AlsoIn, r.Recipients)
 	}
-	equalLines(t, tl.since(mark), "secret.leak proj/prod/STRIPE_API_KEY ok", "secret.write proj/prod/STRIPE_API_KEY ok")
+	leakEqual(t, tl.since(mark), "secret.leak proj/prod/STRIPE_API_KEY ok", "secret.write proj/prod/STRIPE_API_KEY ok")
 	// The accesses are every line of that path, the leak's own included.
 	var acts []string
 	for _, e := range r.Accesses {
@@ -110,7 +110,7 @@ func TestLeakRefusals(t *testing.T) {
 	if _, err := tl.session("leak", "").RecordLeak("MISSING"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("leak of a missing key: %v", err)
 	}
-	equalLines(t, tl.since(mark), "secret.leak proj/dev/MISSING failed")
+	leakEqual(t, tl.since(mark), "secret.leak proj/dev/MISSING failed")
 	if _, err := tl.session("leak", "").RecordLeak("not-a-name"); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("leak of a bad name: %v", err)
 	}

@@ -159,7 +159,7 @@ func (tl *testLeak) fileBytes(rel string) []byte {
 	return b
 }
 
-func equalLines(t *testing.T, got []string, want ...string) {
+func leakEqual(t *testing.T, got []string, want ...string) {
 	t.Helper()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -11,8 +11,8 @@ import (
 	"github.com/hush-secrets/hush/store"
 )
 
-// addBob makes a new identity a recipient of envs (a comma list) as bob.
-func addBob(t *testing.T, tl *testLeak, envs string) *crypt.Identity {
+// leakAddBob makes a new identity a recipient of envs (a comma list) as bob.
+func leakAddBob(t *testing.T, tl *testLeak, envs string) *crypt.Identity {
 	t.Helper()
 	bob, err := crypt.Generate()
 	if err != nil {
@@ -36,7 +36,7 @@ func TestAddMembersReencrypts(t *testing.T) {
 	tl, _ := newTestLeak(t, "dev", "prod")
 	tl.set("dev", "A", "1")
 	mark := len(tl.lines())
-	bob := addBob(t, tl, "dev")
+	bob := leakAddBob(t, tl, "dev")
 	d, err := tl.doc("dev", bob)
 	if err != nil || d.Secrets["A"].Value.Reveal() != "1" {
 		t.Fatalf("bob reads dev: %v", err)
@@ -48,7 +48,7 @@ func TestAddMembersReencrypts(t *testing.T) {
 	if err != nil || len(again.Added["dev"]) != 0 {
 		t.Errorf("second add: %+v, %v", again, err)
 	}
-	equalLines(t, tl.since(mark), "member.add proj/dev ok", "member.add proj/dev ok")
+	leakEqual(t, tl.since(mark), "member.add proj/dev ok", "member.add proj/dev ok")
 
 	// Bad input is refused before anything changes or is recorded.
 	mark = len(tl.lines())
@@ -62,7 +62,7 @@ func TestAddMembersReencrypts(t *testing.T) {
 	if _, err := tl.session("member add", "").AddMembers([]string{bob.Public}, "bob"); err == nil {
 		t.Error("member add without --env was accepted")
 	}
-	equalLines(t, tl.since(mark))
+	leakEqual(t, tl.since(mark))
 }
 
 // TestRemoveMember is contract 5: the removed member's identity can no
@@ -73,11 +73,11 @@ func TestRemoveMember(t *testing.T) {
 	tl, _ := newTestLeak(t, "dev", "prod")
 	tl.set("dev", "DB_PASSWORD", "pw")
 	tl.set("dev", "API_TOKEN", "tok")
-	if _, err := tl.session("set", "dev").Set("dev", store.Team, "LOG_LEVEL", store.Value("debug"), Meta{Type: ptr(store.TypeConfig)}); err != nil {
+	if _, err := tl.session("set", "dev").Set("dev", store.Team, "LOG_LEVEL", store.Value("debug"), Meta{Type: leakPtr(store.TypeConfig)}); err != nil {
 		t.Fatal(err)
 	}
 	tl.set("prod", "DB_PASSWORD", "prodpw")
-	bob := addBob(t, tl, "dev")
+	bob := leakAddBob(t, tl, "dev")
 	prodBefore := tl.fileBytes(".hush/prod.age")
 	if _, err := tl.doc("dev", bob); err != nil {
 		t.Fatalf("bob cannot read dev before the removal: %v", err)
@@ -111,7 +111,7 @@ func TestRemoveMember(t *testing.T) {
 	if !bytes.Equal(prodBefore, tl.fileBytes(".hush/prod.age")) {
 		t.Error("prod, which bob could not read, was rewritten")
 	}
-	equalLines(t, tl.since(mark), "member.remove proj/dev ok")
+	leakEqual(t, tl.since(mark), "member.remove proj/dev ok")
 
 	// Removing them again finds nobody, and records the failure.
 	mark = len(tl.lines())
@@ -119,7 +119,7 @@ func TestRemoveMember(t *testing.T) {
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second removal: %v", err)
 	}
-	equalLines(t, tl.since(mark), "member.remove proj/dev,prod failed")
+	leakEqual(t, tl.since(mark), "member.remove proj/dev,prod failed")
 
 	// The last recipient cannot be removed.
 	before := tl.fileBytes(".hush/dev.age")
@@ -137,7 +137,7 @@ func TestRemoveMember(t *testing.T) {
 func TestMemberChangesRefusedWithoutAudit(t *testing.T) {
 	tl, _ := newTestLeak(t)
 	tl.set("dev", "A", "1")
-	bob := addBob(t, tl, "dev")
+	bob := leakAddBob(t, tl, "dev")
 	storeBefore, cfgBefore := tl.fileBytes(".hush/dev.age"), tl.fileBytes(".hush/hush.yaml")
 	tl.breakAudit()
 	check := func(what string, err error) {
@@ -187,7 +187,7 @@ func TestAddCIKey(t *testing.T) {
 	if err != nil || len(rows) != 2 || rows[0].Label != "github" || rows[0].Fingerprint != crypt.Fingerprint(ci.Identity.Public) {
 		t.Errorf("members of prod: %+v, %v", rows, err)
 	}
-	equalLines(t, tl.since(mark), "member.add proj/prod ok")
+	leakEqual(t, tl.since(mark), "member.add proj/prod ok")
 }
 
-func ptr[T any](v T) *T { return &v }
+func leakPtr[T any](v T) *T { return &v }

@@ -10,7 +10,7 @@ import (
 	"github.com/hush-secrets/hush/store"
 )
 
-func value(v string) func() (string, error) { return func() (string, error) { return v, nil } }
+func leakValue(v string) func() (string, error) { return func() (string, error) { return v, nil } }
 
 // TestRotate: a new value is a rotation by the one rule; a key that is not
 // there, or the same value, changes nothing and is a failed line; an
@@ -27,7 +27,7 @@ func TestRotate(t *testing.T) {
 	}
 	tl.now = tl.now.Add(24 * time.Hour)
 	mark := len(tl.lines())
-	env, err := tl.session("rotate", "").Rotate("TOKEN", store.Team, RotateOptions{Read: value("new")})
+	env, err := tl.session("rotate", "").Rotate("TOKEN", store.Team, RotateOptions{Read: leakValue("new")})
 	if err != nil || env != "dev" {
 		t.Fatalf("Rotate = %q, %v", env, err)
 	}
@@ -35,11 +35,11 @@ func TestRotate(t *testing.T) {
 	if sec.Value.Reveal() != "new" || len(sec.Exposed) != 0 || !sec.Compromised.IsZero() || !sec.Rotated.Equal(tl.now) {
 		t.Errorf("after rotate: exposed %v compromised %v rotated %v", sec.Exposed, sec.Compromised, sec.Rotated)
 	}
-	equalLines(t, tl.since(mark), "secret.write proj/dev/TOKEN ok")
+	leakEqual(t, tl.since(mark), "secret.write proj/dev/TOKEN ok")
 
 	before := tl.fileBytes(".hush/dev.age")
 	mark = len(tl.lines())
-	_, err = tl.session("rotate", "").Rotate("TOKEN", store.Team, RotateOptions{Read: value("new")})
+	_, err = tl.session("rotate", "").Rotate("TOKEN", store.Team, RotateOptions{Read: leakValue("new")})
 	var ue *UsageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "same as the old one") {
 		t.Errorf("the same value: %v", err)
@@ -47,7 +47,7 @@ func TestRotate(t *testing.T) {
 	if _, err := tl.session("rotate", "").Rotate("NOPE", store.Team, RotateOptions{Generate: true, Length: 16, Charset: "hex"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a missing key: %v", err)
 	}
-	equalLines(t, tl.since(mark), "secret.write proj/dev/TOKEN failed", "secret.write proj/dev/NOPE failed")
+	leakEqual(t, tl.since(mark), "secret.write proj/dev/TOKEN failed", "secret.write proj/dev/NOPE failed")
 	asked := false
 	if _, err := tl.session("rotate", "").Rotate("bad-name", store.Team, RotateOptions{Read: func() (string, error) { asked = true; return "x", nil }}); !errors.Is(err, store.ErrInvalid) || asked {
 		t.Errorf("a bad name: %v (value asked for: %v)", err, asked)
