@@ -192,3 +192,28 @@ func TestParseEditRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyEditKeepsAConcurrentChange: the edit is a diff applied to the
+// store as it is at the write, so a key another hush set in the meantime
+// (new, or changed and left alone by the edit) is kept.
+func TestApplyEditKeepsAConcurrentChange(t *testing.T) {
+	tl, _ := newTestLeak(t)
+	tl.set("dev", "A", "1")
+	tl.set("dev", "B", "2")
+	s := tl.session("edit", "")
+	draft, err := s.EditRead("dev", store.Team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl.set("dev", "B", "changed meanwhile")
+	tl.set("dev", "C", "added meanwhile")
+	if _, err := s.ApplyEdit(draft, map[string]string{"A": "edited", "B": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	d := tl.mustDoc("dev")
+	for k, want := range map[string]string{"A": "edited", "B": "changed meanwhile", "C": "added meanwhile"} {
+		if sec := d.Secrets[k]; sec == nil || sec.Value.Reveal() != want {
+			t.Errorf("%s after the edit: %v", k, sec)
+		}
+	}
+}
