@@ -177,7 +177,10 @@ func (s *Session) renderSOPS(x *Export, o ExportOptions) ([]byte, error) {
 	if err != nil || format == sopsfile.INI {
 		return nil, Usagef("--sops-type %q: hush writes SOPS files as yaml, json or dotenv", sopsType)
 	}
-	p := s.project
+	p, err := s.Project()
+	if err != nil {
+		return nil, err
+	}
 	if pe, err := p.PinDiff(x.Env); err != nil {
 		return nil, err
 	} else if pe != nil {

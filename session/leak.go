@@ -105,7 +105,14 @@ func (s *Session) RotateLeaked(l *Leak, o LeakRotation) (*LeakReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, id := s.project, s.identity // opened by Update
+	p, err := s.Project()
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.Identity()
+	if err != nil {
+		return nil, err
+	}
 	r.Recipients = p.Config.Environments[l.Env].Labels()
 	for _, other := range p.Config.EnvNames() {
 		if other == l.Env {
