@@ -114,13 +114,25 @@ func (s *Session) RotateLeaked(l *Leak, o LeakRotation) (*LeakReport, error) {
 		return nil, err
 	}
 	r.Recipients = p.Config.Environments[l.Env].Labels()
+	// Decrypting the other environments for the names in them is a
+	// listing, one secret.list line per environment read, as status's.
+	var listed []string
 	for _, other := range p.Config.EnvNames() {
 		if other == l.Env {
 			continue
 		}
-		// Only the names are looked at: no value is read or shown.
-		if d, err := p.Read(other, store.Team, id); err == nil && d.Secrets[l.Key] != nil {
+		d, err := p.Read(other, store.Team, id)
+		if err != nil {
+			continue // not a recipient there: nothing to check
+		}
+		listed = append(listed, s.SecretPath(other, ""))
+		if d.Secrets[l.Key] != nil {
 			r.AlsoIn = append(r.AlsoIn, other)
+		}
+	}
+	if len(listed) > 0 {
+		if err := s.Audit(audit.SecretList, listed, nil); err != nil {
+			return nil, err
 		}
 	}
 	r.Accesses, r.AccessErr = s.accesses(s.SecretPath(l.Env, l.Key))

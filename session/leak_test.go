@@ -38,7 +38,8 @@ func TestLeakMarksCompromised(t *testing.T) {
 	if strings.Join(r.AlsoIn, ",") != "staging" || strings.Join(r.Recipients, ",") != "me" {
 		t.Errorf("also in %v, recipients %v", r.AlsoIn, r.Recipients)
 	}
-	leakEqual(t, tl.since(mark), "secret.leak proj/prod/STRIPE_API_KEY ok", "secret.write proj/prod/STRIPE_API_KEY ok")
+	leakEqual(t, tl.since(mark), "secret.leak proj/prod/STRIPE_API_KEY ok", "secret.write proj/prod/STRIPE_API_KEY ok",
+		"secret.list proj/staging ok")
 	// The accesses are every line of that path, the leak's own included.
 	var acts []string
 	for _, e := range r.Accesses {
