@@ -114,6 +114,20 @@ func (s *Session) Update(env string, scope store.Scope, keys []string, fn func(*
 }
 
 func (s *Session) update(action, env string, scope store.Scope, keys []string, fn func(*store.Document, time.Time) error) error {
+	return s.updateLines(env, scope, []keyLines{{action, keys}}, fn)
+}
+
+// keyLines are keys whose audit lines a change records under one action.
+type keyLines struct {
+	action string
+	keys   []string
+}
+
+// updateLines is Update recording, for each group, one line per key under
+// the group's action (hush edit writes some keys and deletes others in
+// one change), all in one append: the environment's path under the first
+// group's action when no group names a key.
+func (s *Session) updateLines(env string, scope store.Scope, lines []keyLines, fn func(*store.Document, time.Time) error) error {
 	p, err := s.Project()
 	if err != nil {
 		return err
@@ -127,14 +141,16 @@ func (s *Session) update(action, env string, scope store.Scope, keys []string, f
 	}
 	now := s.Now().UTC().Truncate(time.Second)
 	err = p.Update(env, scope, id, func(d *store.Document) error { return fn(d, now) })
-	paths := []string{s.SecretPath(env, "")}
-	if len(keys) > 0 {
-		paths = make([]string, len(keys))
-		for i, k := range keys {
-			paths[i] = s.SecretPath(env, k)
+	var entries []audit.Entry
+	for _, l := range lines {
+		for _, k := range l.keys {
+			entries = append(entries, s.Entry(l.action, s.SecretPath(env, k), err))
 		}
 	}
-	return join(err, s.Audit(action, paths, err))
+	if len(entries) == 0 {
+		entries = append(entries, s.Entry(lines[0].action, s.SecretPath(env, ""), err))
+	}
+	return join(err, s.Record(entries...))
 }
 
 // List is the secrets of env as layering sees them (personal over team),

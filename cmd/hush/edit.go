@@ -5,22 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
-	"time"
-	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/edit"
 	"github.com/hush-secrets/hush/inject"
 	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
 )
 
 func editCommand(env *Env) *cli.Command {
@@ -99,17 +96,11 @@ func editorSetting(s *ui) (string, error) {
 var editSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE}
 
 func runEdit(s *ui, scope store.Scope) error {
-	p, envName, id, err := s.OpenEnv()
+	envName, err := s.EnvName()
 	if err != nil {
 		return err
 	}
-	// Everything that would refuse the write is checked before a value is
-	// decrypted or an editor started: showing plaintext for an edit that
-	// cannot be saved is a needless exposure.
-	if err := p.CheckWrite(envName, scope, id); err != nil {
-		return fmt.Errorf("%w; nothing was decrypted", err)
-	}
-	if err := s.AuditReady(); err != nil {
+	if err := s.EditCheck(envName, scope); err != nil {
 		return err
 	}
 	setting, err := editorSetting(s)
@@ -142,83 +133,29 @@ func runEdit(s *ui, scope store.Scope) error {
 	if err := pendingSignal(sigs); err != nil {
 		return err
 	}
-
-	orig, err := p.Read(envName, scope, id)
-	if aerr := s.AuditWith(audit.SecretRead, s.SecretPath(envName, ""), err); aerr != nil {
-		return aerr
-	}
-	var content bytes.Buffer
-	fmt.Fprintf(&content, "%s %s (%s store). Save and quit to apply; delete a line to delete a key.\n", editBanner, envName, scope)
-	secrets := make([]inject.Secret, 0, len(orig.Secrets))
-	for _, n := range orig.Names() {
-		secrets = append(secrets, inject.Secret{Name: n, Value: inject.NewValue(orig.Secrets[n].Value.Reveal())})
-	}
-	// A binary value (stored base64, see store.Secret) has no exact text
-	// form for an editor; refusing beats a buffer that would write back
-	// something else.
-	for _, sec := range secrets {
-		if v := sec.Value.Reveal(); !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
-			return hint.With(fmt.Errorf("%s in %s holds bytes that are not valid UTF-8 text, which a text buffer cannot carry exactly; nothing was opened or changed", sec.Name, envName),
-				"change that value with: hush set %s --from-file FILE --env %s", sec.Name, envName)
-		}
-	}
-	if err := inject.Export(&content, inject.FormatDotenv, secrets, inject.ExportOptions{ForHush: true}); err != nil {
-		return err
-	}
-	newVals, err := editLoop(s, sigs, argv, path, content.Bytes())
+	draft, err := s.EditRead(envName, scope)
 	if err != nil {
 		return err
 	}
+	content := fmt.Appendf(nil, "%s %s (%s store). Save and quit to apply; delete a line to delete a key.\n", editBanner, envName, scope)
+	newVals, err := editLoop(s, sigs, argv, path, append(content, draft.Body...))
+	if err != nil {
+		return err
+	}
+	buf.Remove() // the plaintext is no longer needed; do not keep it through the write
 	if newVals == nil {
 		s.infof("no changes to %s", envName)
 		return nil
 	}
-	var changed, removed []string
-	for n, v := range newVals {
-		if old, ok := orig.Secrets[n]; !ok || old.Value.Reveal() != v {
-			changed = append(changed, n)
-		}
-	}
-	for n := range orig.Secrets {
-		if _, ok := newVals[n]; !ok {
-			removed = append(removed, n)
-		}
-	}
-	if len(changed)+len(removed) == 0 {
-		s.infof("no changes to %s", envName)
-		return nil
-	}
-	buf.Remove() // the plaintext is no longer needed; do not keep it through the write
-	now := s.env.Now().UTC().Truncate(time.Second)
-	// Apply the edit as a diff onto the store as it is now, so a concurrent
-	// change to another key is not lost.
-	err = p.Update(envName, scope, id, func(d *store.Document) error {
-		for _, n := range changed {
-			d.SetValue(n, store.Value(newVals[n]), now)
-		}
-		for _, n := range removed {
-			delete(d.Secrets, n)
-		}
-		return nil
-	})
-	var wpaths, dpaths []string
-	for _, n := range changed {
-		wpaths = append(wpaths, s.SecretPath(envName, n))
-	}
-	for _, n := range removed {
-		dpaths = append(dpaths, s.SecretPath(envName, n))
-	}
-	aerr := s.Audit(audit.SecretWrite, wpaths, err)
-	if aerr == nil {
-		aerr = s.Audit(audit.SecretDelete, dpaths, err)
-	}
+	r, err := s.ApplyEdit(draft, newVals)
 	if err != nil {
 		return err
 	}
-	if aerr != nil {
-		return aerr
+	if len(r.Changed)+len(r.Removed) == 0 {
+		s.infof("no changes to %s", envName)
+		return nil
 	}
-	s.infof("%s: %d changed, %d removed", envName, len(changed), len(removed))
+	s.infof("%s: %d changed, %d removed", envName, len(r.Changed), len(r.Removed))
 	return nil
 }
 
@@ -247,7 +184,7 @@ func editLoop(s *ui, sigs chan os.Signal, argv []string, path string, content []
 		if unchanged && first {
 			return nil, nil
 		}
-		vals, perr := parseBuffer(saved)
+		vals, perr := session.ParseEdit(saved)
 		if perr == nil {
 			return vals, nil
 		}
@@ -258,29 +195,6 @@ func editLoop(s *ui, sigs chan os.Signal, argv []string, path string, content []
 		content = markError(saved, perr)
 		first = false
 	}
-}
-
-// parseBuffer reads the buffer's values, refusing what set would refuse
-// and a key given twice (one of the two edits would be dropped).
-func parseBuffer(b []byte) (map[string]string, error) {
-	imp, err := inject.ParseDotenv(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	if len(imp.Duplicates) > 0 {
-		return nil, fmt.Errorf("%s set on more than one line; keep one", strings.Join(imp.Duplicates, ", "))
-	}
-	vals := map[string]string{}
-	for _, sec := range imp.Secrets {
-		if err := store.ValidKeyName(sec.Name); err != nil {
-			return nil, err
-		}
-		if err := store.ValidValue(sec.Value.Reveal()); err != nil {
-			return nil, fmt.Errorf("%s: %v", sec.Name, err)
-		}
-		vals[sec.Name] = sec.Value.Reveal()
-	}
-	return vals, nil
 }
 
 // stripBanner drops the comment lines hush put at the top.
@@ -357,45 +271,28 @@ func abandon(sig os.Signal) error {
 	return &exitCodeError{code: 128 + int(ss), err: fmt.Errorf("%v: edit abandoned, buffer removed, nothing changed", sig)}
 }
 
-// runEditor runs argv on the terminal. INT and QUIT are the editor's while
-// it runs (the terminal sends them to both); TERM and HUP end the editor
-// and the edit.
+// runEditor runs the editor (package edit) on the terminal. INT and QUIT
+// are the editor's while it runs; TERM and HUP end the editor and the
+// edit.
 func runEditor(sigs chan os.Signal, argv []string, path string) error {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0); err == nil {
-		defer tty.Close()
-		cmd.Stdin, cmd.Stdout = tty, tty
-	}
 	if err := pendingSignal(sigs); err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return hint.With(fmt.Errorf("start editor %q: %w", argv[0], err), "set EDITOR or VISUAL")
+	sig, err := edit.Run(argv, path, sigs)
+	var se *edit.StartError
+	switch {
+	case errors.As(err, &se):
+		return hint.With(err, "set EDITOR or VISUAL")
+	case sig != nil:
+		return abandon(sig)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	for {
-		select {
-		case err := <-done:
-			// A Ctrl-C the editor handled may still be queued; a TERM or
-			// HUP that came with the editor's exit still ends the edit.
-			if serr := pendingSignal(sigs, syscall.SIGINT, syscall.SIGQUIT); serr != nil {
-				return serr
-			}
-			if err != nil {
-				return fmt.Errorf("editor %s failed (%v); nothing changed", argv[0], err)
-			}
-			return nil
-		case sig := <-sigs:
-			switch sig {
-			case syscall.SIGINT, syscall.SIGQUIT, syscall.SIGPIPE:
-				continue
-			}
-			os.Remove(path)
-			_ = cmd.Process.Signal(sig)
-			<-done
-			return abandon(sig)
-		}
+	// A Ctrl-C the editor handled may still be queued; a TERM or HUP that
+	// came with the editor's exit still ends the edit.
+	if serr := pendingSignal(sigs, syscall.SIGINT, syscall.SIGQUIT); serr != nil {
+		return serr
 	}
+	if err != nil {
+		return fmt.Errorf("editor %s failed (%v); nothing changed", argv[0], err)
+	}
+	return nil
 }

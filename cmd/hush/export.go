@@ -1,20 +1,13 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/inject"
-	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
 )
 
 func exportCommands(env *Env) []*cli.Command {
@@ -113,117 +106,39 @@ type exportOptions struct {
 }
 
 func runExport(s *ui, o exportOptions) error {
-	isSOPS := strings.EqualFold(o.format, "sops") // a SOPS file: see sops.go
-	if o.sopsType != "" && !isSOPS {
-		return usagef("--sops-type goes with --format sops")
-	}
-	format, err := inject.ParseFormat(o.format)
-	if err != nil && !isSOPS {
-		return usagef("%v", strings.TrimPrefix(err.Error(), "inject: "))
-	}
-	p, envName, id, err := s.OpenEnv()
+	x, err := s.Export(session.ExportOptions{Format: o.format, SOPSType: o.sopsType, Name: o.name, Namespace: o.namespace, Only: o.only,
+		Output: o.output, Force: o.force, SOPS: s.sopsHelper})
 	if err != nil {
 		return err
 	}
-	if err := s.AuditReady(); err != nil {
-		return err
+	for _, k := range x.Skipped {
+		s.warnf("not exporting %s: it can change what programs run, trust or write; allow it by name in hush.yaml (allow_inject)", k)
 	}
-	entries, err := p.Layered(envName, id)
-	if err != nil {
-		return err
+	if len(x.Personal) > 0 {
+		s.warnf("%s come from your personal store; the SOPS file shows them to every recipient of %s (use --only to leave them out)", strings.Join(x.Personal, ", "), x.Env)
 	}
-	var secrets []inject.Secret
-	var paths, personal []string
-	allow := p.Config.AllowInject
-	for _, e := range entries {
-		if len(o.only) > 0 && !matchAny(o.only, e.Name) {
-			continue
-		}
-		// The loader policy of hush run: an export that becomes an
-		// environment (shell, github, dotenv, docker, k8s) leaves out what
-		// run would not inject.
-		if !isSOPS && format.SetsEnv() && !inject.Allowed(e.Name, allow) {
-			s.warnf("not exporting %s: it can change what programs run, trust or write; allow it by name in hush.yaml (allow_inject)", e.Name)
-			continue
-		}
-		secrets = append(secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
-		paths = append(paths, s.SecretPath(envName, e.Name))
-		if e.Source == store.Personal {
-			personal = append(personal, e.Name)
-		}
-	}
-	name := o.name
-	if name == "" {
-		name = p.Config.Project
-	}
-	// Render first: a value the format cannot carry fails before anything
-	// is written or audited as read.
-	var buf strings.Builder
-	if isSOPS {
-		b, err := renderSOPS(s, p, envName, secrets, personal, o.sopsType)
-		if err != nil {
-			return err
-		}
-		buf.Write(b)
-	} else if err := inject.Export(&buf, format, secrets, inject.ExportOptions{Name: strings.ToLower(name), Namespace: o.namespace, Allow: allow}); err != nil {
-		return usagef("%v", err)
-	}
-	if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
-		return err
+	if len(x.SSHRecipients) > 0 {
+		s.infof("note: %s are SSH recipients, which sops reads from version 3.10 on", strings.Join(x.SSHRecipients, ", "))
 	}
 	// On GitHub Actions the values are masked in the log before they can
 	// reach it, on stderr: stdout is the export itself, often appended to
 	// $GITHUB_ENV, where a workflow command would be a bad line and the
 	// runner would never see it (see inject.WriteGitHubMasks).
-	if !isSOPS && s.env.Getenv("GITHUB_ACTIONS") == "true" {
-		if err := inject.WriteGitHubMasks(s.env.Stderr, secrets); err != nil {
+	if x.Mask {
+		if err := inject.WriteGitHubMasks(s.env.Stderr, x.Secrets); err != nil {
 			return err
 		}
 	}
 	if o.output == "" {
-		_, err := io.WriteString(s.env.Stdout, buf.String())
+		_, err := s.env.Stdout.Write(x.Data)
 		return err
 	}
-	if err := writeExport(o.output, []byte(buf.String()), o.force); err != nil {
-		return err
-	}
-	if isSOPS {
-		s.infof("%s holds %d secrets, encrypted to the recipients of %s", o.output, len(secrets), envName)
+	if x.SOPS {
+		s.infof("%s holds %d secrets, encrypted to the recipients of %s", o.output, len(x.Secrets), x.Env)
 		return nil
 	}
-	s.warnf("%s holds %d secrets in plaintext; delete it when done (hush run avoids the file)", o.output, len(secrets))
+	s.warnf("%s holds %d secrets in plaintext; delete it when done (hush run avoids the file)", o.output, len(x.Secrets))
 	return nil
-}
-
-// writeExport writes an export to a new file, 0600. With force an existing
-// regular file is replaced atomically by a new 0600 file: never truncated
-// and rewritten in place, so a 0644 file does not keep its mode, a hard
-// link's other names keep their content and a reader holding the old file
-// open never sees the new one. A symlink, a FIFO (whose reader would get
-// the plaintext) or a device is refused, with or without force.
-func writeExport(path string, data []byte, force bool) error {
-	var err error
-	if force {
-		err = store.WriteFileAtomic(path, data)
-	} else {
-		err = store.CreateFileExclusive(path, data, 0o600)
-	}
-	switch {
-	case errors.Is(err, fs.ErrExist):
-		return hint.With(fmt.Errorf("%s already exists", path), "pass --force to replace it")
-	case errors.Is(err, store.ErrUnsafe):
-		return hint.With(err, "write to a new regular file, or to stdout")
-	}
-	return err
-}
-
-func matchAny(patterns []string, name string) bool {
-	for _, p := range patterns {
-		if ok, _ := filepath.Match(p, name); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // runImport imports one file (session.Import) and renders what it did.

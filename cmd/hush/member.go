@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/crypt"
-	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/session"
 )
 
 func memberCommands(env *Env) []*cli.Command {
@@ -133,94 +130,13 @@ EXAMPLE:
 	}
 }
 
-// parseRecipientArgs turns arguments into recipients: keys as given, or
-// files holding one per line (comments and blank lines skipped).
-func parseRecipientArgs(args []string, label string) ([]store.Recipient, error) {
-	var out []store.Recipient
-	add := func(k, where string) error {
-		if _, err := crypt.ParseRecipient(k); err != nil {
-			return usagef("%s: %v", where, err)
-		}
-		out = append(out, store.Recipient{Key: crypt.CanonicalRecipient(k), Label: label})
-		return nil
-	}
-	for _, a := range args {
-		if strings.HasPrefix(a, "age1") || strings.HasPrefix(a, "ssh-") {
-			if err := add(a, "recipient"); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		f, err := os.Open(a)
-		if err != nil {
-			return nil, usagef("%q is neither a recipient (age1…, ssh-…) nor a readable file", a)
-		}
-		sc := bufio.NewScanner(f)
-		n := 0
-		for line := 1; sc.Scan(); line++ {
-			t := strings.TrimSpace(sc.Text())
-			if t == "" || strings.HasPrefix(t, "#") {
-				continue
-			}
-			if err := add(t, fmt.Sprintf("%s:%d", a, line)); err != nil {
-				f.Close()
-				return nil, err
-			}
-			n++
-		}
-		f.Close()
-		if n == 0 {
-			return nil, usagef("%s holds no recipient", a)
-		}
-	}
-	return out, nil
-}
-
-// memberEnvs is the environments a member command works on: --env (a
-// comma list) or, when allDefault, every environment.
-func (s *ui) memberEnvs(p *store.Project, allDefault bool) ([]string, error) {
-	if s.EnvFlag == "" {
-		if allDefault {
-			return p.Config.EnvNames(), nil
-		}
-		return nil, usagef("name the environments with --env E[,E2]")
-	}
-	envs := strings.Split(s.EnvFlag, ",")
-	for _, e := range envs {
-		if _, err := p.Config.Env(e); err != nil {
-			return nil, err
-		}
-	}
-	return envs, nil
-}
-
 func runMemberAdd(s *ui, args []string, label string) error {
-	p, err := s.Project()
-	if err != nil {
+	r, err := s.AddMembers(args, label)
+	if r == nil {
 		return err
 	}
-	rs, err := parseRecipientArgs(args, label)
-	if err != nil {
-		return err
-	}
-	envs, err := s.memberEnvs(p, false)
-	if err != nil {
-		return err
-	}
-	id, err := s.Identity()
-	if err != nil {
-		return err
-	}
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	added, err := p.AddRecipients(envs, rs, id)
-	paths := s.EnvPaths(envs)
-	if aerr := s.Audit(audit.MemberAdd, paths, err); aerr != nil && err == nil {
-		err = aerr
-	}
-	for _, e := range envs {
-		if len(added[e]) > 0 {
+	for _, e := range r.Envs {
+		if len(r.Added[e]) > 0 {
 			s.infof("added %s to %s (re-encrypted)", label, e)
 		} else if err == nil {
 			s.infof("%s was already a recipient of %s", label, e)
@@ -230,37 +146,15 @@ func runMemberAdd(s *ui, args []string, label string) error {
 }
 
 func runMemberRm(s *ui, who string) error {
-	p, err := s.Project()
-	if err != nil {
+	r, err := s.RemoveMember(who)
+	if r == nil {
 		return err
 	}
-	envs, err := s.memberEnvs(p, true)
-	if err != nil {
-		return err
+	for _, x := range r.Removals {
+		s.infof("removed %s from %s (re-encrypted to the remaining %d)", who, x.Env, r.Remaining[x.Env])
 	}
-	id, err := s.Identity()
-	if err != nil {
-		return err
-	}
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	removals, err := p.RemoveMember(who, envs, id, s.env.Now().UTC())
-	var paths []string
-	for _, r := range removals {
-		paths = append(paths, s.SecretPath(r.Env, ""))
-	}
-	if len(paths) == 0 {
-		paths = []string{s.SecretPath(strings.Join(envs, ","), "")}
-	}
-	if aerr := s.Audit(audit.MemberRemove, paths, err); aerr != nil && err == nil {
-		err = aerr
-	}
-	for _, r := range removals {
-		s.infof("removed %s from %s (re-encrypted to the remaining %d)", who, r.Env, len(p.Config.Environments[r.Env].Recipients))
-	}
-	if len(removals) > 0 {
-		printChecklist(s, who, removals)
+	if len(r.Removals) > 0 {
+		printChecklist(s, r)
 	}
 	return err
 }
@@ -268,71 +162,42 @@ func runMemberRm(s *ui, who string) error {
 // printChecklist tells the team what removal cannot do: the member may
 // still hold old files from git history, so every secret they could read
 // must be rotated.
-func printChecklist(s *ui, who string, removals []store.Removal) {
-	w := s.env.Stderr
-	acked := 0
-	for _, r := range removals {
-		if r.Unacknowledged {
-			printf(w, "hush: %s: %s was never acknowledged by you: hush encrypted nothing to it, so nothing is marked exposed\n", r.Env, who)
-			printf(w, "hush: warning: whoever committed it could read %s anyway; if you do not know why it was added, rotate what they could read (git log -p .hush/hush.yaml)\n", r.Env)
-		} else {
-			acked++
+func printChecklist(s *ui, r *session.MemberRemoval) {
+	w, who := s.env.Stderr, r.Who
+	for _, x := range r.Removals {
+		if x.Unacknowledged {
+			printf(w, "hush: %s: %s was never acknowledged by you: hush encrypted nothing to it, so nothing is marked exposed\n", x.Env, who)
+			printf(w, "hush: warning: whoever committed it could read %s anyway; if you do not know why it was added, rotate what they could read (git log -p .hush/hush.yaml)\n", x.Env)
 		}
 	}
-	if acked == 0 {
+	acked := r.Acknowledged()
+	if len(acked) == 0 {
 		return
 	}
 	printf(w, "hush: warning: removal is not revocation: git history still holds files %s can decrypt\n", who)
 	printf(w, "hush: rotate these secrets (marked exposed until then):\n")
-	for _, r := range removals {
-		if r.Unacknowledged {
+	for _, x := range acked {
+		if len(x.Exposed) == 0 {
+			printf(w, "  %s: (no secrets)\n", x.Env)
 			continue
 		}
-		if len(r.Exposed) == 0 {
-			printf(w, "  %s: (no secrets)\n", r.Env)
-			continue
-		}
-		printf(w, "  %s: %s\n", r.Env, strings.Join(r.Exposed, ", "))
+		printf(w, "  %s: %s\n", x.Env, strings.Join(x.Exposed, ", "))
 	}
 	printf(w, "hush: hint: setting a new value (hush set KEY --env ENV) clears the mark; rotate at the provider first\n")
 }
 
 func runMemberLs(s *ui, asJSON bool) error {
-	p, err := s.Project()
+	rows, err := s.Members(s.EnvFlag)
 	if err != nil {
 		return err
 	}
-	members := p.Config.Members()
-	if s.EnvFlag != "" {
-		if _, err := p.Config.Env(s.EnvFlag); err != nil {
-			return err
-		}
-		var f []store.Member
-		for _, m := range members {
-			for _, e := range m.Envs {
-				if e == s.EnvFlag {
-					f = append(f, m)
-					break
-				}
-			}
-		}
-		members = f
-	}
 	if asJSON {
-		type row struct {
-			store.Member
-			Fingerprint string `json:"fingerprint"`
-		}
-		rows := make([]row, 0, len(members))
-		for _, m := range members {
-			rows = append(rows, row{m, crypt.Fingerprint(m.Key)})
-		}
 		return writeJSON(s.env.Stdout, rows)
 	}
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
 	printf(tw, "LABEL\tKEY\tENVIRONMENTS\n")
-	for _, m := range members {
-		printf(tw, "%s\t%s\t%s\n", m.Label, crypt.Fingerprint(m.Key), strings.Join(m.Envs, ","))
+	for _, m := range rows {
+		printf(tw, "%s\t%s\t%s\n", m.Label, m.Fingerprint, strings.Join(m.Envs, ","))
 	}
 	return tw.Flush()
 }
@@ -342,35 +207,12 @@ func runMemberLs(s *ui, asJSON bool) error {
 func runMemberAck(s *ui, yes bool) error { return runAck(s, yes, false) }
 
 func runCIKey(s *ui, label string) error {
-	p, err := s.Project()
+	ci, err := s.AddCIKey(label)
 	if err != nil {
 		return err
 	}
-	envs, err := s.memberEnvs(p, false)
-	if err != nil {
-		return err
-	}
-	id, err := s.Identity()
-	if err != nil {
-		return err
-	}
-	ci, err := crypt.Generate()
-	if err != nil {
-		return err
-	}
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	_, err = p.AddRecipients(envs, []store.Recipient{{Key: ci.Public, Label: label}}, id)
-	paths := s.EnvPaths(envs)
-	if aerr := s.Audit(audit.MemberAdd, paths, err); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(s.env.Stdout, ci.SecretText())
-	s.infof("added CI key %s (%s) to %s", label, crypt.Fingerprint(ci.Public), strings.Join(envs, ", "))
+	fmt.Fprintln(s.env.Stdout, ci.Identity.SecretText())
+	s.infof("added CI key %s (%s) to %s", label, crypt.Fingerprint(ci.Identity.Public), strings.Join(ci.Envs, ", "))
 	s.infof("hint: store the line above as HUSH_IDENTITY in your CI's secret settings; it is not kept anywhere else")
 	return nil
 }

@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/store/audit"
 )
 
 func rotateCommand(env *Env) *cli.Command {
@@ -61,44 +60,11 @@ type rotateOptions struct {
 }
 
 func runRotate(s *ui, key string, scope store.Scope, o rotateOptions) error {
-	if err := store.ValidKeyName(key); err != nil {
-		return err
-	}
-	p, envName, id, err := s.OpenEnv()
+	env, err := s.Rotate(key, scope, session.RotateOptions{Generate: o.generate, Length: o.length, Charset: o.charset,
+		Read: func() (string, error) { return readValue(s, key, "") }})
 	if err != nil {
 		return err
 	}
-	var value string
-	if o.generate {
-		value, err = store.GenerateValue(o.length, o.charset)
-	} else {
-		value, err = readValue(s, key, "")
-	}
-	if err != nil {
-		return err
-	}
-	if err := store.ValidValue(value); err != nil {
-		return err
-	}
-	if err := s.AuditReady(); err != nil {
-		return err
-	}
-	now := s.env.Now().UTC().Truncate(time.Second)
-	err = p.Update(envName, scope, id, func(d *store.Document) error {
-		sec, ok := d.Secrets[key]
-		if !ok {
-			return fmt.Errorf("%s %w in %s; use hush set to create it", key, store.ErrNotFound, envName)
-		}
-		if sec.Value.Reveal() == value {
-			return hint.With(usagef("the new value is the same as the old one; nothing rotated"),
-				"a mark that needs no rotation is settled with a reason instead: hush dismiss %s --env %s --reason TEXT", key, envName)
-		}
-		d.SetValue(key, store.Value(value), now)
-		return nil
-	})
-	if aerr := s.AuditWith(audit.SecretWrite, s.SecretPath(envName, key), err); aerr != nil {
-		return aerr
-	}
-	s.infof("rotated %s in %s", key, envName)
+	s.infof("rotated %s in %s", key, env)
 	return nil
 }

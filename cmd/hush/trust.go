@@ -73,7 +73,7 @@ func runAck(s *ui, yes, recipientsOnly bool) error {
 	}
 	var envs []string
 	if recipientsOnly || s.EnvFlag != "" {
-		if envs, err = s.memberEnvs(p, true); err != nil {
+		if envs, err = s.MemberEnvs(true); err != nil {
 			return err
 		}
 	}

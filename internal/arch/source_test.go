@@ -17,6 +17,8 @@ var rulesOfSource = []struct {
 	pattern    *regexp.Regexp
 }{
 	{"running git", "internal/git", []string{"."}, regexp.MustCompile(`exec\.Command(Context)?\([^)]*"git"`)},
+	// cmd starts no program: the editor is edit.Run's, a child inject's.
+	{"starting a program", "edit or inject", []string{"cmd/hush"}, regexp.MustCompile(`exec\.Command(Context)?\(`)},
 }
 
 func TestOneHomePerCall(t *testing.T) {
