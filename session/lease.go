@@ -33,6 +33,11 @@ const (
 	LeaseEndTerm = "term"
 	// LeaseEndWarn only says so and lets the child run on.
 	LeaseEndWarn = "warn"
+	// LeaseEndRestart stops the child as LeaseEndTerm does, then the CLI
+	// prepares the run again — fresh leases, a fresh login where the
+	// method can log in again, a new audit line — and starts the child
+	// again, as Vault Agent and envconsul do.
+	LeaseEndRestart = "restart"
 )
 
 // leaseSpec is one --vault-lease NAME=PATH[?k=v&...].
@@ -133,9 +138,9 @@ func (s *Session) startLeases(ctx context.Context, rv *runVault, specs []string,
 	switch onEnd {
 	case "", LeaseEndTerm:
 		onEnd = LeaseEndTerm
-	case LeaseEndWarn:
+	case LeaseEndWarn, LeaseEndRestart:
 	default:
-		return nil, Usagef("--on-lease-end %q: use term or warn", onEnd)
+		return nil, Usagef("--on-lease-end %q: use term, warn or restart", onEnd)
 	}
 	parsed := make([]leaseSpec, 0, len(specs))
 	for _, sp := range specs {
@@ -250,7 +255,11 @@ func (s *Session) keepLeases(ctx context.Context, lr *leaseRun, lv auditedLeaser
 			}
 			lr.mu.Unlock()
 			if first {
-				s.Report.Warnf("vault: %v; stopping the child (--on-lease-end=term)", err)
+				if onEnd == LeaseEndRestart {
+					s.Report.Warnf("vault: %v; restarting the child with fresh credentials (--on-lease-end=restart)", err)
+				} else {
+					s.Report.Warnf("vault: %v; stopping the child (--on-lease-end=term)", err)
+				}
 				cancelRun()
 			}
 		},

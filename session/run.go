@@ -37,7 +37,7 @@ type RunOptions struct {
 	// environment (see runSources).
 	EnvFiles []string
 	// Leases are --vault-lease NAME=PATH[?k=v&...]; OnLeaseEnd is
-	// LeaseEndTerm (or "") or LeaseEndWarn.
+	// LeaseEndTerm (or ""), LeaseEndWarn or LeaseEndRestart.
 	Leases     []string
 	OnLeaseEnd string
 	// Opened, when set, is called once the environment's store is open,

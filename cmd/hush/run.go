@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -57,7 +58,7 @@ EXAMPLES:
 			&cli.StringSliceFlag{Name: "file", Usage: "hand secret KEY as an in-memory file whose path goes in VAR (`VAR=KEY`)"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// and vault:// references"},
 			&cli.StringSliceFlag{Name: "vault-lease", Usage: "inject a Vault dynamic secret as NAME_FIELD, renewed while the child runs and revoked after (`NAME=PATH[?k=v&...]`)"},
-			&cli.StringFlag{Name: "on-lease-end", Value: session.LeaseEndTerm, Usage: "when a Vault lease or hush's token ends (max TTL, renewal failed): `term` stops the child and exits 8, warn lets it run"},
+			&cli.StringFlag{Name: "on-lease-end", Value: session.LeaseEndTerm, Usage: "when a Vault lease or hush's token ends (max TTL, renewal failed): `term` stops the child and exits 8, warn lets it run, restart stops it and starts it again with fresh credentials"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -117,10 +118,54 @@ func runRun(ctx context.Context, s *ui, o runOptions) error {
 	return &exitCodeError{code: code}
 }
 
-// prepareAndRun has the session prepare the child (sources, policy,
-// references, leases, the audit line), renders what the preparation found,
-// and runs the child under the plan.
+// prepareAndRun runs the child once, or, under --on-lease-end=restart, in
+// rounds until a round ends for another reason than its credentials.
 func prepareAndRun(ctx context.Context, s *ui, o runOptions) (int, error) {
+	if o.onLeaseEnd != session.LeaseEndRestart {
+		return runOnce(ctx, s, o)
+	}
+	// --on-lease-end=restart: each round is a whole run (fresh leases and
+	// login, its own audit line). A round cut short by its credentials
+	// starts again; one that ends otherwise is the answer. Rounds that
+	// end within seconds wait longer and longer, so credentials that
+	// cannot live make hush retry slowly, never spin.
+	wait := time.Second
+	for {
+		started := time.Now()
+		code, err := runOnce(ctx, s, o)
+		var ended *leaseEndedError
+		if !errors.As(err, &ended) || ctx.Err() != nil {
+			return code, err
+		}
+		if time.Since(started) > time.Minute {
+			wait = time.Second
+		}
+		s.infof("starting %s again with fresh credentials in %s", o.argv[0], wait)
+		select {
+		case <-ctx.Done():
+			return code, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// leaseEndedError is a run whose child was stopped because its
+// credentials ended (exit 8).
+type leaseEndedError struct {
+	code int
+	err  error
+}
+
+func (e *leaseEndedError) Error() string {
+	return fmt.Sprintf("vault: the child was stopped (its exit code was %d) because its credentials ended: %v", e.code, e.err)
+}
+func (e *leaseEndedError) Unwrap() error { return e.err }
+
+// runOnce has the session prepare the child (sources, policy, references,
+// leases, the audit line), renders what the preparation found, and runs
+// the child under the plan.
+func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
 	plan, err := s.PrepareRun(ctx, session.RunOptions{
 		Parent: s.env.Environ(), NoOverride: o.noOverride, Pristine: o.pristine,
 		Only: o.only, Except: o.except, Files: o.files, EnvFiles: o.envFiles,
@@ -174,7 +219,7 @@ func prepareAndRun(ctx context.Context, s *ui, o runOptions) (int, error) {
 		Files: plan.Files, Mask: masker, Stay: plan.Stay,
 	})
 	if ended := plan.Ended(); ended != nil && err == nil {
-		return code, &exitCodeError{code: exitUnavailable, err: fmt.Errorf("vault: the child was stopped (its exit code was %d) because its credentials ended: %w", code, ended)}
+		return code, &exitCodeError{code: exitUnavailable, err: &leaseEndedError{code: code, err: ended}}
 	}
 	return code, err
 }
