@@ -158,10 +158,18 @@ func (p *Project) readPins() (*pinFile, error) {
 }
 
 func (p *Project) writePins(pf *pinFile) error {
+	was := p.pins
 	p.pins = pinCache{}
 	b, err := json.MarshalIndent(pf, "", "  ")
 	if err != nil {
 		return err
+	}
+	// Most writes pin what is pinned already (every hush set does): leave
+	// the file alone then, so a full disk in the home does not fail a
+	// change that needs nothing written there.
+	if was.read && was.path == p.pinPath() && was.raw != nil && bytes.Equal(was.raw, append(b, '\n')) {
+		p.pins = was
+		return nil
 	}
 	if err := os.MkdirAll(p.PersonalDir(), 0o700); err != nil {
 		return err

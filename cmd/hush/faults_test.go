@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -232,4 +233,90 @@ func TestKillWritingCommands(t *testing.T) {
 		t.Fatalf("member still listed after the rerun: %s", out)
 	}
 	f.must("final\n", "set", "FINAL")
+}
+
+// TestDiskFillsBeforeTheLine: contract 4 when the audit log's file system
+// is full and the store's is not (a home on its own partition): at every
+// level of free space in the home, page by page, a set either changes
+// nothing or changes the store and records its line — never a change
+// without one. The home and the project are two tmpfs mounts.
+func TestDiskFillsBeforeTheLine(t *testing.T) {
+	requireRoot(t)
+	mount := func(size string) string {
+		mnt := t.TempDir()
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", mnt).CombinedOutput(); err != nil {
+			if requireAll() {
+				t.Fatalf("mount tmpfs: %v %s", err, out)
+			}
+			t.Skipf("cannot mount tmpfs: %s", out)
+		}
+		t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+		return mnt
+	}
+	homeFS, projFS := mount("1m"), mount("2m")
+	f := newFaultEnv(t, filepath.Join(homeFS, "home"))
+	f.dir = filepath.Join(projFS, "proj")
+	os.MkdirAll(f.dir, 0o755)
+	f.must("", "init", "--name", "fill")
+	f.must("first\n", "set", "KEY")
+	store := filepath.Join(f.dir, ".hush", "dev.age")
+	logPath := filepath.Join(f.home, ".local", "state", "hush", "audit.jsonl")
+	filler := filepath.Join(homeFS, "filler")
+	free := func() int64 {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(homeFS, &st); err != nil {
+			t.Fatal(err)
+		}
+		return int64(st.Bavail) * st.Bsize
+	}
+	writes := func() int {
+		b, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, `"action":"secret.write"`) && strings.Contains(line, `"path":"fill/dev/KEY"`) && strings.Contains(line, `"success":true`) {
+				n++
+			}
+		}
+		return n
+	}
+	changes, refusals := 0, 0
+	// Down to a full home, then full again: the first full level uses the
+	// room kept for the line, the second finds none kept and refuses.
+	var levels []int64
+	for leave := int64(64 << 10); leave >= 0; leave -= 4 << 10 {
+		levels = append(levels, leave)
+	}
+	for _, leave := range append(levels, 0) {
+		os.Remove(filler)
+		if room := free() - leave; room > 0 {
+			if err := os.WriteFile(filler, make([]byte, room), 0o600); err != nil && !strings.Contains(err.Error(), "no space") {
+				t.Fatal(err)
+			}
+		}
+		before, _ := os.ReadFile(store)
+		lines := writes()
+		value := fmt.Sprintf("value-at-%d-KiB", leave>>10)
+		_, errs, err := f.run(value, "set", "KEY")
+		after, _ := os.ReadFile(store)
+		changed := !bytes.Equal(before, after)
+		os.Remove(filler)
+		t.Logf("%d KiB left: changed %v, err %v: %s", leave>>10, changed, err, strings.TrimSpace(errs))
+		switch {
+		case changed && writes() != lines+1:
+			t.Errorf("%d KiB left in the home: the store changed without its audit line (set: %v; %s)", leave>>10, err, strings.TrimSpace(errs))
+		case changed:
+			changes++
+		case err == nil:
+			t.Errorf("%d KiB left: set succeeded and changed nothing", leave>>10)
+		default:
+			refusals++
+		}
+	}
+	if changes == 0 || refusals == 0 {
+		t.Fatalf("%d changes, %d refusals: the levels did not reach both sides", changes, refusals)
+	}
+	f.must("", "audit", "verify")
 }

@@ -144,7 +144,12 @@ func (l *Log) Append(entries ...Entry) error {
 		return err
 	}
 	defer unlock()
-	return l.appendLocked(entries)
+	err = l.appendLocked(entries)
+	if isNoSpace(err) && l.release() {
+		// The disk filled since Writable: the ballast's room is for this.
+		err = l.appendLocked(entries)
+	}
+	return err
 }
 
 // lock takes the log's exclusive lock.
@@ -301,8 +306,10 @@ func (l *Log) Writable() error {
 		return err
 	}
 	defer f.Close()
-	_, err = l.lastHash(f, st.Size())
-	return err
+	if _, err = l.lastHash(f, st.Size()); err != nil {
+		return err
+	}
+	return l.reserve()
 }
 
 // sealTo appends e's line, chained after prev, to buf and returns its
