@@ -35,30 +35,22 @@ EXAMPLES:
 			&cli.StringFlag{Name: "until", Usage: "only lines older than `T` (a period like 1d or an RFC 3339 time)"},
 			&cli.StringFlag{Name: "action", Usage: "only lines of `ACTION` (secret.read, secret.write, secret.leak…)"},
 		},
-		Action: func(c *cli.Context) error {
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
 			if c.NArg() > 0 {
 				return hint.With(usagef("unknown audit argument %q", c.Args().First()), "did you mean hush audit verify?")
 			}
-			s, err := newSession(env, c)
-			if err != nil {
-				return err
-			}
 			return runAudit(s, auditOptions{json: c.Bool("json") || !env.StdoutTTY, key: c.String("key"), since: c.String("since"),
 				until: c.String("until"), action: c.String("action"), env: s.EnvFlag})
-		},
+		}),
 		Subcommands: []*cli.Command{{
 			Name:      "verify",
 			Usage:     "check the audit log's hash chain; exit 5 naming the first bad line",
 			ArgsUsage: " ",
 			Description: `EXAMPLE:
    hush audit verify`,
-			Action: func(c *cli.Context) error {
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				return runAuditVerify(s)
-			},
+			}),
 		}, {
 			Name:      "repair",
 			Usage:     "cut a torn last line (a crash mid-append) off the audit log and record the cut",
@@ -74,16 +66,12 @@ EXAMPLE:
    hush audit verify     # exit 5: names the torn tail
    hush audit repair
    hush audit verify`,
-			Action: func(c *cli.Context) error {
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() > 0 {
 					return usagef("audit repair takes no arguments")
 				}
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
 				return runAuditRepair(s)
-			},
+			}),
 		}},
 	}}
 }

@@ -41,16 +41,12 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 			followFlag,
 		},
-		Action: func(c *cli.Context) error {
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
 			if c.NArg() != 1 {
 				return usagef("diff takes one FILE")
 			}
-			s, err := newSession(env, c)
-			if err != nil {
-				return err
-			}
 			return runDiff(s, c.Args().First(), c.String("format"), c.Bool("json"), c.Bool("follow"))
-		},
+		}),
 	}
 }
 

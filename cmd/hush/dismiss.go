@@ -28,7 +28,7 @@ EXAMPLES:
 			&cli.StringFlag{Name: "reason", Usage: "why the mark needs no rotation (`TEXT`, required; it goes to the audit log)"},
 			&cli.StringFlag{Name: "to", Usage: "dismiss only the mark naming `NAME` (a removed member, or git history)"},
 		},
-		Action: func(c *cli.Context) error {
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
 			if c.NArg() == 0 {
 				return usagef("dismiss takes one or more KEYs")
 			}
@@ -36,12 +36,8 @@ EXAMPLES:
 			if reason == "" {
 				return usagef("dismiss needs --reason TEXT: the audit log keeps why a mark was settled")
 			}
-			s, err := newSession(env, c)
-			if err != nil {
-				return err
-			}
 			return runDismiss(s, c.Args().Slice(), scopeOf(c), c.String("to"), reason)
-		},
+		}),
 	}
 }
 

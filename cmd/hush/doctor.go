@@ -28,13 +28,9 @@ func doctorCommand(env *Env) *cli.Command {
 EXAMPLE:
    hush doctor --json`,
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
-		Action: func(c *cli.Context) error {
-			s, err := newSession(env, c)
-			if err != nil {
-				return err
-			}
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
 			return runDoctor(s, c.Bool("json"))
-		},
+		}),
 	}
 }
 

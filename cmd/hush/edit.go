@@ -38,16 +38,12 @@ files; another editor is started as configured, with a warning.
 EXAMPLE:
    EDITOR=nano hush edit --env staging`,
 		Flags: []cli.Flag{personalFlag},
-		Action: func(c *cli.Context) error {
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
 			if c.NArg() > 0 {
 				return usagef("edit takes no arguments; use --env")
 			}
-			s, err := newSession(env, c)
-			if err != nil {
-				return err
-			}
 			return runEdit(s, scopeOf(c))
-		},
+		}),
 	}
 }
 

@@ -39,17 +39,13 @@ EXAMPLES:
 				&cli.StringSliceFlag{Name: "only", Usage: "export only these `KEYS` (comma-separated, globs allowed)"},
 				&cli.StringFlag{Name: "sops-type", Usage: "with --format sops: the file's `TYPE`, yaml (default), json or dotenv"},
 			},
-			Action: func(c *cli.Context) error {
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() > 0 {
 					return usagef("export takes no arguments")
 				}
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
 				return runExport(s, exportOptions{format: c.String("format"), output: c.String("output"), force: c.Bool("force"),
 					name: c.String("name"), namespace: c.String("namespace"), only: splitList(c.StringSlice("only")), sopsType: c.String("sops-type")})
-			},
+			}),
 		},
 		{
 			Name:      "import",
@@ -84,16 +80,12 @@ EXAMPLES:
 				&cli.BoolFlag{Name: "overwrite", Usage: "replace existing keys that have other values"},
 				followFlag,
 			},
-			Action: func(c *cli.Context) error {
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() != 1 {
 					return usagef("import takes one FILE")
 				}
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
 				return runImport(s, c.Args().First(), c.String("format"), c.Bool("overwrite"), c.Bool("follow"), scopeOf(c))
-			},
+			}),
 		},
 	}
 }

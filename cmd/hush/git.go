@@ -23,13 +23,9 @@ func gitCommands(env *Env) []*cli.Command {
 EXAMPLE:
    git clone URL app && cd app && hush git setup`,
 					ArgsUsage: " ",
-					Action: func(c *cli.Context) error {
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
-						}
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						return runGitSetup(s)
-					},
+					}),
 				},
 				{
 					Name:      "textconv",
@@ -39,16 +35,12 @@ EXAMPLE:
 
 EXAMPLE:
    hush git textconv .hush/dev.age`,
-					Action: func(c *cli.Context) error {
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						if c.NArg() != 1 {
 							return usagef("textconv takes one FILE")
 						}
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
-						}
 						return runTextconv(s, c.Args().First())
-					},
+					}),
 				},
 				{
 					Name:      "merge",
@@ -60,17 +52,13 @@ EXAMPLE:
 EXAMPLE:
    git pull              # the driver merges .hush/dev.age key by key
    hush resolve --list`,
-					Action: func(c *cli.Context) error {
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						if c.NArg() != 4 {
 							return usagef("merge takes BASE OURS THEIRS PATH (git's %%O %%A %%B %%P)")
 						}
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
-						}
 						a := c.Args().Slice()
 						return runGitMerge(s, a[0], a[1], a[2], a[3])
-					},
+					}),
 				},
 			},
 		},
@@ -89,11 +77,7 @@ EXAMPLES:
 				&cli.BoolFlag{Name: "list", Usage: "list the keys in conflict"},
 				&cli.BoolFlag{Name: "json", Usage: "with --list: machine-readable output"},
 			},
-			Action: func(c *cli.Context) error {
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.Bool("list") {
 					return runResolveList(s, c.Bool("json"))
 				}
@@ -101,7 +85,7 @@ EXAMPLES:
 					return usagef("choose one of --ours and --theirs (or --list)")
 				}
 				return runResolve(s, c.Args().Slice(), c.Bool("theirs"))
-			},
+			}),
 		},
 	}
 }

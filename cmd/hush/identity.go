@@ -42,15 +42,11 @@ EXAMPLES:
    hush whoami --json`,
 			ArgsUsage: " ",
 			Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
-			Action: func(c *cli.Context) error {
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				// Best effort: a project may allow SSH identities.
 				_, _ = s.Project()
 				return runWhoami(s, c.Bool("json"))
-			},
+			}),
 		},
 	}
 }

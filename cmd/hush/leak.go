@@ -25,16 +25,12 @@ EXAMPLE:
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "generate", Aliases: []string{"g"}, Usage: "generate the new value now (crypto/rand, 32 alnum)"},
 		},
-		Action: func(c *cli.Context) error {
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
 			if c.NArg() != 1 {
 				return usagef("leak takes one KEY")
 			}
-			s, err := newSession(env, c)
-			if err != nil {
-				return err
-			}
 			return runLeak(s, c.Args().First(), c.Bool("generate"))
-		},
+		}),
 	}
 }
 

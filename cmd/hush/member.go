@@ -29,19 +29,15 @@ EXAMPLE:
 					Flags: []cli.Flag{
 						&cli.StringFlag{Name: "label", Usage: "the member's `NAME` (required)"},
 					},
-					Action: func(c *cli.Context) error {
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						if c.NArg() == 0 {
 							return usagef("member add needs at least one RECIPIENT")
 						}
 						if c.String("label") == "" {
 							return usagef("member add needs --label NAME")
 						}
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
-						}
 						return runMemberAdd(s, c.Args().Slice(), c.String("label"))
-					},
+					}),
 				},
 				{
 					Name:      "rm",
@@ -54,19 +50,15 @@ and hush prints the list. An interrupted removal is finished by running it again
 EXAMPLE:
    hush member rm bob --all`,
 					Flags: []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "every environment (the default when --env is not given)"}},
-					Action: func(c *cli.Context) error {
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						if c.NArg() != 1 {
 							return usagef("member rm takes one LABEL or RECIPIENT")
-						}
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
 						}
 						if c.Bool("all") && s.EnvFlag != "" {
 							return usagef("use either --env or --all")
 						}
 						return runMemberRm(s, c.Args().First())
-					},
+					}),
 				},
 				{
 					Name:  "ls",
@@ -76,13 +68,9 @@ EXAMPLE:
    hush member ls --env prod --json`,
 					ArgsUsage: " ",
 					Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
-					Action: func(c *cli.Context) error {
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
-						}
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						return runMemberLs(s, c.Bool("json"))
-					},
+					}),
 				},
 				{
 					Name:      "ack",
@@ -96,13 +84,9 @@ hush ack: every pending change of hush.yaml, settings included.
 EXAMPLE:
    hush member ack --env prod`,
 					Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "acknowledge without asking"}},
-					Action: func(c *cli.Context) error {
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
-						}
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						return runMemberAck(s, c.Bool("yes"))
-					},
+					}),
 				},
 			},
 		},
@@ -116,16 +100,12 @@ HUSH_IDENTITY. Nothing else keeps it.
 EXAMPLE:
    hush ci-key --env prod --label github-actions`,
 			Flags: []cli.Flag{&cli.StringFlag{Name: "label", Value: "ci", Usage: "the key's `NAME`"}},
-			Action: func(c *cli.Context) error {
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if s.EnvFlag == "" {
 					return usagef("ci-key needs --env ENV")
 				}
 				return runCIKey(s, c.String("label"))
-			},
+			}),
 		},
 	}
 }

@@ -50,17 +50,13 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace existing keys that have other values"},
 			followFlag,
 		},
-		Action: func(c *cli.Context) error {
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
 			if c.NArg() == 0 {
 				return usagef("migrate takes one or more FILEs")
 			}
-			s, err := newSession(env, c)
-			if err != nil {
-				return err
-			}
 			return runMigrate(s, c.String("to"), session.MigrateOptions{Files: c.Args().Slice(), Remove: c.Bool("remove"),
 				Format: c.String("format"), Overwrite: c.Bool("overwrite"), Follow: c.Bool("follow")})
-		},
+		}),
 	}
 }
 

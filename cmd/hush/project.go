@@ -33,16 +33,12 @@ EXAMPLE:
 				&cli.StringFlag{Name: "name", Usage: "project `NAME` (default: the directory's name)"},
 				&cli.StringFlag{Name: "label", Usage: "your `LABEL` as a recipient (default: your user name)"},
 			},
-			Action: func(c *cli.Context) error {
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() > 0 {
 					return usagef("init takes no arguments; use -C DIR to init elsewhere")
 				}
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
 				return runInit(s, initOptions{envs: envOption(c, env), name: c.String("name"), label: c.String("label")})
-			},
+			}),
 		},
 		{
 			Name:  "env",
@@ -55,16 +51,12 @@ EXAMPLE:
 					Description: `EXAMPLE:
    hush env add staging --from dev`,
 					Flags: []cli.Flag{&cli.StringFlag{Name: "from", Usage: "copy the recipients of `ENV`"}},
-					Action: func(c *cli.Context) error {
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						if c.NArg() != 1 {
 							return usagef("env add takes one environment name")
 						}
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
-						}
 						return runEnvAdd(s, c.Args().First(), c.String("from"))
-					},
+					}),
 				},
 				{
 					Name:      "rm",
@@ -73,16 +65,12 @@ EXAMPLE:
 					Description: `EXAMPLE:
    hush env rm staging --yes`,
 					Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}},
-					Action: func(c *cli.Context) error {
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						if c.NArg() != 1 {
 							return usagef("env rm takes one environment name")
 						}
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
-						}
 						return runEnvRm(s, c.Args().First(), c.Bool("yes"))
-					},
+					}),
 				},
 				{
 					Name:  "ls",
@@ -91,13 +79,9 @@ EXAMPLE:
    hush env ls --json`,
 					ArgsUsage: " ",
 					Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
-					Action: func(c *cli.Context) error {
-						s, err := newSession(env, c)
-						if err != nil {
-							return err
-						}
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						return runEnvLs(s, c.Bool("json"))
-					},
+					}),
 				},
 			},
 		},

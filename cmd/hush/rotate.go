@@ -28,13 +28,9 @@ EXAMPLES:
 			&cli.StringFlag{Name: "charset", Value: "alnum", Usage: "generated value characters: alnum, hex, base64 or symbols"},
 			&cli.BoolFlag{Name: "push", Usage: "then push the environment to Vault, as hush vault push does (VAULT_ADDR or hush.yaml's vault: section)"},
 		},
-		Action: func(c *cli.Context) error {
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
 			if c.NArg() != 1 {
 				return usagef("rotate takes one KEY")
-			}
-			s, err := newSession(env, c)
-			if err != nil {
-				return err
 			}
 			push := c.Bool("push")
 			if push && scopeOf(c) == store.Personal {
@@ -49,7 +45,7 @@ EXAMPLES:
 				return hint.With(fmt.Errorf("rotated %s in the store, but the push failed: %w", key, err), "push it once Vault is reachable: hush vault push")
 			}
 			return nil
-		},
+		}),
 	}
 }
 

@@ -43,11 +43,7 @@ EXAMPLES:
 				&cli.BoolFlag{Name: "no-known", Usage: "do not search for the project's own secret values"},
 				&cli.StringFlag{Name: "baseline", Usage: "accept the findings listed in `FILE` (an earlier --format json report)"},
 			},
-			Action: func(c *cli.Context) error {
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.Bool("staged") && c.Bool("history") {
 					return usagef("use either --staged or --history")
 				}
@@ -59,7 +55,7 @@ EXAMPLES:
 				}
 				return runScan(s, scanOptions{paths: c.Args().Slice(), staged: c.Bool("staged"), history: c.Bool("history"),
 					since: c.String("since"), format: c.String("format"), noKnown: c.Bool("no-known"), baseline: c.String("baseline")})
-			},
+			}),
 		},
 		{
 			Name:  "hook",
@@ -71,13 +67,9 @@ EXAMPLES:
 				Description: `EXAMPLE:
    hush hook install
    git commit            # the hook runs hush scan --staged first`,
-				Action: func(c *cli.Context) error {
-					s, err := newSession(env, c)
-					if err != nil {
-						return err
-					}
+				Action: withSession(env, func(c *cli.Context, s *ui) error {
 					return runHookInstall(s)
-				},
+				}),
 			}, {
 				Name:      "uninstall",
 				Usage:     "remove hush's pre-commit hook (restoring the hook it chained)",
@@ -86,13 +78,9 @@ EXAMPLES:
 
 EXAMPLE:
    hush hook uninstall`,
-				Action: func(c *cli.Context) error {
-					s, err := newSession(env, c)
-					if err != nil {
-						return err
-					}
+				Action: withSession(env, func(c *cli.Context, s *ui) error {
 					return runHookUninstall(s)
-				},
+				}),
 			}},
 		},
 	}

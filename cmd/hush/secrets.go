@@ -46,7 +46,7 @@ EXAMPLES:
 				&cli.StringFlag{Name: "note", Usage: "a free-text `NOTE` (not secret)"},
 				&cli.StringFlag{Name: "from-file", Usage: "read the value from `PATH`, verbatim"},
 			},
-			Action: func(c *cli.Context) error {
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() == 0 {
 					return usagef("set needs a KEY")
 				}
@@ -63,14 +63,10 @@ EXAMPLES:
 					return hint.With(usagef("set takes the value from stdin or a prompt, never as an argument"),
 						"arguments are visible to every user of this machine (ps, /proc); pipe the value instead: printf %%s \"$VALUE\" | hush set %s", c.Args().First())
 				}
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
 				return runSet(s, setOptions{key: c.Args().First(), scope: scopeOf(c), typ: c.String("type"),
 					rotateEvery: c.String("rotate-every"), note: c.String("note"), fromFile: c.String("from-file"),
 					setType: c.IsSet("type"), setRotate: c.IsSet("rotate-every"), setNote: c.IsSet("note")})
-			},
+			}),
 		},
 		{
 			Name:      "get",
@@ -82,16 +78,12 @@ shows control and invisible characters but newline and tab escaped (\x1b, \u202e
 EXAMPLE:
    psql "$(hush get DATABASE_URL --env staging)"`,
 			Flags: []cli.Flag{personalFlag},
-			Action: func(c *cli.Context) error {
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() != 1 {
 					return usagef("get takes one KEY")
 				}
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
 				return runGet(s, c.Args().First(), c.IsSet("personal"))
-			},
+			}),
 		},
 		{
 			Name:      "ls",
@@ -100,13 +92,9 @@ EXAMPLE:
 			Description: `EXAMPLE:
    hush ls --env prod --json`,
 			Flags: []cli.Flag{personalFlag, &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
-			Action: func(c *cli.Context) error {
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				return runLs(s, c.Bool("json"), c.IsSet("personal"))
-			},
+			}),
 		},
 		{
 			Name:      "rm",
@@ -115,16 +103,12 @@ EXAMPLE:
 			Description: `EXAMPLE:
    hush rm OLD_TOKEN --env dev`,
 			Flags: []cli.Flag{personalFlag},
-			Action: func(c *cli.Context) error {
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() == 0 {
 					return usagef("rm needs at least one KEY")
 				}
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
 				return runRm(s, c.Args().Slice(), scopeOf(c))
-			},
+			}),
 		},
 		editCommand(env),
 	}

@@ -104,3 +104,15 @@ func newUI(env *Env, dir, command string) *ui {
 		Version: version, Redact: func(msg string) string { return redactArgv(msg, env.redact) }, Report: reporter{s}})
 	return s
 }
+
+// withSession is the Action of a command that works with a session: the
+// session is made from the command line, then fn runs with it.
+func withSession(env *Env, fn func(c *cli.Context, s *ui) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		s, err := newSession(env, c)
+		if err != nil {
+			return err
+		}
+		return fn(c, s)
+	}
+}

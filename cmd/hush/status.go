@@ -31,16 +31,12 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "fail", Usage: "exit 7 when a secret is overdue, exposed or compromised, 4 when an environment cannot be read"},
 			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 		},
-		Action: func(c *cli.Context) error {
-			s, err := newSession(env, c)
-			if err != nil {
-				return err
-			}
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
 			if c.Bool("all") && s.EnvFlag != "" {
 				return usagef("use either --env or --all")
 			}
 			return runStatus(s, c.Bool("json"), c.Bool("fail"))
-		},
+		}),
 	}
 }
 

@@ -34,13 +34,9 @@ EXAMPLE:
    git log -p .hush/hush.yaml
    hush ack`,
 			Flags: []cli.Flag{yes},
-			Action: func(c *cli.Context) error {
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				return runAck(s, c.Bool("yes"), false)
-			},
+			}),
 		},
 		{
 			Name:      "link",
@@ -55,13 +51,9 @@ of the same project.
 EXAMPLE:
    hush link`,
 			Flags: []cli.Flag{yes},
-			Action: func(c *cli.Context) error {
-				s, err := newSession(env, c)
-				if err != nil {
-					return err
-				}
+			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				return runLink(s, c.Bool("yes"))
-			},
+			}),
 		},
 	}
 }
