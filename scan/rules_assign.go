@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"encoding/base64"
 	"path"
 	"strconv"
 	"strings"
@@ -465,6 +466,9 @@ func genericValue(m []string, conf bool) bool {
 		strings.HasPrefix(low, strings.ToLower(strings.TrimLeft(name, "._-"))):
 		return false
 	}
+	if base64StandIn(v) {
+		return false
+	}
 	if uuidRE().MatchString(v) && len(nameWords(name)) < 2 && !strings.Contains(strings.ToLower(name), "key") &&
 		!strings.Contains(strings.ToLower(name), "secret") && !strings.Contains(strings.ToLower(name), "pass") {
 		// A UUID under a bare "token" is as often a request or session
@@ -500,4 +504,24 @@ func genericValue(m []string, conf bool) bool {
 	e := entropy(v)
 	return classes >= 3 && e >= 3.0 ||
 		classes == 2 && e >= 3.5 && len(v) >= 16 && strings.ContainsAny(v, "0123456789")
+}
+
+// base64StandIn reports whether v is base64 of a stand-in: printable text
+// that is a placeholder, a weak word or an identifier ("cGFzc3dvcmQ=" is
+// "password"; a Kubernetes Secret's data holds such values).
+func base64StandIn(v string) bool {
+	if len(v) < 8 || len(v)%4 != 0 {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < ' ' || c > '~' {
+			return false
+		}
+	}
+	d := string(b)
+	return isPlaceholder(d) || weakWords[strings.ToLower(d)] || wordish(d)
 }

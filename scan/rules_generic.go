@@ -45,10 +45,13 @@ var keyRules = []ruleSpec{
 var headerRules = []ruleSpec{
 	{id: "jwt-base64", desc: "JSON Web Token, base64-encoded again",
 		keywords: []string{"=ZXlK"}, pattern: `ZXlK[0-9A-Za-z+/]{60,}={0,2}`, check: base64JWT},
-	{id: "http-authorization", desc: "credential in an HTTP Authorization header (Bearer, Basic, token)",
+	{id: "http-authorization", desc: "credential in an HTTP Authorization header (Bearer, Basic, token, ApiKey, Bot…)",
 		keywords: []string{"bearer", "authorization"},
-		pattern:  `(?i)(?:\bbearer|authorization["']?\s{0,4}[:=]\s{0,4}["']?(basic|token))\s+([0-9A-Za-z._~+/-]{16,}=*)`,
-		check:    authValue},
+		// Any scheme: Bearer, Basic, token, and the vendors' own (ApiKey,
+		// Bot, SSWS, GenieKey, Key…). A header set by a call
+		// (setRequestHeader("Authorization", "…")) has a comma.
+		pattern: `(?i)(?:\bbearer|authorization["']?\s{0,4}[:=,]\s{0,4}["']?([A-Za-z][0-9A-Za-z_-]{1,24}))\s+([0-9A-Za-z._~+/-]{16,}=*)`,
+		check:   authValue},
 	{id: "curl-basic-auth", desc: "user and password on a curl command line (-u, --user)", human: true,
 		keywords: []string{"curl"},
 		pattern:  `\bcurl\b[^\r\n]{0,200}?\s(?:-u|--user)[\s=]{0,3}["']?([^\s"':$]{1,64}:[^\s"']{8,128})`,
@@ -61,8 +64,11 @@ var headerRules = []ruleSpec{
 		pattern:  `(?i)key=["']ClearTextPassword["']\s+value=["']([^"'$%]{10,256})["']`},
 	{id: "azure-storage-key", desc: "Azure Storage account key outside a connection string",
 		keywords: []string{"azure_key", "azurekey", "azure_storage_key", "azurestoragekey", "storage_key", "storagekey",
-			"storage-key", "storage.key", "storage_account_key", "storageaccountkey", "account_key", "accountkey", "account-key"},
-		pattern: `(?i)(?:azure|storage|account)[\w.-]{0,30}key` + assign + `([0-9A-Za-z+/]{86}==)`,
+			"storage-key", "storage.key", "storage_account_key", "storageaccountkey", "account_key", "accountkey", "account-key",
+			"access_key", "accesskey", "access-key"},
+		// Assigned (AZURE_STORAGE_KEY=…, "storageAccountKey": "…") or
+		// passed as a flag (az --account-key …, -StorageAccountKey "…").
+		pattern: `(?i)(?:azure|storage|account|access)[\w.-]{0,30}key(?:` + assign + `|["']?\s+["']?)([0-9A-Za-z+/]{86}==)`,
 		check:   func(m []string) bool { return entropy(m[len(m)-1]) >= 4.5 }},
 }
 
