@@ -199,6 +199,7 @@ var notSecretWords = map[string]bool{
 	"cursor": true, "shard": true, "routing": true, "composite": true, "dimension": true, "metric": true,
 	"event": true, "state": true, "short": true, "hot": true, "sequence": true, "seq": true,
 	"fingerprint": true, "thumbprint": true, "usage": true, "entry": true, "entries": true,
+	"publishable": true,
 }
 
 // nameWords splits an identifier at punctuation and lower-to-upper case
@@ -227,8 +228,14 @@ func nameWords(name string) []string {
 }
 
 func notSecretName(name string) bool {
-	for _, w := range nameWords(name) {
+	ws := nameWords(name)
+	for i, w := range ws {
 		if notSecretWords[w] {
+			return true
+		}
+		// A CAPTCHA's site key (reCAPTCHA, hCaptcha, Turnstile) is put in
+		// every page; its secret key is the secret.
+		if w == "site" && i+1 < len(ws) && ws[i+1] == "key" {
 			return true
 		}
 	}
