@@ -47,12 +47,18 @@ func TestKubernetesSecret(t *testing.T) {
 		{"not base64", "secret.yaml", doc("Secret", "data", "widget: kQ8jdXmp!QwLzRtNbVcHs3Fd"), 0},
 		{"template", "secret.yaml", doc("Secret", "stringData", "widget: ${WIDGET_TOKEN}", "other: {{ .Values.token }}"), 0},
 		{"metadata", "secret.yaml", "kind: Secret\nmetadata:\n  labels:\n    app: kQ8jdXmpQwLzRtNbVcHs3Fd\n", 0},
+		// kubectl get secret -o json.
+		{"json", "secret.json", "{\n  \"apiVersion\": \"v1\",\n  \"data\": {\n    \"widget\": \"" + b64("kQ8jdXmpQwLzRtNbVcHs3Fd") +
+			"\",\n    \"user\": \"" + b64("deploy") + "\",\n    \"pass\": \"" + b64("Zt5nQ2vK8mW3xB7c") + "\"\n  },\n  \"kind\": \"Secret\"\n}\n", 2},
+		{"json stringData", "s.json", `{"kind":"Secret","stringData":{"widget":"kQ8jdXmpQwLzRtNbVcHs3Fd"}}` + "\n", 1},
+		{"json configmap", "cm.json", `{"kind":"ConfigMap","data":{"widget":"` + b64("kQ8jdXmpQwLzRtNbVcHs3Fd") + `"}}` + "\n", 0},
+		{"json api", "r.json", `{"status":"ok","data":{"widget":"` + b64("kQ8jdXmpQwLzRtNbVcHs3Fd") + `"}}` + "\n", 0},
 	}
 	for _, c := range cases {
 		fs := scanNamed(t, s, c.file, c.text)
 		n, other := 0, 0
 		for _, f := range fs {
-			if f.Rule == "kubernetes-secret-data" {
+			if strings.HasPrefix(f.Rule, "kubernetes-secret-data") {
 				n++
 			} else {
 				other++

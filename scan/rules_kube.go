@@ -17,6 +17,8 @@ import (
 var containerRules = []ruleSpec{
 	{id: "kubernetes-secret-data", desc: "value in a Kubernetes Secret manifest (data: base64-decoded, stringData: as written)",
 		human: true, keywords: []string{"data:\n", "data:\r\n"}, all: kubeSecretAt, check: kubeSecretValue},
+	{id: "kubernetes-secret-data-json", desc: "value in a Kubernetes Secret in JSON (kubectl -o json): data base64-decoded, stringData as written",
+		human: true, keywords: []string{`"data":`, `"stringdata":`}, all: kubeSecretJSONAt, check: kubeSecretValue},
 	{id: pkcs12Rule, desc: "PKCS #12 key store (.p12, .pfx): a private key container, binary or base64",
 		// The base64 form: 30 82 LL LL 02 01 03 30 (SEQUENCE, version 3,
 		// SEQUENCE) encodes as MII???IBAzCC.
@@ -84,6 +86,67 @@ func kubeSecretAt(win []byte, ks, ke int) [][]int {
 			}
 		}
 		i += j + 1
+	}
+	return out
+}
+
+// kubeKindSecretJSON: the kind member of a Secret in JSON.
+var kubeKindSecretJSON = lazyRegexp(`"kind"\s*:\s*"Secret"`)
+
+// kubeSecretJSONAt finds the members of the "data" or "stringData" object
+// whose key is the hit at [ks, ke), when the window around it holds a
+// Secret's kind. Matches are laid out as kubeSecretAt's.
+func kubeSecretJSONAt(win []byte, ks, ke int) [][]int {
+	if !bytes.Contains(win, []byte(`"Secret"`)) || !kubeKindSecretJSON().Match(win) {
+		return nil
+	}
+	ws := func(i int) int {
+		for i < len(win) && (win[i] == ' ' || win[i] == '\t' || win[i] == '\r' || win[i] == '\n') {
+			i++
+		}
+		return i
+	}
+	// str reads a JSON string without escapes at i: its bounds, or -1.
+	str := func(i int) (int, int) {
+		if i >= len(win) || win[i] != '"' {
+			return -1, -1
+		}
+		j := i + 1
+		for j < len(win) && win[j] != '"' && win[j] != '\\' && win[j] != '\n' {
+			j++
+		}
+		if j >= len(win) || win[j] != '"' {
+			return -1, -1
+		}
+		return i + 1, j
+	}
+	i := ws(ke)
+	if i >= len(win) || win[i] != '{' {
+		return nil
+	}
+	var out [][]int
+	for n := 0; n < 256; n++ {
+		i = ws(i + 1)
+		if i < len(win) && win[i] == '}' {
+			break
+		}
+		ns, ne := str(i)
+		if ns < 0 {
+			break
+		}
+		i = ws(ne + 1)
+		if i >= len(win) || win[i] != ':' {
+			break
+		}
+		vs, ve := str(ws(i + 1))
+		if vs < 0 {
+			break
+		}
+		out = append(out, []int{ns, ve, ks + 1, ke - 2, ns, ne, vs, ve})
+		i = ws(ve + 1)
+		if i >= len(win) || win[i] != ',' {
+			break
+		}
 	}
 	return out
 }

@@ -80,6 +80,8 @@ var Tokens = map[string]Token{
 	"azure-storage-key":                 {Template: "{b64:86}==", Context: "AZURE_STORAGE_KEY=%s"},
 	"kubernetes-secret-data": {Template: "{b64an:24}",
 		Context: "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: app-{az09:6}\ntype: Opaque\ndata:\n  api-token: %s\n---"},
+	"kubernetes-secret-data-json": {Template: "{b64an:24}",
+		Context: "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"data\": {\"api-token\": \"%s\"}}"},
 	"pkcs12-keystore":               {Template: "{p12}"},
 	"pypi-upload-token":             {Template: "pypi-AgEIcHlwaS5vcmc{url:70}"},
 	"rubygems-api-key":              {Template: "rubygems_{hex:48}"},
