@@ -83,6 +83,7 @@ type evalFormat struct {
 	// line, when set, is the whole line (contexts are not applied): URLs,
 	// headers and command lines carry their own syntax.
 	line bool
+	ext  string // the file's extension for a line format; .txt if unset
 }
 
 func fixed(prefix, set string, n int) func(r *rand.Rand) string {
@@ -90,118 +91,138 @@ func fixed(prefix, set string, n int) func(r *rand.Rand) string {
 }
 
 var evalFormats = []evalFormat{
-	{"github-classic-pat", "GITHUB_TOKEN", checksummed("ghp_"), false},
-	{"github-oauth", "GH_OAUTH_TOKEN", checksummed("gho_"), false},
-	{"github-app-user", "GITHUB_USER_TOKEN", checksummed("ghu_"), false},
-	{"github-app-installation", "GITHUB_APP_TOKEN", checksummed("ghs_"), false},
-	{"github-refresh", "GITHUB_REFRESH_TOKEN", checksummed("ghr_"), false},
+	{"github-classic-pat", "GITHUB_TOKEN", checksummed("ghp_"), false, ""},
+	{"github-oauth", "GH_OAUTH_TOKEN", checksummed("gho_"), false, ""},
+	{"github-app-user", "GITHUB_USER_TOKEN", checksummed("ghu_"), false, ""},
+	{"github-app-installation", "GITHUB_APP_TOKEN", checksummed("ghs_"), false, ""},
+	{"github-refresh", "GITHUB_REFRESH_TOKEN", checksummed("ghr_"), false, ""},
 	{"github-fine-grained", "GITHUB_PAT", func(r *rand.Rand) string {
 		return "github_pat_" + pick(r, b62, 22) + "_" + pick(r, b62, 59)
-	}, false},
-	{"npm", "NPM_TOKEN", checksummed("npm_"), false},
+	}, false, ""},
+	{"npm", "NPM_TOKEN", checksummed("npm_"), false, ""},
 	{"npm-legacy-uuid", "", func(r *rand.Rand) string {
 		return "//registry.npmjs.org/:_authToken=" + uuidv4(r)
-	}, true},
-	{"gitlab-pat", "GITLAB_TOKEN", fixed("glpat-", b64u, 20), false},
+	}, true, ""},
+	{"gitlab-pat", "GITLAB_TOKEN", fixed("glpat-", b64u, 20), false, ""},
 	{"gitlab-pat-routable", "GITLAB_TOKEN", func(r *rand.Rand) string {
 		return "glpat-" + pick(r, b64u, 31+r.IntN(90)) + ".01." + pick(r, lo36, 9)
-	}, false},
-	{"gitlab-runner", "CI_RUNNER_TOKEN", fixed("glrt-", b64u, 20), false},
-	{"gitlab-deploy", "DEPLOY_TOKEN", fixed("gldt-", b64u, 20), false},
-	{"gitlab-trigger", "TRIGGER_TOKEN", fixed("glptt-", hexl, 40), false},
+	}, false, ""},
+	{"gitlab-runner", "CI_RUNNER_TOKEN", fixed("glrt-", b64u, 20), false, ""},
+	{"gitlab-deploy", "DEPLOY_TOKEN", fixed("gldt-", b64u, 20), false, ""},
+	{"gitlab-trigger", "TRIGGER_TOKEN", fixed("glptt-", hexl, 40), false, ""},
 	{"slack-bot", "SLACK_BOT_TOKEN", func(r *rand.Rand) string {
 		return "xoxb-" + pick(r, dig, 11) + "-" + pick(r, dig, 13) + "-" + pick(r, b62, 24)
-	}, false},
+	}, false, ""},
 	{"slack-user", "SLACK_USER_TOKEN", func(r *rand.Rand) string {
 		return "xoxp-" + pick(r, dig, 11) + "-" + pick(r, dig, 12) + "-" + pick(r, dig, 13) + "-" + pick(r, hexl, 32)
-	}, false},
+	}, false, ""},
 	{"slack-webhook", "", func(r *rand.Rand) string {
 		return "SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T" + pick(r, up36, 10) + "/B" + pick(r, up36, 10) + "/" + pick(r, b62, 24)
-	}, true},
+	}, true, ""},
 	{"stripe-secret", "STRIPE_SECRET_KEY", func(r *rand.Rand) string {
 		return "sk_live_" + pick(r, b62, []int{24, 99}[r.IntN(2)])
-	}, false},
-	{"stripe-restricted", "STRIPE_KEY", fixed("rk_live_", b62, 99), false},
-	{"stripe-webhook", "STRIPE_WEBHOOK_SECRET", fixed("whsec_", b62, 32), false},
-	{"aws-access-key-id", "AWS_ACCESS_KEY_ID", fixed("AKIA", b32, 16), false},
-	{"aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", func(r *rand.Rand) string { return pick(r, b64s, 40) }, false},
-	{"google-api-key", "GOOGLE_API_KEY", fixed("AIza", b64u, 35), false},
+	}, false, ""},
+	{"stripe-restricted", "STRIPE_KEY", fixed("rk_live_", b62, 99), false, ""},
+	{"stripe-webhook", "STRIPE_WEBHOOK_SECRET", fixed("whsec_", b62, 32), false, ""},
+	{"aws-access-key-id", "AWS_ACCESS_KEY_ID", fixed("AKIA", b32, 16), false, ""},
+	{"aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", func(r *rand.Rand) string { return pick(r, b64s, 40) }, false, ""},
+	{"google-api-key", "GOOGLE_API_KEY", fixed("AIza", b64u, 35), false, ""},
 	{"openai", "OPENAI_API_KEY", func(r *rand.Rand) string {
 		return "sk-proj-" + pick(r, b64u, 74) + "T3BlbkFJ" + pick(r, b64u, 74)
-	}, false},
+	}, false, ""},
 	{"anthropic", "ANTHROPIC_API_KEY", func(r *rand.Rand) string {
 		return "sk-ant-api03-" + pick(r, b64u, 93) + "AA"
-	}, false},
+	}, false, ""},
 	{"sendgrid", "SENDGRID_API_KEY", func(r *rand.Rand) string {
 		return "SG." + pick(r, b64u, 22) + "." + pick(r, b64u, 43)
-	}, false},
-	{"mailgun", "MAILGUN_API_KEY", fixed("key-", hexl, 32), false},
-	{"twilio-api-key", "TWILIO_API_KEY", fixed("SK", hexl, 32), false},
-	{"digitalocean", "DIGITALOCEAN_TOKEN", fixed("dop_v1_", hexl, 64), false},
-	{"shopify", "SHOPIFY_ACCESS_TOKEN", fixed("shpat_", hexl, 32), false},
+	}, false, ""},
+	{"mailgun", "MAILGUN_API_KEY", fixed("key-", hexl, 32), false, ""},
+	{"twilio-api-key", "TWILIO_API_KEY", fixed("SK", hexl, 32), false, ""},
+	{"digitalocean", "DIGITALOCEAN_TOKEN", fixed("dop_v1_", hexl, 64), false, ""},
+	{"shopify", "SHOPIFY_ACCESS_TOKEN", fixed("shpat_", hexl, 32), false, ""},
 	{"pypi", "PYPI_TOKEN", func(r *rand.Rand) string {
 		return "pypi-AgEIcHlwaS5vcmc" + pick(r, b64u, 150)
-	}, false},
-	{"huggingface", "HF_TOKEN", fixed("hf_", alph, 34), false},
-	{"databricks", "DATABRICKS_TOKEN", fixed("dapi", hexl, 32), false},
-	{"dockerhub", "DOCKERHUB_TOKEN", fixed("dckr_pat_", b64u, 27), false},
+	}, false, ""},
+	{"huggingface", "HF_TOKEN", fixed("hf_", alph, 34), false, ""},
+	{"databricks", "DATABRICKS_TOKEN", fixed("dapi", hexl, 32), false, ""},
+	{"dockerhub", "DOCKERHUB_TOKEN", fixed("dckr_pat_", b64u, 27), false, ""},
 	{"telegram-bot", "TELEGRAM_BOT_TOKEN", func(r *rand.Rand) string {
 		return pick(r, "123456789", 1) + pick(r, dig, 9) + ":AA" + pick(r, b64u, 33)
-	}, false},
+	}, false, ""},
 	{"discord-webhook", "", func(r *rand.Rand) string {
 		return "DISCORD_WEBHOOK=https://discord.com/api/webhooks/" + pick(r, "123456789", 1) + pick(r, dig, 18) + "/" + pick(r, b64u, 68)
-	}, true},
+	}, true, ""},
 	{"azure-storage-connection-string", "", func(r *rand.Rand) string {
 		return "AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=acct" + pick(r, lo36, 6) +
 			";AccountKey=" + pick(r, b64s, 86) + "==;EndpointSuffix=core.windows.net"
-	}, true},
+	}, true, ""},
 	{"age-identity", "AGE_KEY", func(r *rand.Rand) string {
 		return strings.ToUpper("AGE-SECRET-KEY-1" + pick(r, bech, 58))
-	}, false},
-	{"vault-service-token", "VAULT_TOKEN", fixed("hvs.", b64u, 91), false},
+	}, false, ""},
+	{"vault-service-token", "VAULT_TOKEN", fixed("hvs.", b64u, 91), false, ""},
 	{"postman", "POSTMAN_API_KEY", func(r *rand.Rand) string {
 		return "PMAK-" + pick(r, hexl, 24) + "-" + pick(r, hexl, 34)
-	}, false},
-	{"linear", "LINEAR_API_KEY", fixed("lin_api_", b62, 40), false},
-	{"newrelic-user", "NEW_RELIC_API_KEY", fixed("NRAK-", up36, 27), false},
-	{"doppler", "DOPPLER_TOKEN", fixed("dp.pt.", b62, 43), false},
-	{"planetscale", "PLANETSCALE_TOKEN", fixed("pscale_tkn_", b64u, 43), false},
-	{"supabase", "SUPABASE_ACCESS_TOKEN", fixed("sbp_", hexl, 40), false},
-	{"rubygems", "GEM_HOST_API_KEY", fixed("rubygems_", hexl, 48), false},
-	{"square-access", "SQUARE_ACCESS_TOKEN", fixed("EAAA", b64u, 60), false},
-	{"square-oauth-secret", "SQUARE_APP_SECRET", fixed("sq0csp-", b64u, 43), false},
+	}, false, ""},
+	{"linear", "LINEAR_API_KEY", fixed("lin_api_", b62, 40), false, ""},
+	{"newrelic-user", "NEW_RELIC_API_KEY", fixed("NRAK-", up36, 27), false, ""},
+	{"doppler", "DOPPLER_TOKEN", fixed("dp.pt.", b62, 43), false, ""},
+	{"planetscale", "PLANETSCALE_TOKEN", fixed("pscale_tkn_", b64u, 43), false, ""},
+	{"supabase", "SUPABASE_ACCESS_TOKEN", fixed("sbp_", hexl, 40), false, ""},
+	{"rubygems", "GEM_HOST_API_KEY", fixed("rubygems_", hexl, 48), false, ""},
+	{"square-access", "SQUARE_ACCESS_TOKEN", fixed("EAAA", b64u, 60), false, ""},
+	{"square-oauth-secret", "SQUARE_APP_SECRET", fixed("sq0csp-", b64u, 43), false, ""},
 	{"grafana-service-account", "GRAFANA_TOKEN", func(r *rand.Rand) string {
 		body := pick(r, b62, 32)
 		return "glsa_" + body + "_" + fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(body)))
-	}, false},
+	}, false, ""},
 	{"jwt", "ID_TOKEN", func(r *rand.Rand) string {
 		h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
 		p := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"sub":"%s","iat":%d}`, pick(r, lo36, 12), 1700000000+r.IntN(1e8))))
 		return h + "." + p + "." + base64.RawURLEncoding.EncodeToString([]byte(pick(r, b62, 32)))
-	}, false},
+	}, false, ""},
 	{"gcp-service-account", "", func(r *rand.Rand) string {
 		var b strings.Builder
 		for range 12 {
 			b.WriteString(pick(r, b64s, 64) + `\n`)
 		}
 		return `  "private_key": "-----BEGIN PRIVATE KEY-----\n` + b.String() + `-----END PRIVATE KEY-----\n",`
-	}, true},
+	}, true, ""},
 	{"postgres-url", "", func(r *rand.Rand) string {
 		return "DATABASE_URL=postgres://app_" + pick(r, lo36, 4) + ":" + pick(r, b62, 20) + "@db-" + pick(r, lo36, 5) + ".internal:5432/app"
-	}, true},
-	{"datadog-api-key", "DD_API_KEY", func(r *rand.Rand) string { return pick(r, hexl, 32) }, false},
-	{"algolia-admin-key", "ALGOLIA_ADMIN_API_KEY", func(r *rand.Rand) string { return pick(r, hexl, 32) }, false},
-	{"password", "DB_PASSWORD", func(r *rand.Rand) string { return pick(r, b62+"!#%*+-_.~^", 16) }, false},
-	{"api-key", "API_KEY", func(r *rand.Rand) string { return pick(r, b62, 32) }, false},
+	}, true, ""},
+	{"datadog-api-key", "DD_API_KEY", func(r *rand.Rand) string { return pick(r, hexl, 32) }, false, ""},
+	{"algolia-admin-key", "ALGOLIA_ADMIN_API_KEY", func(r *rand.Rand) string { return pick(r, hexl, 32) }, false, ""},
+	{"password", "DB_PASSWORD", func(r *rand.Rand) string { return pick(r, b62+"!#%*+-_.~^", 16) }, false, ""},
+	{"api-key", "API_KEY", func(r *rand.Rand) string { return pick(r, b62, 32) }, false, ""},
 	{"bearer-header", "", func(r *rand.Rand) string {
 		return `curl -H "Authorization: Bearer ` + pick(r, b64u, 40) + `" https://api.internal.test/v2/items`
-	}, true},
+	}, true, ""},
 	{"basic-header", "", func(r *rand.Rand) string {
 		return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("svc-"+pick(r, lo36, 5)+":"+pick(r, b62, 18)))
-	}, true},
+	}, true, ""},
 	{"curl-user", "", func(r *rand.Rand) string {
 		return "curl -u deploy:" + pick(r, b62, 16) + " https://ci.internal.test/api/jobs"
-	}, true},
+	}, true, ""},
+	// Files that hold credentials in their own syntax.
+	{"netrc", "", func(r *rand.Rand) string {
+		return "machine api.internal.test login deploy password " + pick(r, b62, 20)
+	}, true, ".netrc"},
+	{"docker-config-auth", "", func(r *rand.Rand) string {
+		return `    "registry.internal.test": { "auth": "` + base64.StdEncoding.EncodeToString([]byte("ci-bot:"+pick(r, b62, 20))) + `" },`
+	}, true, ".json"},
+	{"npmrc-auth", "", func(r *rand.Rand) string {
+		return "//npm.internal.test/:_auth=" + base64.StdEncoding.EncodeToString([]byte("ci-bot:"+pick(r, b62, 20)))
+	}, true, ".npmrc"},
+	{"pypirc-password", "", func(r *rand.Rand) string { return "password = " + pick(r, b62, 24) }, true, ".pypirc"},
+	{"url-query-token", "", func(r *rand.Rand) string {
+		return `fetch("https://api.internal.test/v1/items?limit=50&access_token=` + pick(r, b62, 40) + `")`
+	}, true, ".js"},
+	{"git-credential-url", "", func(r *rand.Rand) string {
+		return "git clone https://oauth2:" + pick(r, b64u, 26) + "@git.internal.test/group/repo.git"
+	}, true, ".sh"},
+	{"dockerfile-env", "", func(r *rand.Rand) string { return "ENV SERVICE_API_TOKEN=" + pick(r, b62, 32) }, true, ".dockerfile"},
+	{"xml-element", "", func(r *rand.Rand) string { return "    <password>" + pick(r, b62, 18) + "</password>" }, true, ".xml"},
+	{"terraform", "", func(r *rand.Rand) string { return `  password = "` + pick(r, b62+"!#%*+-_", 20) + `"` }, true, ".tf"},
 }
 
 func uuidv4(r *rand.Rand) string {
@@ -313,7 +334,11 @@ func evalFiles() []evalFile {
 	var out []evalFile
 	for _, f := range evalFormats {
 		if f.line {
-			ef := evalFile{name: "pos/" + f.provider + ".txt", positive: true, group: f.provider}
+			ext := f.ext
+			if ext == "" {
+				ext = ".txt"
+			}
+			ef := evalFile{name: "pos/" + f.provider + ext, positive: true, group: f.provider}
 			for range 2 * evalPerCx {
 				ef.lines = append(ef.lines, f.gen(r))
 			}

@@ -26,8 +26,6 @@ var containerRules = []ruleSpec{
 }
 
 var (
-	// kubeKindSecret: a YAML document's kind line that makes it a Secret.
-	kubeKindSecret = lazyRegexp(`(?m)^[ \t]*kind:[ \t]*["']?Secret["']?[ \t]*(?:#.*)?\r?$`)
 	// kubeEntry: one key of a data or stringData map (the characters
 	// Kubernetes allows in a key) and its one-line value.
 	kubeEntry = lazyRegexp(`^([ \t]+)["']?([-._0-9A-Za-z]{1,253})["']?:[ \t]*(?:"([^"\r\n]*)"|'([^'\r\n]*)'|([^\s"'#|>][^\s#]*))?[ \t]*(?:#.*)?\r?$`)
@@ -56,7 +54,7 @@ func kubeSecretAt(win []byte, ks, ke int) [][]int {
 	if i := bytes.Index(win[ke:], []byte("\n---")); i >= 0 {
 		de = ke + i
 	}
-	if !kubeKindSecret().Match(win[ds:de]) {
+	if !kindSecretIn(win[ds:de]) {
 		return nil
 	}
 	var out [][]int
@@ -92,6 +90,37 @@ func kubeSecretAt(win []byte, ks, ke int) [][]int {
 
 // kubeKindSecretJSON: the kind member of a Secret in JSON.
 var kubeKindSecretJSON = lazyRegexp(`"kind"\s*:\s*"Secret"`)
+
+// kindSecretIn reports whether a YAML document has the line kind: Secret
+// (quoted or not, indented or as a list item, a comment after it). It is
+// written out: a multi-line expression over the whole window would cost
+// more than the rest of the rule.
+func kindSecretIn(doc []byte) bool {
+	for off := 0; ; {
+		k := bytes.Index(doc[off:], []byte("kind:"))
+		if k < 0 {
+			return false
+		}
+		k += off
+		off = k + 5
+		ls := bytes.LastIndexByte(doc[:k], '\n') + 1
+		if h := bytes.Trim(doc[ls:k], " \t-"); len(h) != 0 {
+			continue
+		}
+		le := bytes.IndexByte(doc[off:], '\n')
+		if le < 0 {
+			le = len(doc) - off
+		}
+		v := doc[off : off+le]
+		if c := bytes.IndexByte(v, '#'); c >= 0 {
+			v = v[:c]
+		}
+		v = bytes.Trim(v, " \t\r\"'")
+		if string(v) == "Secret" {
+			return true
+		}
+	}
+}
 
 // kubeSecretJSONAt finds the members of the "data" or "stringData" object
 // whose key is the hit at [ks, ke), when the window around it holds a

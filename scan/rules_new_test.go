@@ -61,6 +61,15 @@ func TestNewFormats(t *testing.T) {
 		{"curl-basic-auth", `curl https://ci.test/api --user "deploy:kQ8jdXmpQwLz"`, true},
 		{"curl-basic-auth", "curl -udeploy:kQ8jdXmpQwLz https://ci.test/api", true},
 		{"gitlab-runner-registration-token", "GR1348941abcdefghijklmnopqrst", false},
+		{"basic-credential-base64", `{"auths": {"registry.test": {"auth": "Y2ktYm90OnpnSmVzdHdFUDhMTHZpblVjWmtR"}}}`, true},
+		{"basic-credential-base64", "//npm.test/:_auth=Y2ktYm90OnpnSmVzdHdFUDhMTHZpblVjWmtR", true},
+		{"basic-credential-base64", `"auth": "dXNlcm5hbWVvbmx5bm9jb2xvbg=="`, false}, // no colon
+		{"basic-credential-base64", `"auth": "YWRtaW46cGFzc3dvcmQ="`, false},         // admin:password
+		{"basic-credential-base64", `"auth": "basic"`, false},
+		{"netrc-password", "machine api.test login deploy password 2FR1Y4sPbi4vaGe7x0zu", true},
+		{"netrc-password", "machine api.test login deploy password $NETRC_PASSWORD", false},
+		{"netrc-password", "machine api.test login deploy password changeme", false},
+		{"netrc-password", "Enter the password twice to confirm", false},
 	}
 	for _, c := range cases {
 		fs := scanString(t, s, c.text+"\n")

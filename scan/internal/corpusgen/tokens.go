@@ -80,6 +80,8 @@ var Tokens = map[string]Token{
 	"azure-storage-key":                 {Template: "{b64:86}==", Context: "AZURE_STORAGE_KEY=%s"},
 	"kubernetes-secret-data": {Template: "{b64an:24}",
 		Context: "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: app-{az09:6}\ntype: Opaque\ndata:\n  api-token: %s\n---"},
+	"basic-credential-base64": {Template: "{b64cred}", Context: "    \"registry.internal.test\": { \"auth\": \"%s\" },"},
+	"netrc-password":          {Template: "{an:20}", Context: "machine api.internal.test login deploy password %s"},
 	"kubernetes-secret-data-json": {Template: "{b64an:24}",
 		Context: "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"data\": {\"api-token\": \"%s\"}}"},
 	"pkcs12-keystore":               {Template: "{p12}"},
@@ -207,6 +209,8 @@ func expandOne(r *rand.Rand, spec string) string {
 	case "b64jwt":
 		jwt := "eyJhbGciOiJIUzI1NiJ9.eyJ" + Expand(r, "{url:40}.{url:43}")
 		return base64.StdEncoding.EncodeToString([]byte(jwt))
+	case "b64cred":
+		return base64.StdEncoding.EncodeToString([]byte(Expand(r, "ci-{az09:4}:{an:20}")))
 	case "b64an":
 		return base64.StdEncoding.EncodeToString([]byte(Expand(r, "{an:"+arg+"}")))
 	case "p12":
