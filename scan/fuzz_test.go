@@ -36,6 +36,8 @@ func FuzzMatch(f *testing.F) {
 	f.Add([]byte("postgres://u:p4ssw0rd!@h/db https://a:b@c \u4e16\u754c token: ${X}"), "p4ssw0rd!")
 	f.Add([]byte("aHVudGVyMmh1bnRlcjIh 68756e74657232 hunter%212"), "hunter2hunter2!")
 	f.Add([]byte{0, 1, 2, 'A', 'K', 'I', 'A'}, "\x00\xff\xfe\xfd\xfc\xfb\xfa\xf9")
+	f.Add([]byte("kind: Secret\ndata:\n  a: a3E4SmQ3WG0ycFE5d0w0elI=\n  'b': \"\"\nstringData:\n  c: kq8Jd7Xm2pQ9wL4zR\n"), "kq8Jd7Xm2pQ9wL4zR")
+	f.Add([]byte{0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x03, 0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01, 0}, "\x00\xff\xfe\xfd\xfc\xfb\xfa\xf9")
 	f.Fuzz(func(t *testing.T, data []byte, value string) {
 		cfg := Config{}
 		useKnown := utf8.RuneCountInString(value) >= MinKnownLength && len(value) <= 4096

@@ -102,6 +102,27 @@ func TestGenericClasses(t *testing.T) {
 		{"assign", "run.sh", "export CONTENTFUL_API_KEY=FdeYWFLK11sYop", true},
 		{"assign", "a.yaml", "acme_token: |\n  os.getenv('X')", false},
 		{"assign", "a.xml", "<acmeToken>os.getenv('X2')</acmeToken>", false},
+		// Passwords may start with or hold any symbol; references,
+		// paths, globs and colours may not pass for them.
+		{"symbols", ".env", "DB_PASSWORD=%LjnZMC#VJG0CipT", true},
+		{"symbols", "app.sh", `export DB_PASSWORD=".5Hyk_Qu3M-7KShj"`, true},
+		{"symbols", "db.yaml", "  dbPassword: 3*oyYwdTm.8fL*Tq", true},
+		{"symbols", "x.py", `DB_PASSWORD = "%Uvt#AbHU.O_+%H*"`, true},
+		{"symbols", "a.properties", "app.dbPassword=TNx-WFHjGmIr^l_o", true},
+		{"symbols", "nuget.config", `<add key="Password" value="%NUGET_PASSWORD%" />`, false},
+		{"symbols", "x.py", `DB_PASSWORD = "%(db_password)s"`, false},
+		{"symbols", ".env", "SECRET_FILE=./secrets/db-password.txt", false},
+		{"symbols", "x.go", `	secretGlob := "**/secret-*.yaml"`, false},
+		{"symbols", "theme.yaml", "  token_color: #3fa9c2", false},
+		{"symbols", "x.go", "	password := *passwordFlag", false},
+		// Public by design: publishable keys and CAPTCHA site keys.
+		{"public", ".env", "STRIPE_PUBLISHABLE_KEY=pk_live_n10XabKd8aCES7vfIvZNo58ixU6RZH2B4UiC", false},
+		{"public", ".env", "NEXT_PUBLIC_KEY=pk_test_n10XabKd8aCES7vfIvZNo58ixU6RZH2B4UiC", false},
+		{"public", ".env", "RECAPTCHA_SITE_KEY=6LdKq8jdXmpQwLzRtNbVcHsFd3Ga7Pe2Ky9Wn4Bv", false},
+		{"public", ".env", "RECAPTCHA_SECRET_KEY=6LdKq8jdXmpQwLzRtNbVcHsFd3Ga7Pe2Ky9Wn4Bv", true},
+		// Four x's in a long random token are chance, not a mask.
+		{"mask", "x.js", "const pypiToken = 'pypi-AgEIcHlwaS5vcmcJd_5SWrrB7vi6SfgQtd-5lwlI7sV2MOqp0JEl4xHbbU-FsR0oS4hHmGUeuX7OvliWL-cZqqHq5NjZRN21yw9ogUzI_KEqlrtvSnvKraSzrqALOK0jOEMTGnTOydDGQCs5XXXxsc7thBeZZMQ2XAxlc';", true},
+		{"mask", "x.js", "const pypiToken = 'pypi-AgEIcHlwaS5vcmcxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx';", false},
 	}
 	for _, c := range cases {
 		fs := scanNamed(t, s, c.file, c.text+"\n")

@@ -74,6 +74,9 @@ type block struct {
 	file, commit, author string
 	line                 int
 	data                 []byte
+	// binary: the block stands for a binary file git does not diff
+	// (judged by its name alone).
+	binary bool
 }
 
 // maxBlock caps a block: a huge added file is scanned in pieces of about
@@ -106,7 +109,13 @@ func (s *Scanner) scanGitDiff(ctx context.Context, dir string, args []string) ([
 		go func() {
 			defer wg.Done()
 			for b := range blocks {
-				ms, err := s.scanStream(ctx, bytes.NewReader(b.data), b.file, b.line, false)
+				var ms []match
+				var err error
+				if b.binary {
+					ms = s.binaryMatch(nil, b.file)
+				} else {
+					ms, err = s.scanStream(ctx, bytes.NewReader(b.data), b.file, b.line, false)
+				}
 				fs := s.finish(ms, b.file, b.commit, b.author)
 				mu.Lock()
 				if err != nil && scanErr == nil {
@@ -234,6 +243,19 @@ func parseDiff(r *bufio.Reader, allow *allowMatcher, emit func(block) bool) erro
 				skip = true
 			} else if allow.path(file) {
 				skip = true
+			}
+		case !inHunk && bytes.HasPrefix(line, []byte("Binary files ")) && bytes.HasSuffix(line, []byte(" differ")):
+			// Binary files a/x and b/x differ: a key store added or
+			// changed is a finding by its name.
+			_, b, _ := strings.Cut(strings.TrimSuffix(string(line), " differ"), " and ")
+			if f := diffPath(b); f != "" && pkcs12Name(f) && !allow.path(f) {
+				if !flush() {
+					return nil
+				}
+				cur = block{file: f, commit: commit, author: author, line: 1, binary: true, data: []byte{0}}
+				if !flush() {
+					return nil
+				}
 			}
 		case bytes.HasPrefix(line, []byte("diff ")):
 			inHunk, skip = false, true // until its +++ line names the new file

@@ -39,6 +39,10 @@ type Rule struct {
 	// nextLines: the window of at holds the two lines after the hit's
 	// (values of YAML block scalars and XML elements).
 	nextLines bool
+	// all, when set, replaces re and at for rules that judge a block
+	// (a Kubernetes Secret's data): its window runs from lookBack bytes
+	// before the hit to blockAhead after it, and it returns every match.
+	all func(win []byte, ks, ke int) [][]int
 }
 
 // ruleSpec is how the rule tables are written.
@@ -53,6 +57,7 @@ type ruleSpec struct {
 	check     func(m []string) bool
 	vet       func(m []string, conf bool) bool
 	nextLines bool
+	all       func(win []byte, ks, ke int) [][]int
 }
 
 // knownValueRule is the Rule of findings of known values.
@@ -62,7 +67,7 @@ const knownValueRule = "known-value"
 // overlap, the rule listed first wins (specific before generic).
 func builtinRules() ([]*Rule, error) {
 	var specs []ruleSpec
-	for _, t := range [][]ruleSpec{devRules, cloudRules, saasRules, aiRules, keyRules, headerRules, genericRules} {
+	for _, t := range [][]ruleSpec{devRules, cloudRules, saasRules, aiRules, keyRules, headerRules, containerRules, genericRules} {
 		specs = append(specs, t...)
 	}
 	rules := make([]*Rule, 0, len(specs))
@@ -73,7 +78,7 @@ func builtinRules() ([]*Rule, error) {
 		}
 		seen[s.id] = true
 		var re *regexp.Regexp
-		if s.at == nil {
+		if s.at == nil && s.all == nil {
 			var err error
 			if re, err = regexp.Compile(s.pattern); err != nil {
 				return nil, fmt.Errorf("scan: rule %s: %w", s.id, err)
@@ -83,7 +88,7 @@ func builtinRules() ([]*Rule, error) {
 			return nil, fmt.Errorf("scan: rule %s has no keyword", s.id)
 		}
 		rules = append(rules, &Rule{ID: s.id, Description: s.desc, Keywords: s.keywords,
-			re: re, multiline: s.multiline, until: s.until, human: s.human, at: s.at, check: s.check, vet: s.vet, nextLines: s.nextLines})
+			re: re, multiline: s.multiline, until: s.until, human: s.human, at: s.at, check: s.check, vet: s.vet, nextLines: s.nextLines, all: s.all})
 	}
 	return rules, nil
 }
@@ -115,6 +120,11 @@ var docExamples = map[string]bool{
 	"sk_test_BQokikJOvBiI2HlWgH4olfQ2":                      true,
 	"123e4567-e89b-12d3-a456-426614174000":                  true, // the UUID of RFC 4122's examples and of Wikipedia
 	"xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy": true,
+	// Firebase's documented sample web API keys: the config snippet of
+	// its setup guides and the "example value" of the JS SDK's
+	// FirebaseOptions.apiKey.
+	"AIzaSyDOCAbC123dEf456GhI789jKl01-MnO":  true,
+	"AIzaSyDOCAbC123dEf456GhI789jKl012-MnO": true,
 	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c": true,
 }
 
@@ -144,6 +154,11 @@ func isPlaceholder(s string) bool {
 		return strings.Contains(low, "example") || strings.Contains(low, "xxxxxxxx")
 	}
 	for _, w := range placeholderMarks {
+		if w == "xxxx" && len(s) >= 40 {
+			// Four x's turn up by chance in long random text; a masked
+			// long token has a longer run.
+			w = "xxxxxxxx"
+		}
 		if strings.Contains(low, w) {
 			return true
 		}
@@ -160,6 +175,12 @@ func isPlaceholder(s string) bool {
 				return true
 			}
 			i = k + 1
+		}
+	}
+	// 123, 456 and 789 in order: typed to look random ("AbC123dEf456GhI789").
+	if i := strings.Index(low, "123"); i >= 0 {
+		if j := strings.Index(low[i:], "456"); j >= 0 && strings.Contains(low[i+j:], "789") {
+			return true
 		}
 	}
 	// A run of one character in a value that is half that character is a

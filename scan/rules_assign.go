@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"encoding/base64"
 	"path"
 	"strconv"
 	"strings"
@@ -428,6 +429,16 @@ func memberAccess(v string) bool {
 	return false
 }
 
+// envRefRE: a Windows environment reference, %NAME%.
+var envRefRE = lazyRegexp(`^%[A-Za-z_][A-Za-z0-9_]*%`)
+
+// symbolPassword: a value of 12 characters or more of mixed case with
+// symbols beyond the - _ . of identifiers, as password generators make
+// them (TNx-WFHjGmIr^l_o).
+func symbolPassword(v string) bool {
+	return len(v) >= 12 && charClasses(v) >= 3 && entropy(v) >= 3.5 && strings.ContainsAny(v, "!#%*+^~=?&|")
+}
+
 var versionTail = lazyRegexp(`[-_.v]\d+(?:\.\d+)+(?:[-.][0-9A-Za-z]+)?$`)
 
 // genericValue is the entropy gate of the generic rule. m[1] is the name,
@@ -443,7 +454,7 @@ func genericValue(m []string, conf bool) bool {
 	switch {
 	case notSecretName(name),
 		weakWords[low],
-		strings.ContainsAny(v[:1], "$%{<@#.~*&[(:\\"),
+		leadingStandIn(v, quoted || conf),
 		v[0] == '/' && isPath(v), pathLike(v), numeric(v),
 		// key=value lists: Go struct tags (protobuf:"bytes,1,opt,name=key"),
 		// query strings.
@@ -458,10 +469,16 @@ func genericValue(m []string, conf bool) bool {
 		hasDot && versionTail().MatchString(v) && letterDigitSwitches(v) < 6,
 		!quoted && strings.Contains(m[0], "=="),
 		!quoted && strings.Contains(strings.TrimRight(v, "="), "="), // a=b&c=d chains
-		!quoted && (strings.ContainsAny(v, "([{*") || strings.HasSuffix(v, ":")),
+		!quoted && (strings.ContainsAny(v, "([{") || !conf && strings.Contains(v, "*") || strings.HasSuffix(v, ":")),
 		wordish(v),
 		wordsRE().MatchString(v) && !(conf && randomLetters(v)),
 		strings.HasPrefix(low, strings.ToLower(strings.TrimLeft(name, "._-"))):
+		return false
+	}
+	if strings.HasPrefix(v, "pk_live_") || strings.HasPrefix(v, "pk_test_") {
+		return false // a publishable key (Stripe, Clerk): public by design
+	}
+	if base64StandIn(v) {
 		return false
 	}
 	if uuidRE().MatchString(v) && len(nameWords(name)) < 2 && !strings.Contains(strings.ToLower(name), "key") &&
@@ -492,11 +509,58 @@ func genericValue(m []string, conf bool) bool {
 		}
 		return false
 	}
-	if !quoted && !strings.ContainsAny(v, "0123456789") && !(conf && randomLetters(v)) {
+	if !quoted && !strings.ContainsAny(v, "0123456789") && !(conf && (randomLetters(v) || symbolPassword(v))) {
 		return false
 	}
 	classes := charClasses(v)
 	e := entropy(v)
 	return classes >= 3 && e >= 3.0 ||
 		classes == 2 && e >= 3.5 && len(v) >= 16 && strings.ContainsAny(v, "0123456789")
+}
+
+// base64StandIn reports whether v is base64 of a stand-in: printable text
+// that is a placeholder, a weak word or an identifier ("cGFzc3dvcmQ=" is
+// "password"; a Kubernetes Secret's data holds such values).
+func base64StandIn(v string) bool {
+	if len(v) < 8 || len(v)%4 != 0 {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < ' ' || c > '~' {
+			return false
+		}
+	}
+	d := string(b)
+	return isPlaceholder(d) || weakWords[strings.ToLower(d)] || wordish(d)
+}
+
+// leadingStandIn reports whether v's first character makes it a reference,
+// a path or markup rather than a value: $VAR, {…}, <…>, @file, ~/x, [list],
+// (call), :symbol, \escape always; %VAR% and %(x)s, ./path and .name,
+// *glob and #comment unless the value is written as a value (quoted, or
+// in a configuration file) and reads as random text: a password may start
+// with any symbol (%LjnZ#V…, .5Hyk_Qu3M…).
+func leadingStandIn(v string, asValue bool) bool {
+	switch v[0] {
+	case '$', '{', '<', '@', '~', '[', '(', ':', '\\', '&':
+		return true
+	case '%', '.', '*', '#':
+	default:
+		return false
+	}
+	if !asValue || len(v) < 10 || charClasses(v) < 3 || entropy(v) < 3.0 {
+		return true
+	}
+	switch {
+	case v[0] == '%' && (envRefRE().MatchString(v) || strings.ContainsAny(v[1:2], "(sdvqxf")),
+		v[0] == '.' && (strings.HasPrefix(v, "./") || strings.HasPrefix(v, "..") || dottedName().MatchString("x"+v)),
+		v[0] == '*' && (strings.HasPrefix(v, "**") || strings.HasPrefix(v, "*.") || strings.HasPrefix(v, "*/")),
+		v[0] == '#' && (hexRE().MatchString(v[1:]) || strings.HasPrefix(v, "# ") || strings.HasPrefix(v, "#{")):
+		return true
+	}
+	return false
 }

@@ -17,7 +17,7 @@ var devRules = []ruleSpec{
 	{id: "github-refresh-token", desc: "GitHub App refresh token",
 		keywords: []string{"ghr_"}, pattern: `ghr_[0-9A-Za-z]{36,76}`},
 	{id: "gitlab-pat", desc: "GitLab personal, project or group access token",
-		keywords: []string{"glpat-"}, pattern: `glpat-[0-9A-Za-z_-]{20,64}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9})?`},
+		keywords: []string{"glpat-"}, pattern: `glpat-[0-9A-Za-z_-]{20,310}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9})?`},
 	{id: "gitlab-pipeline-trigger-token", desc: "GitLab pipeline trigger token",
 		keywords: []string{"glptt-"}, pattern: `glptt-[0-9a-f]{40}`},
 	{id: "gitlab-runner-token", desc: "GitLab runner authentication token",

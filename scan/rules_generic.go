@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"encoding/base64"
 	"math"
 	"strings"
@@ -45,10 +46,13 @@ var keyRules = []ruleSpec{
 var headerRules = []ruleSpec{
 	{id: "jwt-base64", desc: "JSON Web Token, base64-encoded again",
 		keywords: []string{"=ZXlK"}, pattern: `ZXlK[0-9A-Za-z+/]{60,}={0,2}`, check: base64JWT},
-	{id: "http-authorization", desc: "credential in an HTTP Authorization header (Bearer, Basic, token)",
+	{id: "http-authorization", desc: "credential in an HTTP Authorization header (Bearer, Basic, token, ApiKey, Bot…)",
 		keywords: []string{"bearer", "authorization"},
-		pattern:  `(?i)(?:\bbearer|authorization["']?\s{0,4}[:=]\s{0,4}["']?(basic|token))\s+([0-9A-Za-z._~+/-]{16,}=*)`,
-		check:    authValue},
+		// Any scheme: Bearer, Basic, token, and the vendors' own (ApiKey,
+		// Bot, SSWS, GenieKey, Key…). A header set by a call
+		// (setRequestHeader("Authorization", "…")) has a comma.
+		pattern: `(?i)(?:\bbearer|authorization["']?\s{0,4}[:=,]\s{0,4}["']?([A-Za-z][0-9A-Za-z_-]{1,24}))\s+([0-9A-Za-z._~+/-]{16,}=*)`,
+		check:   authValue},
 	{id: "curl-basic-auth", desc: "user and password on a curl command line (-u, --user)", human: true,
 		keywords: []string{"curl"},
 		pattern:  `\bcurl\b[^\r\n]{0,200}?\s(?:-u|--user)[\s=]{0,3}["']?([^\s"':$]{1,64}:[^\s"']{8,128})`,
@@ -56,14 +60,123 @@ var headerRules = []ruleSpec{
 			_, pw, _ := strings.Cut(m[1], ":")
 			return !strings.HasPrefix(pw, "$") && !strings.HasPrefix(pw, "%") && !weakWords[strings.ToLower(pw)] && longestRun(pw) < len(pw)
 		}},
+	{id: "basic-credential-base64", desc: "user:password in base64 (Docker config.json auth, .npmrc _auth)", human: true,
+		keywords: []string{`"auth"`, "_auth"}, at: base64CredentialAt,
+		check: func(m []string) bool {
+			b, err := base64.StdEncoding.DecodeString(m[1])
+			return err == nil && credentialPair(string(b))
+		}},
+	{id: "netrc-password", desc: "password in a .netrc machine entry", human: true,
+		keywords: []string{"password"}, at: netrcAt,
+		vet: func(m []string, conf bool) bool {
+			// password p on a line of its own counts in configuration
+			// files only (a .netrc entry over several lines).
+			if m[2] != "" {
+				return conf && credentialPassword(m[2])
+			}
+			return credentialPassword(m[1])
+		}},
 	{id: "nuget-config-password", desc: "password in a NuGet.config package source", human: true,
 		keywords: []string{"cleartextpassword"},
 		pattern:  `(?i)key=["']ClearTextPassword["']\s+value=["']([^"'$%]{10,256})["']`},
 	{id: "azure-storage-key", desc: "Azure Storage account key outside a connection string",
 		keywords: []string{"azure_key", "azurekey", "azure_storage_key", "azurestoragekey", "storage_key", "storagekey",
-			"storage-key", "storage.key", "storage_account_key", "storageaccountkey", "account_key", "accountkey", "account-key"},
-		pattern: `(?i)(?:azure|storage|account)[\w.-]{0,30}key` + assign + `([0-9A-Za-z+/]{86}==)`,
+			"storage-key", "storage.key", "storage_account_key", "storageaccountkey", "account_key", "accountkey", "account-key",
+			"access_key", "accesskey", "access-key"},
+		// Assigned (AZURE_STORAGE_KEY=…, "storageAccountKey": "…") or
+		// passed as a flag (az --account-key …, -StorageAccountKey "…").
+		pattern: `(?i)(?:azure|storage|account|access)[\w.-]{0,30}key(?:` + assign + `|["']?\s+["']?)([0-9A-Za-z+/]{86}==)`,
 		check:   func(m []string) bool { return entropy(m[len(m)-1]) >= 4.5 }},
+}
+
+// base64CredentialAt matches "auth": "…" and _auth=… at the keyword hit
+// [ks, ke) of win: group 1 is the base64 value.
+func base64CredentialAt(win []byte, ks, ke int) []int {
+	sp := func(i int) int {
+		for i < len(win) && (win[i] == ' ' || win[i] == '\t') {
+			i++
+		}
+		return i
+	}
+	i := sp(ke)
+	quote := false
+	switch {
+	case win[ks] == '"' && i < len(win) && win[i] == ':':
+		i = sp(i + 1)
+		if i >= len(win) || win[i] != '"' {
+			return nil
+		}
+		i, quote = i+1, true
+	case win[ks] == '_' && i < len(win) && win[i] == '=':
+		i = sp(i + 1)
+		if i < len(win) && (win[i] == '"' || win[i] == '\'') {
+			i, quote = i+1, true
+		}
+	default:
+		return nil
+	}
+	j := i
+	for j < len(win) && (isAlnum(win[j]) || win[j] == '+' || win[j] == '/') {
+		j++
+	}
+	for j < len(win) && j-i < 1024 && win[j] == '=' {
+		j++
+	}
+	if j-i < 8 || j-i > 1024 || quote && (j >= len(win) || win[j] != '"' && win[j] != '\'') {
+		return nil
+	}
+	return []int{ks, j, i, j}
+}
+
+// netrcAt matches a .netrc password at the keyword hit [ks, ke) of the line
+// win: after machine NAME (or default) on the same line (group 1), or
+// alone on its line (group 2).
+func netrcAt(win []byte, ks, ke int) []int {
+	if ke >= len(win) || win[ke] != ' ' && win[ke] != '\t' || ks > 0 && win[ks-1] != ' ' && win[ks-1] != '\t' {
+		return nil
+	}
+	head := bytes.TrimSpace(win[:ks])
+	g := 0
+	switch {
+	case len(head) == 0:
+		g = 2
+	case bytes.HasPrefix(head, []byte("machine ")) || bytes.HasPrefix(head, []byte("default")) ||
+		bytes.Contains(head, []byte(" machine ")):
+		g = 1
+	default:
+		return nil
+	}
+	i := ke
+	for i < len(win) && (win[i] == ' ' || win[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(win) && win[j] != ' ' && win[j] != '\t' && win[j] != '\r' && win[j] != '\n' {
+		j++
+	}
+	if j-i < 6 || j-i > 128 {
+		return nil
+	}
+	if g == 2 && len(bytes.TrimSpace(win[j:])) > 0 {
+		return nil // more words: prose
+	}
+	loc := []int{ks, j, -1, -1, -1, -1}
+	loc[2*g], loc[2*g+1] = i, j
+	return loc
+}
+
+// credentialPair: user:password, with a password that is not a stand-in.
+func credentialPair(s string) bool {
+	user, pw, ok := strings.Cut(s, ":")
+	return ok && user != "" && !strings.ContainsAny(user, "\x00\r\n") && credentialPassword(pw)
+}
+
+// credentialPassword: a password written out, not a stand-in, a reference
+// or a mask.
+func credentialPassword(pw string) bool {
+	return len(pw) >= 6 && !weakWords[strings.ToLower(pw)] && !isPlaceholder(pw) &&
+		!strings.HasPrefix(pw, "$") && !strings.HasPrefix(pw, "%") && longestRun(pw) < len(pw) &&
+		!strings.ContainsFunc(pw, func(r rune) bool { return r < ' ' || r == 0x7f })
 }
 
 // base64JWT: the match decodes to a JSON Web Token.
@@ -193,6 +306,7 @@ var notSecretWords = map[string]bool{
 	"cursor": true, "shard": true, "routing": true, "composite": true, "dimension": true, "metric": true,
 	"event": true, "state": true, "short": true, "hot": true, "sequence": true, "seq": true,
 	"fingerprint": true, "thumbprint": true, "usage": true, "entry": true, "entries": true,
+	"publishable": true,
 }
 
 // nameWords splits an identifier at punctuation and lower-to-upper case
@@ -221,8 +335,14 @@ func nameWords(name string) []string {
 }
 
 func notSecretName(name string) bool {
-	for _, w := range nameWords(name) {
+	ws := nameWords(name)
+	for i, w := range ws {
 		if notSecretWords[w] {
+			return true
+		}
+		// A CAPTCHA's site key (reCAPTCHA, hCaptcha, Turnstile) is put in
+		// every page; its secret key is the secret.
+		if w == "site" && i+1 < len(ws) && ws[i+1] == "key" {
 			return true
 		}
 	}

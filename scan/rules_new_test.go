@@ -47,6 +47,29 @@ func TestNewFormats(t *testing.T) {
 		{"nuget-config-password", `<add key="ClearTextPassword" value="kQ8jdXmpQwLzRt3" />`, true},
 		{"nuget-config-password", `<add key="ClearTextPassword" value="%NUGET_PASSWORD%" />`, false},
 		{"azure-storage-key", "AZURE_STORAGE_KEY=" + "yIqh2tl6j6zl0pUERVk7Y8ZOGWdieLgCYg16i2xYy6PdX9+2Hp+oNPWJER6dee6KrBdWpz9AUSXKb6+o+Squ9w==", true},
+		// Issue 17's cause 6 and 7, checked again: other Authorization
+		// schemes, storage keys passed as flags, curl's --user forms.
+		{"http-authorization", "Authorization: ApiKey a1B2c3D4e5F6g7H8i9J0kLmNoPqRsT", true},
+		{"http-authorization", `xhr.setRequestHeader("Authorization", "SSWS 00Qh7Lp2Qw9Ks4Vb6NmRt3Zy8WcJ5dFg1aKq8")`, true},
+		{"http-authorization", "Authorization: Bot MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs", true},
+		{"http-authorization", `Authorization: Digest username="u", realm="r", response="6629fae49393a05397450978507c4ef1"`, false},
+		{"http-authorization", "Authorization: Required header containing the token", false},
+		{"azure-storage-key", "az storage blob upload --account-key yIqh2tl6j6zl0pUERVk7Y8ZOGWdieLgCYg16i2xYy6PdX9+2Hp+oNPWJER6dee6KrBdWpz9AUSXKb6+o+Squ9w== -f x", true},
+		{"azure-storage-key", `New-AzStorageContext -StorageAccountName a -StorageAccountKey "yIqh2tl6j6zl0pUERVk7Y8ZOGWdieLgCYg16i2xYy6PdX9+2Hp+oNPWJER6dee6KrBdWpz9AUSXKb6+o+Squ9w=="`, true},
+		{"azure-storage-key", `primary_access_key = "yIqh2tl6j6zl0pUERVk7Y8ZOGWdieLgCYg16i2xYy6PdX9+2Hp+oNPWJER6dee6KrBdWpz9AUSXKb6+o+Squ9w=="`, true},
+		{"azure-storage-key", `"integrity": "sha512-yIqh2tl6j6zl0pUERVk7Y8ZOGWdieLgCYg16i2xYy6PdX9+2Hp+oNPWJER6dee6KrBdWpz9AUSXKb6+o+Squ9w=="`, false},
+		{"curl-basic-auth", `curl https://ci.test/api --user "deploy:kQ8jdXmpQwLz"`, true},
+		{"curl-basic-auth", "curl -udeploy:kQ8jdXmpQwLz https://ci.test/api", true},
+		{"gitlab-runner-registration-token", "GR1348941abcdefghijklmnopqrst", false},
+		{"basic-credential-base64", `{"auths": {"registry.test": {"auth": "Y2ktYm90OnpnSmVzdHdFUDhMTHZpblVjWmtR"}}}`, true},
+		{"basic-credential-base64", "//npm.test/:_auth=Y2ktYm90OnpnSmVzdHdFUDhMTHZpblVjWmtR", true},
+		{"basic-credential-base64", `"auth": "dXNlcm5hbWVvbmx5bm9jb2xvbg=="`, false}, // no colon
+		{"basic-credential-base64", `"auth": "YWRtaW46cGFzc3dvcmQ="`, false},         // admin:password
+		{"basic-credential-base64", `"auth": "basic"`, false},
+		{"netrc-password", "machine api.test login deploy password 2FR1Y4sPbi4vaGe7x0zu", true},
+		{"netrc-password", "machine api.test login deploy password $NETRC_PASSWORD", false},
+		{"netrc-password", "machine api.test login deploy password changeme", false},
+		{"netrc-password", "Enter the password twice to confirm", false},
 	}
 	for _, c := range cases {
 		fs := scanString(t, s, c.text+"\n")

@@ -40,6 +40,7 @@ type Scanner struct {
 	allow   *allowMatcher
 	workers int
 	engines sync.Pool
+	pkcs12  int32    // index of the PKCS #12 rule, which also judges binary files; -1 when disabled
 	fps     sync.Map // slow fingerprints already computed, by input
 }
 
@@ -69,8 +70,12 @@ func New(cfg Config) (*Scanner, error) {
 	if s.workers <= 0 {
 		s.workers = runtime.GOMAXPROCS(0)
 	}
+	s.pkcs12 = -1
 	for _, r := range all {
 		if !allow.rules[r.ID] {
+			if r.ID == pkcs12Rule {
+				s.pkcs12 = int32(len(s.rules))
+			}
 			s.rules = append(s.rules, r)
 		}
 	}
@@ -119,7 +124,8 @@ func New(cfg Config) (*Scanner, error) {
 
 // ScanReader scans one stream, reporting findings against the name file
 // (used for the allowlist's path globs too). Binary content (a NUL byte in
-// the first 8 KiB) yields no findings. The stream is read in chunks: memory
+// the first 8 KiB) yields no findings but one: a PKCS #12 key store, known by
+// its header or its .p12/.pfx name. The stream is read in chunks: memory
 // use does not grow with its size.
 func (s *Scanner) ScanReader(ctx context.Context, file string, r io.Reader) ([]Finding, error) {
 	if s.allow.path(file) {

@@ -77,7 +77,7 @@ func (e *engine) scan(ctx context.Context, r io.Reader, file string, firstLine i
 			}
 		}
 		if sniff && p.base == 0 && bytes.IndexByte(buf[:min(len(buf), binarySniff)], 0) >= 0 {
-			return nil, nil
+			return s.binaryMatch(buf, file), nil
 		}
 		scanned := p.base + int64(len(p.buf))
 		if p.buf == nil {
@@ -153,6 +153,15 @@ func (p *pass) rule(h hit, ri int32) {
 	s := p.e.s
 	r := s.rules[ri]
 	start := h.end - int64(s.ac.patLen[h.pat])
+	if r.all != nil {
+		// A block around the hit: lookBack before it, blockAhead after.
+		ws, we := max(start-lookBack, p.base), min(h.end+blockAhead, p.base+int64(len(p.buf)))
+		win := p.buf[ws-p.base : we-p.base]
+		for _, loc := range r.all(win, int(start-ws), int(h.end-ws)) {
+			p.report(r, ri, win, ws, loc)
+		}
+		return
+	}
 	ls := p.lineStart(start)
 	if r.at != nil {
 		// The window takes two more lines: values of YAML block scalars

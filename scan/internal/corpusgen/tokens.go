@@ -78,29 +78,36 @@ var Tokens = map[string]Token{
 	"curl-basic-auth":                   {Template: "deploy:{an:16}", Context: "curl -u %s https://ci.internal.test/api"},
 	"nuget-config-password":             {Template: "{an:18}", Context: `<add key="ClearTextPassword" value="%s" />`},
 	"azure-storage-key":                 {Template: "{b64:86}==", Context: "AZURE_STORAGE_KEY=%s"},
-	"pypi-upload-token":                 {Template: "pypi-AgEIcHlwaS5vcmc{url:70}"},
-	"rubygems-api-key":                  {Template: "rubygems_{hex:48}"},
-	"nuget-api-key":                     {Template: "oy2{az09:43}"},
-	"dockerhub-pat":                     {Template: "dckr_pat_{url:27}"},
-	"clojars-deploy-token":              {Template: "CLOJARS_{az09:60}"},
-	"atlassian-api-token":               {Template: "ATATT3{an:177}={HEX:8}"},
-	"bitbucket-app-password":            {Template: "ATBB{an:32}"},
-	"postman-api-key":                   {Template: "PMAK-{hex:24}-{hex:34}"},
-	"linear-api-key":                    {Template: "lin_api_{an:40}"},
-	"sentry-org-token":                  {Template: "sntrys_eyJ{an:90}_{an:43}"},
-	"sentry-user-token":                 {Template: "sntryu_{hex:64}"},
-	"terraform-cloud-token":             {Template: "{an:14}.atlasv1.{an:67}"},
-	"hashicorp-vault-token":             {Template: "hvs.{an:92}"},
-	"pulumi-access-token":               {Template: "pul-{hex:40}"},
-	"doppler-token":                     {Template: "dp.pt.{an:43}"},
-	"age-secret-key":                    {Template: "AGE-SECRET-KEY-1{bech:58}"},
-	"grafana-cloud-token":               {Template: "glc_{an:80}"},
-	"grafana-service-account-token":     {Template: "glsa_{an:32}_{hex:8}"},
-	"newrelic-user-key":                 {Template: "NRAK-{AZ09:27}"},
-	"dynatrace-token":                   {Template: "dt0c01.{AZ09:24}.{AZ09:64}"},
-	"supabase-access-token":             {Template: "sbp_{hex:40}"},
-	"planetscale-token":                 {Template: "pscale_tkn_{an:43}"},
-	"prefect-api-key":                   {Template: "pnu_{an:36}"},
+	"kubernetes-secret-data": {Template: "{b64an:24}",
+		Context: "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: app-{az09:6}\ntype: Opaque\ndata:\n  api-token: %s\n---"},
+	"basic-credential-base64": {Template: "{b64cred}", Context: "    \"registry.internal.test\": { \"auth\": \"%s\" },"},
+	"netrc-password":          {Template: "{an:20}", Context: "machine api.internal.test login deploy password %s"},
+	"kubernetes-secret-data-json": {Template: "{b64an:24}",
+		Context: "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"data\": {\"api-token\": \"%s\"}}"},
+	"pkcs12-keystore":               {Template: "{p12}"},
+	"pypi-upload-token":             {Template: "pypi-AgEIcHlwaS5vcmc{url:70}"},
+	"rubygems-api-key":              {Template: "rubygems_{hex:48}"},
+	"nuget-api-key":                 {Template: "oy2{az09:43}"},
+	"dockerhub-pat":                 {Template: "dckr_pat_{url:27}"},
+	"clojars-deploy-token":          {Template: "CLOJARS_{az09:60}"},
+	"atlassian-api-token":           {Template: "ATATT3{an:177}={HEX:8}"},
+	"bitbucket-app-password":        {Template: "ATBB{an:32}"},
+	"postman-api-key":               {Template: "PMAK-{hex:24}-{hex:34}"},
+	"linear-api-key":                {Template: "lin_api_{an:40}"},
+	"sentry-org-token":              {Template: "sntrys_eyJ{an:90}_{an:43}"},
+	"sentry-user-token":             {Template: "sntryu_{hex:64}"},
+	"terraform-cloud-token":         {Template: "{an:14}.atlasv1.{an:67}"},
+	"hashicorp-vault-token":         {Template: "hvs.{an:92}"},
+	"pulumi-access-token":           {Template: "pul-{hex:40}"},
+	"doppler-token":                 {Template: "dp.pt.{an:43}"},
+	"age-secret-key":                {Template: "AGE-SECRET-KEY-1{bech:58}"},
+	"grafana-cloud-token":           {Template: "glc_{an:80}"},
+	"grafana-service-account-token": {Template: "glsa_{an:32}_{hex:8}"},
+	"newrelic-user-key":             {Template: "NRAK-{AZ09:27}"},
+	"dynatrace-token":               {Template: "dt0c01.{AZ09:24}.{AZ09:64}"},
+	"supabase-access-token":         {Template: "sbp_{hex:40}"},
+	"planetscale-token":             {Template: "pscale_tkn_{an:43}"},
+	"prefect-api-key":               {Template: "pnu_{an:36}"},
 
 	"aws-access-key-id":          {Template: "AKIA{AZ27:16}"},
 	"aws-secret-access-key":      {Template: "{b64:40}", Context: "aws_secret_access_key = %s"},
@@ -202,6 +209,19 @@ func expandOne(r *rand.Rand, spec string) string {
 	case "b64jwt":
 		jwt := "eyJhbGciOiJIUzI1NiJ9.eyJ" + Expand(r, "{url:40}.{url:43}")
 		return base64.StdEncoding.EncodeToString([]byte(jwt))
+	case "b64cred":
+		return base64.StdEncoding.EncodeToString([]byte(Expand(r, "ci-{az09:4}:{an:20}")))
+	case "b64an":
+		return base64.StdEncoding.EncodeToString([]byte(Expand(r, "{an:"+arg+"}")))
+	case "p12":
+		// A PFX header (SEQUENCE, version 3, SEQUENCE, OID pkcs7-data)
+		// and random bytes: the shape of a .p12 file, base64-encoded.
+		der := []byte{0x30, 0x82, 0x01, 0x40, 0x02, 0x01, 0x03, 0x30, 0x82, 0x01, 0x38,
+			0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01}
+		for len(der) < 320 {
+			der = append(der, byte(r.IntN(256)))
+		}
+		return base64.StdEncoding.EncodeToString(der)
 	case "gcpkey":
 		return pemBlock(r, "PRIVATE KEY", `\n`)
 	case "pgp":

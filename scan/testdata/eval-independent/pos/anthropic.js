@@ -1,0 +1,6 @@
+const anthropicApiKey = 'sk-ant-api03-uIKiMtbVUok57CFf4QnH4_dPpAbTxiarb5nK48J5DjLNG6QxHKwGvVNFTbL1HvGn89ceFOHE0pRZKuD8VZHngl9V_WU2DAA';
+const anthropicApiKey = 'sk-ant-api03-FMJV3vMdbpshhZwIPy8e65mxrJ-eK1KbWBEpa-mL-7ZZbjLwN8zcb2C4aCP9PNl12dlwgPiSyetduSnzeDzPFGPMMuAtJAA';
+const anthropicApiKey = 'sk-ant-api03-yYgreLlj76wE9yL3L3jtfw-YSpPRU8MAkFZ9YeHjNYsT0DXgIa3XwH1ntg2hg-0X2AuxiPDNU17Eo8YYUR0pb1p3ZT7V5AA';
+const anthropicApiKey = 'sk-ant-api03-PCYbTIs8HBHDGszqnDhpoLhDjwqXYXkEbyafX4Q4utJbPCJBh0zTiMF2Ow1Oy49duQl4lk9IYLWXZsWd899E6iTosC-3QAA';
+const anthropicApiKey = 'sk-ant-api03-oe0f5WsyWxcMNfRRcOHs4JPHBGiFVdj2MDvc_R7L0YRdBNTfHExHFpI4c6ryJqejGPDpTf6r6-DPuZ8za7cd9881QRhMmAA';
+const anthropicApiKey = 'sk-ant-api03-UlLzDAxT093mIsjfDTuKY3YuuKDOpdjYLJKrwkIiNTHXC6h7NrAq2ITl8gjAcZWFne3aYcTfo-W0NFdwAodlofLCv9yZQAA';

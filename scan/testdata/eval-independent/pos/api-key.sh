@@ -1,0 +1,6 @@
+export API_KEY="WwdcbqRepD7XmfvyzCJ9egbHjxm2QPmH"
+export API_KEY="oujSMqR5IW9NaAdqu2mcS0UPaKOaekPx"
+export API_KEY="K49ZHFTIWKaYAba4IrAFVaGf4o7zTo3c"
+export API_KEY="WJx4SY2BcIhAFx7M9K8HSvPKIKdKdxMx"
+export API_KEY="G8WtzHe6u0kpCYujXMaCI9kAboaLuV7A"
+export API_KEY="luf4hU12XAnx17kcG4dLtbHsijomH7ce"

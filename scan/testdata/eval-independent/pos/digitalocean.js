@@ -1,0 +1,6 @@
+const digitaloceanToken = 'dop_v1_bc36168f836ccd0894560106dfa4c8b9d4e4783c15e66c5068657ba0a73647c8';
+const digitaloceanToken = 'dop_v1_db88c495accd1a9d96dbe9080d4aa487f4ad4145133d046a89bd142e10dd372e';
+const digitaloceanToken = 'dop_v1_9f136e80aa9982fe21bc6bdc3211566ec3a0d408951a64b53362ab1301a46e25';
+const digitaloceanToken = 'dop_v1_0bf53585e1f8cdc7a6a1af1998e7e15b53a649e0b2c9a4f7b51b4e65b665e405';
+const digitaloceanToken = 'dop_v1_232c9fa92178b2a4c5f22661003d8ac50d7920cb7c68fbbf73fb79c52d9f3760';
+const digitaloceanToken = 'dop_v1_3ab4e1d024ffa6cf9adc52f68bdfed31d7dfe80db79ff5fdd0f476546de15a18';

@@ -1,0 +1,6 @@
+DOCKERHUB_TOKEN = "dckr_pat_twO02EyXmsKT8WSh-76w5J4yOiA"
+DOCKERHUB_TOKEN = "dckr_pat_z25p-RUt7fE4aDMT-LL_Mc304QV"
+DOCKERHUB_TOKEN = "dckr_pat_HZTuaztEhv_GN80w9vf5dQzST4M"
+DOCKERHUB_TOKEN = "dckr_pat_yfMAuhyZ3TatVTC5r-dID9t4cK_"
+DOCKERHUB_TOKEN = "dckr_pat__Dz2XbpVWZ1A9nXUKuvjdtuycEa"
+DOCKERHUB_TOKEN = "dckr_pat_fHIQYsct1gDlfI5ULIfLX3prYiu"

@@ -1,0 +1,6 @@
+export DOCKERHUB_TOKEN="dckr_pat_MHDXRKd3IGho0NzCkzv-C3UMYJI"
+export DOCKERHUB_TOKEN="dckr_pat_vktj2MDstnxJXH7pYRHhOV1rKZS"
+export DOCKERHUB_TOKEN="dckr_pat_inqOATaKRWQvNKB-PprQYtiWFcS"
+export DOCKERHUB_TOKEN="dckr_pat_pJtO0wjEwci1NnrVbmbbwv5nn2F"
+export DOCKERHUB_TOKEN="dckr_pat_MJOWlJgPE1_DhOwH0oRfCdYcDmK"
+export DOCKERHUB_TOKEN="dckr_pat_UGkaTONsclBACypeO5K_Z8emn_l"

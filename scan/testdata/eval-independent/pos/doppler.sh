@@ -1,0 +1,6 @@
+export DOPPLER_TOKEN="dp.pt.SRUYojSVJ7Q8YXsKw5gE4iwfCXPCArEN4yyhEAJBnZy"
+export DOPPLER_TOKEN="dp.pt.okWF0ByNNQ05JavMh5wYLyaNguibcDRIvdOzOvLZBOZ"
+export DOPPLER_TOKEN="dp.pt.6aztaqgPeFhYSZFCZyECcURleQJRqoflLDFrNQFoUdh"
+export DOPPLER_TOKEN="dp.pt.tu7Pdn9MWcfVVg7r6GAvyMM0VjpCDUNp2RGXHclQxnD"
+export DOPPLER_TOKEN="dp.pt.R3bU5Yyk3EWAlT3hbYGN5s4dbgHgWz4zdpHbEFsMlHi"
+export DOPPLER_TOKEN="dp.pt.WBKgiSiXXoPzovhKXRnueEOUssNiiedWpM1g5S3cbOi"

@@ -1,0 +1,12 @@
+git clone https://oauth2:5CXVZIDlS_VAS3iWwfHa0QV8eY@git.internal.test/group/repo.git
+git clone https://oauth2:pccB9-PlG4fVndjq2LTGBxHz0u@git.internal.test/group/repo.git
+git clone https://oauth2:yDLB9J1VV_lnY1BI5uQvIJjRub@git.internal.test/group/repo.git
+git clone https://oauth2:ziDGl76qz5hmOAdDAQq1TYDkhn@git.internal.test/group/repo.git
+git clone https://oauth2:w1WW-khHTBaZifTvaCEBi9gdSK@git.internal.test/group/repo.git
+git clone https://oauth2:uS8qPEE6NJ5ByXPp6BGywe-ujQ@git.internal.test/group/repo.git
+git clone https://oauth2:YwTHa0sa4cZI0cwpayzKZRuyG7@git.internal.test/group/repo.git
+git clone https://oauth2:mO0g2YYPF0FuXG1XMz-935sbOA@git.internal.test/group/repo.git
+git clone https://oauth2:_jxqZKSGgZzU86EBYX2ZWqfB2K@git.internal.test/group/repo.git
+git clone https://oauth2:fsmZHB_sdv1owXSM5NvMzCw-HO@git.internal.test/group/repo.git
+git clone https://oauth2:5TcV4utz9fUg-WI7JnqTW8lCYI@git.internal.test/group/repo.git
+git clone https://oauth2:7jV6xHMifE3Q-2fquhXh0Hx4Au@git.internal.test/group/repo.git

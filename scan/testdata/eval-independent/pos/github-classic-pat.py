@@ -1,0 +1,6 @@
+GITHUB_TOKEN = "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"
+GITHUB_TOKEN = "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"
+GITHUB_TOKEN = "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"
+GITHUB_TOKEN = "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"
+GITHUB_TOKEN = "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"
+GITHUB_TOKEN = "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"

@@ -1,0 +1,6 @@
+DEPLOY_TOKEN = "gldt-HO_AyncqD9O_LSkjCpUM"
+DEPLOY_TOKEN = "gldt-ibcW-sYu0DNwKd3MzXcU"
+DEPLOY_TOKEN = "gldt-yh4shS1i3JRe2-byYf2w"
+DEPLOY_TOKEN = "gldt-D2_xB4SYGZLa9ZzGTh16"
+DEPLOY_TOKEN = "gldt-0qPoMwAl-rzMD5WSwDyx"
+DEPLOY_TOKEN = "gldt-kJWst7fPXP7HO5W0-FxC"

@@ -1,0 +1,6 @@
+export DEPLOY_TOKEN="gldt-PXcco4HrbaIbA68Arwhs"
+export DEPLOY_TOKEN="gldt-ijo_KMmLh49gX8tleQ4n"
+export DEPLOY_TOKEN="gldt-YBrhWn6yT2QLbHxsLDpA"
+export DEPLOY_TOKEN="gldt-Bg7xwLkYLTzA_L8IQUZQ"
+export DEPLOY_TOKEN="gldt-T_MfAKnBa5Y8YqM68NZe"
+export DEPLOY_TOKEN="gldt-oYHmcj2fXbxLOcRM-ERa"

@@ -1,0 +1,6 @@
+export GITLAB_TOKEN="glpat-4Q9Bpo-9-nQ93w50RCGwuKpWa5REFLb_VrxAMmm0SOVLMGInVIXcqbFthzuEKbOte79--ovIyCtZ.01.3mk0l17nk"
+export GITLAB_TOKEN="glpat-WdvbIzK0XISDJEuaVybTIfUq8doDvTnu7b5Pnatr0sTsxw0J7HNpvEqYOCat9CQny4hNJL--UlbHxW4uIquibonHgjsOLk86c2A_.01.xetkdlz81"
+export GITLAB_TOKEN="glpat-Nn4_aKyHYVXLQcc5knI1P5DGlyyR3R06KOVxK.01.7u2sarvo6"
+export GITLAB_TOKEN="glpat-teDt3hd3OdiArXAm5YnIkOmkAS31kUO9Sc2xT3BmhxLjAmqMyNc-7rbjs7Ok9F7F6C44R2bylMZ2R61ywXi8EZhWINoImSrhi86.01.ankepj9x5"
+export GITLAB_TOKEN="glpat-fjuqOCOElGpA9r3_LR96ZaMepSitXHVxddcW8H2NvqG7gznw8v4fiaXQUZiAPYLAYaMAs4QQBdeHkbYJeeIcB_.01.1xvt8ie9b"
+export GITLAB_TOKEN="glpat-HG02gm5IJxCyMImmDaunki25SM0j2GAAIEGEAM7-8E5MUYpvzJp64L29pfgaxFh.01.7rggwck8n"

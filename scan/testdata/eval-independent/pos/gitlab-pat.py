@@ -1,0 +1,6 @@
+GITLAB_TOKEN = "glpat-0EsSqHVesXGsFbz4i59B"
+GITLAB_TOKEN = "glpat-Bm5dLsNpSonHV-7_2NIA"
+GITLAB_TOKEN = "glpat-18Jb5yu12j2KU4CROb6i"
+GITLAB_TOKEN = "glpat-9Wxa66KJwM2XPLSsVCpa"
+GITLAB_TOKEN = "glpat-yceQWs83LkzdM2n3mExI"
+GITLAB_TOKEN = "glpat-4n9FIekNrJ0J1smtKnGi"

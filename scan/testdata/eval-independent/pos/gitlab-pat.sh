@@ -1,0 +1,6 @@
+export GITLAB_TOKEN="glpat-qpYXN7tZhCo6KJTlgWyV"
+export GITLAB_TOKEN="glpat-gdb2ldhbktbmNg1kewyD"
+export GITLAB_TOKEN="glpat-EJsw6OIIw1PsHUMfnQbc"
+export GITLAB_TOKEN="glpat-2iJLqEHHQ2Tp4cXBAJpj"
+export GITLAB_TOKEN="glpat-HxrhiqpLFIlpXPzb6zj8"
+export GITLAB_TOKEN="glpat-TfMZ-lkBkg-F1gDgdz0E"

@@ -1,0 +1,6 @@
+CI_RUNNER_TOKEN = "glrt-6jfONv156ecvYMWhjIXj"
+CI_RUNNER_TOKEN = "glrt-gK1oJdD2HJsKvR_RF0m-"
+CI_RUNNER_TOKEN = "glrt-phXxgpD4kZwZik7zNQgF"
+CI_RUNNER_TOKEN = "glrt-y76uDAVocx6OiBsKpbpQ"
+CI_RUNNER_TOKEN = "glrt-0JtenF75hkccmHSnhFjr"
+CI_RUNNER_TOKEN = "glrt-C4Z0t_NkKnffFOtd07iP"

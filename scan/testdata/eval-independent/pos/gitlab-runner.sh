@@ -1,0 +1,6 @@
+export CI_RUNNER_TOKEN="glrt-NnntUDK11OP8JDIg7ZUp"
+export CI_RUNNER_TOKEN="glrt-JL2KtCrd7BVjNRSpud1O"
+export CI_RUNNER_TOKEN="glrt-Hbskk2iXbF4NVQNz_7PF"
+export CI_RUNNER_TOKEN="glrt-BMTl0z7UzI4XcHXPeaTs"
+export CI_RUNNER_TOKEN="glrt-IIieXklobPE2gyqUz30N"
+export CI_RUNNER_TOKEN="glrt-FS1miKMUD0VsNKgHjfN4"

@@ -1,0 +1,6 @@
+export TRIGGER_TOKEN="glptt-8ac97edc47fbb5d3640bbdaf0b589f8813028e3d"
+export TRIGGER_TOKEN="glptt-2f9c42a271bfc4606a40a693efc2709cc2300e9e"
+export TRIGGER_TOKEN="glptt-0e4a1a1d4e86e1e91c0cff17691a67a0f3f46dfe"
+export TRIGGER_TOKEN="glptt-5dadb69a64b2201b52b9c6586fc238f5facc5ba3"
+export TRIGGER_TOKEN="glptt-bf2c2239eee694cd3e26ef9cfac59dea82a2cb53"
+export TRIGGER_TOKEN="glptt-7260fa672781e7b19e0106f973d8b3fa13860d1c"

@@ -1,0 +1,6 @@
+HF_TOKEN = "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"
+HF_TOKEN = "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"
+HF_TOKEN = "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"
+HF_TOKEN = "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"
+HF_TOKEN = "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"
+HF_TOKEN = "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"

@@ -1,0 +1,6 @@
+export HF_TOKEN="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"
+export HF_TOKEN="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"
+export HF_TOKEN="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"
+export HF_TOKEN="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"
+export HF_TOKEN="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"
+export HF_TOKEN="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"

@@ -1,0 +1,6 @@
+LINEAR_API_KEY = "lin_api_5YcFTjgN8eRjl3wXrHAcs3tPjfj6cHjLIssWRoNP"
+LINEAR_API_KEY = "lin_api_bsdDyvZ1cLZE7lOf8TqkymQlqwqlbvpxfrh3xHDk"
+LINEAR_API_KEY = "lin_api_az5vPybOZMJMo4pEGXwCueMTuATaZVsko346ETDU"
+LINEAR_API_KEY = "lin_api_CjsTpoMpMYPbgN5penmZmam6TIfDkDmqWg2xzpZo"
+LINEAR_API_KEY = "lin_api_2Tp804WvdS0Z2PwHyazHsKKuHvEr9pLuyWVTALlu"
+LINEAR_API_KEY = "lin_api_QRGErlKwMjofQDkY053fPNKC60qGodRG1JS4b0qK"

@@ -1,0 +1,6 @@
+export LINEAR_API_KEY="lin_api_quuPcYSiyEPto92XlS9NiEY6oUUPkxRygLnm1VW2"
+export LINEAR_API_KEY="lin_api_BCE9sb1wUKOE2tpeLRQK2aHflNy4wLzkQ4jR2vuy"
+export LINEAR_API_KEY="lin_api_fqJKZiCpzQwR41aD2GHPAMeChRy0Iy3Ai8Bi2AoG"
+export LINEAR_API_KEY="lin_api_G3V1XELQNCEUH8RhgUp39Ly0GrHneaL4KPsTlQzG"
+export LINEAR_API_KEY="lin_api_jTdkA7Xv2FwRE144khVojEni44SAD01QkYKp7lr3"
+export LINEAR_API_KEY="lin_api_35r4kOm4BjS1z6JLvGJhfB4c7jsGjCDFphapZkkA"

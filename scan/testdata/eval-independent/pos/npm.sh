@@ -1,0 +1,6 @@
+export NPM_TOKEN="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"
+export NPM_TOKEN="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"
+export NPM_TOKEN="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"
+export NPM_TOKEN="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"
+export NPM_TOKEN="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"
+export NPM_TOKEN="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"

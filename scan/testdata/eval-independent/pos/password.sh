@@ -1,0 +1,6 @@
+export DB_PASSWORD="WdB^kc*gZHMY5Lb."
+export DB_PASSWORD=".5Hyk_Qu3M-7KShj"
+export DB_PASSWORD="w7jd!Q*THUABB.ow"
+export DB_PASSWORD="1nVBZho0xB056Vd6"
+export DB_PASSWORD="8na-sGMQW7#rRPod"
+export DB_PASSWORD="56JZ^Qpx0v73fVhP"

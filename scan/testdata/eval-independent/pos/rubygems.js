@@ -1,0 +1,6 @@
+const gemHostApiKey = 'rubygems_9bd1fb0b78b476f548c5b613aee86b726c66b8852c08d367';
+const gemHostApiKey = 'rubygems_e1f80c01e33ce9c50b6ed3c1396fcc12afb7656149c9a147';
+const gemHostApiKey = 'rubygems_9ca9c4671c9c2bd87223e2988da6934314a67cc41fe547a3';
+const gemHostApiKey = 'rubygems_8eb089f2ba57bcd564777aae85bda7a90817195ca72937cd';
+const gemHostApiKey = 'rubygems_ffc3f0e5b0c076b5488339e4ae3b55052ba6283bdd192378';
+const gemHostApiKey = 'rubygems_1fc956d2573aa50944714ec71e6145f205cccc525e4d056c';

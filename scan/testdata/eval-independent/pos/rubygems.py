@@ -1,0 +1,6 @@
+GEM_HOST_API_KEY = "rubygems_8bdd99b99a1fbddf80ccceb57485fce22ae2ce8d0442c2f4"
+GEM_HOST_API_KEY = "rubygems_9a27ff9b1d8005fd8e2b064b4ab9d333cd1e2ef5f84aafc7"
+GEM_HOST_API_KEY = "rubygems_6d4d33cf03561d17936edb4d6168c18cb9404ae0044e2b26"
+GEM_HOST_API_KEY = "rubygems_ce94c5517039726c505e587dc4d4b19e1cbce824449eea39"
+GEM_HOST_API_KEY = "rubygems_fefb8951c747b86e691d9bca37d33010f3e4c6919984a407"
+GEM_HOST_API_KEY = "rubygems_ccfccadbffcb7c34948ea0937f4f791bd2ad5949df75cbcb"

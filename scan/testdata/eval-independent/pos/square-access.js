@@ -1,0 +1,6 @@
+const squareAccessToken = 'EAAAlvYT2yrttql4uO-Y2lWpiNKpAiLmSSozJwoN98GSwV1eHZJH4c--LlhIzEb8';
+const squareAccessToken = 'EAAAX5U2s9KHY9MpdADfjX5ooUWng4qC4ANbmqqzPkxeEUaRiaK73MyL00Pam30s';
+const squareAccessToken = 'EAAAAtVK3V-bN9YnD1i7pYKtRobZvnnDvCM9WR9EbNH04kv1WewIAcfRIwmAejhK';
+const squareAccessToken = 'EAAAoO9mzlIYiM9XrSUr0NPhitSfDPmBMB0xpCTj7ygtcWRBgcar7Op4iG82vV90';
+const squareAccessToken = 'EAAAENFLPGVSednldYT30jU_OWLSYLoxw9rmvVumS1CDO0YOiwpgTLzHEYSQYF-y';
+const squareAccessToken = 'EAAAxLofL7kRBPsfjW-ZliHXK-D9VcgDvGNZfnkfIqwWxP6PIFr83W9Dy5LPIMmF';

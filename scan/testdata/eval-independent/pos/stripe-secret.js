@@ -1,0 +1,6 @@
+const stripeSecretKey = 'sk_live_FTVXHzvGEY6NERnkrJblwrcw';
+const stripeSecretKey = 'sk_live_HpOxQ0dDFXOtcdckft8EFMLH';
+const stripeSecretKey = 'sk_live_EMxjVnqV9AvVz8Ki0Na3Pe7x';
+const stripeSecretKey = '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';
+const stripeSecretKey = 'sk_live_HzilluERIceG3qVGJYXDhu42';
+const stripeSecretKey = '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';

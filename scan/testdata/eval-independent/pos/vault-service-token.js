@@ -1,0 +1,6 @@
+const vaultToken = 'hvs.EYUCyuypjlEOjrso0hGDqPofO9pW8svkjwgmCF0Js9tqs7Ot70uQDyqYfxilwGAKzAjGU7r-BmcaNGqGOvneb01AGG9';
+const vaultToken = 'hvs.NJ_0Ea_PQQGLDz_c2cXeGuunM7AX2gLYAagW8IEHNAIAZqqZT-nOBeI1ZJ2_3HaTjbgjMdyttWpugbPEV-JQ7RI-ceL';
+const vaultToken = 'hvs.zZRrvV5jvIfL-eEay75FZK37OflAdQ94HQIOM5B67BUL4GjnHEo2DciVEVPuT2jz1i9dGo_U-tVZnkTqNnEB9OW4kuT';
+const vaultToken = 'hvs.vmbVNt1N30bIgGmaRbtAIBmnoWArDZzGUym7vE2hSWcxwX1xXACWa9GCMmGRqed1fP-j03WvdzGM1wEwQP9N2rCdmB0';
+const vaultToken = 'hvs.z16zWURpzheVgd7O19XjdMSQk5clf8B1umHDn4VutrYV9fRrYPvDE6qFzwDhJngtHpC6nWCZrYKLC29h84a2BL3GP6g';
+const vaultToken = 'hvs.JT7ds3RrrkRTvwomPJEEnUJmFXLL8nY2YCgE04TT0hEZeLCLWQA_xFvXDnhWlyAij0C4ss9keJJr9GIStQkkgL_5kvl';
