@@ -182,16 +182,13 @@ func auditErrorText(msg string) string {
 }
 
 // SecretPath is the audit path of a key: project/env/KEY, or project/env
-// for key "".
+// for key "" (audit.Path).
 func (s *Session) SecretPath(env, key string) string {
 	name := "?"
 	if s.project != nil {
 		name = s.project.Config.Project
 	}
-	if key == "" {
-		return name + "/" + env
-	}
-	return name + "/" + env + "/" + key
+	return audit.Path{Project: name, Env: env, Key: key}.String()
 }
 
 // EnvPaths are the audit paths of whole environments: project/env.

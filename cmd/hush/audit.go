@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -122,17 +121,15 @@ func runAudit(s *ui, o auditOptions) error {
 		if !since.IsZero() && e.Time.Before(since) || !until.IsZero() && !e.Time.Before(until) {
 			return nil
 		}
-		if o.key != "" && !strings.HasSuffix(e.Path, "/"+o.key) && !slices.Contains(e.Keys, o.key) {
+		ap := audit.ParsePath(e.Path)
+		if o.key != "" && ap.Key != o.key && !slices.Contains(e.Keys, o.key) {
 			return nil
 		}
 		if o.action != "" && e.Action != o.action {
 			return nil
 		}
-		if o.env != "" {
-			parts := strings.Split(e.Path, "/")
-			if len(parts) < 2 || parts[1] != o.env {
-				return nil
-			}
+		if o.env != "" && ap.Env != o.env {
+			return nil
 		}
 		if o.json {
 			return enc.Encode(e)
