@@ -61,9 +61,9 @@ func runAuditForward(s *ui, flush bool) error {
 		results, err := s.FlushAudit(flushTimeout)
 		for _, r := range results {
 			if r.Err == nil {
-				s.infof("%s: sent %d lines", r.Sink, r.Sent)
+				s.infof("%s: sent %s", r.Sink, nLines(r.Sent))
 			} else {
-				s.warnf("%s: sent %d lines, %d kept in the spool: %v", r.Sink, r.Sent, r.Pending, r.Err)
+				s.warnf("%s: sent %s, %d kept in the spool: %v", r.Sink, nLines(r.Sent), r.Pending, r.Err)
 			}
 		}
 		switch {
@@ -87,7 +87,7 @@ func runAuditForward(s *ui, flush bool) error {
 
 // forwardStatusLine is one sink's state for people.
 func forwardStatusLine(sink string, pending int, lastSent time.Time, lastErr string) string {
-	line := fmt.Sprintf("%s: %d lines pending", sink, pending)
+	line := fmt.Sprintf("%s: %s pending", sink, nLines(pending))
 	if !lastSent.IsZero() {
 		line += ", last sent " + lastSent.Local().Format(time.RFC3339)
 	}
@@ -95,4 +95,11 @@ func forwardStatusLine(sink string, pending int, lastSent time.Time, lastErr str
 		line += "; last error: " + lastErr
 	}
 	return line
+}
+
+func nLines(n int) string {
+	if n == 1 {
+		return "1 line"
+	}
+	return fmt.Sprintf("%d lines", n)
 }
