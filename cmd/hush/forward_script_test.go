@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	gosync "sync"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -64,6 +65,37 @@ func init() {
 				return
 			}
 		}
+	}
+	// waitport PORT waits (up to 20 s) until 127.0.0.1:PORT accepts TCP.
+	scriptCmds["waitport"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: waitport PORT")
+		}
+		for range 2000 {
+			if c, err := net.Dial("tcp", "127.0.0.1:"+args[0]); err == nil {
+				c.Close()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		ts.Fatalf("nothing listens on 127.0.0.1:%s", args[0])
+	}
+	// waitlines FILE N waits (up to 20 s) until FILE has N lines.
+	scriptCmds["waitlines"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: waitlines FILE N")
+		}
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		n := 0
+		for range 2000 {
+			b, _ := os.ReadFile(ts.MkAbs(args[0]))
+			if n = bytes.Count(b, []byte("\n")); n >= want {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		ts.Fatalf("%s has %d lines, want %d", args[0], n, want)
 	}
 	// lines FILE N asserts FILE has N lines.
 	scriptCmds["lines"] = func(ts *testscript.TestScript, neg bool, args []string) {
