@@ -377,8 +377,8 @@ func (f *Forwarder) sendSink(ctx context.Context, s Sink, ss *SinkState, spool [
 }
 
 // truncate empties the spool once every sink took all of its size bytes:
-// the offsets go back to 0 first, so a crash in between resends rather
-// than skips.
+// the offsets go back to 0 first (the state is removed), so a crash in
+// between resends rather than skips.
 func (f *Forwarder) truncate(st *state, size int64) error {
 	unlock, err := f.lock("spool.lock", true)
 	if err != nil {
@@ -393,24 +393,41 @@ func (f *Forwarder) truncate(st *state, size int64) error {
 		// Another command spooled meanwhile: keep the progress.
 		return f.writeState(st)
 	}
-	fresh := &state{Sinks: map[string]*SinkState{}}
-	for _, s := range f.Sinks {
-		ss := *st.Sinks[s.ID()]
-		ss.Offset = 0
-		fresh.Sinks[s.ID()] = &ss
+	// Every sink took everything: no state is every offset 0 and nothing
+	// to report, and removing a file is cheaper than rewriting one.
+	if err := os.Remove(f.statePath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("audit forward: %w", err)
 	}
-	if err := f.writeState(fresh); err != nil {
-		return err
+	for _, s := range f.Sinks {
+		f.touchSent(s, st.Sinks[s.ID()].LastSent)
 	}
 	sp, err := os.OpenFile(f.spoolPath(), os.O_WRONLY|store.ONoFollow, 0)
 	if err != nil {
 		return fmt.Errorf("audit forward: spool: %w", err)
 	}
 	defer sp.Close()
+	// No fsync: a power loss that undoes the cut leaves lines the reset
+	// offsets send again, which at least once allows.
 	if err := sp.Truncate(0); err != nil {
 		return fmt.Errorf("audit forward: spool: %w", err)
 	}
-	return sp.Sync()
+	return nil
+}
+
+// sentPath is a file whose mtime is when the sink last took lines, kept
+// across the state's removal.
+func (f *Forwarder) sentPath(s Sink) string { return filepath.Join(f.Dir, "sent."+s.ID()) }
+
+func (f *Forwarder) touchSent(s Sink, t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	if err := os.Chtimes(f.sentPath(s), t, t); errors.Is(err, os.ErrNotExist) {
+		if fh, err := os.OpenFile(f.sentPath(s), os.O_WRONLY|os.O_CREATE|store.ONoFollow, 0o600); err == nil {
+			fh.Close()
+			_ = os.Chtimes(f.sentPath(s), t, t)
+		}
+	}
 }
 
 // Status reports each sink's pending lines and last outcome, without
@@ -434,6 +451,9 @@ func (f *Forwarder) Status() ([]Status, error) {
 		}
 		out[i].Pending = bytes.Count(spool[off:], []byte{'\n'})
 		out[i].State = *ss
+		if fi, err := os.Lstat(f.sentPath(s)); err == nil && fi.ModTime().After(ss.LastSent) {
+			out[i].State.LastSent = fi.ModTime().UTC()
+		}
 	}
 	return out, nil
 }
