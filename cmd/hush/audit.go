@@ -84,7 +84,7 @@ EXAMPLE:
 				}
 				return runAuditRepair(s)
 			},
-		}, auditForwardCommand(env)},
+		}, auditForwardCommand(env), auditExportCommand(env), auditMergeCommand(env)},
 	}}
 }
 
