@@ -558,3 +558,52 @@ func TestUnreachableSyslog(t *testing.T) {
 		t.Fatalf("send: %+v %v", res, err)
 	}
 }
+
+// Commands running at once each spool and send; every line reaches the
+// collector exactly once (no failure, so no resend).
+func TestConcurrentSendersOnce(t *testing.T) {
+	c := &collector{t: t, token: "t"}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "forward")
+	tf := tokenFile(t, "t")
+	logDir := t.TempDir()
+	var lines [][]byte
+	for i := range 40 {
+		lines = append(lines, sealed(t, logDir, entry("secret.read", fmt.Sprintf("a/b/K%02d", i), true)))
+	}
+	var wg gosync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f, err := New(store.AuditConfig{Forward: []store.AuditSink{{HTTP: srv.URL, TokenFile: tf}}}, dir, "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for i := g; i < len(lines); i += 4 {
+				if err := f.Spool(lines[i]); err != nil {
+					t.Error(err)
+				}
+				if _, err := f.Send(context.Background(), false); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	f, _ := New(store.AuditConfig{Forward: []store.AuditSink{{HTTP: srv.URL, TokenFile: tf}}}, dir, "")
+	if _, err := f.Send(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range c.got() {
+		seen[e.Path]++
+	}
+	for i := range 40 {
+		if n := seen[fmt.Sprintf("a/b/K%02d", i)]; n != 1 {
+			t.Errorf("K%02d reached the collector %d times", i, n)
+		}
+	}
+}
