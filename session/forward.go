@@ -43,7 +43,7 @@ func (s *Session) Forwarder() (*forward.Forwarder, error) {
 		}
 		fw.f, fw.err = forward.New(uc.Audit, filepath.Join(s.StateDir(), "forward"), s.Home())
 		if fw.f != nil {
-			fw.f.Version = s.Version
+			fw.f.Version, fw.f.Sync = s.Version, s.Getenv("HUSH_AUDIT_SYNC") == "1"
 		}
 	})
 	return fw.f, fw.err

@@ -51,6 +51,13 @@ type Forwarder struct {
 	Timeout time.Duration
 	// Version names hush in HTTP requests (User-Agent).
 	Version string
+	// Sync fsyncs every batch as it is spooled (HUSH_AUDIT_SYNC=1, as
+	// for the log). Without it the spool is fsynced when a send leaves
+	// lines in it: a line a sink took needs no durable copy here, and one
+	// that was written (write(2) returned) survives a kill of hush; only a
+	// power loss before the OS flushed it, the exposure the local log has
+	// too, loses it before the send.
+	Sync bool
 }
 
 // Sink is one configured destination.
@@ -181,8 +188,9 @@ func (f *Forwarder) spoolPath() string { return filepath.Join(f.Dir, "spool.json
 func (f *Forwarder) statePath() string { return filepath.Join(f.Dir, "state.json") }
 
 // Spool appends lines (whole, newline-terminated audit lines) to the
-// spool and fsyncs it: from here on they survive a kill or a power loss
-// until every sink took them.
+// spool in one write: from here on they survive a kill of hush until
+// every sink took them (and a power loss once fsynced: Sync, or a send
+// that left them).
 func (f *Forwarder) Spool(lines []byte) error {
 	if len(lines) == 0 {
 		return nil
@@ -203,6 +211,21 @@ func (f *Forwarder) Spool(lines []byte) error {
 	if _, err := sp.Write(lines); err != nil {
 		return fmt.Errorf("audit forward: spool: %w", err)
 	}
+	if f.Sync {
+		if err := sp.Sync(); err != nil {
+			return fmt.Errorf("audit forward: spool: %w", err)
+		}
+	}
+	return nil
+}
+
+// syncSpool makes what the spool holds durable.
+func (f *Forwarder) syncSpool() error {
+	sp, err := os.OpenFile(f.spoolPath(), os.O_WRONLY|store.ONoFollow, 0)
+	if err != nil {
+		return fmt.Errorf("audit forward: spool: %w", err)
+	}
+	defer sp.Close()
 	if err := sp.Sync(); err != nil {
 		return fmt.Errorf("audit forward: spool: %w", err)
 	}
@@ -326,9 +349,13 @@ func (f *Forwarder) Send(ctx context.Context, wait bool) ([]Result, error) {
 		}
 	}
 	// Progress of sinks no longer configured is dropped with the spool.
-	if done && len(spool) > 0 {
+	switch {
+	case done && len(spool) > 0:
 		err = f.truncate(st, int64(len(spool)))
-	} else {
+	case !done:
+		// Lines stay for a later command: make them outlast a power loss.
+		err = errors.Join(f.syncSpool(), f.writeState(st))
+	default:
 		err = f.writeState(st)
 	}
 	return results, err
