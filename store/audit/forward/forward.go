@@ -2,7 +2,8 @@
 // (RFC 5424 over UDP, TCP or a unix socket) and HTTP endpoints receiving
 // JSON lines. Delivery is at least once through a spool in the user's
 // state directory: every batch the log appends is appended to the spool
-// and fsynced before anything is sent, each sink's progress is an offset
+// before anything is sent (fsynced once a send leaves it behind, see
+// Forwarder.Sync), each sink's progress is an offset
 // into the spool, and what a sink has not taken stays for the next command
 // or `hush audit forward --flush`. A send never holds a command longer
 // than its context allows.
