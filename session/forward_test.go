@@ -122,17 +122,36 @@ func TestHungSinkBoundedAndSpooled(t *testing.T) {
 		t.Errorf("flush to a hung sink: %v, want ErrUnavailable", err)
 	}
 
-	// The sink comes back: the next command sends the backlog with its
-	// own line.
+	// The next command does not wait for the sink again: it rests
+	// (forward_retry, 30s), the line is only spooled.
+	start = time.Now()
+	if err := again(s).Audit("secret.read", []string{"demo/dev/RESTING"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 150*time.Millisecond {
+		t.Errorf("a command took %v while the sink rests", d)
+	}
+	if st, _ := f.Status(); st[0].Pending != 6 {
+		t.Errorf("pending %d, want 6", st[0].Pending)
+	}
+
+	// The sink comes back: a flush sends the backlog, each line once.
 	k.setHang(false)
 	if err := again(s).Audit("secret.read", []string{"demo/dev/LATER"}, nil); err != nil {
 		t.Fatal(err)
+	}
+	if k.got() != "" {
+		t.Errorf("a resting sink was sent %q", k.got())
+	}
+	res, err := again(s).FlushAudit(time.Second)
+	if err != nil || res[0].Sent != 7 {
+		t.Fatalf("flush: %+v %v", res, err)
 	}
 	log, _ := os.ReadFile(s.AuditLog().Path)
 	if k.got() != string(log) {
 		t.Errorf("collector has\n%s\nwant the log\n%s", k.got(), log)
 	}
-	res, err := again(s).FlushAudit(time.Second)
+	res, err = again(s).FlushAudit(time.Second)
 	if err != nil || res[0].Sent != 0 {
 		t.Errorf("flush after catching up: %+v %v (nothing is sent twice)", res, err)
 	}

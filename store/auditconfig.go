@@ -9,6 +9,7 @@ package store
 //	    - http: https://collector.example/ingest
 //	      token_file: ~/.config/hush/collector.token
 //	  forward_timeout: 300ms
+//	  forward_retry: 30s
 //
 // It lives in the user's file only: a sink named by a repository would
 // send who read what to an address a pushed commit chose.
@@ -19,6 +20,10 @@ type AuditConfig struct {
 	// ForwardTimeout bounds what forwarding adds to one command (a Go
 	// duration; "" is 300ms).
 	ForwardTimeout string `yaml:"forward_timeout"`
+	// ForwardRetry is how long a sink that failed rests before an
+	// ordinary command tries it again ("" is 30s; hush audit forward
+	// --flush always tries).
+	ForwardRetry string `yaml:"forward_retry"`
 }
 
 // AuditSink is one place audit lines are forwarded to: exactly one of

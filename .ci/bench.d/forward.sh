@@ -1,13 +1,23 @@
 # Sourced by .ci/bench: hush get and hush run -- true with audit
 # forwarding off and on, against age -d of the same store, at 10 / 1,000
-# / 10,000 secrets. "On" is a syslog sink over UDP to a local port: every
-# command spools its line (one fsync), sends it and cuts the spool, the
-# whole path a real sink costs short of the network.
+# / 10,000 secrets. "On" is a syslog sink over UDP to a local listener that
+# discards: every command spools its line, formats and sends it, and cuts
+# the spool, the whole path a real sink costs short of the network. (A
+# port nobody listens on would not do: the second datagram of a split
+# line gets "connection refused", the sink rests and lines pile up.)
 printf '\n== audit forwarding off / on (syslog udp://127.0.0.1) ==\n'
 fwdcfg="$work/fwd-config"
 mkdir -p "$fwdcfg/hush"
 cp -r "$XDG_CONFIG_HOME/hush/." "$fwdcfg/hush/" 2>/dev/null || true
-printf 'audit:\n  forward:\n    - syslog: udp://127.0.0.1:%s\n' $((20000 + RANDOM % 20000)) > "$fwdcfg/hush/config.yaml"
+fport=$((20000 + RANDOM % 20000))
+# The listener exits by itself after 60 s without a datagram.
+python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1]))); s.settimeout(60)
+while True:
+    try: s.recv(65536)
+    except socket.timeout: break' "$fport" &
+fpid=$!
+printf 'audit:\n  forward:\n    - syslog: udp://127.0.0.1:%s\n' "$fport" > "$fwdcfg/hush/config.yaml"
 printf '%-8s %-5s %10s %10s %10s %9s %9s %12s\n' secrets cmd "off ms" "on ms" "age -d ms" "off/age" "on/age" "on/off"
 for n in 10 1000 10000; do
 	dir="$work/p$n"
@@ -33,3 +43,5 @@ for n in 10 1000 10000; do
 		printf '%-8s %-5s %10s %10s %10s %8sx %8sx %11sx\n' "$n" "$c" "$off" "$on" "$age" "$roff" "$ron" "$onoff"
 	done
 done
+kill "$fpid" 2>/dev/null || true
+wait "$fpid" 2>/dev/null || true

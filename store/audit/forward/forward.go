@@ -36,6 +36,9 @@ import (
 // DefaultTimeout bounds what forwarding adds to a command.
 const DefaultTimeout = 300 * time.Millisecond
 
+// DefaultRetry is how long a sink that failed rests.
+const DefaultRetry = 30 * time.Second
+
 // ErrUnreachable means a sink did not take the lines sent to it; they
 // stay in the spool.
 var ErrUnreachable = errors.New("audit sink unreachable")
@@ -52,6 +55,9 @@ type Forwarder struct {
 	Timeout time.Duration
 	// Version names hush in HTTP requests (User-Agent).
 	Version string
+	// Retry is how long a sink that failed rests before an ordinary
+	// command tries it again (forward_retry; a flush always tries).
+	Retry time.Duration
 	// Sync fsyncs every batch as it is spooled (HUSH_AUDIT_SYNC=1, as
 	// for the log). Without it the spool is fsynced when a send leaves
 	// lines in it: a line a sink took needs no durable copy here, and one
@@ -78,7 +84,14 @@ func New(cfg store.AuditConfig, dir, home string) (*Forwarder, error) {
 	if len(cfg.Forward) == 0 {
 		return nil, nil
 	}
-	f := &Forwarder{Dir: dir, Timeout: DefaultTimeout}
+	f := &Forwarder{Dir: dir, Timeout: DefaultTimeout, Retry: DefaultRetry}
+	if cfg.ForwardRetry != "" {
+		d, err := time.ParseDuration(cfg.ForwardRetry)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%w: audit: forward_retry %q: use a duration like 30s", store.ErrInvalid, cfg.ForwardRetry)
+		}
+		f.Retry = d
+	}
 	if cfg.ForwardTimeout != "" {
 		d, err := time.ParseDuration(cfg.ForwardTimeout)
 		if err != nil || d <= 0 || d > time.Minute {
@@ -319,12 +332,36 @@ func (f *Forwarder) Send(ctx context.Context, wait bool) ([]Result, error) {
 		return nil, err
 	}
 	defer unlock()
+	st := f.readState()
+	// A sink that failed within Retry rests: ordinary commands only
+	// spool for it, so a sink that is down costs each command an append
+	// rather than a read of the backlog and a timeout. A flush (wait)
+	// tries every sink.
+	now := time.Now()
+	resting := func(s Sink) *SinkState {
+		ss := st.Sinks[s.ID()]
+		if wait || ss == nil || ss.LastError == "" || now.Sub(ss.LastErrorTime) >= f.Retry {
+			return nil
+		}
+		return ss
+	}
+	active := 0
+	for _, s := range f.Sinks {
+		if resting(s) == nil {
+			active++
+		}
+	}
+	results := make([]Result, len(f.Sinks))
+	if active == 0 {
+		for i, s := range f.Sinks {
+			results[i] = Result{Sink: s, Pending: -1, Err: fmt.Errorf("%w (resting after: %s)", ErrUnreachable, resting(s).LastError)}
+		}
+		return results, f.syncSpool()
+	}
 	spool, err := f.readSpool()
 	if err != nil {
 		return nil, err
 	}
-	st := f.readState()
-	results := make([]Result, len(f.Sinks))
 	var wg gosync.WaitGroup
 	for i, s := range f.Sinks {
 		ss := st.Sinks[s.ID()]
@@ -335,6 +372,10 @@ func (f *Forwarder) Send(ctx context.Context, wait bool) ([]Result, error) {
 		ss.Sink = s.String()
 		if ss.Offset > int64(len(spool)) || ss.Offset > 0 && spool[ss.Offset-1] != '\n' {
 			ss.Offset = 0 // not this spool's: send it all again
+		}
+		if r := resting(s); r != nil {
+			results[i] = Result{Sink: s, Pending: bytes.Count(spool[ss.Offset:], []byte{'\n'}), Err: fmt.Errorf("%w (resting after: %s)", ErrUnreachable, r.LastError)}
+			continue
 		}
 		wg.Add(1)
 		go func() {

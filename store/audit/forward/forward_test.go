@@ -607,3 +607,29 @@ func TestConcurrentSendersOnce(t *testing.T) {
 		}
 	}
 }
+
+// A sink that failed rests for Retry: ordinary sends skip it (cheaply),
+// a flush tries it; with Retry 0 every send tries it.
+func TestFailedSinkRests(t *testing.T) {
+	c := &collector{t: t, token: "t", down: true}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	f := newForwarder(t, store.AuditSink{HTTP: srv.URL, TokenFile: tokenFile(t, "t")})
+	logDir := t.TempDir()
+	f.Spool(sealed(t, logDir, entry("secret.read", "a/b/C", true)))
+	if res, _ := f.Send(context.Background(), false); res[0].Err == nil {
+		t.Fatal("a down sink took the line")
+	}
+	c.mu.Lock()
+	c.down = false
+	c.mu.Unlock()
+	f.Spool(sealed(t, logDir, entry("secret.read", "a/b/D", true)))
+	res, err := f.Send(context.Background(), false)
+	if err != nil || !errors.Is(res[0].Err, ErrUnreachable) || !strings.Contains(res[0].Err.Error(), "resting") || len(c.got()) != 0 {
+		t.Fatalf("resting sink: %+v %v, collector has %d", res, err, len(c.got()))
+	}
+	f.Retry = 0
+	if res, _ := f.Send(context.Background(), false); res[0].Err != nil || res[0].Sent != 2 {
+		t.Fatalf("Retry 0: %+v", res)
+	}
+}
