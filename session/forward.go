@@ -96,6 +96,10 @@ func (s *Session) forwardAudit() {
 		fw.deadline = now.Add(f.Timeout)
 	}
 	if !now.Before(fw.deadline) {
+		// No time left: the lines wait, durably, for the next command.
+		if err := f.SyncSpool(); err != nil {
+			s.warnForward(err)
+		}
 		return
 	}
 	ctx, cancel := context.WithDeadline(s.Ctx(), fw.deadline)

@@ -233,9 +233,15 @@ func (f *Forwarder) Spool(lines []byte) error {
 	return nil
 }
 
-// syncSpool makes what the spool holds durable.
+// SyncSpool makes what the spool holds durable: for lines spooled when
+// there was no time left to send them.
+func (f *Forwarder) SyncSpool() error { return f.syncSpool() }
+
 func (f *Forwarder) syncSpool() error {
 	sp, err := os.OpenFile(f.spoolPath(), os.O_WRONLY|store.ONoFollow, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("audit forward: spool: %w", err)
 	}
