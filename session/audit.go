@@ -31,6 +31,7 @@ func (s *Session) AuditLog() *audit.Log {
 	}
 	l.Sync = s.Getenv("HUSH_AUDIT_SYNC") == "1"
 	l.Witnesses = s.auditWitnesses(l.Path)
+	l.Appended = s.spoolAudit
 	return l
 }
 
@@ -104,6 +105,7 @@ func (s *Session) Record(entries ...audit.Entry) error {
 	if err := s.AuditLog().Append(entries...); err != nil {
 		return refused(err)
 	}
+	s.forwardAudit()
 	return nil
 }
 

@@ -71,6 +71,8 @@ type Session struct {
 	// keyringWitness is the audit witness in the OS keyring, one per
 	// session so a keyring that did not answer is asked once.
 	keyringWitness *audit.KeyringWitness
+	// forwarding sends audit lines to the configured sinks (forward.go).
+	forwarding *forwarding
 }
 
 // New starts a session. It opens nothing yet.

@@ -33,6 +33,8 @@ type UserConfig struct {
 	// absolute path or ~/path, or a directory ending in "/" for everything
 	// under it.
 	AllowFiles []string `yaml:"allow_files"`
+	// Audit says where audit lines are forwarded (auditconfig.go).
+	Audit AuditConfig `yaml:"audit"`
 
 	path string
 }

@@ -71,7 +71,7 @@ EXAMPLE:
 				}
 				return runAuditRepair(s)
 			}),
-		}},
+		}, auditForwardCommand(env), auditExportCommand(env), auditMergeCommand(env)},
 	}}
 }
 

@@ -134,6 +134,7 @@ func runDoctor(s *ui, asJSON bool) error {
 	} else {
 		add("audit log", true, fmt.Sprintf("%d lines, chain verified; %s", rep.Lines, anchorInfo(rep.Anchored, rep.AnchorNote)), "")
 	}
+	checks = append(checks, forwardCheck(s))
 
 	bad := 0
 	for _, c := range checks {

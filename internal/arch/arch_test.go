@@ -32,6 +32,7 @@ var allowed = []struct {
 	{"scan/cmd/", []string{"scan", "scan/internal/"}},
 	{"store", []string{"crypt"}},
 	{"store/audit", []string{"store", "crypt"}},
+	{"store/audit/forward", []string{"store/audit", "store", "crypt"}},
 	{"store/gitmerge", []string{"store", "crypt"}},
 	{"sync", []string{"store", "crypt"}},
 	{"sync/vault", []string{"sync", "store", "crypt"}},

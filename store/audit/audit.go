@@ -117,6 +117,11 @@ type Log struct {
 	// last lines. On a slow disk the three flushes cost more than
 	// everything else a read does.
 	Sync bool
+	// Appended, when set, receives the lines of each batch exactly as
+	// written (sealed, newline-terminated) after the append succeeded,
+	// while the log's lock is still held, so a receiver sees batches in
+	// the log's order: the forwarding spool (store/audit/forward).
+	Appended func(lines []byte)
 
 	// write, when set, replaces (*os.File).Write for the batch: tests
 	// inject failing and short writes with it.
@@ -264,6 +269,9 @@ func (l *Log) appendLocked(entries []Entry) error {
 			// does not cover keeps the two in agreement.
 			return fail(fmt.Errorf("audit: anchor: %w", err))
 		}
+	}
+	if l.Appended != nil {
+		l.Appended(buf.Bytes())
 	}
 	return nil
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	gosync "sync"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// Script commands for audit forwarding (testdata/script/audit_forward*.txtar).
+func init() {
+	// collector NAME TOKEN [hang] starts an HTTP collector for the rest
+	// of the script, its URL in $NAME. It appends each request's body to
+	// $WORK/NAME.got when it carries the token and the JSON-lines content
+	// type, and answers 401 otherwise (recorded in $WORK/NAME.denied);
+	// with hang it never answers. Every request is a line in
+	// $WORK/NAME.req.
+	scriptCmds["collector"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) < 2 || len(args) > 3 {
+			ts.Fatalf("usage: collector NAME TOKEN [hang]")
+		}
+		name, token, hang := args[0], args[1], len(args) == 3 && args[2] == "hang"
+		var mu gosync.Mutex
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			appendFile(ts.MkAbs(name+".req"), []byte("request\n"))
+			if hang {
+				<-r.Context().Done()
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Method != http.MethodPost || r.Header.Get("Authorization") != "Bearer "+token || r.Header.Get("Content-Type") != "application/x-ndjson" {
+				appendFile(ts.MkAbs(name+".denied"), fmt.Appendf(nil, "%s %q %q\n", r.Method, r.Header.Get("Authorization"), r.Header.Get("Content-Type")))
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			appendFile(ts.MkAbs(name+".got"), body)
+		}))
+		ts.Defer(srv.Close)
+		ts.Setenv(name, srv.URL)
+	}
+	// freeport NAME sets $NAME to a TCP and UDP port of 127.0.0.1 nothing
+	// listens on (yet).
+	scriptCmds["freeport"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: freeport NAME")
+		}
+		for {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			ts.Check(err)
+			port := l.Addr().(*net.TCPAddr).Port
+			l.Close()
+			if pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+				pc.Close()
+				ts.Setenv(args[0], strconv.Itoa(port))
+				return
+			}
+		}
+	}
+	// waitport PORT waits (up to 20 s) until 127.0.0.1:PORT accepts TCP.
+	scriptCmds["waitport"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: waitport PORT")
+		}
+		for range 2000 {
+			if c, err := net.Dial("tcp", "127.0.0.1:"+args[0]); err == nil {
+				c.Close()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		ts.Fatalf("nothing listens on 127.0.0.1:%s", args[0])
+	}
+	// waitlines FILE N waits (up to 20 s) until FILE has N lines.
+	scriptCmds["waitlines"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: waitlines FILE N")
+		}
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		n := 0
+		for range 2000 {
+			b, _ := os.ReadFile(ts.MkAbs(args[0]))
+			if n = bytes.Count(b, []byte("\n")); n >= want {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		ts.Fatalf("%s has %d lines, want %d", args[0], n, want)
+	}
+	// lines FILE N asserts FILE has N lines.
+	scriptCmds["lines"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: lines FILE N")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		if err != nil && !os.IsNotExist(err) {
+			ts.Fatalf("%v", err)
+		}
+		n := bytes.Count(b, []byte("\n"))
+		if (strconv.Itoa(n) == args[1]) == neg {
+			ts.Fatalf("%s has %d lines", args[0], n)
+		}
+	}
+}
+
+func appendFile(path string, b []byte) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	f.Write(b)
+	f.Close()
+}
