@@ -64,6 +64,7 @@ func TestVaultDatabaseScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": scriptCmds["waitfile"],
+			"sendsig":  scriptCmds["sendsig"],
 			// envfile VAR=FILE sets VAR to FILE's content, trimmed.
 			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
 				name, file, ok := strings.Cut(strings.Join(args, " "), "=")

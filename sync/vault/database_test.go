@@ -135,3 +135,52 @@ func TestDatabaseLease(t *testing.T) {
 		v.Revoke(ctx, l.ID)
 	}
 }
+
+// TestDatabaseMaxTTL: renewing a database credential up to its max_ttl
+// never fails; Vault's last answers are a zero duration (its refusal in
+// the last second, "past the max TTL", included), the end Keep waits for
+// rather than a failure it retries; then Vault revokes the lease and
+// Postgres drops the role.
+func TestDatabaseMaxTTL(t *testing.T) {
+	t.Parallel()
+	srv := vaulttest.StartWithPlugins(t)
+	pg := vaulttest.StartPostgres(t)
+	mount := database(t, srv, pg, "2s", "5s")
+	v := newVault(t, srv, "secret", setup{})
+	ctx := context.Background()
+	l, err := v.Lease(ctx, mount+"/creds/app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Duration
+	for i := 0; ; i++ {
+		if i == 60 {
+			t.Fatalf("no zero duration after %d renewals: %v", i, got)
+		}
+		d, err := v.Renew(ctx, l.ID, l.Duration)
+		if err != nil {
+			t.Fatalf("renewal %d (after %v) failed before the end: %v", i, got, err)
+		}
+		got = append(got, d)
+		if d == 0 {
+			break
+		}
+		if d > l.Duration {
+			t.Fatalf("renewed for %v, more than the %v asked", d, l.Duration)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if len(got) < 4 {
+		t.Errorf("renewals %v: the lease ended before its max TTL", got)
+	}
+	for i := 0; len(vaultRoles(t, pg)) != 0; i++ {
+		if i == 50 {
+			t.Fatalf("roles 10 s after the max TTL: %q", vaultRoles(t, pg))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// The lease is gone: a renewal now is a failure, not the end again.
+	if _, err := v.Renew(ctx, l.ID, l.Duration); err == nil {
+		t.Error("renewing a revoked lease answered no error")
+	}
+}
