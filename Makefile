@@ -27,9 +27,11 @@ build:
 deps:
 	.ci/deps
 
-# The real Vault server the sync tests run, built from its Go module.
+# The real Vault server the sync tests run, built from its Go module, and
+# the external plugins it runs (the database engine's PostgreSQL plugin).
 vault:
 	.ci/vault
+	.ci/vault-plugins
 
 # The whole suite, real components included (installed by .ci/deps).
 test: deps

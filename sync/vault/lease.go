@@ -2,7 +2,9 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +54,9 @@ func (v *Vault) Renew(ctx context.Context, leaseID string, increment time.Durati
 	}
 	s, err := v.client.Logical().WriteWithContext(ctx, "sys/leases/renew",
 		map[string]any{"lease_id": leaseID, "increment": int(increment / time.Second)})
+	if pastMaxTTL(err) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, v.wrap("renew lease", leaseName(leaseID), err)
 	}
@@ -59,6 +64,25 @@ func (v *Vault) Renew(ctx context.Context, leaseID string, increment time.Durati
 		return 0, fmt.Errorf("vault: renew lease %s: empty answer", leaseName(leaseID))
 	}
 	return time.Duration(s.LeaseDuration) * time.Second, nil
+}
+
+// pastMaxTTL says Vault refused a renewal because the lease (or token)
+// is at its max TTL: in its last second or so, where another server
+// would answer a TTL of zero, Vault answers HTTP 400 "past the max TTL,
+// cannot renew" (the database engine does, seen with Vault 1.19). That is
+// the lease's fixed end, which Renew reports as a zero duration, not a
+// failure to retry.
+func pastMaxTTL(err error) bool {
+	var re *vaultapi.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	for _, e := range re.Errors {
+		if strings.Contains(e, "past the max TTL") {
+			return true
+		}
+	}
+	return false
 }
 
 // Revoke ends a lease through sys/leases/revoke. Vault answers success

@@ -45,6 +45,9 @@ func (v *Vault) TokenLease(ctx context.Context) (*sync.Lease, error) {
 // token's max TTL) and returns its new TTL.
 func (v *Vault) renewSelf(ctx context.Context, increment time.Duration) (time.Duration, error) {
 	s, err := v.client.Auth().Token().RenewSelfWithContext(ctx, int(increment/time.Second))
+	if pastMaxTTL(err) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, v.wrap("renew", "auth/token/renew-self", err)
 	}

@@ -2,6 +2,9 @@
 // binary `make vault` builds into .cache/bin/vault (or a vault on PATH), on
 // a free loopback port, with a random root token and a temporary HOME.
 // Without the binary a test skips, or fails when HUSH_TEST_REQUIRE_ALL=1.
+// StartWithPlugins also registers the plugins `make vault` builds into
+// .cache/bin/plugins (the database engine's PostgreSQL plugin), and
+// StartPostgres runs a throwaway PostgreSQL cluster for them.
 package vaulttest
 
 import (
@@ -30,6 +33,11 @@ type Server struct {
 	cmd   *exec.Cmd
 	log   *bytes.Buffer
 	done  chan struct{}
+
+	// Plugins are the external plugins registered at start
+	// (StartWithPlugins: the files of the plugin directory beside the
+	// binary).
+	Plugins []string
 
 	bin  string
 	args []string
@@ -65,10 +73,66 @@ func Binary(t testing.TB) string {
 	return ""
 }
 
+// pluginDir is the plugins directory beside bin with the plugins in it,
+// or "" when there is none or it is empty. The path is resolved: Vault
+// refuses a plugin directory that is a symbolic link.
+func pluginDir(bin string) (string, []string) {
+	dir, err := filepath.EvalSymlinks(filepath.Join(filepath.Dir(bin), "plugins"))
+	if err != nil {
+		return "", nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", nil
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	return dir, names
+}
+
+// PostgresPlugin is the name of the database engine's PostgreSQL plugin,
+// as registered by StartWithPlugins. A server without it skips t, or fails
+// it under HUSH_TEST_REQUIRE_ALL=1.
+func (s *Server) PostgresPlugin(t testing.TB) string {
+	t.Helper()
+	const name = "postgresql-database-plugin"
+	for _, n := range s.Plugins {
+		if n == name {
+			return name
+		}
+	}
+	if os.Getenv("HUSH_TEST_REQUIRE_ALL") == "1" {
+		t.Fatalf("HUSH_TEST_REQUIRE_ALL=1 but Vault's %s is not in .cache/bin/plugins: run make vault", name)
+	}
+	t.Skipf("no %s in .cache/bin/plugins (run make vault)", name)
+	return ""
+}
+
 // Start runs a dev server for the rest of t.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s, err := start(Binary(t), t.TempDir(), false)
+	s, err := start(Binary(t), t.TempDir(), false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartWithPlugins is Start with -dev-plugin-dir: the external plugins in
+// .cache/bin/plugins beside the binary are registered (see Plugins and
+// PostgresPlugin). Registering them starts each once, a second or so
+// under load, which is why Start does not.
+func StartWithPlugins(t testing.TB) *Server {
+	t.Helper()
+	s, err := start(Binary(t), t.TempDir(), false, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +145,7 @@ func Start(t testing.TB) *Server {
 func StartTLS(t testing.TB) (s *Server, caFile string) {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := start(Binary(t), dir, true)
+	s, err := start(Binary(t), dir, true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +172,7 @@ func Shared(t testing.TB) *Server {
 		if err != nil {
 			t.Fatal(err)
 		}
-		shared, sharedErr = start(bin, dir, false)
+		shared, sharedErr = start(bin, dir, false, false)
 	}
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
@@ -126,7 +190,7 @@ func StopShared() {
 	}
 }
 
-func start(bin, dir string, useTLS bool) (*Server, error) {
+func start(bin, dir string, useTLS, plugins bool) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -143,6 +207,12 @@ func start(bin, dir string, useTLS bool) (*Server, error) {
 		return nil, err
 	}
 	args := []string{"server", "-dev", "-dev-root-token-id=" + s.Token, "-dev-listen-address=" + addr, "-dev-no-store-token"}
+	if plugins {
+		if dir, names := pluginDir(bin); dir != "" {
+			args = append(args, "-dev-plugin-dir="+dir)
+			s.Plugins = names
+		}
+	}
 	hc := http.DefaultClient
 	if useTLS {
 		s.Addr = "https://" + addr
