@@ -19,7 +19,7 @@ func (s *Session) LiveConflicts(p *store.Project, env string, id *crypt.Identity
 		return c, err
 	}
 	if unmerged, known := s.gitUnmerged(p.TeamPath(env)); known && !unmerged {
-		if err := p.WriteConflicts(env, nil, nil); err != nil {
+		if err := p.WriteConflicts(env, nil, nil, nil); err != nil {
 			return nil, err
 		}
 		s.Report.Infof("cleared the saved merge conflicts of %s (%s): git no longer has its store unmerged (the merge was aborted or settled)",

@@ -165,13 +165,23 @@ func (s *Session) GitMerge(o MergeOptions) (*MergeReport, error) {
 	rep.NotMe = !slices.ContainsFunc(rcpts, func(r store.Recipient) bool {
 		return crypt.CanonicalRecipient(r.Key) == crypt.CanonicalRecipient(id.Public)
 	})
+	// Ours is the store as this user last saw it; theirs must continue its
+	// lineage, or it was written by someone who could not read it.
+	if err := p.VerifyLineage(env, docs[1]); err != nil {
+		return rep, fmt.Errorf("merge %s: %w; ours kept, nothing merged", o.Path, err)
+	}
+	lineage, previous, err := store.MergedLineage(env, docs[1], docs[2])
+	if err != nil {
+		return rep, fmt.Errorf("merge %s: %w; ours kept, nothing merged", o.Path, err)
+	}
 	merged, conflicts := store.Merge3(docs[0], docs[1], docs[2])
+	merged.Lineage, merged.Previous = lineage, previous
 	if err := s.AuditReady(); err != nil {
 		return rep, err
 	}
 	err = store.WriteTo(o.Ours, merged, rcpts)
 	if err == nil {
-		err = p.WriteConflicts(env, conflicts, rcpts)
+		err = p.WriteConflicts(env, conflicts, rcpts, merged)
 	}
 	if err := join(err, s.Audit(audit.SecretWrite, []string{s.SecretPath(env, "")}, err)); err != nil {
 		return rep, err
@@ -266,7 +276,9 @@ func (s *Session) Resolve(keys []string, theirs bool) (*ResolveReport, error) {
 		rel = r
 	}
 	var rcpts []store.Recipient
+	var of *store.Document
 	err = s.Update(env, store.Team, keys, func(d *store.Document, _ time.Time) error {
+		of = d
 		for _, k := range keys {
 			cur, c := d.Secrets[k], conflicts[k]
 			if (cur == nil) != (c.Ours == nil) || cur != nil && cur.Value != c.Ours.Value {
@@ -305,7 +317,7 @@ func (s *Session) Resolve(keys []string, theirs bool) (*ResolveReport, error) {
 	for _, k := range keys {
 		delete(conflicts, k)
 	}
-	if err := p.WriteConflicts(env, conflicts, rcpts); err != nil {
+	if err := p.WriteConflicts(env, conflicts, rcpts, of); err != nil {
 		return nil, err
 	}
 	return &ResolveReport{Env: env, Keys: keys, Theirs: theirs, Remaining: store.ConflictNames(conflicts), Store: p.TeamPath(env)}, nil

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"errors"
+
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
@@ -153,4 +155,40 @@ func (s *Session) RepairAudit() (*audit.Repaired, audit.Report, error) {
 	}
 	rep, err := log.VerifyAll(key, nil)
 	return r, rep, err
+}
+
+// RefusedStores lists those of envs whose team store is refused because it
+// does not continue the lineage this user last saw (store/lineage.go).
+// Reading for that is not a read of a value: nothing is kept or shown.
+func (s *Session) RefusedStores(envs []string) ([]string, error) {
+	p, err := s.Project()
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.Identity()
+	if err != nil {
+		return nil, nil // without an identity no store is read, none refused
+	}
+	var out []string
+	for _, env := range envs {
+		var fe *store.ForgedError
+		if _, err := p.Read(env, store.Team, id); errors.As(err, &fe) {
+			out = append(out, env)
+		}
+	}
+	return out, nil
+}
+
+// AcceptStores takes the team stores of envs as they are now (hush member
+// ack, after RefusedStores named them), with a project.ack line each.
+func (s *Session) AcceptStores(envs []string) error {
+	p, err := s.Project()
+	if err != nil {
+		return err
+	}
+	if err := s.AuditReady(); err != nil {
+		return err
+	}
+	err = p.ForgetLineage(envs...)
+	return join(err, s.Audit(audit.ProjectAck, s.EnvPaths(envs), err))
 }

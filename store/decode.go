@@ -107,7 +107,7 @@ func (p *fastParser) fields(known []string, member func(name string) bool) bool 
 }
 
 var (
-	documentFields = []string{"version", "environment", "secrets"}
+	documentFields = []string{"version", "environment", "secrets", "lineage", "previous_lineage"}
 	secretFields   = []string{"value", "type", "created", "updated", "rotated", "rotate_every", "note", "exposed", "compromised"}
 	exposureFields = []string{"to", "since"}
 )
@@ -120,6 +120,10 @@ func (p *fastParser) document() (*Document, bool) {
 			d.Version, ok = p.version()
 		case "environment":
 			d.Environment, ok = p.str()
+		case "lineage":
+			d.Lineage, ok = p.str()
+		case "previous_lineage":
+			d.Previous, ok = p.str()
 		case "secrets":
 			d.Secrets, ok = p.secrets()
 		}
@@ -132,15 +136,17 @@ func (p *fastParser) document() (*Document, bool) {
 // get): the whole document is parsed and checked, but only key is kept.
 // ok is false when the fast path declines; the caller then decodes the
 // whole document, whose answer (a document or an error) stands.
-func decodeOne(plain, env, key string) (sec *Secret, ok bool) {
+// It returns the document holding that one secret (or none).
+func decodeOne(plain, env, key string) (d *Document, ok bool) {
 	if key == "" {
 		return nil, false
 	}
-	d, ok := decodeFastOnly(plain, key)
-	if !ok || (d.Version != formatText && d.Version != FormatVersion) || d.Environment != env {
+	d, ok = decodeFastOnly(plain, key)
+	if !ok || (d.Version != formatText && d.Version != FormatVersion) || d.Environment != env ||
+		!validLineage(d.Lineage) || !validLineage(d.Previous) || d.Previous != "" && d.Lineage == "" {
 		return nil, false
 	}
-	return d.Secrets[key], true
+	return d, true
 }
 
 // version reads a non-negative integer of at most nine digits, written as

@@ -109,13 +109,17 @@ func FuzzDecodeOne(f *testing.F) {
 	f.Add([]byte(`{"version":2,"environment":"dev","secrets":{"A":{"value":"x"}}}`), "A")
 	f.Add([]byte(`{"version":1,"environment":"prod","secrets":{"A":{"value":"x"}}}`), "A")
 	f.Fuzz(func(t *testing.T, in []byte, key string) {
-		sec, ok := decodeOne(string(in), "dev", key)
+		one, ok := decodeOne(string(in), "dev", key)
 		if !ok {
 			return
 		}
+		sec := one.Secrets[key]
 		d, err := DecodeDocument(in, "dev")
 		if err != nil {
 			t.Fatalf("decodeOne took a secret from a document DecodeDocument refuses (%v): %q", err, in)
+		}
+		if one.Lineage != d.Lineage || one.Previous != d.Previous {
+			t.Fatalf("decodeOne's lineage %q/%q, the document's %q/%q", one.Lineage, one.Previous, d.Lineage, d.Previous)
 		}
 		if !reflect.DeepEqual(sec, d.Secrets[key]) {
 			t.Fatalf("decodeOne(%q) = %#v, the document holds %#v", key, sec, d.Secrets[key])
@@ -127,10 +131,11 @@ func TestDecodeOneTakesHushOutput(t *testing.T) {
 	d := benchDoc(20)
 	plain, _ := d.Encode()
 	for _, key := range []string{"KEY_00000", "KEY_00019", "KEY_99999"} {
-		sec, ok := decodeOne(string(plain), "dev", key)
+		one, ok := decodeOne(string(plain), "dev", key)
 		if !ok {
 			t.Fatalf("decodeOne declined hush's own encoding for %s", key)
 		}
+		sec := one.Secrets[key]
 		if !reflect.DeepEqual(sec, d.Secrets[key]) {
 			t.Fatalf("decodeOne(%s) = %#v, want %#v", key, sec, d.Secrets[key])
 		}

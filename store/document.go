@@ -39,9 +39,14 @@ const encodingBase64 = "base64"
 
 // Document is the plaintext inside .hush/<env>.age and personal stores.
 type Document struct {
-	Version     int                `json:"version"`
-	Environment string             `json:"environment"`
-	Secrets     map[string]*Secret `json:"secrets"`
+	Version     int    `json:"version"`
+	Environment string `json:"environment"`
+	// Lineage is a random value only the environment's recipients know,
+	// carried by every write of its team store; Previous is the one it
+	// replaced when a member removal changed it (see lineage.go).
+	Lineage  string             `json:"lineage,omitempty"`
+	Previous string             `json:"previous_lineage,omitempty"`
+	Secrets  map[string]*Secret `json:"secrets"`
 }
 
 // Secret is one value and its metadata. Value holds any bytes; in the
@@ -180,6 +185,12 @@ func (d *Document) Encode() ([]byte, error) {
 	fmt.Fprintf(&buf, "{\"version\":%d,\"environment\":", d.version())
 	env, _ := json.Marshal(d.Environment)
 	buf.Write(env)
+	if d.Lineage != "" {
+		fmt.Fprintf(&buf, ",\"lineage\":%q", d.Lineage)
+	}
+	if d.Previous != "" {
+		fmt.Fprintf(&buf, ",\"previous_lineage\":%q", d.Previous)
+	}
 	buf.WriteString(",\"secrets\":{")
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -228,6 +239,9 @@ func decodeDocument(plain string, env string) (*Document, error) {
 	}
 	if d.Environment != env {
 		return nil, fmt.Errorf("%w: the file for environment %q holds environment %q (was it copied over?)", ErrIntegrity, env, d.Environment)
+	}
+	if !validLineage(d.Lineage) || !validLineage(d.Previous) || d.Previous != "" && d.Lineage == "" {
+		return nil, fmt.Errorf("%w: %s: the store's lineage is malformed", ErrIntegrity, env)
 	}
 	if d.Secrets == nil {
 		d.Secrets = map[string]*Secret{}

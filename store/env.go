@@ -43,6 +43,12 @@ func (p *Project) Path(env string, scope Scope) string {
 // yet reads as an empty document; every other failure is an error and
 // yields no secrets at all.
 func (p *Project) Read(env string, scope Scope, id *crypt.Identity) (*Document, error) {
+	return p.read(env, scope, id, false)
+}
+
+// read is Read; locked says the caller holds the project lock (a pin the
+// lineage needs is then written without taking it again).
+func (p *Project) read(env string, scope Scope, id *crypt.Identity, locked bool) (*Document, error) {
 	plain, exists, err := p.decrypt(env, scope, id)
 	if err != nil {
 		return nil, err
@@ -50,7 +56,27 @@ func (p *Project) Read(env string, scope Scope, id *crypt.Identity) (*Document, 
 	if !exists {
 		return NewDocument(env), nil
 	}
-	return decodeDocument(plain, env)
+	d, err := decodeDocument(plain, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.lineageRead(env, scope, d, locked); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// lineageRead checks a team store just read against its lineage pin, and
+// pins what it may (see lineage.go).
+func (p *Project) lineageRead(env string, scope Scope, d *Document, locked bool) error {
+	if scope != Team {
+		return nil
+	}
+	repin, err := p.checkLineage(env, d)
+	if err != nil || repin == "" {
+		return err
+	}
+	return p.pinLineage(env, repin, locked)
 }
 
 // ReadKey is Read for one secret (nil when the store does not hold it),
@@ -61,11 +87,13 @@ func (p *Project) ReadKey(env string, scope Scope, id *crypt.Identity, key strin
 	if err != nil || !exists {
 		return nil, err
 	}
-	if sec, ok := decodeOne(plain, env, key); ok {
-		return sec, nil
+	d, ok := decodeOne(plain, env, key)
+	if !ok {
+		if d, err = decodeDocument(plain, env); err != nil {
+			return nil, err
+		}
 	}
-	d, err := decodeDocument(plain, env)
-	if err != nil {
+	if err := p.lineageRead(env, scope, d, false); err != nil {
 		return nil, err
 	}
 	return d.Secrets[key], nil
@@ -202,6 +230,9 @@ func (p *Project) write(doc *Document, scope Scope, id *crypt.Identity) error {
 	if err != nil {
 		return err
 	}
+	if scope == Team && doc.Lineage == "" {
+		doc.Lineage = newLineage() // a new store, or one from before lineages
+	}
 	plain, err := doc.Encode()
 	if err != nil {
 		return err
@@ -215,7 +246,13 @@ func (p *Project) write(doc *Document, scope Scope, id *crypt.Identity) error {
 			return err
 		}
 	}
-	return WriteFileAtomic(p.Path(doc.Environment, scope), ct)
+	if err := WriteFileAtomic(p.Path(doc.Environment, scope), ct); err != nil {
+		return err
+	}
+	if scope == Team {
+		return p.pinLineage(doc.Environment, lineageSum(doc.Lineage), true)
+	}
+	return nil
 }
 
 // Update reads a store under its lock, lets fn change the document, and
@@ -244,7 +281,7 @@ func (p *Project) Update(env string, scope Scope, id *crypt.Identity, fn func(*D
 			return err
 		}
 	}
-	doc, err := p.Read(env, scope, id)
+	doc, err := p.read(env, scope, id, true)
 	if err != nil {
 		return err
 	}
@@ -363,5 +400,11 @@ func (p *Project) RemoveEnv(env string) error {
 			return err
 		}
 	}
-	return nil
+	// An environment made again under this name starts a new lineage.
+	pf, err := p.readPins()
+	if err != nil || pf.Lineage[env] == "" {
+		return err
+	}
+	delete(pf.Lineage, env)
+	return p.writePins(pf)
 }

@@ -76,7 +76,7 @@ func (p *Project) teamForWrite(env string, id *crypt.Identity) (*EnvConfig, *Doc
 	if err := p.checkPin(env); err != nil {
 		return nil, nil, err
 	}
-	doc, err := p.Read(env, Team, id)
+	doc, err := p.read(env, Team, id, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -110,7 +110,7 @@ func (p *Project) teamForRemoval(env, who string, id *crypt.Identity) (*EnvConfi
 	} else if rs, ok := pf.Envs[env]; ok {
 		pinned = rs
 	}
-	doc, err := p.Read(env, Team, id)
+	doc, err := p.read(env, Team, id, true)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -236,6 +236,12 @@ func (p *Project) RemoveMember(who string, envs []string, id *crypt.Identity, no
 				}
 			}
 			ec.Recipients = keep
+			// The removed member knows the lineage: start a new one,
+			// naming the old so readers follow (lineage.go).
+			if doc.Lineage != "" {
+				doc.Previous = doc.Lineage
+			}
+			doc.Lineage = newLineage()
 			// The store first: once it is re-encrypted the member cannot
 			// read the current file, and hush.yaml still naming them only
 			// makes status pessimistic until the rerun.

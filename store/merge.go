@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -128,9 +129,14 @@ func ConflictNames(c map[string]Conflict) []string {
 // conflictDoc is what a merge leaves for `hush resolve`: both sides of each
 // conflicting key, encrypted like the store itself.
 type conflictDoc struct {
-	Version     int                 `json:"version"`
-	Environment string              `json:"environment"`
-	Conflicts   map[string]Conflict `json:"conflicts"`
+	Version     int    `json:"version"`
+	Environment string `json:"environment"`
+	// Lineage and Previous are the store's (lineage.go): a conflict file
+	// someone without the store's lineage wrote is refused, so hush
+	// resolve --theirs cannot pick a planted value.
+	Lineage   string              `json:"lineage,omitempty"`
+	Previous  string              `json:"previous_lineage,omitempty"`
+	Conflicts map[string]Conflict `json:"conflicts"`
 }
 
 // ConflictPath is where a merge keeps the unresolved keys of env.
@@ -138,9 +144,10 @@ func (p *Project) ConflictPath(env string) string {
 	return p.Dir() + "/." + env + ".conflict.age"
 }
 
-// WriteConflicts stores conflicts for env, encrypted to rcpts, or removes
-// the file when there are none.
-func (p *Project) WriteConflicts(env string, conflicts map[string]Conflict, rcpts []Recipient) error {
+// WriteConflicts stores conflicts for env, encrypted to rcpts, with the
+// lineage of of, the store document they belong to; or removes the file
+// when there are none.
+func (p *Project) WriteConflicts(env string, conflicts map[string]Conflict, rcpts []Recipient, of *Document) error {
 	path := p.ConflictPath(env)
 	if len(conflicts) == 0 {
 		return removeIfExists(path)
@@ -154,7 +161,11 @@ func (p *Project) WriteConflicts(env string, conflicts map[string]Conflict, rcpt
 			}
 		}
 	}
-	plain, err := json.Marshal(conflictDoc{Version: version, Environment: env, Conflicts: conflicts})
+	cd := conflictDoc{Version: version, Environment: env, Conflicts: conflicts}
+	if of != nil {
+		cd.Lineage, cd.Previous = of.Lineage, of.Previous
+	}
+	plain, err := json.Marshal(cd)
 	if err != nil {
 		return err
 	}
@@ -185,6 +196,16 @@ func (p *Project) ReadConflicts(env string, id *crypt.Identity) (map[string]Conf
 	var cd conflictDoc
 	if err := json.Unmarshal(plain, &cd); err != nil || (cd.Version != formatText && cd.Version != FormatVersion) || cd.Environment != env {
 		return nil, fmt.Errorf("%w: conflicts of %s: not a hush conflict file for this environment", ErrIntegrity, env)
+	}
+	if !validLineage(cd.Lineage) || !validLineage(cd.Previous) {
+		return nil, fmt.Errorf("%w: conflicts of %s: the lineage is malformed", ErrIntegrity, env)
+	}
+	if _, err := p.checkLineage(env, &Document{Lineage: cd.Lineage, Previous: cd.Previous}); err != nil {
+		var fe *ForgedError
+		if errors.As(err, &fe) {
+			fe.What = "the saved merge conflicts (" + p.ConflictPath(env) + ")"
+		}
+		return nil, err
 	}
 	if cd.Conflicts == nil {
 		cd.Conflicts = map[string]Conflict{}

@@ -69,8 +69,8 @@ func TestDocumentVersions(t *testing.T) {
 			t.Errorf("%s keeps its decoding mark", name)
 		}
 	}
-	sec, ok := decodeOne(string(plain), "dev", "TEXT")
-	if ok && sec.Value != d.Secrets["TEXT"].Value {
+	one, ok := decodeOne(string(plain), "dev", "TEXT")
+	if ok && one.Secrets["TEXT"].Value != d.Secrets["TEXT"].Value {
 		t.Error("decodeOne of a version-2 document")
 	}
 
@@ -228,11 +228,15 @@ func TestConflictFileBinary(t *testing.T) {
 	t.Parallel()
 	p, id := newProject(t)
 	rcpts := []Recipient{{Key: id.Public, Label: "me"}}
+	store, err := p.Read("dev", Team, id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		ours, theirs string
 	}{{"text a", "text b"}, {"\xff\x00ours", "\xfetheirs"}} {
 		in := map[string]Conflict{"K": {Ours: &Secret{Value: Value(c.ours)}, Theirs: &Secret{Value: Value(c.theirs)}}}
-		if err := p.WriteConflicts("dev", in, rcpts); err != nil {
+		if err := p.WriteConflicts("dev", in, rcpts, store); err != nil {
 			t.Fatal(err)
 		}
 		got, err := p.ReadConflicts("dev", id)

@@ -110,7 +110,18 @@ func runAck(s *ui, yes, recipientsOnly bool) error {
 			printf(s.env.Stderr, "hush: scan.yaml allows %s\n", e)
 		}
 	}
-	if len(changed) == 0 && len(settings) == 0 && len(scanNew) == 0 {
+	// A team store refused for its lineage is acknowledged per
+	// environment, after checking with its members.
+	var refused []string
+	if envs != nil {
+		if refused, err = s.RefusedStores(envs); err != nil {
+			return err
+		}
+		for _, e := range refused {
+			printf(s.env.Stderr, "hush: %s: the team store does not continue the one you last read (recreated, written by an older hush, or replaced by someone who could not read it)\n", e)
+		}
+	}
+	if len(changed) == 0 && len(settings) == 0 && len(scanNew) == 0 && len(refused) == 0 {
 		what := "hush.yaml is as you last acknowledged it"
 		if envs != nil {
 			what = "recipients of " + strings.Join(envs, ", ") + " are as you last encrypted them"
@@ -131,6 +142,12 @@ func runAck(s *ui, yes, recipientsOnly bool) error {
 		if err := s.Acknowledge(shown, envs, changed, len(settings) > 0); err != nil {
 			return err
 		}
+	}
+	if len(refused) > 0 {
+		if err := s.AcceptStores(refused); err != nil {
+			return err
+		}
+		s.infof("took the team store of %s as it is now", strings.Join(refused, ", "))
 	}
 	if len(scanNew) > 0 {
 		if err := s.AcknowledgeScanAllow(scanNow); err != nil {
