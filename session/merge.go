@@ -170,9 +170,13 @@ func (s *Session) GitMerge(o MergeOptions) (*MergeReport, error) {
 	if err := p.VerifyLineage(env, docs[1]); err != nil {
 		return rep, fmt.Errorf("merge %s: %w; ours kept, nothing merged", o.Path, err)
 	}
-	lineage, previous, err := store.MergedLineage(env, docs[1], docs[2])
-	if err != nil {
-		return rep, fmt.Errorf("merge %s: %w; ours kept, nothing merged", o.Path, err)
+	// Both sides adding the environment (no base) made two lineages that
+	// never met: the merge keeps ours.
+	lineage, previous := docs[1].Lineage, docs[1].Previous
+	if !sides.NoBase {
+		if lineage, previous, err = store.MergedLineage(env, docs[1], docs[2]); err != nil {
+			return rep, fmt.Errorf("merge %s: %w; ours kept, nothing merged", o.Path, err)
+		}
 	}
 	merged, conflicts := store.Merge3(docs[0], docs[1], docs[2])
 	merged.Lineage, merged.Previous = lineage, previous

@@ -402,7 +402,7 @@ func (p *Project) RemoveEnv(env string) error {
 	}
 	// An environment made again under this name starts a new lineage.
 	pf, err := p.readPins()
-	if err != nil || pf.Lineage[env] == "" {
+	if err != nil || len(pf.Lineage[env]) == 0 {
 		return err
 	}
 	delete(pf.Lineage, env)

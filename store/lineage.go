@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 )
 
 // A team store is age-encrypted to public recipients, and age does not
@@ -13,17 +14,18 @@ import (
 // to everyone who never could read the environment. It is a random value
 // inside the encrypted document, created with the store and carried by
 // every write (a write decrypts the store first, so only a recipient can
-// carry it on). Each user pins a hash of the lineage they last read or
-// wrote, per environment; a store whose lineage is not the pinned one —
-// nor names it as the one it replaced — was not written by anyone who
-// could read the version before, and is refused (exit 5).
+// carry it on). Each user pins hashes of the lineages they have read or
+// written, per environment; a store whose lineage is none of them — and
+// does not name one as the lineage it replaced — was not written by anyone
+// who could read a version before, and is refused (exit 5).
 //
-// A member removal starts a new lineage (the removed member knew the old
-// one) and keeps the old as Previous, so readers follow the change. What
-// stays open: a current or just-removed member can still write a store
-// that passes (they know the lineage); the first read of a checkout trusts
-// what it finds (trust on first use); and a hush from before lineages
-// drops it when it writes, which the next reader reports.
+// A member removal starts a new lineage and keeps the old as Previous, so
+// readers follow the change; the old one stays pinned too, because git
+// goes back to it (a reset, a branch from before the removal). What stays
+// open: a current or removed member can still write a store that passes
+// (they know a pinned lineage); the first read of a checkout trusts what
+// it finds (trust on first use); and a hush from before lineages drops it
+// when it writes, which the next reader reports.
 
 // newLineage is a fresh lineage: 32 random bytes, hex.
 func newLineage() string {
@@ -63,37 +65,41 @@ type ForgedError struct {
 }
 
 func (e *ForgedError) Error() string {
-	return fmt.Sprintf("%s of %s was not written by anyone who could read its previous version (its lineage is not the one you last saw): someone with push access may have replaced it; check git log -p .hush/%s.age, then restore a version a member wrote (git checkout COMMIT -- .hush/%s.age) — if the environment was recreated on purpose, confirm with its members, then run: hush member ack --env %s",
+	return fmt.Sprintf("%s of %s was not written by anyone who could read its previous version (its lineage is none you have seen): someone with push access may have replaced it; check git log -p .hush/%s.age, then restore a version a member wrote (git checkout COMMIT -- .hush/%s.age) — if the environment was recreated on purpose, confirm with its members, then run: hush member ack --env %s",
 		e.What, e.Env, e.Env, e.Env, e.Env)
 }
 
 func (e *ForgedError) Unwrap() error { return ErrIntegrity }
 
-// checkLineage judges d, env's team store as just read, against the pin.
-// It returns the sum to pin ("" when the pin stands).
+// maxLineages is how many lineages of one environment the pins keep: one
+// per member removal seen, the oldest forgotten first.
+const maxLineages = 16
+
+// checkLineage judges d, env's team store as just read, against the pins.
+// It returns the sum to pin ("" when nothing new is to be pinned).
 func (p *Project) checkLineage(env string, d *Document) (repin string, err error) {
 	pf, err := p.readPins()
 	if err != nil {
 		return "", err
 	}
-	pinned, ok := pf.Lineage[env]
+	seen := pf.Lineage[env]
 	switch {
-	case !ok:
+	case len(seen) == 0:
 		if d.Lineage == "" {
 			return "", nil // a store from before lineages, never pinned
 		}
 		return lineageSum(d.Lineage), nil // trust on first use
 	case d.Lineage == "":
 		return "", &ForgedError{Env: env, What: "the team store"}
-	case lineageSum(d.Lineage) == pinned:
+	case slices.Contains(seen, lineageSum(d.Lineage)):
 		return "", nil
-	case d.Previous != "" && lineageSum(d.Previous) == pinned:
+	case d.Previous != "" && slices.Contains(seen, lineageSum(d.Previous)):
 		return lineageSum(d.Lineage), nil // a member removal started a new one
 	}
 	return "", &ForgedError{Env: env, What: "the team store"}
 }
 
-// pinLineage records sum as env's lineage. Unless the caller holds the
+// pinLineage adds sum to env's lineages. Unless the caller holds the
 // project lock, it takes it, so the pin file is never written from a
 // stale copy.
 func (p *Project) pinLineage(env, sum string, locked bool) error {
@@ -108,13 +114,17 @@ func (p *Project) pinLineage(env, sum string, locked bool) error {
 	if err != nil {
 		return err
 	}
-	if pf.Lineage == nil {
-		pf.Lineage = map[string]string{}
-	}
-	if pf.Lineage[env] == sum {
+	if slices.Contains(pf.Lineage[env], sum) {
 		return nil
 	}
-	pf.Lineage[env] = sum
+	if pf.Lineage == nil {
+		pf.Lineage = map[string][]string{}
+	}
+	seen := append(pf.Lineage[env], sum)
+	if len(seen) > maxLineages {
+		seen = seen[len(seen)-maxLineages:]
+	}
+	pf.Lineage[env] = seen
 	return p.writePins(pf)
 }
 

@@ -45,9 +45,9 @@ type pinFile struct {
 	// ScanAllow is the allowlist of .hush/scan.yaml this user acknowledged
 	// (see scanpin.go); nil until the first scan or acknowledgement.
 	ScanAllow *[]string `json:"scan_allow,omitempty"`
-	// Lineage is, per environment, the sum of the team store's lineage
-	// this user last read or wrote (see lineage.go).
-	Lineage map[string]string `json:"lineage,omitempty"`
+	// Lineage is, per environment, the sums of the team store lineages
+	// this user has read or written (see lineage.go).
+	Lineage map[string][]string `json:"lineage,omitempty"`
 
 	exists bool
 }
