@@ -25,11 +25,7 @@ import (
 // acknowledged, an audit log that cannot be written): showing plaintext
 // for an edit that cannot be saved is a needless exposure.
 func (s *Session) EditCheck(env string, scope store.Scope) error {
-	p, err := s.Project()
-	if err != nil {
-		return err
-	}
-	id, err := s.Identity()
+	p, id, err := s.projectIdentity()
 	if err != nil {
 		return err
 	}
@@ -54,11 +50,7 @@ type EditDraft struct {
 // for an editor and is refused before anything is shown: a buffer that
 // would write back something else is worse than none.
 func (s *Session) EditRead(env string, scope store.Scope) (*EditDraft, error) {
-	p, err := s.Project()
-	if err != nil {
-		return nil, err
-	}
-	id, err := s.Identity()
+	p, id, err := s.projectIdentity()
 	if err != nil {
 		return nil, err
 	}

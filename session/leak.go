@@ -105,11 +105,7 @@ func (s *Session) RotateLeaked(l *Leak, o LeakRotation) (*LeakReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Project()
-	if err != nil {
-		return nil, err
-	}
-	id, err := s.Identity()
+	p, id, err := s.projectIdentity()
 	if err != nil {
 		return nil, err
 	}

@@ -114,15 +114,8 @@ func (s *Session) AddMembers(args []string, label string) (*MemberAdd, error) {
 }
 
 func (s *Session) addRecipients(envs []string, rs []store.Recipient) (*MemberAdd, error) {
-	p, err := s.Project()
+	p, id, err := s.forChange()
 	if err != nil {
-		return nil, err
-	}
-	id, err := s.Identity()
-	if err != nil {
-		return nil, err
-	}
-	if err := s.AuditReady(); err != nil {
 		return nil, err
 	}
 	added, err := p.AddRecipients(envs, rs, id)

@@ -119,15 +119,8 @@ func (s *Session) Link() (before string, err error) {
 // ReadAll reads every secret of env, personal over team, for a command
 // that compares values (hush diff): one read line per key.
 func (s *Session) ReadAll(env string) ([]store.Entry, error) {
-	p, err := s.Project()
+	p, id, err := s.forChange()
 	if err != nil {
-		return nil, err
-	}
-	id, err := s.Identity()
-	if err != nil {
-		return nil, err
-	}
-	if err := s.AuditReady(); err != nil {
 		return nil, err
 	}
 	entries, err := p.Layered(env, id)

@@ -177,11 +177,7 @@ func allowEntries(a scan.Allowlist) []string {
 // each value: one read line per key, written before any is returned.
 // skipped says why an environment could not be read.
 func (s *Session) KnownValues() (known map[string]string, skipped map[string]error, err error) {
-	p, err := s.Project()
-	if err != nil {
-		return nil, nil, err
-	}
-	id, err := s.Identity()
+	p, id, err := s.projectIdentity()
 	if err != nil {
 		return nil, nil, err
 	}

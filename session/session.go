@@ -304,3 +304,30 @@ func (s *Session) OpenEnv() (*store.Project, string, *crypt.Identity, error) {
 func JoinHint(identityFile string) string {
 	return fmt.Sprintf("to join this project, make a key (hush keygen -o %s), print its recipient (hush whoami) and send it to a member, who runs: hush member add RECIPIENT --env ENV --label NAME; see hush help member", safe.ShellWord(identityFile))
 }
+
+// projectIdentity is the project and the identity, for reading values.
+func (s *Session) projectIdentity() (*store.Project, *crypt.Identity, error) {
+	p, err := s.Project()
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := s.Identity()
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, id, nil
+}
+
+// forChange is projectIdentity for a change: it also refuses when the
+// audit log cannot be written, so the change is refused before it happens
+// rather than recorded nowhere.
+func (s *Session) forChange() (*store.Project, *crypt.Identity, error) {
+	p, id, err := s.projectIdentity()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.AuditReady(); err != nil {
+		return nil, nil, err
+	}
+	return p, id, nil
+}

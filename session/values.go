@@ -28,11 +28,7 @@ func (s *Session) Get(env, key string, personalOnly bool) (*store.Secret, error)
 }
 
 func (s *Session) lookup(env, key string, personalOnly bool) (*store.Secret, error) {
-	p, err := s.Project()
-	if err != nil {
-		return nil, err
-	}
-	id, err := s.Identity()
+	p, id, err := s.projectIdentity()
 	if err != nil {
 		return nil, err
 	}
@@ -128,15 +124,8 @@ type keyLines struct {
 // one change), all in one append: the environment's path under the first
 // group's action when no group names a key.
 func (s *Session) updateLines(env string, scope store.Scope, lines []keyLines, fn func(*store.Document, time.Time) error) error {
-	p, err := s.Project()
+	p, id, err := s.forChange()
 	if err != nil {
-		return err
-	}
-	id, err := s.Identity()
-	if err != nil {
-		return err
-	}
-	if err := s.AuditReady(); err != nil {
 		return err
 	}
 	now := s.Now().UTC().Truncate(time.Second)
@@ -164,11 +153,7 @@ func (s *Session) List(env string, personalOnly bool) ([]store.Entry, error) {
 }
 
 func (s *Session) list(env string, personalOnly bool) ([]store.Entry, error) {
-	p, err := s.Project()
-	if err != nil {
-		return nil, err
-	}
-	id, err := s.Identity()
+	p, id, err := s.projectIdentity()
 	if err != nil {
 		return nil, err
 	}
@@ -196,15 +181,8 @@ func (s *Session) Dismiss(env string, scope store.Scope, keys []string, to, reas
 			return nil, err
 		}
 	}
-	p, err := s.Project()
+	p, id, err := s.forChange()
 	if err != nil {
-		return nil, err
-	}
-	id, err := s.Identity()
-	if err != nil {
-		return nil, err
-	}
-	if err := s.AuditReady(); err != nil {
 		return nil, err
 	}
 	gone := map[string][]store.Exposure{}
