@@ -59,69 +59,35 @@ EXAMPLE:
 }
 
 func runAck(s *ui, yes, recipientsOnly bool) error {
-	p, err := s.Project()
-	if err != nil {
-		return err
-	}
 	var envs []string
 	if recipientsOnly || s.EnvFlag != "" {
+		var err error
 		if envs, err = s.MemberEnvs(true); err != nil {
 			return err
 		}
 	}
-	shown := p.Raw()
-	pd, err := p.Pending()
+	plan, err := s.PlanAck(envs)
 	if err != nil {
 		return err
 	}
-	want := map[string]bool{}
-	for _, e := range envs {
-		want[e] = true
-	}
-	var changed []string
-	for _, pe := range pd.Recipients {
-		if envs != nil && !want[pe.Env] {
-			continue
-		}
-		changed = append(changed, pe.Env)
+	for _, pe := range plan.Recipients {
 		for _, r := range pe.Added {
-			printf(s.env.Stderr, "hush: %s: + %s %s\n", pe.Env, store.Printable(r.Label), store.Printable(r.Key))
+			printf(s.env.Stderr, "hush: %s: + %s %s\n", pe.Env, r.Label, r.Key)
 		}
 		for _, r := range pe.Removed {
-			printf(s.env.Stderr, "hush: %s: - %s %s\n", pe.Env, store.Printable(r.Label), store.Printable(r.Key))
+			printf(s.env.Stderr, "hush: %s: - %s %s\n", pe.Env, r.Label, r.Key)
 		}
 	}
-	var settings []store.SettingChange
-	if envs == nil {
-		for _, c := range pd.Settings {
-			settings = append(settings, c.Leaves()...)
-		}
-	}
-	for _, c := range settings {
+	for _, c := range plan.Settings {
 		printf(s.env.Stderr, "hush: setting %s\n", c)
 	}
-	// .hush/scan.yaml's allowlist is acknowledged with the settings.
-	var scanNow, scanNew []string
-	if envs == nil {
-		if scanNow, scanNew, err = s.PendingScanAllow(); err != nil {
-			return err
-		}
-		for _, e := range scanNew {
-			printf(s.env.Stderr, "hush: scan.yaml allows %s\n", e)
-		}
+	for _, e := range plan.ScanNew {
+		printf(s.env.Stderr, "hush: scan.yaml allows %s\n", e)
 	}
-	// A team store refused for its lineage is acknowledged per
-	// environment, after checking with its members.
-	var refused []string
-	if envs != nil {
-		if refused, err = s.RefusedStores(envs); err != nil {
-			return err
-		}
-		for _, e := range refused {
-			printf(s.env.Stderr, "hush: %s: the team store does not continue the one you last read (recreated, written by an older hush, or replaced by someone who could not read it)\n", e)
-		}
+	for _, e := range plan.Refused {
+		printf(s.env.Stderr, "hush: %s: the team store does not continue the one you last read (recreated, written by an older hush, or replaced by someone who could not read it)\n", e)
 	}
-	if len(changed) == 0 && len(settings) == 0 && len(scanNew) == 0 && len(refused) == 0 {
+	if plan.Empty() {
 		what := "hush.yaml is as you last acknowledged it"
 		if envs != nil {
 			what = "recipients of " + strings.Join(envs, ", ") + " are as you last encrypted them"
@@ -138,29 +104,21 @@ func runAck(s *ui, yes, recipientsOnly bool) error {
 			return errors.New("not acknowledged; commands that use these settings stay refused")
 		}
 	}
-	if len(changed) > 0 || len(settings) > 0 {
-		if err := s.Acknowledge(shown, envs, changed, len(settings) > 0); err != nil {
-			return err
-		}
+	changed, err := s.ApplyAck(plan)
+	if err != nil {
+		return err
 	}
-	if len(refused) > 0 {
-		if err := s.AcceptStores(refused); err != nil {
-			return err
-		}
-		s.infof("took the team store of %s as it is now", strings.Join(refused, ", "))
+	if len(plan.Refused) > 0 {
+		s.infof("took the team store of %s as it is now", strings.Join(plan.Refused, ", "))
 	}
-	if len(scanNew) > 0 {
-		if err := s.AcknowledgeScanAllow(scanNow); err != nil {
-			return err
-		}
-		s.infof("acknowledged %d allowlist entr(ies) of .hush/scan.yaml", len(scanNew))
+	if len(plan.ScanNew) > 0 {
+		s.infof("acknowledged %d allowlist entr(ies) of .hush/scan.yaml", len(plan.ScanNew))
 	}
 	if len(changed) > 0 {
-		sort.Strings(changed)
 		s.infof("acknowledged the recipients of %s", strings.Join(changed, ", "))
 	}
-	if len(settings) > 0 {
-		s.infof("acknowledged %d setting change(s) of .hush/hush.yaml", len(settings))
+	if len(plan.Settings) > 0 {
+		s.infof("acknowledged %d setting change(s) of .hush/hush.yaml", len(plan.Settings))
 	}
 	return nil
 }
