@@ -42,6 +42,28 @@ type check struct {
 }
 
 func runDoctor(s *ui, asJSON bool) error {
+	checks := doctorChecks(s)
+	bad := 0
+	for _, c := range checks {
+		if !c.OK {
+			bad++
+		}
+	}
+	if asJSON {
+		if err := writeJSON(s.env.Stdout, checks); err != nil {
+			return err
+		}
+	} else {
+		renderChecks(s, checks)
+	}
+	if bad > 0 {
+		return &exitCodeError{code: exitError, err: fmt.Errorf("%d checks failed", bad)}
+	}
+	return nil
+}
+
+// doctorChecks runs every check of hush doctor, in the order shown.
+func doctorChecks(s *ui) []check {
 	var checks []check
 	add := func(name string, ok bool, info, fix string) {
 		c := check{Name: name, OK: ok, Info: info}
@@ -134,43 +156,31 @@ func runDoctor(s *ui, asJSON bool) error {
 	} else {
 		add("audit log", true, fmt.Sprintf("%d lines, chain verified; %s", rep.Lines, anchorInfo(rep.Anchored, rep.AnchorNote)), "")
 	}
-	checks = append(checks, forwardCheck(s))
+	return append(checks, forwardCheck(s))
+}
 
-	bad := 0
+// renderChecks prints checks for a person: a mark, the name and what was
+// found, and how to fix what failed.
+func renderChecks(s *ui, checks []check) {
+	color := s.env.StdoutTTY && s.env.Getenv("NO_COLOR") == ""
 	for _, c := range checks {
+		mark := "✓"
 		if !c.OK {
-			bad++
+			mark = "✗"
 		}
-	}
-	if asJSON {
-		if err := writeJSON(s.env.Stdout, checks); err != nil {
-			return err
-		}
-	} else {
-		color := s.env.StdoutTTY && s.env.Getenv("NO_COLOR") == ""
-		for _, c := range checks {
-			mark := "✓"
-			if !c.OK {
-				mark = "✗"
-			}
-			if color {
-				if c.OK {
-					mark = "\x1b[32m" + mark + "\x1b[0m"
-				} else {
-					mark = "\x1b[31m" + mark + "\x1b[0m"
-				}
-			}
-			// mark is hush's own (and may be coloured); the rest is escaped.
-			printf(s.env.Stdout, mark+" %s: %s\n", c.Name, c.Info)
-			if !c.OK {
-				printf(s.env.Stdout, "    fix: %s\n", c.Fix)
+		if color {
+			if c.OK {
+				mark = "\x1b[32m" + mark + "\x1b[0m"
+			} else {
+				mark = "\x1b[31m" + mark + "\x1b[0m"
 			}
 		}
+		// mark is hush's own (and may be coloured); the rest is escaped.
+		printf(s.env.Stdout, mark+" %s: %s\n", c.Name, c.Info)
+		if !c.OK {
+			printf(s.env.Stdout, "    fix: %s\n", c.Fix)
+		}
 	}
-	if bad > 0 {
-		return &exitCodeError{code: exitError, err: fmt.Errorf("%d checks failed", bad)}
-	}
-	return nil
 }
 
 func rotationCheck(s *ui, p *store.Project) check {
