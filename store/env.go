@@ -76,7 +76,11 @@ func (p *Project) lineageRead(env string, scope Scope, d *Document, locked bool)
 	if err != nil || repin == "" {
 		return err
 	}
-	return p.pinLineage(env, repin, locked)
+	// Best effort: a checkout on a read-only file system cannot take the
+	// lock, and the read must not fail for a pin it only adds (the next
+	// read derives it again).
+	_ = p.pinLineage(env, repin, locked)
+	return nil
 }
 
 // ReadKey is Read for one secret (nil when the store does not hold it),
