@@ -357,10 +357,9 @@ var (
 	wordsRE = lazyRegexp(`^[A-Za-z]+(?:[-_. :/]+[A-Za-z]+)*[.,:;!?]?$`)
 	// dateRE: a timestamp; hostPathRE: a URL without its scheme or a Go
 	// import path.
-	dateRE      = lazyRegexp(`^\d{4}-\d{2}-\d{2}`)
-	hostPathRE  = lazyRegexp(`^[a-z0-9-]+(?:\.[a-z0-9-]+)+/`)
-	identRE     = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*(?:[.:]+[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?$`)
-	hashLengths = map[int]bool{32: true, 40: true, 56: true, 64: true, 96: true, 128: true}
+	dateRE     = lazyRegexp(`^\d{4}-\d{2}-\d{2}`)
+	hostPathRE = lazyRegexp(`^[a-z0-9-]+(?:\.[a-z0-9-]+)+/`)
+	identRE    = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*(?:[.:]+[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?$`)
 )
 
 // charClasses counts which of lower case, upper case, digits and others occur.

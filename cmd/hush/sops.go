@@ -6,7 +6,6 @@ import (
 	"github.com/hush-secrets/hush/inject"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/session"
-	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync/sopsfile"
 )
 
@@ -24,10 +23,6 @@ func readImportFile(s *ui, path, formatFlag string, follow bool) (*inject.Import
 // followFlag lets import, migrate and diff read a file the safe rules
 // refuse.
 var followFlag = &cli.BoolFlag{Name: "follow", Usage: "read FILE even if it is a symlink in the project leading out of it, a FIFO or a device"}
-
-// sourceRoots are the directories whose content the repository controls
-// (session.SourceRoots), for hush run --env-file.
-func sourceRoots(p *store.Project) []string { return session.SourceRoots(p) }
 
 // sopsHelper finds hush-sops, which holds the sops library (see package
 // sopsfile for why it is a separate executable).
