@@ -9,7 +9,6 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/inject"
-	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
@@ -311,7 +310,7 @@ func readEnvFiles(p *store.Project, files []string) ([]string, error) {
 // whose references would resolve here) is refused, as import refuses it.
 // Anything else opens as the shell would: a pipe from <(…) is fine.
 func openEnvFile(p *store.Project, path string) (*os.File, error) {
-	if src, _ := store.WalkSource(path, envFileRoots(p)); src != nil && src.Escapes {
+	if src, _ := store.WalkSource(path, SourceRoots(p)); src != nil && src.Escapes {
 		return nil, hint.With(fmt.Errorf("--env-file: %w: %s is a link in the project (%s) leading out of it", store.ErrOutside, path, src.Planted),
 			"check what the repository put there (ls -l %s)", safe.ShellWord(path))
 	}
@@ -320,19 +319,6 @@ func openEnvFile(p *store.Project, path string) (*os.File, error) {
 		return nil, fmt.Errorf("--env-file: %w", err)
 	}
 	return f, nil
-}
-
-// envFileRoots are the directories whose content the repository controls:
-// the project and the git work tree around it (the CLI's sourceRoots).
-func envFileRoots(p *store.Project) []string {
-	if p == nil {
-		return nil
-	}
-	roots := []string{p.Root}
-	if top := git.Top(p.Root); top != "" {
-		roots = append(roots, top)
-	}
-	return roots
 }
 
 // takeVaultRefs reads the vault:// references of environ from Vault and

@@ -103,29 +103,20 @@ func (p *Project) checkLineage(env string, d *Document) (repin string, err error
 // project lock, it takes it, so the pin file is never written from a
 // stale copy.
 func (p *Project) pinLineage(env, sum string, locked bool) error {
-	if !locked {
-		l, err := p.Lock()
-		if err != nil {
-			return err
+	return p.updatePins(locked, func(pf *pinFile) bool {
+		if slices.Contains(pf.Lineage[env], sum) {
+			return false
 		}
-		defer l.Unlock()
-	}
-	pf, err := p.readPins()
-	if err != nil {
-		return err
-	}
-	if slices.Contains(pf.Lineage[env], sum) {
-		return nil
-	}
-	if pf.Lineage == nil {
-		pf.Lineage = map[string][]string{}
-	}
-	seen := append(pf.Lineage[env], sum)
-	if len(seen) > maxLineages {
-		seen = seen[len(seen)-maxLineages:]
-	}
-	pf.Lineage[env] = seen
-	return p.writePins(pf)
+		if pf.Lineage == nil {
+			pf.Lineage = map[string][]string{}
+		}
+		seen := append(pf.Lineage[env], sum)
+		if len(seen) > maxLineages {
+			seen = seen[len(seen)-maxLineages:]
+		}
+		pf.Lineage[env] = seen
+		return true
+	})
 }
 
 // VerifyLineage judges a document read from elsewhere (a merge's own
@@ -158,17 +149,10 @@ func MergedLineage(env string, ours, theirs *Document) (lineage, previous string
 // store as it is then (hush member ack, after a store was refused because
 // it was recreated on purpose or written by a hush from before lineages).
 func (p *Project) ForgetLineage(envs ...string) error {
-	l, err := p.Lock()
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	pf, err := p.readPins()
-	if err != nil {
-		return err
-	}
-	for _, env := range envs {
-		delete(pf.Lineage, env)
-	}
-	return p.writePins(pf)
+	return p.updatePins(false, func(pf *pinFile) bool {
+		for _, env := range envs {
+			delete(pf.Lineage, env)
+		}
+		return true
+	})
 }

@@ -180,6 +180,27 @@ func (p *Project) writePins(pf *pinFile) error {
 	return WriteFileAtomic(p.pinPath(), append(b, '\n'))
 }
 
+// updatePins is the one read-change-write of the pin file: under the
+// project lock (unless the caller holds it already), the pins read afresh,
+// change applied, and the file written only when change reports a change.
+func (p *Project) updatePins(locked bool, change func(*pinFile) bool) error {
+	if !locked {
+		l, err := p.Lock()
+		if err != nil {
+			return err
+		}
+		defer l.Unlock()
+	}
+	pf, err := p.readPins()
+	if err != nil {
+		return err
+	}
+	if !change(pf) {
+		return nil
+	}
+	return p.writePins(pf)
+}
+
 // snapshot pins what is not pinned yet: every environment without a pin
 // and, for pins from before version 2, the settings. Existing recipient
 // pins are kept, so a change pending when hush was upgraded stays pending.

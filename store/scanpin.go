@@ -23,16 +23,9 @@ func (p *Project) PinnedScanAllow() ([]string, bool, error) {
 
 // PinScanAllow records entries as the acknowledged allowlist.
 func (p *Project) PinScanAllow(entries []string) error {
-	l, err := p.Lock()
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	pf, err := p.readPins()
-	if err != nil {
-		return err
-	}
-	e := append([]string{}, entries...)
-	pf.ScanAllow = &e
-	return p.writePins(pf)
+	return p.updatePins(false, func(pf *pinFile) bool {
+		e := append([]string{}, entries...)
+		pf.ScanAllow = &e
+		return true
+	})
 }
