@@ -178,7 +178,7 @@ func (s *Session) GitMerge(o MergeOptions) (*MergeReport, error) {
 			return rep, fmt.Errorf("merge %s: %w; ours kept, nothing merged", o.Path, err)
 		}
 	}
-	merged, conflicts := store.Merge3(docs[0], docs[1], docs[2])
+	merged, conflicts := store.Merge3(docs[0], docs[1], docs[2], store.IncomingFor(sides.Op))
 	merged.Lineage, merged.Previous = lineage, previous
 	if err := s.AuditReady(); err != nil {
 		return rep, err
@@ -194,8 +194,25 @@ func (s *Session) GitMerge(o MergeOptions) (*MergeReport, error) {
 	if len(conflicts) > 0 {
 		rep.Conflicts = store.ConflictNames(conflicts)
 		rep.Ours, rep.Theirs = s.describeCommit(o.Dir, sides.OursRev), s.describeCommit(o.Dir, sides.TheirsRev)
+		var changed, older []string
+		for _, n := range rep.Conflicts {
+			if conflicts[n].Older {
+				older = append(older, n)
+			} else {
+				changed = append(changed, n)
+			}
+		}
+		var what []string
+		if len(changed) > 0 {
+			what = append(what, strings.Join(changed, ", ")+" changed differently on both sides")
+		}
+		if len(older) > 0 {
+			// A replayed store from history or a revert: it can bring back
+			// a credential rotated away, or drop the mark that it leaked.
+			what = append(what, strings.Join(older, ", ")+" taken back to an older version (or without a mark it carries) by the "+sides.Op+"'s incoming side")
+		}
 		return rep, &ConflictError{hint.With(
-			fmt.Errorf("merge conflict in %s: %s changed differently on both sides (ours kept for now)", env, strings.Join(rep.Conflicts, ", ")),
+			fmt.Errorf("merge conflict in %s: %s (ours kept for now)", env, strings.Join(what, "; ")),
 			"pick per key: hush resolve KEY --ours|--theirs --env %s, then git add %s", env, o.Path)}
 	}
 	return rep, nil

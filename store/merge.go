@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/hush-secrets/hush/crypt"
@@ -14,13 +15,18 @@ import (
 type Conflict struct {
 	Ours   *Secret `json:"ours"`
 	Theirs *Secret `json:"theirs"`
+	// Older says their side took the key back to an older version of
+	// itself (see rollsBack), not a change of their own.
+	Older bool `json:"older,omitempty"`
 }
 
 // Merge3 merges two documents derived from base, key by key. A key changed
 // on one side only takes that side's version (deletions included); a key
 // changed identically on both sides merges cleanly; a key changed
 // differently on both is a conflict, and the result keeps ours for it.
-func Merge3(base, ours, theirs *Document) (*Document, map[string]Conflict) {
+// A key the incoming side (see Incoming) took back to an older version of
+// itself is a conflict too (Older), never a clean change: see rollsBack.
+func Merge3(base, ours, theirs *Document, in Incoming) (*Document, map[string]Conflict) {
 	out := NewDocument(ours.Environment)
 	conflicts := map[string]Conflict{}
 	names := map[string]bool{}
@@ -35,6 +41,10 @@ func Merge3(base, ours, theirs *Document) (*Document, map[string]Conflict) {
 		switch {
 		case sameSecret(o, t):
 			pick = o
+		case in == IncomingTheirs && sameSecret(b, o) && rollsBack(b, t),
+			in == IncomingOurs && sameSecret(b, t) && rollsBack(b, o):
+			conflicts[n] = Conflict{Ours: o, Theirs: t, Older: true}
+			pick = o
 		case sameSecret(b, o):
 			pick = t
 		case sameSecret(b, t):
@@ -48,6 +58,62 @@ func Merge3(base, ours, theirs *Document) (*Document, map[string]Conflict) {
 		}
 	}
 	return out, conflicts
+}
+
+// Incoming names the side of a merge that brings in commits the user did
+// not write — whose rollbacks Merge3 asks about.
+type Incoming int
+
+const (
+	// IncomingNone: both sides are the user's choice (a revert goes back
+	// on purpose; a stash is the user's own).
+	IncomingNone Incoming = iota
+	// IncomingTheirs: a merge or git pull, a cherry-pick.
+	IncomingTheirs
+	// IncomingOurs: a rebase, where ours is the upstream being rebased onto.
+	IncomingOurs
+)
+
+// IncomingFor is the incoming side of git operation op (gitmerge's Op).
+func IncomingFor(op string) Incoming {
+	switch op {
+	case "revert", "stash":
+		return IncomingNone
+	case "rebase":
+		return IncomingOurs
+	}
+	return IncomingTheirs
+}
+
+// rollsBack says t, the incoming side's version of a key, is older than b, the
+// merge base's: written before it, rotated before it, or without a
+// compromise or exposure mark b carries on the same value. A writer who
+// read base and changed the key leaves it newer, so this is a version from
+// history put back — a replayed blob (anyone who can push can copy an old
+// .hush/ENV.age: it continues the lineage) or a git revert. Either way it
+// can bring back a credential that was rotated away, or drop the mark that
+// says it leaked, so the user decides: it is a conflict, not a clean pick.
+// A dismissal on their side (hush dismiss) drops a mark too and is asked
+// about the same way, which costs one hush resolve.
+func rollsBack(b, t *Secret) bool {
+	if b == nil || t == nil {
+		return false
+	}
+	if t.Updated.Before(b.Updated) || t.Rotated.Before(b.Rotated) {
+		return true
+	}
+	if b.Value != t.Value {
+		return false
+	}
+	if !b.Compromised.IsZero() && t.Compromised.IsZero() {
+		return true
+	}
+	for _, e := range b.Exposed {
+		if !slices.ContainsFunc(t.Exposed, func(x Exposure) bool { return x.To == e.To && x.Since.Equal(e.Since) }) {
+			return true
+		}
+	}
+	return false
 }
 
 func sameSecret(a, b *Secret) bool {

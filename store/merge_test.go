@@ -129,3 +129,58 @@ func TestPinnedEnvAfterPins(t *testing.T) {
 		t.Fatalf("a merge of an unacknowledged environment keeps %v", kept)
 	}
 }
+
+// Their side putting a key back to an older version of itself (a replayed
+// blob from history continues the lineage) is a conflict, never a clean
+// change; a change of their own that is newer merges as before.
+func TestMerge3TheirRollbackIsAConflict(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	old := &Secret{Value: "leaked", Updated: t0, Rotated: t0}
+	cur := &Secret{Value: "fresh", Updated: t0.Add(day), Rotated: t0.Add(day)}
+	marked := &Secret{Value: "fresh", Updated: t0.Add(day), Rotated: t0.Add(day),
+		Exposed: []Exposure{{To: "bob", Since: t0.Add(2 * day)}}}
+	compromised := &Secret{Value: "fresh", Updated: t0.Add(day), Rotated: t0.Add(day), Compromised: t0.Add(3 * day)}
+	newer := &Secret{Value: "newer", Updated: t0.Add(4 * day), Rotated: t0.Add(4 * day)}
+	for _, tc := range []struct {
+		name         string
+		base, theirs *Secret
+		older        bool // a conflict marked Older
+	}{
+		{"older value replayed", cur, old, true},
+		{"exposure mark dropped", marked, cur, true},
+		{"compromise mark dropped", compromised, cur, true},
+		{"a newer change of theirs", cur, newer, false},
+		{"a mark added by theirs", cur, marked, false},
+		{"deleted by theirs", cur, nil, false},
+	} {
+		doc := func(s *Secret) *Document {
+			d := NewDocument("dev")
+			if s != nil {
+				d.Secrets["K"] = s
+			}
+			return d
+		}
+		merged, conflicts := Merge3(doc(tc.base), doc(tc.base), doc(tc.theirs), IncomingTheirs)
+		if _, c := Merge3(doc(tc.base), doc(tc.base), doc(tc.theirs), IncomingNone); len(c) > 0 {
+			t.Errorf("%s: a conflict in a revert, which goes back on purpose", tc.name)
+		}
+		if _, c := Merge3(doc(tc.base), doc(tc.theirs), doc(tc.base), IncomingOurs); tc.older != (len(c) == 1 && c["K"].Older) {
+			t.Errorf("%s: in a rebase (ours incoming) conflicts = %v", tc.name, c)
+		}
+		c, isConflict := conflicts["K"]
+		switch {
+		case tc.older && (!isConflict || !c.Older):
+			t.Errorf("%s: merged cleanly (conflicts %v), want a conflict marked older", tc.name, conflicts)
+		case tc.older && merged.Secrets["K"].Value != tc.base.Value:
+			t.Errorf("%s: the merge did not keep ours", tc.name)
+		case !tc.older && isConflict:
+			t.Errorf("%s: a conflict, want their change taken", tc.name)
+		case !tc.older && tc.theirs == nil && merged.Secrets["K"] != nil:
+			t.Errorf("%s: their deletion was not taken", tc.name)
+		case !tc.older && tc.theirs != nil && merged.Secrets["K"] != tc.theirs:
+			t.Errorf("%s: their change was not taken", tc.name)
+		}
+	}
+}

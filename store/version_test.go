@@ -125,11 +125,11 @@ func TestMergeTellsBinaryValuesApart(t *testing.T) {
 		return d
 	}
 	base, ours, theirs := doc("\xff\x01"), doc("\xff\x02"), doc("\xfe\x03")
-	_, conflicts := Merge3(base, ours, theirs)
+	_, conflicts := Merge3(base, ours, theirs, IncomingTheirs)
 	if _, ok := conflicts["K"]; !ok {
 		t.Fatal("two different binary changes merged without a conflict")
 	}
-	merged, conflicts := Merge3(base, base, theirs)
+	merged, conflicts := Merge3(base, base, theirs, IncomingTheirs)
 	if len(conflicts) != 0 || merged.Secrets["K"].Value.Reveal() != "\xfe\x03" {
 		t.Fatalf("one-sided binary change: %v, %q", conflicts, merged.Secrets["K"].Value.Reveal())
 	}
