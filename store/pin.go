@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/hush-secrets/hush/crypt"
 )
@@ -180,12 +181,26 @@ func (p *Project) writePins(pf *pinFile) error {
 	return WriteFileAtomic(p.pinPath(), append(b, '\n'))
 }
 
+// pinsLock is the lock a write of the pins takes: the project's, which
+// writers of hush.yaml and the stores take too, or — in a checkout this
+// user cannot write (a deploy directory owned by another user, a
+// read-only mount) — this user's own personal lock. The pins are this
+// user's alone, and every process of theirs fails the project lock the
+// same way there, so they all take the same one.
+func (p *Project) pinsLock() (*Lock, error) {
+	l, err := p.Lock()
+	if err != nil && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+		return p.lockPersonal()
+	}
+	return l, err
+}
+
 // updatePins is the one read-change-write of the pin file: under the
 // project lock (unless the caller holds it already), the pins read afresh,
 // change applied, and the file written only when change reports a change.
 func (p *Project) updatePins(locked bool, change func(*pinFile) bool) error {
 	if !locked {
-		l, err := p.Lock()
+		l, err := p.pinsLock()
 		if err != nil {
 			return err
 		}
@@ -246,7 +261,7 @@ func (p *Project) trustOnFirstUse() (bool, error) {
 	}
 	// Writes of the pin file happen under the project lock, as every
 	// other (Pin, Acknowledge) does, so none is lost to a race.
-	l, err := p.Lock()
+	l, err := p.pinsLock()
 	if err != nil {
 		return false, err
 	}
