@@ -33,7 +33,7 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths ...string) ([]Finding, er
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	var files []string
+	var files, images []string
 	for _, p := range paths {
 		fi, err := os.Lstat(p)
 		if err != nil {
@@ -42,6 +42,8 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths ...string) ([]Finding, er
 		switch {
 		case fi.Mode().IsRegular():
 			files = append(files, p)
+		case fi.IsDir() && isImageDir(p):
+			images = append(images, p)
 		case fi.IsDir():
 			list, err := listDir(ctx, p)
 			if err != nil {
@@ -50,7 +52,35 @@ func (s *Scanner) ScanPaths(ctx context.Context, paths ...string) ([]Finding, er
 			files = append(files, list...)
 		}
 	}
-	return s.scanFiles(ctx, files)
+	// An OCI image layout met in a tree is scanned as one image, layer by
+	// layer, not blob by blob.
+	for _, f := range files {
+		if filepath.Base(f) == "oci-layout" && isImageDir(filepath.Dir(f)) {
+			images = append(images, filepath.Dir(f))
+		}
+	}
+	if len(images) > 0 {
+		files = slices.DeleteFunc(files, func(f string) bool {
+			return slices.ContainsFunc(images, func(img string) bool { return within(f, img) })
+		})
+	}
+	out, err := s.scanFiles(ctx, files)
+	for _, img := range images {
+		fs, ierr := s.scanImageDir(ctx, img)
+		out = append(out, fs...)
+		err = errors.Join(err, ierr)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	sortFindings(out)
+	return out, err
+}
+
+// within says file is dir or below it.
+func within(file, dir string) bool {
+	rel, err := filepath.Rel(dir, file)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // scanFiles scans files on s.workers goroutines.
@@ -103,14 +133,13 @@ func (s *Scanner) scanFile(ctx context.Context, path string) ([]Finding, error) 
 		return nil, fmt.Errorf("scan: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
 		return nil, nil
 	}
-	ms, err := s.scanStream(ctx, f, name, 1, true)
-	if err != nil {
-		return nil, fmt.Errorf("scan: %s: %w", name, err)
-	}
-	return s.finish(ms, name, "", ""), nil
+	// An archive, an image or a program is opened (archive.go); any other
+	// file is scanned as text.
+	return s.scanBlob(ctx, blob{r: f, ra: f, size: fi.Size(), name: name}, 0, newBudget(fi.Size()))
 }
 
 // listDir lists the regular files to scan under dir.

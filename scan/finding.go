@@ -29,6 +29,9 @@ type Finding struct {
 	// Commit and Author say where a history scan saw the secret added.
 	Commit string `json:"commit,omitempty"`
 	Author string `json:"author,omitempty"`
+	// Note says more about where: a file a later image layer deleted (it
+	// still ships in the lower layer), a program's byte offset.
+	Note string `json:"note,omitempty"`
 	// Redacted is the first four characters of the secret and "…".
 	Redacted string `json:"redacted"`
 	// Fingerprint identifies the secret under its rule (or known key) in
@@ -59,6 +62,9 @@ func (f Finding) String() string {
 		if f.Author != "" {
 			fmt.Fprintf(&b, " by %s", f.Author)
 		}
+	}
+	if f.Note != "" {
+		fmt.Fprintf(&b, " (%s)", f.Note)
 	}
 	fmt.Fprintf(&b, " [%s]", f.Fingerprint)
 	return b.String()

@@ -15,6 +15,7 @@ const (
 	lookBack    = 4096    // how far back from a keyword its line start is sought
 	lookAhead   = 8192    // how far past a keyword its line end is sought
 	blockAhead  = 16384   // how far past a keyword a multi-line rule may match
+	maxKeyword  = 256     // longer than any rule's keyword
 	binarySniff = 8192    // a NUL in this many leading bytes marks a binary file
 )
 
@@ -47,6 +48,9 @@ type pass struct {
 	buf    []byte
 	base   int64 // stream offset of buf[0]
 	ranKey int64
+	// lineStart's memo: no newline lies in [nlFrom, nlTo) but at nlAt
+	// (-1: none), so a long line is not searched again for every hit.
+	nlFrom, nlTo, nlAt int64
 	// The line cursor: curOff lies on line curLine, which starts at curLS.
 	curOff  int64
 	curLine int
@@ -61,7 +65,7 @@ type pass struct {
 // firstLine. With sniff, a stream with a NUL in its first 8 KiB is skipped.
 func (e *engine) scan(ctx context.Context, r io.Reader, file string, firstLine int, sniff bool) ([]match, error) {
 	s := e.s
-	p := &pass{e: e, curLine: firstLine, ranKey: -1, conf: isConfFile(file)}
+	p := &pass{e: e, curLine: firstLine, ranKey: math.MinInt64, nlAt: -1, conf: isConfFile(file)}
 	buf, pending := e.buf[:0], e.hits[:0]
 	defer func() { e.hits = pending[:0] }()
 	var state int32
@@ -176,9 +180,33 @@ func (p *pass) rule(h hit, ri int32) {
 		}
 		return
 	}
-	if ls != p.ranKey {
+	// Once per line and rule. A line longer than lookBack (minified code,
+	// base64 blobs) has no start in reach, so it is cut in chunks of
+	// lookBack bytes, and the rule runs once per chunk over the chunk and
+	// the context around it; a match in two chunks' windows is one match
+	// (resolve). Keyed per hit, such a line cost a full window for every
+	// keyword on it: a 40 KB line of base64 took minutes.
+	key, end := ls, p.base+int64(len(p.buf))
+	// A line whose start is out of reach — lookBack or more before the
+	// hit, or before the buffer — is long.
+	long := ls > 0 && (ls == p.base || p.buf[ls-1-p.base] != '\n')
+	var chunk int64
+	if long {
+		chunk = start / lookBack * lookBack
+		key = -1 - chunk
+		// The chunk's first hit comes first (hits arrive by their end):
+		// its window, from lookBack before it, serves the later ones too,
+		// reaching back a keyword's length more for a later hit on a
+		// longer keyword, but never before the line's start.
+		lo := max(ls-maxKeyword, p.base)
+		if i := bytes.LastIndexByte(p.buf[lo-p.base:ls-p.base], '\n'); i >= 0 {
+			lo += int64(i) + 1
+		}
+		ls = lo
+	}
+	if key != p.ranKey {
 		clear(p.e.ran)
-		p.ranKey = ls
+		p.ranKey = key
 	}
 	bit := uint64(1) << (ri % 64)
 	if p.e.ran[ri/64]&bit != 0 {
@@ -186,9 +214,17 @@ func (p *pass) rule(h hit, ri int32) {
 	}
 	p.e.ran[ri/64] |= bit
 	var le int64
-	if r.multiline {
-		le = min(h.end+blockAhead, p.base+int64(len(p.buf)))
-	} else {
+	switch {
+	case r.multiline:
+		le = min(h.end+blockAhead, end)
+	case long:
+		// Far enough for every hit of the chunk: lookAhead past its end
+		// (and past a keyword starting at its last byte).
+		le = p.lineEnd(h.end)
+		if off := min(chunk+lookBack+maxKeyword, end); le == min(h.end+lookAhead, end) && off > h.end {
+			le = p.lineEnd(off) // no newline in reach of the hit: none before off either
+		}
+	default:
 		le = p.lineEnd(h.end)
 	}
 	win := p.buf[ls-p.base : le-p.base]
@@ -243,8 +279,21 @@ func (p *pass) bounded(i, j int64) bool {
 // lookBack bytes before off on a longer line.
 func (p *pass) lineStart(off int64) int64 {
 	lo := max(off-lookBack, p.base)
-	if i := bytes.LastIndexByte(p.buf[lo-p.base:off-p.base], '\n'); i >= 0 {
-		return lo + int64(i) + 1
+	from := lo
+	if p.nlFrom <= lo && lo <= p.nlTo && p.nlTo <= off {
+		from = p.nlTo // [lo, nlTo) was searched: only the rest is new
+	} else {
+		p.nlAt = -1
+	}
+	if i := bytes.LastIndexByte(p.buf[from-p.base:off-p.base], '\n'); i >= 0 {
+		p.nlAt = from + int64(i)
+	}
+	if p.nlAt < lo {
+		p.nlAt = -1
+	}
+	p.nlFrom, p.nlTo = lo, off
+	if p.nlAt >= 0 {
+		return p.nlAt + 1
 	}
 	return lo
 }
