@@ -59,6 +59,9 @@ type Options struct {
 	Report Reporter
 	// Context is cancelled on interrupt; nil is context.Background.
 	Context context.Context
+	// Prompt asks for a secret on the terminal without echo (a Vault
+	// password); nil, or an error, when there is none.
+	Prompt func(prompt string) (string, error)
 }
 
 // Session is one command's view of hush: the project, the identity and the
