@@ -24,6 +24,7 @@ import (
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/sync/vault"
 )
 
 // Reporter receives what a session says while it works. Arguments may come
@@ -76,6 +77,9 @@ type Session struct {
 	keyringWitness *audit.KeyringWitness
 	// forwarding sends audit lines to the configured sinks (forward.go).
 	forwarding *forwarding
+	// vaultLogins keeps a typed Vault password and an unwrapped secret id
+	// for the session's later logins (vault.go).
+	vaultLogins *vault.LoginCache
 }
 
 // New starts a session. It opens nothing yet.

@@ -66,8 +66,11 @@ func (s *Session) OpenVault(o VaultOptions) (*vault.Vault, error) {
 	if o.Layout != "" {
 		cfg.Layout = o.Layout
 	}
+	if s.vaultLogins == nil {
+		s.vaultLogins = &vault.LoginCache{}
+	}
 	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.Address, Getenv: s.Getenv, Home: s.Home(),
-		UserAgent: "hush/" + s.Version, Prompt: s.Prompt})
+		UserAgent: "hush/" + s.Version, Prompt: s.Prompt, Logins: s.vaultLogins})
 }
 
 // FilePolicy is what a *_file setting from hush.yaml may name: files in

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	gosync "sync"
 
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync"
@@ -20,6 +21,34 @@ import (
 // secret id, and a JWT from an environment variable. Each secret comes
 // from the environment, a file or the terminal, never from hush.yaml or
 // the command line, and is kept out of every error.
+
+// LoginCache keeps, in memory only, what a login cannot get twice: a
+// password the user typed (asked once per process, not while a child owns
+// the terminal) and a secret id unwrapped from a one-time wrapping token.
+// The zero value is ready.
+type LoginCache struct {
+	mu                  gosync.Mutex
+	prompted, unwrapped map[string]string // by method, mount and user
+}
+
+func (c *LoginCache) get(m map[string]string, k string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return m[k]
+}
+
+func (c *LoginCache) set(m *map[string]string, k, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	if v == "" {
+		delete(*m, k)
+		return
+	}
+	(*m)[k] = v
+}
 
 // loginError is a refused or impossible login of method: exit 8, with the
 // hint for that method.
@@ -75,13 +104,14 @@ func (v *Vault) password(method, user string) (string, error) {
 		}
 		return p, nil
 	}
-	if v.prompted != "" {
-		return v.prompted, nil
+	key := v.address + " " + v.mountOf(method) + " " + user
+	if p := v.logins.get(v.logins.prompted, key); p != "" {
+		return p, nil
 	}
 	if v.opts.Prompt != nil {
 		p, err := v.opts.Prompt(fmt.Sprintf("Vault %s password for %s: ", method, user))
 		if err == nil && p != "" {
-			v.prompted = p
+			v.logins.set(&v.logins.prompted, key, p)
 			return p, nil
 		}
 	}
@@ -127,8 +157,9 @@ func (v *Vault) loginPassword(ctx context.Context, method string) error {
 		return err
 	}
 	err = v.loginWith(ctx, method, "login/"+user, map[string]any{"password": pw})
-	if err != nil && v.prompted != "" && errors.Is(err, sync.ErrDenied) {
-		v.prompted = "" // a wrong password is not kept for the next try
+	if err != nil && errors.Is(err, sync.ErrDenied) {
+		// A refused password is not kept for the next try.
+		v.logins.set(&v.logins.prompted, v.address+" "+v.mountOf(method)+" "+user, "")
 	}
 	return redactErr(err, pw)
 }
@@ -211,10 +242,11 @@ func (v *Vault) jwtToken(method string) (string, error) {
 // and not unwrapped. The unwrapped secret id is kept in memory for a
 // later login of the same run: a wrapping token works once.
 func (v *Vault) wrappedSecretID(ctx context.Context) (string, error) {
-	if v.unwrapped != "" {
-		return v.unwrapped, nil
-	}
 	a := v.opts.Auth
+	key := v.address + " " + v.mountOf("approle")
+	if sid := v.logins.get(v.logins.unwrapped, key); sid != "" {
+		return sid, nil
+	}
 	wt := strings.TrimSpace(v.opts.getenv("VAULT_WRAPPED_SECRET_ID"))
 	if wt == "" && a.WrappedSecretIDFile != "" {
 		var err error
@@ -256,7 +288,7 @@ func (v *Vault) wrappedSecretID(ctx context.Context) (string, error) {
 	if sid == "" {
 		return "", loginError("approle", "the wrapping token held no secret_id")
 	}
-	v.unwrapped = sid
+	v.logins.set(&v.logins.unwrapped, key, sid)
 	return sid, nil
 }
 

@@ -164,6 +164,22 @@ func TestUserpassLogin(t *testing.T) {
 		t.Errorf("prompts %q, want one naming userpass and alice", asked)
 	}
 
+	// Backends of one process sharing a LoginCache (hush run's restart
+	// opens a new one per round) ask once too.
+	asked = nil
+	cache := &LoginCache{}
+	for range 2 {
+		v, err := New(Options{Config: Config{Mount: mount, Auth: a}, Getenv: func(k string) string { return map[string]string{"VAULT_ADDR": srv.Addr}[k] },
+			Prompt: prompt, Logins: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantLogin(t, v, pol, am+"-alice")
+	}
+	if len(asked) != 1 {
+		t.Errorf("%d prompts for two backends sharing a LoginCache, want 1", len(asked))
+	}
+
 	// No password anywhere, no terminal: said, naming the sources.
 	noTTY := func(string) (string, error) { return "", errors.New("no terminal") }
 	err = login(authVault(t, srv.Addr, mount, a, nil, noTTY))
@@ -176,7 +192,7 @@ func TestUserpassLogin(t *testing.T) {
 	wantDenied(t, err, "userpass", wrong, "auth/"+am+"/login/alice")
 	v = authVault(t, srv.Addr, mount, a, nil, func(string) (string, error) { return wrong, nil })
 	wantDenied(t, login(v), "userpass", wrong, "")
-	if v.prompted != "" {
+	if len(v.logins.prompted) != 0 {
 		t.Error("a refused prompted password is kept")
 	}
 
@@ -378,6 +394,17 @@ func TestWrappedSecretIDLogin(t *testing.T) {
 		t.Errorf("token meta %v, want role_name hush", s.Data["meta"])
 	}
 	wantLogin(t, v, pol, am)
+
+	// So does another backend of the process sharing its LoginCache.
+	cache := &LoginCache{}
+	b.WrappedSecretIDFile = writeFile(t, "wrapped", wrapped("auth/"+am+"/role/hush/secret-id", nil), 0o600)
+	for range 2 {
+		v, err := New(Options{Config: Config{Mount: mount, Auth: b}, Getenv: func(k string) string { return map[string]string{"VAULT_ADDR": srv.Addr}[k] }, Logins: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantLogin(t, v, pol, am)
+	}
 
 	// The same wrapping token again: used up. Exit 8's kind, said so, not shown.
 	err = login(authVault(t, srv.Addr, mount, b, nil, nil))

@@ -214,6 +214,10 @@ type Options struct {
 	// Prompt asks the user for a password on the terminal, without echo
 	// (userpass, ldap); nil, or an error, when there is no terminal.
 	Prompt func(prompt string) (string, error)
+	// Logins, when set, is shared by the backends of one process, so a
+	// run that logs in again (--on-lease-end=restart) neither prompts
+	// again nor needs a second wrapping token.
+	Logins *LoginCache
 	// MinRetryWait and MaxRetryWait bound the backoff between retries of
 	// 429 and 5xx answers (0: the vault CLI's 1s and 1.5s).
 	MinRetryWait, MaxRetryWait time.Duration

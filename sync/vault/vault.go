@@ -41,10 +41,9 @@ type Vault struct {
 	// transport is the HTTP transport under any wrapping, where a cert
 	// login sets the client certificate.
 	transport *http.Transport
-	// prompted and unwrapped are a password asked on the terminal and a
-	// secret id unwrapped from a one-time wrapping token, kept in memory
-	// only, for a later login of the same run.
-	prompted, unwrapped string
+	// logins keeps what a later login of the same process cannot get
+	// again (Options.Logins, or this backend's own).
+	logins *LoginCache
 
 	// dyn holds the dynamic secrets read in this process, by path, so
 	// vault://database/creds/app#username and #password are one
@@ -73,7 +72,10 @@ func New(o Options) (*Vault, error) {
 	if u, err := url.Parse(addr); err == nil && u.User != nil {
 		addr = u.Redacted() // never show a password given in the URL
 	}
-	v := &Vault{client: c, transport: tr, opts: o, address: addr, mount: o.Mount, tmpl: o.Path, layout: o.Layout}
+	v := &Vault{client: c, transport: tr, opts: o, address: addr, mount: o.Mount, tmpl: o.Path, layout: o.Layout, logins: o.Logins}
+	if v.logins == nil {
+		v.logins = &LoginCache{}
+	}
 	if v.mount == "" {
 		v.mount = "secret"
 	}
