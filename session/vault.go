@@ -142,6 +142,8 @@ func deniedHint(err error) string {
 		return fmt.Sprintf("check the token in vault.auth.token_file or the variable vault.auth.token_env names (expired? for this audience?) and that the %s role in vault.auth.role accepts it", method)
 	case (method == "userpass" || method == "ldap") && login:
 		return fmt.Sprintf("check the %s username (vault.auth.username or VAULT_USERNAME) and password (VAULT_PASSWORD or the variable vault.auth.password_env names, vault.auth.password_file, or the prompt) and vault.auth.mount in .hush/hush.yaml", method)
+	case method == "aws" && login:
+		return "check the AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), that the aws role in vault.auth.role binds their principal, and vault.auth.region and iam_server_id in .hush/hush.yaml"
 	case method == "cert" && login:
 		return "check the cert login's client certificate and key (vault.auth.client_cert_file and client_key_file, or VAULT_CLIENT_CERT and VAULT_CLIENT_KEY), that a role of the cert mount trusts its CA (vault.auth.role names one), and VAULT_CACERT for the server's"
 	case method != "" && method != "token":

@@ -73,6 +73,9 @@ LOGIN (vault.auth.method in hush.yaml; secrets never there nor in argv):
    jwt         role; token_file or token_env (CI's OIDC token)
    kubernetes  role; token_file (default: the pod's service account token)
                or token_env
+   aws         role; AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and
+               AWS_SESSION_TOKEN) sign STS GetCallerIdentity; region,
+               iam_server_id optional
    auth.mount is where the method is enabled (default: its name).
 
 EXAMPLES:

@@ -14,7 +14,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"encoding/xml"
 	"errors"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -74,7 +76,7 @@ func wantLogin(t *testing.T, v *Vault, policy, display string) {
 	if !slices.Contains(pols, policy) {
 		t.Errorf("token policies %v, want %s", pols, policy)
 	}
-	if dn, _ := s.Data["display_name"].(string); dn != display {
+	if dn, _ := s.Data["display_name"].(string); display != "" && dn != display {
 		t.Errorf("display_name %q, want %q", dn, display)
 	}
 	if !v.ownToken {
@@ -650,4 +652,95 @@ func TestKubernetesLogin(t *testing.T) {
 		b.TokenFile = writeFile(t, "sa-token", tok, 0o600)
 		wantDenied(t, login(authVault(t, srv.Addr, mount, b, nil, nil)), "kubernetes", tok, "auth/k8s/login")
 	}
+}
+
+// motoIAM makes an IAM user with an access key in moto, during its
+// unauthenticated setup requests, and returns the key.
+func motoIAM(t *testing.T, m *vaulttest.Moto, user string) (id, secret string) {
+	t.Helper()
+	call := func(form string) string {
+		req, _ := http.NewRequest(http.MethodPost, m.URL+"/", strings.NewReader(form+"&Version=2010-05-08"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIASETUP/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("moto %s: %d %s", form, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	call("Action=CreateUser&UserName=" + user)
+	out := call("Action=CreateAccessKey&UserName=" + user)
+	var r struct {
+		Key struct {
+			ID     string `xml:"AccessKeyId"`
+			Secret string `xml:"SecretAccessKey"`
+		} `xml:"CreateAccessKeyResult>AccessKey"`
+	}
+	if err := xml.Unmarshal([]byte(out), &r); err != nil || r.Key.ID == "" || r.Key.Secret == "" {
+		t.Fatalf("moto CreateAccessKey: %v %s", err, out)
+	}
+	return r.Key.ID, r.Key.Secret
+}
+
+// TestAWSLogin: Vault's real aws auth method (IAM type) against moto's
+// STS, which checks the SigV4 signature hush made as AWS would, with the
+// keys moto's IAM issued.
+func TestAWSLogin(t *testing.T) {
+	t.Parallel()
+	srv := vaulttest.StartWithPlugins(t)
+	plugin := srv.AuthPlugin(t, "aws")
+	m := vaulttest.StartMoto(t, 4)
+	id, secret := motoIAM(t, m, "hush")
+	otherID, otherSecret := motoIAM(t, m, "intruder")
+
+	mount := srv.Mount(t, 2)
+	pol := rwPolicy(t, srv, mount)
+	c := srv.Client(t)
+	if err := c.Sys().EnableAuthWithOptions("aws", &vaultapi.EnableAuthOptions{Type: plugin}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Logical().Write("auth/aws/config/client", map[string]any{
+		"sts_endpoint": m.URL, "iam_endpoint": m.URL, "sts_region": "us-east-1",
+		"iam_server_id_header_value": "vault.hush.test",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const arn = "arn:aws:iam::123456789012:user/hush"
+	if _, err := c.Logical().Write("auth/aws/role/deploy", map[string]any{
+		"auth_type": "iam", "bound_iam_principal_arn": arn, "resolve_aws_unique_ids": false,
+		"token_policies": pol, "token_ttl": "5m",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a := AuthConfig{Method: "aws", Role: "deploy", IAMServerID: "vault.hush.test"}
+	env := map[string]string{"AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": secret}
+	v := authVault(t, srv.Addr, mount, a, env, nil)
+	if _, err := pushAll(t, v, "dev", vals("A", "1")); err != nil {
+		t.Fatalf("push after aws login: %v", err)
+	}
+	s := self(t, v)
+	if md, _ := s.Data["meta"].(map[string]any); md["account_id"] != "123456789012" || md["auth_type"] != "iam" {
+		t.Errorf("token meta %v, want moto's account and the iam type", s.Data["meta"])
+	}
+	wantLogin(t, v, pol, "aws-hush")
+
+	// A wrong secret key: STS (moto) refuses the signature; exit 8's kind.
+	err := login(authVault(t, srv.Addr, mount, a, map[string]string{"AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": "wrong" + secret[5:]}, nil))
+	// (Vault reports moto's 403 SignatureDoesNotMatch as an invalid body.)
+	wantDenied(t, err, "aws", secret[5:], "error making upstream request")
+	// Another principal's valid keys: the role does not bind it.
+	err = login(authVault(t, srv.Addr, mount, a, map[string]string{"AWS_ACCESS_KEY_ID": otherID, "AWS_SECRET_ACCESS_KEY": otherSecret}, nil))
+	wantDenied(t, err, "aws", otherSecret, `"arn:aws:iam::123456789012:user/intruder" does not belong to the role "deploy"`)
+	// Without the server id header the mount requires.
+	b := a
+	b.IAMServerID = ""
+	err = login(authVault(t, srv.Addr, mount, b, env, nil))
+	wantDenied(t, err, "aws", secret, "X-Vault-AWS-IAM-Server-ID")
+	// No credentials in the environment.
+	wantDenied(t, login(authVault(t, srv.Addr, mount, a, nil, nil)), "aws", "", "no AWS credentials (set AWS_ACCESS_KEY_ID")
 }

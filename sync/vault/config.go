@@ -51,7 +51,7 @@ type Config struct {
 // secret id, a JWT or a private key is never in hush.yaml.
 type AuthConfig struct {
 	// Method is token (the default), approle, jwt, kubernetes, userpass,
-	// ldap or cert.
+	// ldap, cert or aws.
 	Method string `yaml:"method,omitempty"`
 	// Mount is where the auth method is enabled (default: its name).
 	Mount string `yaml:"mount,omitempty"`
@@ -83,10 +83,16 @@ type AuthConfig struct {
 	// and key, PEM (default: VAULT_CLIENT_CERT and VAULT_CLIENT_KEY).
 	ClientCertFile string `yaml:"client_cert_file,omitempty"`
 	ClientKeyFile  string `yaml:"client_key_file,omitempty"`
+	// Region is the STS region aws signs for (default: the global
+	// endpoint); IAMServerID is the X-Vault-AWS-IAM-Server-ID header's
+	// value, when the aws mount requires one. The AWS credentials come
+	// from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+	Region      string `yaml:"region,omitempty"`
+	IAMServerID string `yaml:"iam_server_id,omitempty"`
 }
 
 // Methods are the auth methods hush can log in with.
-var Methods = []string{"token", "approle", "jwt", "kubernetes", "userpass", "ldap", "cert"}
+var Methods = []string{"token", "approle", "jwt", "kubernetes", "userpass", "ldap", "cert", "aws"}
 
 // ParseConfig reads the `vault:` section kept in store.Config.Extra (nil:
 // no section, all defaults). Unknown fields are an error, so a typo is not
@@ -158,6 +164,14 @@ func (c *Config) validate() error {
 	}
 	if c.Auth.Mount != "" && !cleanPath(strings.Trim(c.Auth.Mount, "/")) {
 		return fmt.Errorf("%w vault auth.mount %q", store.ErrInvalid, c.Auth.Mount)
+	}
+	for _, r := range c.Auth.Region {
+		if !(r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return fmt.Errorf("%w vault auth.region %q: want an AWS region such as eu-west-1", store.ErrInvalid, c.Auth.Region)
+		}
+	}
+	if strings.ContainsAny(c.Auth.IAMServerID, "\r\n") {
+		return fmt.Errorf("%w vault auth.iam_server_id: one line", store.ErrInvalid)
 	}
 	if c.Auth.Username != "" && strings.ContainsAny(c.Auth.Username, "/?#%\\ \t\n") {
 		return fmt.Errorf("%w vault auth.username %q", store.ErrInvalid, c.Auth.Username)

@@ -1,7 +1,7 @@
 // Package vault is hush's HashiCorp Vault backend: environments kept in a
 // KV engine (version 1 or 2, found from the mount) in one of two layouts,
 // logins with a token, AppRole (a response-wrapped secret id too), JWT,
-// Kubernetes, userpass, LDAP or a TLS certificate, dynamic secrets with
+// Kubernetes, userpass, LDAP, a TLS certificate or AWS IAM, dynamic secrets with
 // leases, and least-privilege policies.
 package vault
 
@@ -192,6 +192,10 @@ func (v *Vault) login(ctx context.Context) error {
 		}
 	case "cert":
 		if err := v.loginCert(ctx); err != nil {
+			return err
+		}
+	case "aws":
+		if err := v.loginAWS(ctx); err != nil {
 			return err
 		}
 	}
