@@ -106,6 +106,17 @@ func ParseConfig(section any) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("%w: .hush/hush.yaml: vault: %v", store.ErrIntegrity, err)
 	}
+	// A secret written into hush.yaml is refused by name, before the
+	// unknown-field error would: it says where the secret goes instead.
+	if m, ok := section.(map[string]any); ok {
+		if auth, ok := m["auth"].(map[string]any); ok {
+			for _, k := range []string{"password", "secret_id", "token", "jwt", "wrapped_secret_id", "client_key", "private_key", "aws_secret_access_key"} {
+				if _, ok := auth[k]; ok {
+					return c, fmt.Errorf("%w .hush/hush.yaml: vault.auth.%s: a secret is never kept in hush.yaml (it is committed): name an environment variable or a file instead (see hush vault --help)", store.ErrInvalid, k)
+				}
+			}
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
