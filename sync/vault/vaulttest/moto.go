@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -26,17 +27,20 @@ type Moto struct {
 	done chan struct{}
 }
 
-// StartMoto runs moto_server for the rest of t, unauthenticated for the
-// first setup requests. Without moto_server on PATH it skips t, or fails
-// it under HUSH_TEST_REQUIRE_ALL=1.
+// StartMoto runs moto_server (from PATH, else .cache/moto, where .ci/deps
+// installs it) for the rest of t, unauthenticated for the first setup
+// requests. Without it t skips, or fails under HUSH_TEST_REQUIRE_ALL=1.
 func StartMoto(t testing.TB, setup int) *Moto {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
+		bin, err = cached(filepath.Join("moto", "bin", "moto_server"))
+	}
+	if err != nil {
 		if os.Getenv("HUSH_TEST_REQUIRE_ALL") == "1" {
-			t.Fatal("HUSH_TEST_REQUIRE_ALL=1 but moto_server is not on PATH (pip install 'moto[server]')")
+			t.Fatal("HUSH_TEST_REQUIRE_ALL=1 but there is no moto_server on PATH or in .cache/moto: run .ci/deps")
 		}
-		t.Skip("no moto_server on PATH (pip install 'moto[server]')")
+		t.Skip("no moto_server on PATH or in .cache/moto (run .ci/deps)")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,6 +75,26 @@ func StartMoto(t testing.TB, setup int) *Moto {
 			t.Fatalf("moto_server not answering after 60s: %s", m.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// cached finds .cache/REL in this directory or a parent (the repository
+// root), where .ci/deps installs what Debian does not package.
+func cached(rel string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, ".cache", rel)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", os.ErrNotExist
+		}
+		dir = parent
 	}
 }
 
