@@ -24,6 +24,7 @@ import (
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/sync/vault"
 )
 
 // Reporter receives what a session says while it works. Arguments may come
@@ -59,6 +60,9 @@ type Options struct {
 	Report Reporter
 	// Context is cancelled on interrupt; nil is context.Background.
 	Context context.Context
+	// Prompt asks for a secret on the terminal without echo (a Vault
+	// password); nil, or an error, when there is none.
+	Prompt func(prompt string) (string, error)
 }
 
 // Session is one command's view of hush: the project, the identity and the
@@ -73,6 +77,9 @@ type Session struct {
 	keyringWitness *audit.KeyringWitness
 	// forwarding sends audit lines to the configured sinks (forward.go).
 	forwarding *forwarding
+	// vaultLogins keeps a typed Vault password and an unwrapped secret id
+	// for the session's later logins (vault.go).
+	vaultLogins *vault.LoginCache
 }
 
 // New starts a session. It opens nothing yet.

@@ -66,8 +66,11 @@ func (s *Session) OpenVault(o VaultOptions) (*vault.Vault, error) {
 	if o.Layout != "" {
 		cfg.Layout = o.Layout
 	}
+	if s.vaultLogins == nil {
+		s.vaultLogins = &vault.LoginCache{}
+	}
 	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.Address, Getenv: s.Getenv, Home: s.Home(),
-		UserAgent: "hush/" + s.Version})
+		UserAgent: "hush/" + s.Version, Prompt: s.Prompt, Logins: s.vaultLogins})
 }
 
 // FilePolicy is what a *_file setting from hush.yaml may name: files in
@@ -94,8 +97,8 @@ func (s *Session) FilePolicy(p *store.Project) (*store.FilePolicy, error) {
 	return &store.FilePolicy{Root: p.Root, Home: home, Protected: prot, User: uc}, nil
 }
 
-// CloseVault revokes the token hush logged in with (AppRole, JWT,
-// Kubernetes) when the command is done with it, so runs do not pile up
+// CloseVault revokes the token hush logged in with (every method but
+// token) when the command is done with it, so runs do not pile up
 // live tokens; a user's own token is left alone. b may be any backend.
 func (s *Session) CloseVault(b any) {
 	c, ok := b.(interface{ Close(context.Context) error })
@@ -134,9 +137,15 @@ func deniedHint(err error) string {
 	method, login, _ := vault.Denial(err)
 	switch {
 	case method == "approle" && login:
-		return "check the AppRole credentials (role_id, role_id_file or VAULT_ROLE_ID; secret_id_file or VAULT_SECRET_ID: a secret id may be used up or expired) and vault.auth.mount in .hush/hush.yaml"
+		return "check the AppRole credentials (role_id, role_id_file or VAULT_ROLE_ID; secret_id_file or VAULT_SECRET_ID: a secret id may be used up or expired; or wrapped_secret_id_file or VAULT_WRAPPED_SECRET_ID: a wrapping token works once, within its TTL) and vault.auth.mount in .hush/hush.yaml"
 	case (method == "jwt" || method == "kubernetes") && login:
-		return fmt.Sprintf("check the token in vault.auth.token_file (expired? for this audience?) and that the %s role in vault.auth.role accepts it", method)
+		return fmt.Sprintf("check the token in vault.auth.token_file or the variable vault.auth.token_env names (expired? for this audience?) and that the %s role in vault.auth.role accepts it", method)
+	case (method == "userpass" || method == "ldap") && login:
+		return fmt.Sprintf("check the %s username (vault.auth.username or VAULT_USERNAME) and password (VAULT_PASSWORD or the variable vault.auth.password_env names, vault.auth.password_file, or the prompt) and vault.auth.mount in .hush/hush.yaml", method)
+	case method == "aws" && login:
+		return "check the AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), that the aws role in vault.auth.role binds their principal, and vault.auth.region and iam_server_id in .hush/hush.yaml"
+	case method == "cert" && login:
+		return "check the cert login's client certificate and key (vault.auth.client_cert_file and client_key_file, or VAULT_CLIENT_CERT and VAULT_CLIENT_KEY), that a role of the cert mount trusts its CA (vault.auth.role names one), and VAULT_CACERT for the server's"
 	case method != "" && method != "token":
 		return fmt.Sprintf("the %s login worked but its token is refused here: check the policies its role grants (token_policies) for this path", method)
 	}

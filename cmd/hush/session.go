@@ -101,7 +101,7 @@ func (s *ui) warnf(format string, args ...any) {
 func newUI(env *Env, dir, command string) *ui {
 	s := &ui{env: env}
 	s.Session = session.New(session.Options{Dir: dir, Command: command, Getenv: env.Getenv, Now: env.Now, Keyring: env.Keyring,
-		Version: version, Redact: func(msg string) string { return redactArgv(msg, env.redact) }, Report: reporter{s}})
+		Version: version, Redact: func(msg string) string { return redactArgv(msg, env.redact) }, Report: reporter{s}, Prompt: promptSecret})
 	return s
 }
 

@@ -60,6 +60,24 @@ hush remembers what it last synced, so it tells a local change from a remote
 one; a key both sides changed differently stops a push or pull (exit 6)
 until --prefer says which side wins.
 
+LOGIN (vault.auth.method in hush.yaml; secrets never there nor in argv):
+   token       VAULT_TOKEN, else ~/.vault-token (the default)
+   userpass    username (or VAULT_USERNAME); password from VAULT_PASSWORD
+   ldap        (or the variable password_env names), password_file (0600),
+               else a prompt on the terminal
+   cert        client_cert_file and client_key_file (or VAULT_CLIENT_CERT,
+               VAULT_CLIENT_KEY); VAULT_CACERT for the server; role optional
+   approle     role_id (role_id_file, VAULT_ROLE_ID); secret_id_file or
+               VAULT_SECRET_ID, or a response-wrapped one:
+               wrapped_secret_id_file or VAULT_WRAPPED_SECRET_ID
+   jwt         role; token_file or token_env (CI's OIDC token)
+   kubernetes  role; token_file (default: the pod's service account token)
+               or token_env
+   aws         role; AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and
+               AWS_SESSION_TOKEN) sign STS GetCallerIdentity; region,
+               iam_server_id optional
+   auth.mount is where the method is enabled (default: its name).
+
 EXAMPLES:
    hush vault diff --env prod
    hush vault push --env prod

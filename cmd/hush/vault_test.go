@@ -24,6 +24,11 @@ func TestVaultScripts(t *testing.T) {
 	t.Parallel()
 	srv := vaulttest.Start(t)
 	bin := vaulttest.Binary(t)
+	// A second dev server, serving HTTPS with its own CA, for the scripts
+	// that need TLS (vaulttls); started by the first of them.
+	var tlsOnce gosync.Once
+	var tlsSrv *vaulttest.Server
+	var tlsCA string
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script/vault",
 		RequireExplicitExec: true,
@@ -98,6 +103,15 @@ func TestVaultScripts(t *testing.T) {
 					mu.Unlock()
 				})
 				ts.Setenv(args[0], "http://"+ln.Addr().String())
+			},
+			// vaulttls points VAULT_ADDR, VAULT_TOKEN and VAULT_ROOT_TOKEN at
+			// a dev server serving HTTPS, and VAULT_CACERT at its CA.
+			"vaulttls": func(ts *testscript.TestScript, neg bool, args []string) {
+				tlsOnce.Do(func() { tlsSrv, tlsCA = vaulttest.StartTLS(t) })
+				ts.Setenv("VAULT_ADDR", tlsSrv.Addr)
+				ts.Setenv("VAULT_TOKEN", tlsSrv.Token)
+				ts.Setenv("VAULT_ROOT_TOKEN", tlsSrv.Token)
+				ts.Setenv("VAULT_CACERT", tlsCA)
 			},
 			// vaulttoken POLICY sets VAULT_TOKEN to a new token with only
 			// POLICY (and Vault's default policy).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,23 +46,53 @@ type Config struct {
 	Auth   AuthConfig `yaml:"auth,omitempty"`
 }
 
-// AuthConfig says how hush logs in to Vault.
+// AuthConfig says how hush logs in to Vault. It names where secrets are
+// (an environment variable, a file), never holds one: a password, a
+// secret id, a JWT or a private key is never in hush.yaml.
 type AuthConfig struct {
-	// Method is token (the default), approle, jwt or kubernetes.
+	// Method is token (the default), approle, jwt, kubernetes, userpass,
+	// ldap, cert or aws.
 	Method string `yaml:"method,omitempty"`
 	// Mount is where the auth method is enabled (default: its name).
 	Mount string `yaml:"mount,omitempty"`
-	// Role is the jwt or kubernetes role.
+	// Role is the jwt or kubernetes role, or the cert role (optional:
+	// Vault then tries every role of the mount).
 	Role string `yaml:"role,omitempty"`
 	// RoleID (or RoleIDFile, or VAULT_ROLE_ID) and SecretIDFile (or
-	// VAULT_SECRET_ID) are approle's credentials.
-	RoleID       string `yaml:"role_id,omitempty"`
-	RoleIDFile   string `yaml:"role_id_file,omitempty"`
-	SecretIDFile string `yaml:"secret_id_file,omitempty"`
+	// VAULT_SECRET_ID) are approle's credentials. WrappedSecretIDFile (or
+	// VAULT_WRAPPED_SECRET_ID) is instead a response-wrapping token of a
+	// secret id, unwrapped at login after checking what it wraps.
+	RoleID              string `yaml:"role_id,omitempty"`
+	RoleIDFile          string `yaml:"role_id_file,omitempty"`
+	SecretIDFile        string `yaml:"secret_id_file,omitempty"`
+	WrappedSecretIDFile string `yaml:"wrapped_secret_id_file,omitempty"`
 	// TokenFile is the JWT for jwt (CI's OIDC token) or the service
-	// account token for kubernetes (default: the in-cluster path).
+	// account token for kubernetes (default: the in-cluster path);
+	// TokenEnv names an environment variable holding it instead, as CI
+	// systems hand out their OIDC tokens.
 	TokenFile string `yaml:"token_file,omitempty"`
+	TokenEnv  string `yaml:"token_env,omitempty"`
+	// Username is the userpass or ldap user (default: VAULT_USERNAME).
+	// The password comes from the variable PasswordEnv names (default
+	// VAULT_PASSWORD), else PasswordFile (which only its owner may read),
+	// else a prompt on the terminal.
+	Username     string `yaml:"username,omitempty"`
+	PasswordEnv  string `yaml:"password_env,omitempty"`
+	PasswordFile string `yaml:"password_file,omitempty"`
+	// ClientCertFile and ClientKeyFile are cert's TLS client certificate
+	// and key, PEM (default: VAULT_CLIENT_CERT and VAULT_CLIENT_KEY).
+	ClientCertFile string `yaml:"client_cert_file,omitempty"`
+	ClientKeyFile  string `yaml:"client_key_file,omitempty"`
+	// Region is the STS region aws signs for (default: the global
+	// endpoint); IAMServerID is the X-Vault-AWS-IAM-Server-ID header's
+	// value, when the aws mount requires one. The AWS credentials come
+	// from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+	Region      string `yaml:"region,omitempty"`
+	IAMServerID string `yaml:"iam_server_id,omitempty"`
 }
+
+// Methods are the auth methods hush can log in with.
+var Methods = []string{"token", "approle", "jwt", "kubernetes", "userpass", "ldap", "cert", "aws"}
 
 // ParseConfig reads the `vault:` section kept in store.Config.Extra (nil:
 // no section, all defaults). Unknown fields are an error, so a typo is not
@@ -74,6 +105,17 @@ func ParseConfig(section any) (Config, error) {
 	b, err := yaml.Marshal(section)
 	if err != nil {
 		return c, fmt.Errorf("%w: .hush/hush.yaml: vault: %v", store.ErrIntegrity, err)
+	}
+	// A secret written into hush.yaml is refused by name, before the
+	// unknown-field error would: it says where the secret goes instead.
+	if m, ok := section.(map[string]any); ok {
+		if auth, ok := m["auth"].(map[string]any); ok {
+			for _, k := range []string{"password", "secret_id", "token", "jwt", "wrapped_secret_id", "client_key", "private_key", "aws_secret_access_key"} {
+				if _, ok := auth[k]; ok {
+					return c, fmt.Errorf("%w .hush/hush.yaml: vault.auth.%s: a secret is never kept in hush.yaml (it is committed): name an environment variable or a file instead (see hush vault --help)", store.ErrInvalid, k)
+				}
+			}
+		}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -122,15 +164,44 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("%w vault layout %q: use fields or tree", store.ErrInvalid, c.Layout)
 	}
-	switch c.Auth.Method {
-	case "", "token", "approle", "jwt", "kubernetes":
-	default:
-		return fmt.Errorf("%w vault auth method %q: use token, approle, jwt or kubernetes", store.ErrInvalid, c.Auth.Method)
+	if c.Auth.Method != "" && !slices.Contains(Methods, c.Auth.Method) {
+		return fmt.Errorf("%w vault auth method %q: use %s or %s", store.ErrInvalid, c.Auth.Method,
+			strings.Join(Methods[:len(Methods)-1], ", "), Methods[len(Methods)-1])
+	}
+	for _, e := range []struct{ name, v string }{{"password_env", c.Auth.PasswordEnv}, {"token_env", c.Auth.TokenEnv}} {
+		if e.v != "" && !envName(e.v) {
+			return fmt.Errorf("%w vault auth.%s %q: want the name of an environment variable", store.ErrInvalid, e.name, e.v)
+		}
+	}
+	if c.Auth.Mount != "" && !cleanPath(strings.Trim(c.Auth.Mount, "/")) {
+		return fmt.Errorf("%w vault auth.mount %q", store.ErrInvalid, c.Auth.Mount)
+	}
+	for _, r := range c.Auth.Region {
+		if !(r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return fmt.Errorf("%w vault auth.region %q: want an AWS region such as eu-west-1", store.ErrInvalid, c.Auth.Region)
+		}
+	}
+	if strings.ContainsAny(c.Auth.IAMServerID, "\r\n") {
+		return fmt.Errorf("%w vault auth.iam_server_id: one line", store.ErrInvalid)
+	}
+	if c.Auth.Username != "" && strings.ContainsAny(c.Auth.Username, "/?#%\\ \t\n") {
+		return fmt.Errorf("%w vault auth.username %q", store.ErrInvalid, c.Auth.Username)
 	}
 	if c.Mount != "" && !cleanPath(c.Mount) {
 		return fmt.Errorf("%w vault mount %q", store.ErrInvalid, c.Mount)
 	}
 	return nil
+}
+
+// envName accepts an environment variable's name: letters, digits and
+// underscores, not starting with a digit.
+func envName(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // cleanPath accepts a relative slash path without empty, "." or ".."
@@ -165,6 +236,13 @@ type Options struct {
 	// UserAgent names hush and its version to the server (its audit
 	// device logs it); empty keeps the Go client's.
 	UserAgent string
+	// Prompt asks the user for a password on the terminal, without echo
+	// (userpass, ldap); nil, or an error, when there is no terminal.
+	Prompt func(prompt string) (string, error)
+	// Logins, when set, is shared by the backends of one process, so a
+	// run that logs in again (--on-lease-end=restart) neither prompts
+	// again nor needs a second wrapping token.
+	Logins *LoginCache
 	// MinRetryWait and MaxRetryWait bound the backoff between retries of
 	// 429 and 5xx answers (0: the vault CLI's 1s and 1.5s).
 	MinRetryWait, MaxRetryWait time.Duration
@@ -194,10 +272,10 @@ func (o *Options) address() string {
 // newClient builds a vaultapi client from o alone: the process environment
 // vaultapi would read by itself is overridden, so a test's (or a user's)
 // explicit settings are the ones used.
-func newClient(o *Options) (*vaultapi.Client, error) {
+func newClient(o *Options) (*vaultapi.Client, *http.Transport, error) {
 	timeout, err := clientTimeout(o.getenv("VAULT_CLIENT_TIMEOUT"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tr := cleanhttp.DefaultPooledTransport()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -215,7 +293,7 @@ func newClient(o *Options) (*vaultapi.Client, error) {
 	if v := o.getenv("VAULT_MAX_RETRIES"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%w VAULT_MAX_RETRIES %q", store.ErrInvalid, v)
+			return nil, nil, fmt.Errorf("%w VAULT_MAX_RETRIES %q", store.ErrInvalid, v)
 		}
 		cfg.MaxRetries = n
 	}
@@ -229,19 +307,19 @@ func newClient(o *Options) (*vaultapi.Client, error) {
 	if v := o.getenv("VAULT_SKIP_VERIFY"); v != "" {
 		skip, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w VAULT_SKIP_VERIFY %q", store.ErrInvalid, v)
+			return nil, nil, fmt.Errorf("%w VAULT_SKIP_VERIFY %q", store.ErrInvalid, v)
 		}
 		tlsc.Insecure = skip
 	}
 	if err := cfg.ConfigureTLS(tlsc); err != nil {
-		return nil, fmt.Errorf("vault: TLS settings: %w", err)
+		return nil, nil, fmt.Errorf("vault: TLS settings: %w", err)
 	}
 	if o.WrapTransport != nil {
 		cfg.HttpClient.Transport = o.WrapTransport(cfg.HttpClient.Transport)
 	}
 	c, err := vaultapi.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
+		return nil, nil, fmt.Errorf("vault: %w", err)
 	}
 	c.ClearToken()
 	if o.UserAgent != "" {
@@ -256,7 +334,7 @@ func newClient(o *Options) (*vaultapi.Client, error) {
 	} else {
 		c.ClearNamespace()
 	}
-	return c, nil
+	return c, tr, nil
 }
 
 // DefaultTimeout bounds each request, retries included, as the vault

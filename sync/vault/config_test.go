@@ -21,7 +21,15 @@ func TestParseConfig(t *testing.T) {
 			want: Config{Address: "https://v:8200", Mount: "kv", Path: "apps/{project}/{env}", Layout: "tree", Auth: AuthConfig{Method: "approle", RoleID: "r", SecretIDFile: "/run/sid"}}},
 		{yaml: "mountt: x\n", err: "field mountt not found"},
 		{yaml: "layout: nested\n", err: "use fields or tree"},
-		{yaml: "auth:\n  method: ldap\n", err: "use token, approle, jwt or kubernetes"},
+		{yaml: "auth:\n  method: ldap\n  username: alice\n  password_env: CORP_PW\n", want: Config{Auth: AuthConfig{Method: "ldap", Username: "alice", PasswordEnv: "CORP_PW"}}},
+		{yaml: "auth:\n  method: okta\n", err: "use token, approle, jwt, kubernetes, userpass, ldap, cert or aws"},
+		{yaml: "auth:\n  method: aws\n  region: ../x\n", err: "vault auth.region"},
+		{yaml: "auth:\n  method: userpass\n  password: hunter2\n", err: "vault.auth.password: a secret is never kept in hush.yaml"},
+		{yaml: "auth:\n  method: approle\n  secret_id: 0000\n", err: "vault.auth.secret_id: a secret is never kept in hush.yaml"},
+		{yaml: "auth:\n  method: userpass\n  password_env: $(cat /etc/shadow)\n", err: "want the name of an environment variable"},
+		{yaml: "auth:\n  method: jwt\n  token_env: 1CI\n", err: "want the name of an environment variable"},
+		{yaml: "auth:\n  method: userpass\n  username: ../../sys/x\n", err: "vault auth.username"},
+		{yaml: "auth:\n  method: cert\n  mount: ../sys\n", err: "vault auth.mount"},
 		{yaml: "mount: ../sys\n", err: "vault mount"},
 	} {
 		var section any

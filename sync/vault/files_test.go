@@ -14,6 +14,7 @@ func TestFilesFindsEveryFileSetting(t *testing.T) {
 	t.Parallel()
 	c, err := ParseConfig(map[string]any{"auth": map[string]any{
 		"method": "approle", "role_id_file": "a", "secret_id_file": "b", "token_file": "c",
+		"wrapped_secret_id_file": "d", "password_file": "e", "client_cert_file": "f", "client_key_file": "g",
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +25,8 @@ func TestFilesFindsEveryFileSetting(t *testing.T) {
 		*f.Path = "/checked/" + *f.Path
 	}
 	sort.Strings(got)
-	want := []string{"vault.auth.role_id_file=a", "vault.auth.secret_id_file=b", "vault.auth.token_file=c"}
+	want := []string{"vault.auth.client_cert_file=f", "vault.auth.client_key_file=g", "vault.auth.password_file=e",
+		"vault.auth.role_id_file=a", "vault.auth.secret_id_file=b", "vault.auth.token_file=c", "vault.auth.wrapped_secret_id_file=d"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Files() = %v, want %v", got, want)
 	}

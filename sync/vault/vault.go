@@ -1,6 +1,7 @@
 // Package vault is hush's HashiCorp Vault backend: environments kept in a
 // KV engine (version 1 or 2, found from the mount) in one of two layouts,
-// logins with a token, AppRole, JWT or Kubernetes, dynamic secrets with
+// logins with a token, AppRole (a response-wrapped secret id too), JWT,
+// Kubernetes, userpass, LDAP, a TLS certificate or AWS IAM, dynamic secrets with
 // leases, and least-privilege policies.
 package vault
 
@@ -8,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,6 +38,13 @@ type Vault struct {
 	ownToken bool
 	kv       int // KV version of the mount, 0 until detected
 
+	// transport is the HTTP transport under any wrapping, where a cert
+	// login sets the client certificate.
+	transport *http.Transport
+	// logins keeps what a later login of the same process cannot get
+	// again (Options.Logins, or this backend's own).
+	logins *LoginCache
+
 	// dyn holds the dynamic secrets read in this process, by path, so
 	// vault://database/creds/app#username and #password are one
 	// credential, not two.
@@ -55,7 +64,7 @@ func New(o Options) (*Vault, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	c, err := newClient(&o)
+	c, tr, err := newClient(&o)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +72,10 @@ func New(o Options) (*Vault, error) {
 	if u, err := url.Parse(addr); err == nil && u.User != nil {
 		addr = u.Redacted() // never show a password given in the URL
 	}
-	v := &Vault{client: c, opts: o, address: addr, mount: o.Mount, tmpl: o.Path, layout: o.Layout}
+	v := &Vault{client: c, transport: tr, opts: o, address: addr, mount: o.Mount, tmpl: o.Path, layout: o.Layout, logins: o.Logins}
+	if v.logins == nil {
+		v.logins = &LoginCache{}
+	}
 	if v.mount == "" {
 		v.mount = "secret"
 	}
@@ -150,26 +162,40 @@ func (v *Vault) login(ctx context.Context) error {
 				return err
 			}
 		}
+		if secretID == "" && roleID != "" {
+			var err error
+			if secretID, err = v.wrappedSecretID(ctx); err != nil {
+				return err
+			}
+		}
 		if roleID == "" || secretID == "" {
-			return &opError{msg: "vault: approle login: " + sync.ErrDenied.Error() + " (set the role id with role_id, role_id_file or VAULT_ROLE_ID, and the secret id with secret_id_file or VAULT_SECRET_ID)",
+			return &opError{msg: "vault: approle login: " + sync.ErrDenied.Error() + " (set the role id with role_id, role_id_file or VAULT_ROLE_ID, and the secret id with secret_id_file or VAULT_SECRET_ID, or a wrapped one with wrapped_secret_id_file or VAULT_WRAPPED_SECRET_ID)",
 				kind: sync.ErrDenied, method: "approle", login: true}
 		}
-		if err := v.loginWith(ctx, "approle", map[string]any{"role_id": roleID, "secret_id": secretID}); err != nil {
+		if err := v.loginWith(ctx, "approle", "login", map[string]any{"role_id": roleID, "secret_id": secretID}); err != nil {
 			return err
 		}
 	case "jwt", "kubernetes":
-		file := a.TokenFile
-		if file == "" && a.Method == "kubernetes" {
-			file = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+		if a.Role == "" {
+			return fmt.Errorf("%w vault %s login: set auth.role, and auth.token_file or auth.token_env, in hush.yaml", store.ErrInvalid, a.Method)
 		}
-		if file == "" || a.Role == "" {
-			return fmt.Errorf("%w vault %s login: set auth.role and auth.token_file in hush.yaml", store.ErrInvalid, a.Method)
-		}
-		jwt, err := readCredential(file)
+		jwt, err := v.jwtToken(a.Method)
 		if err != nil {
 			return err
 		}
-		if err := v.loginWith(ctx, a.Method, map[string]any{"role": a.Role, "jwt": jwt}); err != nil {
+		if err := v.loginWith(ctx, a.Method, "login", map[string]any{"role": a.Role, "jwt": jwt}); err != nil {
+			return redactErr(err, jwt)
+		}
+	case "userpass", "ldap":
+		if err := v.loginPassword(ctx, a.Method); err != nil {
+			return err
+		}
+	case "cert":
+		if err := v.loginCert(ctx); err != nil {
+			return err
+		}
+	case "aws":
+		if err := v.loginAWS(ctx); err != nil {
 			return err
 		}
 	}
@@ -177,12 +203,10 @@ func (v *Vault) login(ctx context.Context) error {
 	return nil
 }
 
-func (v *Vault) loginWith(ctx context.Context, method string, body map[string]any) error {
-	mount := v.opts.Auth.Mount
-	if mount == "" {
-		mount = method
-	}
-	path := "auth/" + strings.Trim(mount, "/") + "/login"
+// loginWith logs in at auth/MOUNT/sub (sub: "login", or userpass's and
+// LDAP's "login/USER").
+func (v *Vault) loginWith(ctx context.Context, method, sub string, body map[string]any) error {
+	path := "auth/" + v.mountOf(method) + "/" + sub
 	s, err := v.client.Logical().WriteWithContext(ctx, path, body)
 	if err != nil {
 		werr := v.wrap("log in at", path, err)

@@ -195,6 +195,7 @@ require (
 	github.com/hashicorp/vault-plugin-auth-cf v0.20.1 // indirect
 	github.com/hashicorp/vault-plugin-auth-jwt v0.23.2 // indirect
 	github.com/hashicorp/vault-plugin-auth-kerberos v0.14.0 // indirect
+	github.com/hashicorp/vault-plugin-auth-kubernetes v0.21.0 // indirect
 	github.com/hashicorp/vault-plugin-secrets-kv v0.21.0 // indirect
 	github.com/hashicorp/vault/api v1.16.0 // indirect
 	github.com/hashicorp/vault/api/auth/kubernetes v0.6.0 // indirect

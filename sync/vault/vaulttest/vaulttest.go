@@ -3,8 +3,10 @@
 // a free loopback port, with a random root token and a temporary HOME.
 // Without the binary a test skips, or fails when HUSH_TEST_REQUIRE_ALL=1.
 // StartWithPlugins also registers the plugins `make vault` builds into
-// .cache/bin/plugins (the database engine's PostgreSQL plugin), and
-// StartPostgres runs a throwaway PostgreSQL cluster for them.
+// .cache/bin/plugins (the database engine's PostgreSQL plugin, and the
+// LDAP, Kubernetes and AWS auth methods: see AuthPlugin); StartPostgres,
+// StartLDAP and StartMoto run a throwaway PostgreSQL cluster, OpenLDAP
+// slapd and moto (AWS STS and IAM) for them.
 package vaulttest
 
 import (

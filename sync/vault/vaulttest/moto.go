@@ -1,0 +1,115 @@
+package vaulttest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Moto is a throwaway moto_server (the AWS service mock) on 127.0.0.1,
+// started with INITIAL_NO_AUTH_ACTION_COUNT so that, after the first
+// Setup requests (which create IAM users and keys without credentials),
+// it checks every request's SigV4 signature against the access keys it
+// issued, as AWS does.
+type Moto struct {
+	URL string // http://127.0.0.1:PORT
+
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
+}
+
+// StartMoto runs moto_server (from PATH, else .cache/moto, where .ci/deps
+// installs it) for the rest of t, unauthenticated for the first setup
+// requests. Without it t skips, or fails under HUSH_TEST_REQUIRE_ALL=1.
+func StartMoto(t testing.TB, setup int) *Moto {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		bin, err = cached(filepath.Join("moto", "bin", "moto_server"))
+	}
+	if err != nil {
+		if os.Getenv("HUSH_TEST_REQUIRE_ALL") == "1" {
+			t.Fatal("HUSH_TEST_REQUIRE_ALL=1 but there is no moto_server on PATH or in .cache/moto: run .ci/deps")
+		}
+		t.Skip("no moto_server on PATH or in .cache/moto (run .ci/deps)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), log: &bytes.Buffer{}, done: make(chan struct{})}
+	m.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	m.cmd.Env = append(os.Environ(), "INITIAL_NO_AUTH_ACTION_COUNT="+strconv.Itoa(setup),
+		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=")
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { m.cmd.Wait(); close(m.done) }()
+	t.Cleanup(m.Stop)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-m.done:
+			t.Fatalf("moto_server exited: %s", m.log.String())
+		default:
+		}
+		// The moto API's own endpoint does not count as an AWS action.
+		if resp, err := http.Get(m.URL + "/moto-api/data.json"); err == nil {
+			resp.Body.Close()
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moto_server not answering after 60s: %s", m.log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// cached finds .cache/REL in this directory or a parent (the repository
+// root), where .ci/deps installs what Debian does not package.
+func cached(rel string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, ".cache", rel)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", os.ErrNotExist
+		}
+		dir = parent
+	}
+}
+
+// Stop ends moto_server and waits for it.
+func (m *Moto) Stop() {
+	select {
+	case <-m.done:
+		return
+	default:
+	}
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+		_ = m.cmd.Process.Kill()
+		<-m.done
+	}
+}
