@@ -234,10 +234,23 @@ func (s *Session) VaultSync(ctx context.Context, o VaultSyncOptions) (*VaultSync
 	}
 	source := vaultAddress(sy.Backend)
 	if res != nil {
-		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.Set, err); aerr != nil {
+		// A push that stopped part-way wrote some keys: those lines say
+		// success, the keys it did not get to say failure.
+		keyErr := err
+		var pe *sync.PartialError
+		if errors.As(err, &pe) {
+			keyErr = nil
+		}
+		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.Set, keyErr); aerr != nil {
 			return nil, aerr
 		}
-		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.Deleted, err); aerr != nil {
+		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.Deleted, keyErr); aerr != nil {
+			return nil, aerr
+		}
+		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.UnwrittenSet, err); aerr != nil {
+			return nil, aerr
+		}
+		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.UnwrittenDeleted, err); aerr != nil {
 			return nil, aerr
 		}
 	}

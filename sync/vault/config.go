@@ -201,6 +201,11 @@ func newClient(o *Options) (*vaultapi.Client, error) {
 	}
 	tr := cleanhttp.DefaultPooledTransport()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	// The pooled transport keeps GOMAXPROCS+1 idle connections per host (3
+	// on two cores): with more requests in flight than that (the tree
+	// layout's pool), every request beyond it closed its connection after
+	// use and the next one dialled anew. Keep one per worker.
+	tr.MaxIdleConnsPerHost = workers
 	cfg := &vaultapi.Config{
 		Address:      o.address(),
 		HttpClient:   &http.Client{Transport: tr},

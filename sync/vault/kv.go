@@ -366,35 +366,58 @@ func (v *Vault) pushTree(ctx context.Context, kv int, p string, plan *sync.Plan)
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].key < ops[j].key })
 	vers := make([]int, len(ops))
+	done := make([]bool, len(ops)) // answered by Vault: written (or deleted)
 	err := parallel(ctx, len(ops), func(ctx context.Context, i int) error {
 		o := ops[i]
 		base := plan.Base.Versions[o.key]
 		if o.del {
-			return v.deleteVersion(ctx, kv, p+"/"+o.key, base)
+			if err := v.deleteVersion(ctx, kv, p+"/"+o.key, base); err != nil {
+				return err
+			}
+			done[i] = true
+			return nil
 		}
 		var baseValues map[string]store.Value
 		if bv, ok := plan.Base.Values[o.key]; ok {
 			baseValues = map[string]store.Value{"value": bv}
 		}
 		ver, err := v.writeRecord(ctx, kv, p+"/"+o.key, map[string]any{"value": o.val.Reveal()}, base, baseValues)
-		vers[i] = ver
-		return err
+		if err != nil {
+			return err
+		}
+		vers[i], done[i] = ver, true
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
+	// The snapshot the remote now holds: the base, with the changes Vault
+	// confirmed (all of them, unless err).
 	out := sync.NewSnapshot()
-	out.Values = plan.Result()
+	for k, val := range plan.Base.Values {
+		out.Values[k] = val
+	}
 	for k, ver := range plan.Base.Versions {
 		out.Versions[k] = ver
 	}
+	var set, deleted []string
 	for i, o := range ops {
-		if !o.del {
+		switch {
+		case !done[i]:
+		case o.del:
+			delete(out.Values, o.key)
+			deleted = append(deleted, o.key)
+		default:
+			out.Values[o.key] = o.val
 			out.Versions[o.key] = vers[i]
+			set = append(set, o.key)
 		}
 	}
 	for _, ver := range out.Versions {
 		out.Version += ver
+	}
+	if err != nil {
+		if len(set)+len(deleted) == 0 {
+			return nil, err
+		}
+		return nil, &sync.PartialError{Err: err, Written: out, Set: set, Deleted: deleted, Planned: len(ops)}
 	}
 	return out, nil
 }
