@@ -293,35 +293,64 @@ func vaultAddress(b sync.Backend) string {
 	return ""
 }
 
+// VaultPolicyOptions say which policy hush vault policy makes: for the
+// session's environment, or (Service set) for every environment of a
+// service, with an explicit deny on each of Deny.
+type VaultPolicyOptions struct {
+	VaultOptions
+	Service string
+	Deny    []string
+	// Write, when set, stores the policy in Vault under this name.
+	Write string
+}
+
 // VaultPolicy makes the least-privilege policy that reads the session's
-// environment and hands it to show; then, unless write is "", stores it in
-// Vault as policy write. It returns the environment and Vault's address.
-func (s *Session) VaultPolicy(ctx context.Context, o VaultOptions, write string, show func(hcl string)) (envName, address string, err error) {
-	if envName, err = s.EnvName(); err != nil {
-		return "", "", err
+// environment (or o.Service's paths) and hands it to show; then, unless
+// o.Write is "", stores it in Vault as that policy. It returns what the
+// policy reads (an environment or a service) and Vault's address.
+func (s *Session) VaultPolicy(ctx context.Context, o VaultPolicyOptions, show func(hcl string)) (what, address string, err error) {
+	if o.Service == "" && len(o.Deny) > 0 {
+		return "", "", Usagef("--deny needs --service: it denies other services to a service's policy")
 	}
-	v, err := s.OpenVault(o)
+	if o.Service != "" {
+		for _, n := range append([]string{o.Service}, o.Deny...) {
+			if err := vault.ValidService(n); err != nil {
+				return "", "", Usagef("%v", err)
+			}
+		}
+		what = "service " + o.Service
+	} else {
+		if what, err = s.EnvName(); err != nil {
+			return "", "", err
+		}
+	}
+	v, err := s.OpenVault(o.VaultOptions)
 	if err != nil {
 		return "", "", err
 	}
 	defer s.CloseVault(v)
 	kv, err := v.KVVersion(ctx)
 	if err != nil {
-		if write != "" || !errors.Is(err, sync.ErrUnavailable) {
+		if o.Write != "" || !errors.Is(err, sync.ErrUnavailable) {
 			return "", "", err
 		}
 		s.Report.Warnf("cannot ask Vault the KV version of the mount (%v); assuming version 2", err)
 		kv = 2
 	}
-	hcl, err := v.Policy(envName, kv)
+	var hcl string
+	if o.Service != "" {
+		hcl, err = v.ServicePolicy(o.Service, o.Deny, kv)
+	} else {
+		hcl, err = v.Policy(what, kv)
+	}
 	if err != nil {
 		return "", "", err
 	}
 	show(hcl)
-	if write != "" {
-		if err := v.WritePolicy(ctx, write, hcl); err != nil {
+	if o.Write != "" {
+		if err := v.WritePolicy(ctx, o.Write, hcl); err != nil {
 			return "", "", err
 		}
 	}
-	return envName, v.Address(), nil
+	return what, v.Address(), nil
 }
