@@ -73,6 +73,9 @@ type Session struct {
 	keyringWitness *audit.KeyringWitness
 	// forwarding sends audit lines to the configured sinks (forward.go).
 	forwarding *forwarding
+	// requestID is the command's correlation id with Vault, made when the
+	// command first opens it (vault.go).
+	requestID string
 }
 
 // New starts a session. It opens nothing yet.

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -66,8 +68,26 @@ func (s *Session) OpenVault(o VaultOptions) (*vault.Vault, error) {
 	if o.Layout != "" {
 		cfg.Layout = o.Layout
 	}
+	if s.requestID == "" {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		s.requestID = hex.EncodeToString(b[:])
+	}
 	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.Address, Getenv: s.Getenv, Home: s.Home(),
-		UserAgent: "hush/" + s.Version})
+		UserAgent: "hush/" + s.Version, RequestID: s.requestID})
+}
+
+// keyRequestIDs is, for a backend that tells them (Vault), the request
+// id of the answer that did the work for each key of env ("" for env as a
+// whole) among ids.
+func keyRequestIDs(b sync.Backend, ids *vault.RequestIDs, env string) func(key string) string {
+	v, ok := b.(*vault.Vault)
+	if !ok {
+		return func(string) string { return "" }
+	}
+	return func(key string) string { return v.KeyRequestID(ids, env, key) }
 }
 
 // FilePolicy is what a *_file setting from hush.yaml may name: files in
@@ -179,11 +199,16 @@ func (s *Session) VaultCompare(ctx context.Context, o VaultOptions) (*sync.Repor
 	if err := s.AuditReady(); err != nil {
 		return nil, err
 	}
+	ctx, ids := vault.TrackRequestIDs(ctx)
 	r, err := sy.Compare(ctx)
-	if aerr := s.AuditWith(audit.SecretList, s.SecretPath(sy.Env, ""), err); aerr != nil {
-		return nil, aerr
+	remoteID := ""
+	if err == nil {
+		remoteID = keyRequestIDs(sy.Backend, ids, sy.Env)("")
 	}
-	return r, nil
+	if aerr := s.AuditRemoteID(audit.SecretList, vaultAddress(sy.Backend), "", remoteID, []string{s.SecretPath(sy.Env, "")}, err); aerr != nil {
+		return nil, join(err, aerr)
+	}
+	return r, err
 }
 
 // VaultSyncOptions say which way a sync goes and who wins a conflict.
@@ -224,6 +249,8 @@ func (s *Session) VaultSync(ctx context.Context, o VaultSyncOptions) (*VaultSync
 	if err := s.AuditReady(); err != nil {
 		return nil, err
 	}
+	ctx, ids := vault.TrackRequestIDs(ctx)
+	remoteID := keyRequestIDs(sy.Backend, ids, sy.Env)
 	var res *sync.Result
 	setAction, action := audit.SecretRead, audit.SyncPull
 	if o.Push {
@@ -241,16 +268,16 @@ func (s *Session) VaultSync(ctx context.Context, o VaultSyncOptions) (*VaultSync
 		if errors.As(err, &pe) {
 			keyErr = nil
 		}
-		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.Set, keyErr); aerr != nil {
+		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.Set, keyErr, remoteID); aerr != nil {
 			return nil, aerr
 		}
-		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.Deleted, keyErr); aerr != nil {
+		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.Deleted, keyErr, remoteID); aerr != nil {
 			return nil, aerr
 		}
-		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.UnwrittenSet, err); aerr != nil {
+		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.UnwrittenSet, err, remoteID); aerr != nil {
 			return nil, aerr
 		}
-		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.UnwrittenDeleted, err); aerr != nil {
+		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.UnwrittenDeleted, err, remoteID); aerr != nil {
 			return nil, aerr
 		}
 	}
@@ -272,16 +299,22 @@ func (s *Session) VaultSync(ctx context.Context, o VaultSyncOptions) (*VaultSync
 }
 
 // auditVaultKeys records one line per key of env synced with the Vault
-// at source.
-func (s *Session) auditVaultKeys(action, env, source string, keys []string, opErr error) error {
+// at source; a line that says success names the request that did its
+// work (remoteID).
+func (s *Session) auditVaultKeys(action, env, source string, keys []string, opErr error, remoteID func(string) string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	paths := make([]string, len(keys))
+	entries := make([]audit.Entry, len(keys))
 	for i, k := range keys {
-		paths[i] = s.SecretPath(env, k)
+		e := s.Entry(action, s.SecretPath(env, k), opErr)
+		e.Source = source
+		if opErr == nil {
+			e.RemoteRequestID = remoteID(k)
+		}
+		entries[i] = e
 	}
-	return s.AuditRemote(action, source, "", paths, opErr)
+	return s.Record(entries...)
 }
 
 // vaultAddress is the address of a backend, for the audit log ("" for

@@ -165,6 +165,9 @@ type Options struct {
 	// UserAgent names hush and its version to the server (its audit
 	// device logs it); empty keeps the Go client's.
 	UserAgent string
+	// RequestID, when set, is sent on every request as RequestIDHeader: the
+	// command's correlation id, also in its local audit lines.
+	RequestID string
 	// MinRetryWait and MaxRetryWait bound the backoff between retries of
 	// 429 and 5xx answers (0: the vault CLI's 1s and 1.5s).
 	MinRetryWait, MaxRetryWait time.Duration
@@ -251,6 +254,9 @@ func newClient(o *Options) (*vaultapi.Client, error) {
 	c.ClearToken()
 	if o.UserAgent != "" {
 		c.AddHeader("User-Agent", o.UserAgent)
+	}
+	if o.RequestID != "" {
+		c.AddHeader(RequestIDHeader, o.RequestID)
 	}
 	ns := o.getenv("VAULT_NAMESPACE")
 	if ns == "" {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	vaultapi "github.com/hashicorp/vault/api"
+
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync"
 )
@@ -45,6 +47,7 @@ func (v *Vault) readRecord(ctx context.Context, kv int, p string) (*record, erro
 	if err != nil {
 		return nil, v.wrap("read", path, err)
 	}
+	note(ctx, p, s)
 	if s == nil || s.Data == nil {
 		return &record{}, nil
 	}
@@ -196,6 +199,7 @@ func (v *Vault) list(ctx context.Context, kv int, p string) ([]string, error) {
 	if err != nil {
 		return nil, v.wrap("list", path, err)
 	}
+	note(ctx, p, s)
 	var out []string
 	if s != nil {
 		if ks, ok := s.Data["keys"].([]any); ok {
@@ -295,14 +299,17 @@ func (v *Vault) writeRecord(ctx context.Context, kv int, p string, data map[stri
 		if !sameData(cur.data, baseValues) {
 			return 0, fmt.Errorf("vault: write %s: %w: it changed since it was read", path, sync.ErrConflict)
 		}
-		if _, err := v.client.Logical().WriteWithContext(ctx, path, data); err != nil {
+		s, err := v.client.Logical().WriteWithContext(ctx, path, data)
+		if err != nil {
 			return 0, v.wrap("write", path, err)
 		}
+		note(ctx, p, s)
 		return 0, nil
 	}
 	body := map[string]any{"data": data, "options": map[string]any{"cas": base}}
 	s, err := v.client.Logical().WriteWithContext(ctx, path, body)
 	if err == nil {
+		note(ctx, p, s)
 		ver := 0
 		if s != nil {
 			ver = intOf(s.Data["version"])
@@ -426,15 +433,17 @@ func (v *Vault) pushTree(ctx context.Context, kv int, p string, plan *sync.Plan)
 // (KV v1).
 func (v *Vault) deleteVersion(ctx context.Context, kv int, p string, version int) error {
 	var err error
+	var s *vaultapi.Secret
 	path := v.mount + "/delete/" + p
 	if kv == 1 {
 		path = v.dataPath(kv, p)
-		_, err = v.client.Logical().DeleteWithContext(ctx, path)
+		s, err = v.client.Logical().DeleteWithContext(ctx, path)
 	} else {
-		_, err = v.client.Logical().WriteWithContext(ctx, path, map[string]any{"versions": []int{version}})
+		s, err = v.client.Logical().WriteWithContext(ctx, path, map[string]any{"versions": []int{version}})
 	}
 	if err != nil {
 		return v.wrap("delete", path, err)
 	}
+	note(ctx, p, s) // Vault answers a deletion with no body: usually nothing
 	return nil
 }

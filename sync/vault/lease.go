@@ -63,6 +63,7 @@ func (v *Vault) Renew(ctx context.Context, leaseID string, increment time.Durati
 	if s == nil {
 		return 0, fmt.Errorf("vault: renew lease %s: empty answer", leaseName(leaseID))
 	}
+	note(ctx, "sys/leases/renew", s)
 	return time.Duration(s.LeaseDuration) * time.Second, nil
 }
 
@@ -169,6 +170,7 @@ func (v *Vault) ReadFieldWith(ctx context.Context, path, field string, params ma
 		if err != nil {
 			return "", v.wrap("read", full, err)
 		}
+		note(ctx, path, s)
 		if s == nil || s.Data == nil {
 			return "", fmt.Errorf("vault: %s %w", path, store.ErrNotFound)
 		}
@@ -192,6 +194,8 @@ func (v *Vault) ReadFieldWith(ctx context.Context, path, field string, params ma
 type dynSecret struct {
 	lease *sync.Lease // nil when the answer carries no lease
 	data  map[string]any
+	// requestID is Vault's id of the request that issued it.
+	requestID string
 }
 
 // dynamic reads path (writing body when it is not nil) once per process
@@ -212,6 +216,7 @@ func (v *Vault) dynamic(ctx context.Context, path string, body map[string]any) (
 	v.dynMu.Lock()
 	defer v.dynMu.Unlock()
 	if d, ok := v.dyn[key]; ok {
+		noteID(ctx, path, d.requestID)
 		return d, nil
 	}
 	var sec *vaultapi.Secret
@@ -227,7 +232,8 @@ func (v *Vault) dynamic(ctx context.Context, path string, body map[string]any) (
 	if sec == nil || sec.Data == nil {
 		return nil, fmt.Errorf("vault: %s %w", path, store.ErrNotFound)
 	}
-	d := &dynSecret{data: sec.Data}
+	d := &dynSecret{data: sec.Data, requestID: sec.RequestID}
+	note(ctx, path, sec)
 	if sec.LeaseID != "" {
 		d.lease = &sync.Lease{
 			ID:        sec.LeaseID,
