@@ -159,12 +159,18 @@ func (v *Vault) ReadFieldWith(ctx context.Context, path, field string, params ma
 		data = d.data
 	} else {
 		var query map[string][]string
+		version := ""
 		for k, x := range params {
 			n, err := strconv.Atoi(x)
-			if k != "version" || kv != 2 || err != nil || n < 1 {
-				return "", fmt.Errorf("%w vault reference vault://%s?%s=%s: a KV %d secret takes only ?version=N (N ≥ 1, KV v2)", store.ErrInvalid, path, k, x, kv)
+			switch {
+			case k != "version":
+				return "", fmt.Errorf("%w vault reference vault://%s?%s=%s: a KV secret takes no parameter but ?version=N (KV v2)", store.ErrInvalid, path, k, x)
+			case kv != 2:
+				return "", fmt.Errorf("%w vault reference vault://%s?version=%s: %s is a KV version 1 mount, which keeps no versions; drop ?version=", store.ErrInvalid, path, x, mount)
+			case err != nil || n < 1 || strconv.Itoa(n) != x:
+				return "", fmt.Errorf("%w vault reference vault://%s?version=%s: want a version number, 1 or more", store.ErrInvalid, path, x)
 			}
-			query = map[string][]string{"version": {x}}
+			query, version = map[string][]string{"version": {x}}, x
 		}
 		s, err := v.client.Logical().ReadWithDataWithContext(ctx, full, query)
 		if err != nil {
@@ -172,16 +178,26 @@ func (v *Vault) ReadFieldWith(ctx context.Context, path, field string, params ma
 		}
 		note(ctx, path, s)
 		if s == nil || s.Data == nil {
+			if version != "" {
+				return "", fmt.Errorf("vault: %s has no version %s: %w", path, version, store.ErrNotFound)
+			}
 			return "", fmt.Errorf("vault: %s %w", path, store.ErrNotFound)
 		}
 		data = s.Data
-	}
-	if kv == 2 {
-		d, ok := data["data"].(map[string]any)
-		if !ok {
-			return "", fmt.Errorf("vault: %s: %w", path, sync.ErrDeleted)
+		if kv == 2 {
+			d, ok := data["data"].(map[string]any)
+			if !ok {
+				if version != "" {
+					md, _ := data["metadata"].(map[string]any)
+					if destroyed, _ := md["destroyed"].(bool); destroyed {
+						return "", fmt.Errorf("vault: %s: version %s is destroyed: %w", path, version, store.ErrNotFound)
+					}
+					return "", fmt.Errorf("vault: %s: version %s is deleted (vault kv undelete -versions=%s brings it back): %w", path, version, version, store.ErrNotFound)
+				}
+				return "", fmt.Errorf("vault: %s: %w", path, sync.ErrDeleted)
+			}
+			data = d
 		}
-		data = d
 	}
 	x, ok := data[field]
 	if !ok {
