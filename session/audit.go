@@ -158,6 +158,21 @@ func (s *Session) AuditRemote(action, source, lease string, paths []string, opEr
 	return s.AuditRemoteID(action, source, lease, "", paths, opErr)
 }
 
+// AuditRemoteEach is AuditRemote with the remote's request id of each
+// path's work (remoteIDs[i] for paths[i]), recorded on success only.
+func (s *Session) AuditRemoteEach(action, source string, paths, remoteIDs []string, opErr error) error {
+	entries := make([]audit.Entry, 0, len(paths))
+	for i, p := range paths {
+		e := s.Entry(action, p, opErr)
+		e.Source = source
+		if opErr == nil && i < len(remoteIDs) {
+			e.RemoteRequestID = remoteIDs[i]
+		}
+		entries = append(entries, e)
+	}
+	return s.Record(entries...)
+}
+
 // AuditRemoteID is AuditRemote naming the remote's id of the request
 // that did the work (Vault's request_id), on success only.
 func (s *Session) AuditRemoteID(action, source, lease, remoteID string, paths []string, opErr error) error {

@@ -305,16 +305,11 @@ func (s *Session) auditVaultKeys(action, env, source string, keys []string, opEr
 	if len(keys) == 0 {
 		return nil
 	}
-	entries := make([]audit.Entry, len(keys))
+	paths, ids := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		e := s.Entry(action, s.SecretPath(env, k), opErr)
-		e.Source = source
-		if opErr == nil {
-			e.RemoteRequestID = remoteID(k)
-		}
-		entries[i] = e
+		paths[i], ids[i] = s.SecretPath(env, k), remoteID(k)
 	}
-	return s.Record(entries...)
+	return s.AuditRemoteEach(action, source, paths, ids, opErr)
 }
 
 // vaultAddress is the address of a backend, for the audit log ("" for
