@@ -150,3 +150,58 @@ func TestVaultPartialPushRecordsOnlyWhatWasWritten(t *testing.T) {
 		t.Errorf("finally: %v %v", r.Status(), err)
 	}
 }
+
+// writeCounter counts the writes (PUT, POST) that reach the server.
+type writeCounter struct {
+	next   http.RoundTripper
+	writes atomic.Int32
+}
+
+func (c *writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut || r.Method == http.MethodPost {
+		c.writes.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
+
+// A tree push writes only what the three-way plan changed: one key
+// changed among forty is one write, one removed is one deletion, and a
+// push with nothing to do writes nothing.
+func TestVaultTreePushWritesOnlyChanges(t *testing.T) {
+	srv := vaulttest.Shared(t)
+	mount := srv.Mount(t, 2)
+	tr := newTestRun(t)
+	for i := range 40 {
+		tr.set("dev", store.Team, "K"+strings.Repeat("X", i%3)+string(rune('A'+i%26))+string(rune('a'+i/26)), "v")
+	}
+	wc := &writeCounter{}
+	v := treeVault(t, srv, mount, func(rt http.RoundTripper) http.RoundTripper { wc.next = rt; return wc })
+	ctx := context.Background()
+	push := func() []string {
+		t.Helper()
+		wc.writes.Store(0)
+		rep, err := tr.session("").VaultSync(ctx, VaultSyncOptions{VaultOptions: VaultOptions{Backend: v}, Push: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(rep.Set, rep.Deleted...)
+	}
+	if got := push(); len(got) != 40 || wc.writes.Load() != 40 {
+		t.Fatalf("first push: %d keys, %d writes", len(got), wc.writes.Load())
+	}
+	if got := push(); len(got) != 0 || wc.writes.Load() != 0 {
+		t.Errorf("push in step: %v, %d writes", got, wc.writes.Load())
+	}
+	tr.set("dev", store.Team, "KAa", "changed")
+	if got := push(); !slices.Equal(got, []string{"KAa"}) || wc.writes.Load() != 1 {
+		t.Errorf("one change: %v, %d writes", got, wc.writes.Load())
+	}
+	s := tr.session("")
+	s.Command = "rm"
+	if err := s.Remove("dev", store.Team, []string{"KAa"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := push(); !slices.Equal(got, []string{"KAa"}) || wc.writes.Load() != 1 {
+		t.Errorf("one removal: %v, %d writes", got, wc.writes.Load())
+	}
+}
