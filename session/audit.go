@@ -93,7 +93,7 @@ func (s *Session) Entry(action, path string, opErr error) audit.Entry {
 		ident = s.identity.Public
 	}
 	e := audit.Entry{Time: s.Now().UTC(), Action: action, Path: path, Identity: ident, User: OSUser(), PID: os.Getpid(), Command: s.Command, Success: opErr == nil,
-		Host: hostname(), Version: s.Version}
+		Host: hostname(), Version: s.Version, RequestID: s.requestID}
 	if opErr != nil {
 		e.Error = auditErrorText(s.Redact(opErr.Error()))
 	}
@@ -155,10 +155,34 @@ func (s *Session) AuditRun(action, env string, keys, refPaths []string) error {
 // source is the remote's address, lease the lease it granted ("" when
 // none). Its error must fail the command.
 func (s *Session) AuditRemote(action, source, lease string, paths []string, opErr error) error {
+	return s.AuditRemoteID(action, source, lease, "", paths, opErr)
+}
+
+// AuditRemoteEach is AuditRemote with the remote's request id of each
+// path's work (remoteIDs[i] for paths[i]), recorded on success only.
+func (s *Session) AuditRemoteEach(action, source string, paths, remoteIDs []string, opErr error) error {
+	entries := make([]audit.Entry, 0, len(paths))
+	for i, p := range paths {
+		e := s.Entry(action, p, opErr)
+		e.Source = source
+		if opErr == nil && i < len(remoteIDs) {
+			e.RemoteRequestID = remoteIDs[i]
+		}
+		entries = append(entries, e)
+	}
+	return s.Record(entries...)
+}
+
+// AuditRemoteID is AuditRemote naming the remote's id of the request
+// that did the work (Vault's request_id), on success only.
+func (s *Session) AuditRemoteID(action, source, lease, remoteID string, paths []string, opErr error) error {
+	if opErr != nil {
+		remoteID = ""
+	}
 	entries := make([]audit.Entry, 0, len(paths))
 	for _, p := range paths {
 		e := s.Entry(action, p, opErr)
-		e.Source, e.Lease = source, lease
+		e.Source, e.Lease, e.RemoteRequestID = source, lease, remoteID
 		entries = append(entries, e)
 	}
 	return s.Record(entries...)

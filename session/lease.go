@@ -211,6 +211,7 @@ func (s *Session) startLeases(ctx context.Context, rv *runVault, specs []string,
 // NAME_FIELD secrets, having recorded the read (and its lease id) or the
 // failure.
 func (s *Session) lease(ctx context.Context, v *vault.Vault, ls leaseSpec) ([]inject.Secret, error) {
+	ctx, ids := vault.TrackRequestIDs(ctx)
 	l, err := v.Lease(ctx, ls.path, ls.params)
 	var secrets []inject.Secret
 	paths := []string{"vault:" + ls.path}
@@ -222,7 +223,7 @@ func (s *Session) lease(ctx context.Context, v *vault.Vault, ls leaseSpec) ([]in
 			paths = append(paths, "vault:"+ls.path+"#"+f)
 		}
 	}
-	if aerr := s.AuditRemote(audit.SecretRead, v.Address(), leaseID, paths, err); aerr != nil && err == nil {
+	if aerr := s.AuditRemoteID(audit.SecretRead, v.Address(), leaseID, ids.Last(), paths, err); aerr != nil && err == nil {
 		err = aerr
 	}
 	if err != nil {
@@ -365,8 +366,9 @@ func (s *Session) resolveVaultRef(ctx context.Context, rv *runVault, ref string)
 	if err != nil {
 		return "", err
 	}
+	ctx, ids := vault.TrackRequestIDs(ctx)
 	val, err := v.ReadFieldWith(ctx, path, field, params)
-	aerr := s.AuditRemote(audit.SecretRead, v.Address(), "", []string{"vault:" + strings.Trim(path, "/") + "#" + field}, err)
+	aerr := s.AuditRemoteID(audit.SecretRead, v.Address(), "", ids.Last(), []string{"vault:" + strings.Trim(path, "/") + "#" + field}, err)
 	if aerr != nil && err != nil {
 		aerr = fmt.Errorf("%w (and: %v)", err, aerr)
 	} else if aerr == nil {
@@ -393,19 +395,21 @@ type auditedLeaser struct {
 }
 
 func (l auditedLeaser) Renew(ctx context.Context, id string, inc time.Duration) (time.Duration, error) {
+	ctx, ids := vault.TrackRequestIDs(ctx)
 	d, err := l.Leaser.Renew(ctx, id, inc)
-	l.record(audit.LeaseRenew, id, err)
+	l.record(audit.LeaseRenew, id, ids.Last(), err)
 	return d, err
 }
 
 func (l auditedLeaser) Revoke(ctx context.Context, id string) error {
+	ctx, ids := vault.TrackRequestIDs(ctx)
 	err := l.Leaser.Revoke(ctx, id)
-	l.record(audit.LeaseRevoke, id, err)
+	l.record(audit.LeaseRevoke, id, ids.Last(), err)
 	return err
 }
 
-func (l auditedLeaser) record(action, id string, opErr error) {
-	if err := l.s.AuditRemote(action, l.source, id, []string{"vault:" + path.Dir(id)}, opErr); err != nil {
+func (l auditedLeaser) record(action, id, remoteID string, opErr error) {
+	if err := l.s.AuditRemoteID(action, l.source, id, remoteID, []string{"vault:" + path.Dir(id)}, opErr); err != nil {
 		l.s.Report.Warnf("%v", err)
 	}
 }

@@ -80,6 +80,9 @@ type Session struct {
 	// vaultLogins keeps a typed Vault password and an unwrapped secret id
 	// for the session's later logins (vault.go).
 	vaultLogins *vault.LoginCache
+	// requestID is the command's correlation id with Vault, made when the
+	// command first opens it (vault.go).
+	requestID string
 }
 
 // New starts a session. It opens nothing yet.

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -69,8 +71,26 @@ func (s *Session) OpenVault(o VaultOptions) (*vault.Vault, error) {
 	if s.vaultLogins == nil {
 		s.vaultLogins = &vault.LoginCache{}
 	}
+	if s.requestID == "" {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		s.requestID = hex.EncodeToString(b[:])
+	}
 	return vault.New(vault.Options{Config: cfg, Project: project, AddressFlag: o.Address, Getenv: s.Getenv, Home: s.Home(),
-		UserAgent: "hush/" + s.Version, Prompt: s.Prompt, Logins: s.vaultLogins})
+		UserAgent: "hush/" + s.Version, Prompt: s.Prompt, Logins: s.vaultLogins, RequestID: s.requestID})
+}
+
+// keyRequestIDs is, for a backend that tells them (Vault), the request
+// id of the answer that did the work for each key of env ("" for env as a
+// whole) among ids.
+func keyRequestIDs(b sync.Backend, ids *vault.RequestIDs, env string) func(key string) string {
+	v, ok := b.(*vault.Vault)
+	if !ok {
+		return func(string) string { return "" }
+	}
+	return func(key string) string { return v.KeyRequestID(ids, env, key) }
 }
 
 // FilePolicy is what a *_file setting from hush.yaml may name: files in
@@ -188,11 +208,16 @@ func (s *Session) VaultCompare(ctx context.Context, o VaultOptions) (*sync.Repor
 	if err := s.AuditReady(); err != nil {
 		return nil, err
 	}
+	ctx, ids := vault.TrackRequestIDs(ctx)
 	r, err := sy.Compare(ctx)
-	if aerr := s.AuditWith(audit.SecretList, s.SecretPath(sy.Env, ""), err); aerr != nil {
-		return nil, aerr
+	remoteID := ""
+	if err == nil {
+		remoteID = keyRequestIDs(sy.Backend, ids, sy.Env)("")
 	}
-	return r, nil
+	if aerr := s.AuditRemoteID(audit.SecretList, vaultAddress(sy.Backend), "", remoteID, []string{s.SecretPath(sy.Env, "")}, err); aerr != nil {
+		return nil, join(err, aerr)
+	}
+	return r, err
 }
 
 // VaultSyncOptions say which way a sync goes and who wins a conflict.
@@ -233,6 +258,8 @@ func (s *Session) VaultSync(ctx context.Context, o VaultSyncOptions) (*VaultSync
 	if err := s.AuditReady(); err != nil {
 		return nil, err
 	}
+	ctx, ids := vault.TrackRequestIDs(ctx)
+	remoteID := keyRequestIDs(sy.Backend, ids, sy.Env)
 	var res *sync.Result
 	setAction, action := audit.SecretRead, audit.SyncPull
 	if o.Push {
@@ -243,10 +270,23 @@ func (s *Session) VaultSync(ctx context.Context, o VaultSyncOptions) (*VaultSync
 	}
 	source := vaultAddress(sy.Backend)
 	if res != nil {
-		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.Set, err); aerr != nil {
+		// A push that stopped part-way wrote some keys: those lines say
+		// success, the keys it did not get to say failure.
+		keyErr := err
+		var pe *sync.PartialError
+		if errors.As(err, &pe) {
+			keyErr = nil
+		}
+		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.Set, keyErr, remoteID); aerr != nil {
 			return nil, aerr
 		}
-		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.Deleted, err); aerr != nil {
+		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.Deleted, keyErr, remoteID); aerr != nil {
+			return nil, aerr
+		}
+		if aerr := s.auditVaultKeys(setAction, sy.Env, source, res.UnwrittenSet, err, remoteID); aerr != nil {
+			return nil, aerr
+		}
+		if aerr := s.auditVaultKeys(audit.SecretDelete, sy.Env, source, res.UnwrittenDeleted, err, remoteID); aerr != nil {
 			return nil, aerr
 		}
 	}
@@ -268,16 +308,17 @@ func (s *Session) VaultSync(ctx context.Context, o VaultSyncOptions) (*VaultSync
 }
 
 // auditVaultKeys records one line per key of env synced with the Vault
-// at source.
-func (s *Session) auditVaultKeys(action, env, source string, keys []string, opErr error) error {
+// at source; a line that says success names the request that did its
+// work (remoteID).
+func (s *Session) auditVaultKeys(action, env, source string, keys []string, opErr error, remoteID func(string) string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	paths := make([]string, len(keys))
+	paths, ids := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		paths[i] = s.SecretPath(env, k)
+		paths[i], ids[i] = s.SecretPath(env, k), remoteID(k)
 	}
-	return s.AuditRemote(action, source, "", paths, opErr)
+	return s.AuditRemoteEach(action, source, paths, ids, opErr)
 }
 
 // vaultAddress is the address of a backend, for the audit log ("" for
@@ -289,35 +330,64 @@ func vaultAddress(b sync.Backend) string {
 	return ""
 }
 
+// VaultPolicyOptions say which policy hush vault policy makes: for the
+// session's environment, or (Service set) for every environment of a
+// service, with an explicit deny on each of Deny.
+type VaultPolicyOptions struct {
+	VaultOptions
+	Service string
+	Deny    []string
+	// Write, when set, stores the policy in Vault under this name.
+	Write string
+}
+
 // VaultPolicy makes the least-privilege policy that reads the session's
-// environment and hands it to show; then, unless write is "", stores it in
-// Vault as policy write. It returns the environment and Vault's address.
-func (s *Session) VaultPolicy(ctx context.Context, o VaultOptions, write string, show func(hcl string)) (envName, address string, err error) {
-	if envName, err = s.EnvName(); err != nil {
-		return "", "", err
+// environment (or o.Service's paths) and hands it to show; then, unless
+// o.Write is "", stores it in Vault as that policy. It returns what the
+// policy reads (an environment or a service) and Vault's address.
+func (s *Session) VaultPolicy(ctx context.Context, o VaultPolicyOptions, show func(hcl string)) (what, address string, err error) {
+	if o.Service == "" && len(o.Deny) > 0 {
+		return "", "", Usagef("--deny needs --service: it denies other services to a service's policy")
 	}
-	v, err := s.OpenVault(o)
+	if o.Service != "" {
+		for _, n := range append([]string{o.Service}, o.Deny...) {
+			if err := vault.ValidService(n); err != nil {
+				return "", "", Usagef("%v", err)
+			}
+		}
+		what = "service " + o.Service
+	} else {
+		if what, err = s.EnvName(); err != nil {
+			return "", "", err
+		}
+	}
+	v, err := s.OpenVault(o.VaultOptions)
 	if err != nil {
 		return "", "", err
 	}
 	defer s.CloseVault(v)
 	kv, err := v.KVVersion(ctx)
 	if err != nil {
-		if write != "" || !errors.Is(err, sync.ErrUnavailable) {
+		if o.Write != "" || !errors.Is(err, sync.ErrUnavailable) {
 			return "", "", err
 		}
 		s.Report.Warnf("cannot ask Vault the KV version of the mount (%v); assuming version 2", err)
 		kv = 2
 	}
-	hcl, err := v.Policy(envName, kv)
+	var hcl string
+	if o.Service != "" {
+		hcl, err = v.ServicePolicy(o.Service, o.Deny, kv)
+	} else {
+		hcl, err = v.Policy(what, kv)
+	}
 	if err != nil {
 		return "", "", err
 	}
 	show(hcl)
-	if write != "" {
-		if err := v.WritePolicy(ctx, write, hcl); err != nil {
+	if o.Write != "" {
+		if err := v.WritePolicy(ctx, o.Write, hcl); err != nil {
 			return "", "", err
 		}
 	}
-	return envName, v.Address(), nil
+	return what, v.Address(), nil
 }

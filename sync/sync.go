@@ -53,6 +53,25 @@ type deletedError struct{}
 func (*deletedError) Error() string { return "latest version is deleted" }
 func (*deletedError) Unwrap() error { return ErrConflict }
 
+// PartialError is a push that failed after part of its plan was written
+// and answered (a layout with one remote object per key). Written is what
+// the remote is known to hold now: the plan's base with exactly the writes
+// and deletions Vault confirmed, so the sync state can record those and
+// nothing else. A write whose answer never came is not in it: the next
+// sync compares that key afresh.
+type PartialError struct {
+	Err error
+	// Written is the base with the confirmed changes applied; Set and
+	// Deleted name them.
+	Written      *Snapshot
+	Set, Deleted []string
+	// Planned is the number of changes the plan held.
+	Planned int
+}
+
+func (e *PartialError) Error() string { return e.Err.Error() }
+func (e *PartialError) Unwrap() error { return e.Err }
+
 // Snapshot is one environment as a backend holds it.
 type Snapshot struct {
 	// Values maps each key to its value. A key whose latest version is

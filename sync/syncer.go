@@ -64,6 +64,10 @@ func (r *Report) Status() Status {
 type Result struct {
 	*Report
 	Set, Deleted []string
+	// UnwrittenSet and UnwrittenDeleted, after a push that failed
+	// part-way (*PartialError), name the planned changes not confirmed
+	// written; Set and Deleted then name only the confirmed ones.
+	UnwrittenSet, UnwrittenDeleted []string
 	// Version is the remote version after the operation.
 	Version int
 }
@@ -174,7 +178,20 @@ func (s *Syncer) Push(ctx context.Context, prefer Prefer) (*Result, error) {
 	after := r.remote
 	if !plan.Empty() {
 		if after, err = s.Backend.Push(ctx, s.Env, plan); err != nil {
-			return res, err
+			var pe *PartialError
+			if !errors.As(err, &pe) || pe.Written == nil {
+				return res, err
+			}
+			// Record what was written, and only that: those keys are in
+			// step now, every other one keeps the hash it had, so the next
+			// push sends the rest and a remote change made meanwhile to a
+			// key written here is seen as the remote's, not as a conflict.
+			res.UnwrittenSet, res.UnwrittenDeleted = minus(res.Set, pe.Set), minus(res.Deleted, pe.Deleted)
+			res.Set, res.Deleted, res.Version = pe.Set, pe.Deleted, pe.Written.Version
+			if serr := s.save(r, r.local, pe.Written); serr != nil {
+				return res, fmt.Errorf("%w (and the sync state was not saved: %v)", err, serr)
+			}
+			return res, fmt.Errorf("%w (%d of %d changes written and recorded; pushing again sends the rest)", err, len(pe.Set)+len(pe.Deleted), pe.Planned)
 		}
 	}
 	res.Version = after.Version
@@ -242,6 +259,21 @@ func Apply(d *store.Document, set map[string]store.Value, del []string, now time
 	for _, k := range del {
 		delete(d.Secrets, k)
 	}
+}
+
+// minus is the keys of all not in some, in order.
+func minus(all, some []string) []string {
+	in := make(map[string]bool, len(some))
+	for _, k := range some {
+		in[k] = true
+	}
+	var out []string
+	for _, k := range all {
+		if !in[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func sortedKeys(m map[string]store.Value) []string {

@@ -43,6 +43,22 @@ only when named (--env, HUSH_ENV) or needed (--file). A file of vault://
 references needs no hush project and no age identity, only VAULT_ADDR and a
 Vault login, as the vault CLI does.
 
+VAULT REFERENCES: vault://MOUNT/PATH[?k=v&...]#FIELD, the path starting with
+the engine's mount (found from the server; for KV v2 without data/):
+   vault://secret/myapp/db#password            field password, KV v1 or v2
+   vault://secret/myapp/db?version=3#password  KV v2 version 3 (a version that
+                                               does not exist or is deleted:
+                                               not found; on KV v1: refused)
+   vault://database/creds/app#username         a dynamic secret; #password of
+                                               the same path in the same run
+                                               is the same credential (one lease)
+   vault://pki/issue/app?common_name=a.example.com#certificate
+                                               parameters are written to a
+                                               dynamic path
+A value that is a list of strings (a CA chain) is one per line, any other
+non-string JSON. A reference that cannot be read stops the run (exit 125)
+naming the variable and why.
+
 EXAMPLES:
    hush run -- npm start
    hush run --env prod --only DATABASE_URL -- ./migrate

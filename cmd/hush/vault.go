@@ -19,6 +19,9 @@ type vaultOptions struct {
 	prefer             string
 	json, status, fail bool
 	write              string
+	service            string
+	serviceSet         bool // --service given, even as ""
+	deny               []string
 }
 
 func vaultFlags() []cli.Flag {
@@ -32,7 +35,8 @@ func vaultFlags() []cli.Flag {
 
 func vaultOpts(c *cli.Context) vaultOptions {
 	return vaultOptions{VaultOptions: session.VaultOptions{Address: c.String("address"), Mount: c.String("mount"), Path: c.String("path"), Layout: c.String("layout")},
-		prefer: c.String("prefer"), json: c.Bool("json"), fail: c.Bool("fail"), write: c.String("write")}
+		prefer: c.String("prefer"), json: c.Bool("json"), fail: c.Bool("fail"), write: c.String("write"),
+		service: c.String("service"), serviceSet: c.IsSet("service"), deny: c.StringSlice("deny")}
 }
 
 var preferFlag = &cli.StringFlag{Name: "prefer", Usage: "resolve keys both sides changed: `local` or remote wins"}
@@ -97,9 +101,23 @@ EXAMPLES:
 			{Name: "pull", Description: `EXAMPLE:
    hush vault pull --env prod
    hush vault pull --env prod --prefer remote`, Usage: "write Vault's changes to the team store", Flags: append(vaultFlags(), preferFlag), Action: action(runVaultPull)},
-			{Name: "policy", Description: `EXAMPLE:
-   hush vault policy --env prod --write myapp-prod-read`, Usage: "print (or --write) a least-privilege policy to read an environment",
-				Flags: append(vaultFlags(), &cli.StringFlag{Name: "write", Usage: "also store it in Vault as policy `NAME`"}), Action: action(runVaultPolicy)},
+			{Name: "policy", Description: `Without --service, the policy reads one environment (read on its data,
+list on its keys). With --service NAME it reads every environment of that
+service (NAME takes the place of {project} in the path template, so the
+default template gives MOUNT/data/NAME/* and MOUNT/metadata/NAME/* on KV v2,
+MOUNT/NAME/* on KV v1, in either layout), and each --deny OTHER adds an
+explicit deny on OTHER's paths, which wins over whatever another policy of
+the token grants. Names are plain folder names: a wildcard (* +), '..' or
+an empty segment would widen the policy and is refused (exit 2).
+
+EXAMPLES:
+   hush vault policy --env prod --write myapp-prod-read
+   hush vault policy --service user-service --deny payment-service --write user-service-read`,
+				Usage: "print (or --write) a least-privilege policy to read an environment or a service",
+				Flags: append(vaultFlags(), &cli.StringFlag{Name: "write", Usage: "also store it in Vault as policy `NAME`"},
+					&cli.StringFlag{Name: "service", Usage: "read every environment of service `NAME` instead of one environment"},
+					&cli.StringSliceFlag{Name: "deny", Usage: "deny service `NAME` explicitly (repeatable; with --service)"}),
+				Action: action(runVaultPolicy)},
 		},
 	}}
 }
@@ -239,11 +257,15 @@ func changeList(res *sync.Result) string {
 }
 
 func runVaultPolicy(ctx context.Context, s *ui, o vaultOptions) error {
+	if o.serviceSet && o.service == "" {
+		return usagef("--service needs a service name")
+	}
 	// The policy names the mount and path hush.yaml gives: escaped, in case.
-	envName, address, err := s.VaultPolicy(ctx, o.VaultOptions, o.write, func(hcl string) { io.WriteString(s.env.Stdout, safe.Lines(hcl)) })
+	what, address, err := s.VaultPolicy(ctx, session.VaultPolicyOptions{VaultOptions: o.VaultOptions, Service: o.service, Deny: o.deny, Write: o.write},
+		func(hcl string) { io.WriteString(s.env.Stdout, safe.Lines(hcl)) })
 	if err != nil || o.write == "" {
 		return err
 	}
-	s.infof("wrote policy %s to %s; a token with it reads %s and nothing else", o.write, address, envName)
+	s.infof("wrote policy %s to %s; a token with it reads %s and nothing else", o.write, address, what)
 	return nil
 }

@@ -113,11 +113,11 @@ func TestVaultScripts(t *testing.T) {
 				ts.Setenv("VAULT_ROOT_TOKEN", tlsSrv.Token)
 				ts.Setenv("VAULT_CACERT", tlsCA)
 			},
-			// vaulttoken POLICY sets VAULT_TOKEN to a new token with only
-			// POLICY (and Vault's default policy).
+			// vaulttoken POLICY... sets VAULT_TOKEN to a new token with only
+			// those policies (and Vault's default policy).
 			"vaulttoken": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) != 1 {
-					ts.Fatalf("usage: vaulttoken POLICY")
+				if len(args) == 0 {
+					ts.Fatalf("usage: vaulttoken POLICY...")
 				}
 				c, err := srv.APIClient()
 				ts.Check(err)

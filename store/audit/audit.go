@@ -52,8 +52,16 @@ type Entry struct {
 	// lease the remote granted, where there is one.
 	Source string `json:"source,omitempty"`
 	Lease  string `json:"lease,omitempty"`
-	Prev   string `json:"prev"`
-	Hash   string `json:"hash,omitempty"`
+	// RequestID is the command's correlation id, sent to the remote on
+	// every request (Vault: the X-Hush-Request-Id header, which its audit
+	// device records once configured to), RemoteRequestID the id the
+	// remote gave the request that did this line's work (Vault's
+	// request_id, in its audit device's every entry).
+	RequestID       string `json:"request_id,omitempty"`
+	RemoteRequestID string `json:"remote_request_id,omitempty"`
+
+	Prev string `json:"prev"`
+	Hash string `json:"hash,omitempty"`
 }
 
 // Actions hush records.
@@ -365,7 +373,8 @@ func sealTo(buf *bytes.Buffer, e Entry, prev string) string {
 		}
 		b = append(b, ']')
 	}
-	for _, f := range [...]struct{ name, v string }{{`,"host":`, e.Host}, {`,"version":`, e.Version}, {`,"source":`, e.Source}, {`,"lease":`, e.Lease}} {
+	for _, f := range [...]struct{ name, v string }{{`,"host":`, e.Host}, {`,"version":`, e.Version}, {`,"source":`, e.Source}, {`,"lease":`, e.Lease},
+		{`,"request_id":`, e.RequestID}, {`,"remote_request_id":`, e.RemoteRequestID}} {
 		if f.v != "" {
 			b = append(b, f.name...)
 			b = appendJSONString(b, f.v)

@@ -209,6 +209,7 @@ func TestSealMatchesEncodingJSON(t *testing.T) {
 		{Time: time.Date(2026, 11, 1, 10, 0, 0, 123456789, time.UTC), Action: SecretRead, Path: "p/dev/K", Identity: "age1x", User: "root", PID: 42, Command: "hush get", Success: true},
 		{Time: time.Date(2026, 11, 1, 10, 0, 0, 0, time.FixedZone("x", 3600)), Action: SecretWrite, Path: "p/dev", PID: 1, Command: "hush set", Error: "bad \"q\" \\ <&> \n\r\t\x01 \u2028 \u2029 é \xff end"},
 		{Action: SecretRead, Path: "p/dev", Keys: []string{"A", "B_2"}, Host: "h<1>", Version: "v1.2.3", Source: "https://vault:8200", Lease: "database/creds/x/abc"},
+		{Action: SyncPush, Path: "p/dev", Source: "https://vault:8200", RequestID: "0f1e2d3c", RemoteRequestID: "8b1a9953-c461-1296-a827-abf8c47804d7"},
 		{},
 	} {
 		var buf bytes.Buffer

@@ -286,7 +286,7 @@ func (l *Log) nextSeq(like Entry) (int64, []byte, *Entry) {
 	}
 	e := like
 	e.Action, e.Path, e.Success, e.Error = AuditRollback, filepath.Base(l.Path), false, ""
-	e.Keys, e.Source, e.Lease = nil, "", ""
+	e.Keys, e.Source, e.Lease, e.RequestID, e.RemoteRequestID = nil, "", "", "", ""
 	e.Detail = fmt.Sprintf("the log was behind its witness in %s: the witness records append %d, %s: the log was rolled back to an older copy, or deleted and restarted", best.where, best.a.Seq, state)
 	return best.a.Seq + 1, old, &e
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync"
@@ -70,6 +71,7 @@ func BenchmarkTree10000(b *testing.B) {
 	wrap := func(rt http.RoundTripper) http.RoundTripper { cnt.next = rt; return cnt }
 	b.Run("push", func(b *testing.B) {
 		var n int
+		var cpu cpuMeter
 		for b.Loop() {
 			b.StopTimer()
 			v := newVault(b, srv, srv.Mount(b, 2), setup{layout: LayoutTree, wrap: wrap})
@@ -79,12 +81,15 @@ func BenchmarkTree10000(b *testing.B) {
 			}
 			cnt.reset()
 			b.StartTimer()
+			cpu.start(srv)
 			if _, err := v.Push(ctx, "dev", &sync.Plan{Base: base, Set: local}); err != nil {
 				b.Fatal(err)
 			}
+			cpu.stop(srv)
 			n += cnt.reset()
 		}
 		b.ReportMetric(float64(n)/float64(b.N), "requests/op")
+		cpu.report(b)
 	})
 	mount := srv.Mount(b, 2)
 	v := newVault(b, srv, mount, setup{layout: LayoutTree, wrap: wrap})
@@ -97,12 +102,40 @@ func BenchmarkTree10000(b *testing.B) {
 	}
 	b.Run("pull", func(b *testing.B) {
 		cnt.reset()
+		var cpu cpuMeter
 		for b.Loop() {
+			cpu.start(srv)
 			s, err := v.Pull(ctx, "dev")
 			if err != nil || len(s.Values) != 10000 {
 				b.Fatal(len(s.Values), err)
 			}
+			cpu.stop(srv)
 		}
 		b.ReportMetric(float64(cnt.reset())/float64(b.N), "requests/op")
+		cpu.report(b)
 	})
+}
+
+// cpuMeter adds up the processor time the client (this process) and the
+// server use over the measured steps: on a shared machine wall time
+// follows the load, CPU time much less, and their sum over the cores is
+// the floor of the wall time on an idle machine.
+type cpuMeter struct {
+	client, server, c0, s0 time.Duration
+	n                      int
+}
+
+func (m *cpuMeter) start(srv *vaulttest.Server) { m.c0, m.s0 = vaulttest.SelfCPU(), srv.CPU() }
+func (m *cpuMeter) stop(srv *vaulttest.Server) {
+	m.client += vaulttest.SelfCPU() - m.c0
+	m.server += srv.CPU() - m.s0
+	m.n++
+}
+
+func (m *cpuMeter) report(b *testing.B) {
+	if m.n == 0 {
+		return
+	}
+	b.ReportMetric(float64(m.client.Milliseconds())/float64(m.n), "client-cpu-ms/op")
+	b.ReportMetric(float64(m.server.Milliseconds())/float64(m.n), "server-cpu-ms/op")
 }

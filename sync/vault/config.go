@@ -243,6 +243,9 @@ type Options struct {
 	// run that logs in again (--on-lease-end=restart) neither prompts
 	// again nor needs a second wrapping token.
 	Logins *LoginCache
+	// RequestID, when set, is sent on every request as RequestIDHeader: the
+	// command's correlation id, also in its local audit lines.
+	RequestID string
 	// MinRetryWait and MaxRetryWait bound the backoff between retries of
 	// 429 and 5xx answers (0: the vault CLI's 1s and 1.5s).
 	MinRetryWait, MaxRetryWait time.Duration
@@ -279,6 +282,11 @@ func newClient(o *Options) (*vaultapi.Client, *http.Transport, error) {
 	}
 	tr := cleanhttp.DefaultPooledTransport()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	// The pooled transport keeps GOMAXPROCS+1 idle connections per host (3
+	// on two cores): with more requests in flight than that (the tree
+	// layout's pool), every request beyond it closed its connection after
+	// use and the next one dialled anew. Keep one per worker.
+	tr.MaxIdleConnsPerHost = workers
 	cfg := &vaultapi.Config{
 		Address:      o.address(),
 		HttpClient:   &http.Client{Transport: tr},
@@ -324,6 +332,9 @@ func newClient(o *Options) (*vaultapi.Client, *http.Transport, error) {
 	c.ClearToken()
 	if o.UserAgent != "" {
 		c.AddHeader("User-Agent", o.UserAgent)
+	}
+	if o.RequestID != "" {
+		c.AddHeader(RequestIDHeader, o.RequestID)
 	}
 	ns := o.getenv("VAULT_NAMESPACE")
 	if ns == "" {

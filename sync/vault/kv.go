@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	vaultapi "github.com/hashicorp/vault/api"
+
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync"
 )
@@ -45,6 +47,7 @@ func (v *Vault) readRecord(ctx context.Context, kv int, p string) (*record, erro
 	if err != nil {
 		return nil, v.wrap("read", path, err)
 	}
+	note(ctx, p, s)
 	if s == nil || s.Data == nil {
 		return &record{}, nil
 	}
@@ -196,6 +199,7 @@ func (v *Vault) list(ctx context.Context, kv int, p string) ([]string, error) {
 	if err != nil {
 		return nil, v.wrap("list", path, err)
 	}
+	note(ctx, p, s)
 	var out []string
 	if s != nil {
 		if ks, ok := s.Data["keys"].([]any); ok {
@@ -295,14 +299,17 @@ func (v *Vault) writeRecord(ctx context.Context, kv int, p string, data map[stri
 		if !sameData(cur.data, baseValues) {
 			return 0, fmt.Errorf("vault: write %s: %w: it changed since it was read", path, sync.ErrConflict)
 		}
-		if _, err := v.client.Logical().WriteWithContext(ctx, path, data); err != nil {
+		s, err := v.client.Logical().WriteWithContext(ctx, path, data)
+		if err != nil {
 			return 0, v.wrap("write", path, err)
 		}
+		note(ctx, p, s)
 		return 0, nil
 	}
 	body := map[string]any{"data": data, "options": map[string]any{"cas": base}}
 	s, err := v.client.Logical().WriteWithContext(ctx, path, body)
 	if err == nil {
+		note(ctx, p, s)
 		ver := 0
 		if s != nil {
 			ver = intOf(s.Data["version"])
@@ -366,35 +373,58 @@ func (v *Vault) pushTree(ctx context.Context, kv int, p string, plan *sync.Plan)
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].key < ops[j].key })
 	vers := make([]int, len(ops))
+	done := make([]bool, len(ops)) // answered by Vault: written (or deleted)
 	err := parallel(ctx, len(ops), func(ctx context.Context, i int) error {
 		o := ops[i]
 		base := plan.Base.Versions[o.key]
 		if o.del {
-			return v.deleteVersion(ctx, kv, p+"/"+o.key, base)
+			if err := v.deleteVersion(ctx, kv, p+"/"+o.key, base); err != nil {
+				return err
+			}
+			done[i] = true
+			return nil
 		}
 		var baseValues map[string]store.Value
 		if bv, ok := plan.Base.Values[o.key]; ok {
 			baseValues = map[string]store.Value{"value": bv}
 		}
 		ver, err := v.writeRecord(ctx, kv, p+"/"+o.key, map[string]any{"value": o.val.Reveal()}, base, baseValues)
-		vers[i] = ver
-		return err
+		if err != nil {
+			return err
+		}
+		vers[i], done[i] = ver, true
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
+	// The snapshot the remote now holds: the base, with the changes Vault
+	// confirmed (all of them, unless err).
 	out := sync.NewSnapshot()
-	out.Values = plan.Result()
+	for k, val := range plan.Base.Values {
+		out.Values[k] = val
+	}
 	for k, ver := range plan.Base.Versions {
 		out.Versions[k] = ver
 	}
+	var set, deleted []string
 	for i, o := range ops {
-		if !o.del {
+		switch {
+		case !done[i]:
+		case o.del:
+			delete(out.Values, o.key)
+			deleted = append(deleted, o.key)
+		default:
+			out.Values[o.key] = o.val
 			out.Versions[o.key] = vers[i]
+			set = append(set, o.key)
 		}
 	}
 	for _, ver := range out.Versions {
 		out.Version += ver
+	}
+	if err != nil {
+		if len(set)+len(deleted) == 0 {
+			return nil, err
+		}
+		return nil, &sync.PartialError{Err: err, Written: out, Set: set, Deleted: deleted, Planned: len(ops)}
 	}
 	return out, nil
 }
@@ -403,15 +433,17 @@ func (v *Vault) pushTree(ctx context.Context, kv int, p string, plan *sync.Plan)
 // (KV v1).
 func (v *Vault) deleteVersion(ctx context.Context, kv int, p string, version int) error {
 	var err error
+	var s *vaultapi.Secret
 	path := v.mount + "/delete/" + p
 	if kv == 1 {
 		path = v.dataPath(kv, p)
-		_, err = v.client.Logical().DeleteWithContext(ctx, path)
+		s, err = v.client.Logical().DeleteWithContext(ctx, path)
 	} else {
-		_, err = v.client.Logical().WriteWithContext(ctx, path, map[string]any{"versions": []int{version}})
+		s, err = v.client.Logical().WriteWithContext(ctx, path, map[string]any{"versions": []int{version}})
 	}
 	if err != nil {
 		return v.wrap("delete", path, err)
 	}
+	note(ctx, p, s) // Vault answers a deletion with no body: usually nothing
 	return nil
 }

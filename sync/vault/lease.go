@@ -63,6 +63,7 @@ func (v *Vault) Renew(ctx context.Context, leaseID string, increment time.Durati
 	if s == nil {
 		return 0, fmt.Errorf("vault: renew lease %s: empty answer", leaseName(leaseID))
 	}
+	note(ctx, "sys/leases/renew", s)
 	return time.Duration(s.LeaseDuration) * time.Second, nil
 }
 
@@ -158,28 +159,45 @@ func (v *Vault) ReadFieldWith(ctx context.Context, path, field string, params ma
 		data = d.data
 	} else {
 		var query map[string][]string
+		version := ""
 		for k, x := range params {
 			n, err := strconv.Atoi(x)
-			if k != "version" || kv != 2 || err != nil || n < 1 {
-				return "", fmt.Errorf("%w vault reference vault://%s?%s=%s: a KV %d secret takes only ?version=N (N ≥ 1, KV v2)", store.ErrInvalid, path, k, x, kv)
+			switch {
+			case k != "version":
+				return "", fmt.Errorf("%w vault reference vault://%s?%s=%s: a KV secret takes no parameter but ?version=N (KV v2)", store.ErrInvalid, path, k, x)
+			case kv != 2:
+				return "", fmt.Errorf("%w vault reference vault://%s?version=%s: %s is a KV version 1 mount, which keeps no versions; drop ?version=", store.ErrInvalid, path, x, mount)
+			case err != nil || n < 1 || strconv.Itoa(n) != x:
+				return "", fmt.Errorf("%w vault reference vault://%s?version=%s: want a version number, 1 or more", store.ErrInvalid, path, x)
 			}
-			query = map[string][]string{"version": {x}}
+			query, version = map[string][]string{"version": {x}}, x
 		}
 		s, err := v.client.Logical().ReadWithDataWithContext(ctx, full, query)
 		if err != nil {
 			return "", v.wrap("read", full, err)
 		}
+		note(ctx, path, s)
 		if s == nil || s.Data == nil {
+			if version != "" {
+				return "", fmt.Errorf("vault: %s has no version %s: %w", path, version, store.ErrNotFound)
+			}
 			return "", fmt.Errorf("vault: %s %w", path, store.ErrNotFound)
 		}
 		data = s.Data
-	}
-	if kv == 2 {
-		d, ok := data["data"].(map[string]any)
-		if !ok {
-			return "", fmt.Errorf("vault: %s: %w", path, sync.ErrDeleted)
+		if kv == 2 {
+			d, ok := data["data"].(map[string]any)
+			if !ok {
+				if version != "" {
+					md, _ := data["metadata"].(map[string]any)
+					if destroyed, _ := md["destroyed"].(bool); destroyed {
+						return "", fmt.Errorf("vault: %s: version %s is destroyed: %w", path, version, store.ErrNotFound)
+					}
+					return "", fmt.Errorf("vault: %s: version %s is deleted (vault kv undelete -versions=%s brings it back): %w", path, version, version, store.ErrNotFound)
+				}
+				return "", fmt.Errorf("vault: %s: %w", path, sync.ErrDeleted)
+			}
+			data = d
 		}
-		data = d
 	}
 	x, ok := data[field]
 	if !ok {
@@ -192,6 +210,8 @@ func (v *Vault) ReadFieldWith(ctx context.Context, path, field string, params ma
 type dynSecret struct {
 	lease *sync.Lease // nil when the answer carries no lease
 	data  map[string]any
+	// requestID is Vault's id of the request that issued it.
+	requestID string
 }
 
 // dynamic reads path (writing body when it is not nil) once per process
@@ -212,6 +232,7 @@ func (v *Vault) dynamic(ctx context.Context, path string, body map[string]any) (
 	v.dynMu.Lock()
 	defer v.dynMu.Unlock()
 	if d, ok := v.dyn[key]; ok {
+		noteID(ctx, path, d.requestID)
 		return d, nil
 	}
 	var sec *vaultapi.Secret
@@ -227,7 +248,8 @@ func (v *Vault) dynamic(ctx context.Context, path string, body map[string]any) (
 	if sec == nil || sec.Data == nil {
 		return nil, fmt.Errorf("vault: %s %w", path, store.ErrNotFound)
 	}
-	d := &dynSecret{data: sec.Data}
+	d := &dynSecret{data: sec.Data, requestID: sec.RequestID}
+	note(ctx, path, sec)
 	if sec.LeaseID != "" {
 		d.lease = &sync.Lease{
 			ID:        sec.LeaseID,

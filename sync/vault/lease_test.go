@@ -105,3 +105,57 @@ func TestReadField(t *testing.T) {
 		t.Errorf("missing secret: %v", err)
 	}
 }
+
+// vault://MOUNT/PATH?version=N#FIELD reads KV v2 version N; a version that
+// does not exist, or was deleted or destroyed, is not found (exit 3); a KV
+// v1 mount, which keeps no versions, and a version that is not a number
+// are refused, each with a message saying why.
+func TestReadFieldVersion(t *testing.T) {
+	t.Parallel()
+	srv := vaulttest.Shared(t)
+	m2, m1 := srv.Mount(t, 2), srv.Mount(t, 1)
+	root := srv.Client(t).Logical()
+	for _, pw := range []string{"first", "second", "third", "fourth"} {
+		if _, err := root.Write(m2+"/data/app/db", map[string]any{"data": map[string]any{"password": pw}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := root.Write(m2+"/delete/app/db", map[string]any{"versions": []int{2}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Write(m2+"/destroy/app/db", map[string]any{"versions": []int{3}}); err != nil {
+		t.Fatal(err)
+	}
+	root.Write(m1+"/app/db", map[string]any{"password": "p1"})
+	v := newVault(t, srv, "secret", setup{})
+	ctx := context.Background()
+	for ver, want := range map[string]string{"1": "first", "4": "fourth", "": "fourth"} {
+		var params map[string]string
+		if ver != "" {
+			params = map[string]string{"version": ver}
+		}
+		got, err := v.ReadFieldWith(ctx, m2+"/app/db", "password", params)
+		if err != nil || got.Reveal() != want {
+			t.Errorf("version %q: %q %v", ver, got.Reveal(), err)
+		}
+	}
+	for ver, msg := range map[string]string{"5": "has no version 5", "99": "has no version 99", "2": "version 2 is deleted", "3": "version 3 is destroyed"} {
+		_, err := v.ReadFieldWith(ctx, m2+"/app/db", "password", map[string]string{"version": ver})
+		if !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("version %s: %v", ver, err)
+		}
+	}
+	for _, c := range []struct{ path, k, x, msg string }{
+		{m1 + "/app/db", "version", "1", "is a KV version 1 mount, which keeps no versions"},
+		{m2 + "/app/db", "version", "0", "want a version number"},
+		{m2 + "/app/db", "version", "-1", "want a version number"},
+		{m2 + "/app/db", "version", "01", "want a version number"},
+		{m2 + "/app/db", "version", "latest", "want a version number"},
+		{m2 + "/app/db", "ttl", "1h", "takes no parameter but ?version=N"},
+	} {
+		_, err := v.ReadFieldWith(ctx, c.path, "password", map[string]string{c.k: c.x})
+		if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("?%s=%s on %s: %v", c.k, c.x, c.path, err)
+		}
+	}
+}

@@ -3,38 +3,44 @@ package vault
 import (
 	"context"
 	gosync "sync"
+	"sync/atomic"
 )
 
 // workers bounds the requests in flight for the tree layout: enough to
-// hide round trips, few enough not to trip a server's rate limit.
+// hide round trips, few enough not to trip a server's rate limit. The
+// HTTP transport keeps as many idle connections (newClient), so each
+// worker reuses its own.
 const workers = 8
 
 // parallel runs fn for 0..n-1 on up to workers goroutines and returns the
-// first error, cancelling the rest.
+// first error, cancelling the rest: an index not yet started when an error
+// comes is never started. The workers live for the whole call (a
+// goroutine per index would grow a fresh stack through the HTTP client
+// ten thousand times).
 func parallel(ctx context.Context, n int, fn func(context.Context, int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		wg    gosync.WaitGroup
-		mu    gosync.Mutex
+		next  atomic.Int64
+		once  gosync.Once
 		first error
 	)
-	sem := make(chan struct{}, workers)
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		sem <- struct{}{}
+	for range min(n, workers) {
 		wg.Add(1)
-		go func(i int) {
+		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(ctx, i); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-					cancel()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
 				}
-				mu.Unlock()
+				if err := fn(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
 			}
-		}(i)
+		}()
 	}
 	wg.Wait()
 	if first != nil {

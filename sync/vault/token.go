@@ -54,6 +54,7 @@ func (v *Vault) renewSelf(ctx context.Context, increment time.Duration) (time.Du
 	if s == nil || s.Auth == nil {
 		return 0, fmt.Errorf("vault: renew auth/token/renew-self: empty answer")
 	}
+	note(ctx, "auth/token/renew-self", s)
 	return time.Duration(s.Auth.LeaseDuration) * time.Second, nil
 }
 
