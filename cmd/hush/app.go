@@ -130,6 +130,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, statusCommand(env), rotateCommand(env), dismissCommand(env), leakCommand(env))
 	cmds = append(cmds, gitCommands(env)...)
 	cmds = append(cmds, historyCommands(env)...)
+	cmds = append(cmds, inboxCommand(env))
 	cmds = append(cmds, auditCommands(env)...)
 	cmds = append(cmds, vaultCommands(env)...)
 	cmds = append(cmds, sopsCommands(env)...)
