@@ -127,13 +127,32 @@ func (s *Session) dropRecipients(p *store.Project, env string, rep *ContributeRe
 		return nil, hint.With(fmt.Errorf("%w: environment %s has no recipients you acknowledged; nothing was written", store.ErrConflict, env),
 			"review who hush.yaml says can read it (hush member ls --env %s), then run: hush ack", env)
 	}
+	// A recipient hush.yaml added since is left out (and named); one it
+	// removed is left out too: a removal is never held back by a pin, and
+	// a removed member must not read what is contributed after.
+	var rcpts []store.Recipient
 	if pe, _ := p.PinDiff(env); pe != nil {
 		for _, r := range pe.Added {
 			rep.Ignored = append(rep.Ignored, r.Label)
 		}
+		gone := map[string]bool{}
+		for _, r := range pe.Removed {
+			gone[crypt.CanonicalRecipient(r.Key)] = true
+		}
+		for _, r := range pinned {
+			if !gone[crypt.CanonicalRecipient(r.Key)] {
+				rcpts = append(rcpts, r)
+			}
+		}
+	} else {
+		rcpts = pinned
+	}
+	if len(rcpts) == 0 {
+		return nil, hint.With(fmt.Errorf("%w: none of the recipients of %s you acknowledged is still one; nothing was written", store.ErrConflict, env),
+			"review who hush.yaml says can read it (hush member ls --env %s), then run: hush ack", env)
 	}
 	rep.Source = "pinned"
-	return pinned, nil
+	return rcpts, nil
 }
 
 // contributorLabel is git's "user.name <user.email>" of the checkout,

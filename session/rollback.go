@@ -97,6 +97,9 @@ func (s *Session) Rollback(o RollbackOptions) (*RollbackReport, error) {
 		return nil, err
 	}
 	exposed := s.exposures(p, h, env, o.Key, commit, old, later)
+	if cur := h.current; cur != nil && cur.Secrets[o.Key] != nil && cur.Secrets[o.Key].Value.Reveal() == old.Value.Reveal() {
+		exposed = nil // the key holds that value now: nothing to restore, nothing to refuse
+	}
 	if len(exposed) > 0 && !o.Force {
 		return nil, hint.With(&LeakedError{Key: o.Key, Commit: commit, Reasons: describe(exposed)},
 			"choose another commit (hush log %s --env %s), or set a new value (hush rotate %s --env %s); --force restores it anyway and keeps it marked exposed", o.Key, env, o.Key, env)

@@ -106,6 +106,9 @@ func runLog(s *ui, key string, asJSON bool) error {
 				line += " <" + e.Email + ">"
 			}
 		}
+		if e.Subject != "" {
+			line += "  " + e.Subject
+		}
 		printf(s.env.Stdout, "%s\n", line)
 		switch {
 		case e.Unreadable != "":
