@@ -59,58 +59,83 @@ func (s *Session) Rollback(o RollbackOptions) (*RollbackReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The line is written whatever happens from here: a refused rollback
+	// has decrypted old versions of the store all the same.
+	if err := s.AuditReady(); err != nil {
+		return nil, err
+	}
+	rep := &RollbackReport{Env: env, Key: o.Key}
+	err = s.rollback(p, env, id, o, rep)
+	e := s.Entry(audit.SecretWrite, s.SecretPath(env, o.Key), err)
+	if rep.Commit != "" {
+		e.Detail = "rollback to the value of commit " + rep.Commit
+	} else {
+		e.Detail = "rollback to " + o.To
+	}
+	if len(rep.Forced) > 0 {
+		e.Detail += " (forced past: " + strings.Join(rep.Forced, "; ") + ")"
+	}
+	e.Detail = auditErrorText(s.Redact(e.Detail))
+	if err := join(err, s.Record(e)); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func (s *Session) rollback(p *store.Project, env string, id *crypt.Identity, o RollbackOptions, rep *RollbackReport) error {
 	f, err := gitStoreFile(p, env)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	commit, err := f.resolveCommit(s.Ctx(), o.To)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	rep.Commit = commit
 	if !f.ancestorOfHead(s.Ctx(), commit) {
-		return nil, hint.With(fmt.Errorf("commit %s is not in the history of HEAD: a store from a branch nobody merged here is refused (anyone who can push can write one)", short(commit)),
+		return hint.With(fmt.Errorf("commit %s is not in the history of HEAD: a store from a branch nobody merged here is refused (anyone who can push can write one)", short(commit)),
 			"merge the branch first, or pick a commit from: hush log %s --env %s", o.Key, env)
 	}
 	h, err := s.history(p, env, []string{commit})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	v := h.versions[commit]
 	switch {
 	case v.absent:
-		return nil, fmt.Errorf("%s %w at commit %s: %s had no team store then", o.Key, store.ErrNotFound, short(commit), env)
+		return fmt.Errorf("%s %w at commit %s: %s had no team store then", o.Key, store.ErrNotFound, short(commit), env)
 	case errors.Is(v.err, crypt.ErrNoIdentity):
-		return nil, fmt.Errorf("%w: the store of %s at commit %s is not encrypted to your identity (you were not a recipient then)", store.ErrNoIdentity, env, short(commit))
+		return fmt.Errorf("%w: the store of %s at commit %s is not encrypted to your identity (you were not a recipient then)", store.ErrNoIdentity, env, short(commit))
 	case v.err != nil:
-		return nil, fmt.Errorf("the store of %s at commit %s: %w", env, short(commit), v.err)
+		return fmt.Errorf("the store of %s at commit %s: %w", env, short(commit), v.err)
 	case !h.trusted(v.doc):
-		return nil, fmt.Errorf("%w: the store of %s at commit %s does not continue the lineage you know: it was not written by anyone who could read the versions you have read, so its values are whatever a writer put there; nothing was changed",
+		return fmt.Errorf("%w: the store of %s at commit %s does not continue the lineage you know: it was not written by anyone who could read the versions you have read, so its values are whatever a writer put there; nothing was changed",
 			store.ErrIntegrity, env, short(commit))
 	}
 	old := v.doc.Secrets[o.Key]
 	if old == nil {
-		return nil, hint.With(fmt.Errorf("%s %w in %s at commit %s", o.Key, store.ErrNotFound, env, short(commit)),
+		return hint.With(fmt.Errorf("%s %w in %s at commit %s", o.Key, store.ErrNotFound, env, short(commit)),
 			"its changes, with commits: hush log %s --env %s", o.Key, env)
 	}
 	later, err := f.commits(s.Ctx(), commit+"..HEAD")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	exposed := s.exposures(p, h, env, o.Key, commit, old, later)
 	if cur := h.current; cur != nil && cur.Secrets[o.Key] != nil && cur.Secrets[o.Key].Value.Reveal() == old.Value.Reveal() {
 		exposed = nil // the key holds that value now: nothing to restore, nothing to refuse
 	}
 	if len(exposed) > 0 && !o.Force {
-		return nil, hint.With(&LeakedError{Key: o.Key, Commit: commit, Reasons: describe(exposed)},
+		return hint.With(&LeakedError{Key: o.Key, Commit: commit, Reasons: describe(exposed)},
 			"choose another commit (hush log %s --env %s), or set a new value (hush rotate %s --env %s); --force restores it anyway and keeps it marked exposed", o.Key, env, o.Key, env)
 	}
-	rep := &RollbackReport{Env: env, Key: o.Key, Commit: commit, Fingerprint: h.fingerprint(env, o.Key, old)}
+	rep.Fingerprint = h.fingerprint(env, o.Key, old)
 	if o.Force {
 		rep.Forced = describe(exposed)
 	}
 	pc, _, err := s.forChange()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	now := s.Now().UTC().Truncate(time.Second)
 	err = pc.Update(env, store.Team, id, func(d *store.Document) error {
@@ -134,16 +159,7 @@ func (s *Session) Rollback(o RollbackOptions) (*RollbackReport, error) {
 		}
 		return nil
 	})
-	e := s.Entry(audit.SecretWrite, s.SecretPath(env, o.Key), err)
-	e.Detail = "rollback to the value of commit " + commit
-	if len(rep.Forced) > 0 {
-		e.Detail += " (forced past: " + strings.Join(rep.Forced, "; ") + ")"
-	}
-	e.Detail = auditErrorText(e.Detail)
-	if err := join(err, s.Record(e)); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return err
 }
 
 // exposure is one reason a value is known to others.
