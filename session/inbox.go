@@ -230,10 +230,13 @@ func (s *Session) Inbox() (*InboxReport, error) {
 	return rep, err
 }
 
-func (s *Session) inbox(p *store.Project, env string, id *crypt.Identity) (*InboxReport, error) {
+func (s *Session) inbox(p *store.Project, env string, id *crypt.Identity, only ...string) (*InboxReport, error) {
 	ids, other, err := p.DropIDs(env)
 	if err != nil {
 		return nil, err
+	}
+	if only != nil {
+		ids = only
 	}
 	cur, err := p.Read(env, store.Team, id)
 	if err != nil {
@@ -325,7 +328,7 @@ func (s *Session) Accept(o AcceptOptions) (*AcceptReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	inbox, err := s.inbox(p, env, id)
+	inbox, err := s.inbox(p, env, id, ids...)
 	if err != nil {
 		return nil, err
 	}

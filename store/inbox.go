@@ -57,8 +57,12 @@ type Drop struct {
 // dropJSON is a drop's document. The value is base64, so any bytes
 // travel.
 type dropJSON struct {
-	Version     int       `json:"version"`
-	Kind        string    `json:"kind"`
+	Version int    `json:"version"`
+	Kind    string `json:"kind"`
+	// ID is the drop's file name, inside the ciphertext, so an old drop
+	// copied under a new name is refused, and one restored under its own
+	// name is found in git history (a replay).
+	ID          string    `json:"id"`
 	Environment string    `json:"environment"`
 	Key         string    `json:"key"`
 	Value       string    `json:"value_base64"`
@@ -111,7 +115,12 @@ func (p *Project) WriteDrop(d *Drop, rcpts []Recipient) (id, path string, err er
 	if err != nil {
 		return "", "", err
 	}
-	plain, err := json.Marshal(dropJSON{Version: 1, Kind: dropKind, Environment: d.Environment, Key: d.Key,
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", err
+	}
+	id = hex.EncodeToString(b[:])
+	plain, err := json.Marshal(dropJSON{Version: 1, Kind: dropKind, ID: id, Environment: d.Environment, Key: d.Key,
 		Value: base64.StdEncoding.EncodeToString([]byte(d.Value.Reveal())), Contributor: d.Contributor, Created: d.Created.UTC()})
 	if err != nil {
 		return "", "", err
@@ -125,11 +134,6 @@ func (p *Project) WriteDrop(d *Drop, rcpts []Recipient) (id, path string, err er
 			return "", "", err
 		}
 	}
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", "", err
-	}
-	id = hex.EncodeToString(b[:])
 	path = p.DropPath(d.Environment, id)
 	if err := CreateFileExclusive(path, ct, 0o600); err != nil {
 		return "", "", err
@@ -218,6 +222,9 @@ func (p *Project) ReadDrop(env, id string, ident *crypt.Identity) (*Drop, error)
 	}
 	if dj.Version != 1 || dj.Kind != dropKind {
 		return nil, fmt.Errorf("%w: not a hush drop, or of a version this hush does not read", ErrIntegrity)
+	}
+	if dj.ID != id {
+		return nil, fmt.Errorf("%w: the drop was renamed (it was written as %q): a copy of an old drop?", ErrIntegrity, dj.ID)
 	}
 	if dj.Environment != env {
 		return nil, fmt.Errorf("%w: the drop is for environment %q, not %q (was it moved?)", ErrIntegrity, dj.Environment, env)

@@ -70,6 +70,12 @@ func TestDropRefusals(t *testing.T) {
 	if _, err := p.ReadDrop("dev", did, id); !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), "was it moved") {
 		t.Fatalf("a moved drop = %v", err)
 	}
+	// An old drop copied under a new name.
+	renamed := "fedcba9876543210"
+	b0, _ := os.ReadFile(p.DropPath("dev", did))
+	if err := os.WriteFile(p.DropPath("dev", renamed), b0, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// A team store is an age file to the same recipients, but no drop.
 	set(t, p, id, "dev", Team, "K", "v")
 	b, _ := os.ReadFile(p.TeamPath("dev"))
@@ -84,6 +90,9 @@ func TestDropRefusals(t *testing.T) {
 		if _, err := p.ReadDrop("dev", bad, id); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ReadDrop(%q) = %v", bad, err)
 		}
+	}
+	if _, err := p.ReadDrop("dev", renamed, id); !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), "renamed") {
+		t.Fatalf("a renamed drop = %v", err)
 	}
 	// A planted link in place of the inbox.
 	p2, _ := newProject(t)
