@@ -96,7 +96,15 @@ func (s *Session) rollback(p *store.Project, env string, id *crypt.Identity, o R
 		return hint.With(fmt.Errorf("commit %s is not in the history of HEAD: a store from a branch nobody merged here is refused (anyone who can push can write one)", short(commit)),
 			"merge the branch first, or pick a commit from: hush log %s --env %s", o.Key, env)
 	}
-	h, err := s.history(p, env, []string{commit})
+	later, err := f.commits(s.Ctx(), commit+"..HEAD")
+	if err != nil {
+		return err
+	}
+	extra := []string{commit}
+	for _, c := range later {
+		extra = append(extra, c.Hash)
+	}
+	h, err := s.history(p, env, extra)
 	if err != nil {
 		return err
 	}
@@ -116,10 +124,6 @@ func (s *Session) rollback(p *store.Project, env string, id *crypt.Identity, o R
 	if old == nil {
 		return hint.With(fmt.Errorf("%s %w in %s at commit %s", o.Key, store.ErrNotFound, env, short(commit)),
 			"its changes, with commits: hush log %s --env %s", o.Key, env)
-	}
-	later, err := f.commits(s.Ctx(), commit+"..HEAD")
-	if err != nil {
-		return err
 	}
 	exposed := s.exposures(p, h, env, o.Key, commit, old, later)
 	if cur := h.current; cur != nil && cur.Secrets[o.Key] != nil && cur.Secrets[o.Key].Value.Reveal() == old.Value.Reveal() {
