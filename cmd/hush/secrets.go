@@ -35,16 +35,16 @@ func secretCommands(env *Env) []*cli.Command {
 			Description: `The value is never taken from the command line, where every user of the
 machine can read it. One trailing newline from stdin is dropped.
 
+With --contribute, someone who is not a member (no identity needed) proposes
+a value: it is encrypted to the environment's recipients (the ones this
+checkout acknowledged) into .hush/inbox/ENV/ID.age, to commit and push; a
+member reviews it with hush inbox. The contributor reads nothing.
+
 EXAMPLES:
    hush set DB_PASSWORD                      # prompts twice, without echo
    printf %s "$TOKEN" | hush set API_TOKEN --env prod --type api-key
    hush set TLS_KEY --from-file key.pem --rotate-every 90d
-   printf %s "$KEY" | hush set STRIPE_KEY --contribute --env prod   # not a member: a drop for the members
-
-With --contribute, someone who is not a member (no identity needed) proposes
-a value: it is encrypted to the environment's recipients (the ones this
-checkout acknowledged, if any) into .hush/inbox/ENV/ID.age, to commit and
-push; a member reviews it with hush inbox. The contributor reads nothing.`,
+   printf %s "$KEY" | hush set STRIPE_KEY --contribute --env prod   # not a member: a drop for the members`,
 			Flags: []cli.Flag{
 				personalFlag,
 				&cli.StringFlag{Name: "type", Usage: "secret `TYPE` (api-key, database, tls, signing-key, service-token, password…)"},
