@@ -197,6 +197,10 @@ type DropInfo struct {
 	// Replayed is the commit that removed a drop of this id before: the
 	// file came back (a replay of an accepted or rejected drop?).
 	Replayed string `json:"replayed,omitempty"`
+	// Former are recipients of the environment when the drop was
+	// committed who are no longer: a contributor encrypted to them too,
+	// so an accepted value is marked exposed to them.
+	Former []string `json:"former_recipients,omitempty"`
 	// Problem says why the drop cannot be accepted.
 	Problem string `json:"problem,omitempty"`
 
@@ -249,11 +253,20 @@ func (s *Session) inbox(p *store.Project, env string, id *crypt.Identity, only .
 		}
 	}
 	top, _ := git.Path(p.TeamPath(env))
+	current := map[string]bool{}
+	if ec, err := p.Config.Env(env); err == nil {
+		for _, r := range ec.Recipients {
+			current[crypt.CanonicalRecipient(r.Key)] = true
+		}
+	}
 	rep := &InboxReport{Env: env, Other: other, Drops: []DropInfo{}}
 	for _, did := range ids {
 		info := DropInfo{ID: did}
 		if top != "" {
 			info.Commit, info.Author, info.Replayed = dropGit(s.Ctx(), top, p.DropPath(env, did))
+			if f, err := gitStoreFile(p, env); err == nil && info.Commit != "" {
+				info.Former = formerRecipients(f.configAt(s.Ctx(), info.Commit), env, current)
+			}
 		}
 		d, err := p.ReadDrop(env, did, id)
 		if err != nil {
@@ -373,7 +386,13 @@ func (s *Session) Accept(o AcceptOptions) (*AcceptReport, error) {
 			}
 		}
 		for _, d := range rep.Accepted {
-			_, rep.Changes[d.Key] = doc.SetValue(d.Key, d.drop.Value, now)
+			var sec *store.Secret
+			sec, rep.Changes[d.Key] = doc.SetValue(d.Key, d.drop.Value, now)
+			for _, to := range d.Former {
+				if !hasExposure(sec, to) {
+					sec.Exposed = append(sec.Exposed, store.Exposure{To: to, Since: now})
+				}
+			}
 		}
 		return nil
 	})
@@ -487,4 +506,27 @@ func resolveDrops(p *store.Project, env string, given []string) ([]string, error
 		}
 	}
 	return out, nil
+}
+
+// formerRecipients are the labels of env's recipients in cfg (hush.yaml
+// as a commit held it) that current no longer has.
+func formerRecipients(cfg *store.Config, env string, current map[string]bool) []string {
+	if cfg == nil {
+		return nil
+	}
+	ec, ok := cfg.Environments[env]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, r := range ec.Recipients {
+		if !current[crypt.CanonicalRecipient(r.Key)] {
+			label := r.Label
+			if label == "" {
+				label = crypt.Fingerprint(r.Key)
+			}
+			out = append(out, label)
+		}
+	}
+	return out
 }

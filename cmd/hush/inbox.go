@@ -167,6 +167,9 @@ func runInboxLs(s *ui, asJSON bool) error {
 		if d.Replayed != "" {
 			s.warnf("drop %s was removed before (commit %s) and is back: a replay of an old drop?", d.ID, d.Replayed[:min(12, len(d.Replayed))])
 		}
+		if len(d.Former) > 0 {
+			s.warnf("drop %s was committed when %s could read %s: an accepted value stays marked exposed to them until rotated", d.ID, strings.Join(d.Former, ", "), rep.Env)
+		}
 		if d.Stale {
 			s.warnf("drop %s: %s changed after the drop was made", d.ID, d.Key)
 		}
@@ -189,6 +192,9 @@ func runInboxAccept(s *ui, o session.AcceptOptions) error {
 			what = "overwrote its value " + d.Current
 		}
 		s.infof("accepted %s in %s from %s (drop %s, value %s): %s", d.Key, rep.Env, d.Contributor, d.ID, d.Fingerprint, what)
+		if len(d.Former) > 0 {
+			s.warnf("%s is marked exposed to %s, who could read the drop: rotate it (hush rotate %s --env %s)", d.Key, strings.Join(d.Former, ", "), d.Key, rep.Env)
+		}
 		if d.Loader {
 			s.warnf("%s changes what programs load or where they connect: hush run refuses to inject it unless allow_inject names it", d.Key)
 		}
