@@ -214,6 +214,12 @@ func (p *Project) ReadDrop(env, id string, ident *crypt.Identity) (*Drop, error)
 		}
 		return nil, err
 	}
+	return decodeDrop(plain, env, id)
+}
+
+// decodeDrop parses and checks a drop's decrypted document. Errors never
+// quote the value.
+func decodeDrop(plain []byte, env, id string) (*Drop, error) {
 	var dj dropJSON
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
