@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -275,6 +276,9 @@ func (s *Session) log(p *store.Project, env, key string) (*LogReport, int, error
 				entries = append(entries, e)
 			}
 		}
+	}
+	if len(entries) == 0 && (h.current == nil || h.current.Secrets[key] == nil) {
+		return nil, len(h.versions), hint.With(fmt.Errorf("%s %w in %s nor in its history", key, store.ErrNotFound, env), "hush ls --env %s lists its keys", env)
 	}
 	slices.Reverse(entries)
 	rep.Entries = entries

@@ -27,7 +27,8 @@ The fingerprint is an HMAC keyed by a random value inside the encrypted
 store, so every member sees the same fingerprint for the same value and
 nobody else can test a guess against one. Author and date are what the
 committer wrote; "lineage unknown" marks a version no reader of the store
-wrote. Recorded as one read in the audit log.
+wrote. A KEY in no version you can read exits 3. Recorded as one read in the
+audit log.
 
 EXAMPLES:
    hush log DB_PASSWORD --env prod
