@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -252,7 +253,8 @@ func (s *Session) inbox(p *store.Project, env string, id *crypt.Identity, only .
 			return nil, err
 		}
 	}
-	top, _ := git.Path(p.TeamPath(env))
+	// One question to git for where the store is; the drops sit beside it.
+	f, gitErr := gitStoreFile(p, env)
 	current := map[string]bool{}
 	if ec, err := p.Config.Env(env); err == nil {
 		for _, r := range ec.Recipients {
@@ -260,12 +262,22 @@ func (s *Session) inbox(p *store.Project, env string, id *crypt.Identity, only .
 		}
 	}
 	rep := &InboxReport{Env: env, Other: other, Drops: []DropInfo{}}
+	formerAt := map[string][]string{}
+	var ig inboxGit
+	if gitErr == nil && len(ids) > 0 {
+		ig = f.inboxGit(s.Ctx())
+	}
 	for _, did := range ids {
 		info := DropInfo{ID: did}
-		if top != "" {
-			info.Commit, info.Author, info.Replayed = dropGit(s.Ctx(), top, p.DropPath(env, did))
-			if f, err := gitStoreFile(p, env); err == nil && info.Commit != "" {
-				info.Former = formerRecipients(f.configAt(s.Ctx(), info.Commit), env, current)
+		if gitErr == nil {
+			info.Commit, info.Author, info.Replayed = ig.added[did], ig.author[did], ig.removed[did]
+			if info.Commit != "" {
+				former, ok := formerAt[info.Commit]
+				if !ok {
+					former = formerRecipients(f.configAt(s.Ctx(), info.Commit), env, current)
+					formerAt[info.Commit] = former
+				}
+				info.Former = former
 			}
 		}
 		d, err := p.ReadDrop(env, did, id)
@@ -292,20 +304,48 @@ func (s *Session) inbox(p *store.Project, env string, id *crypt.Identity, only .
 	return rep, nil
 }
 
-// dropGit is what git says of a drop file: the commit that added it and
-// its author, and a commit that removed a file of that name before.
-func dropGit(ctx context.Context, top, abs string) (commit, author, removed string) {
-	_, rel := git.Path(abs)
-	if rel == "" {
-		return "", "", ""
+// inboxGit is what git says of env's drop files, in two walks of the
+// history whatever the number of drops: per drop id, the newest commit of
+// HEAD's history that added it and its author, and the newest commit of
+// any branch that removed a file of that name.
+type inboxGit struct {
+	added, author, removed map[string]string
+}
+
+func (f storeFile) inboxGit(ctx context.Context) inboxGit {
+	dir := path.Join(path.Dir(f.rel), store.InboxDirName, path.Base(strings.TrimSuffix(f.rel, ".age")))
+	g := inboxGit{added: map[string]string{}, author: map[string]string{}, removed: map[string]string{}}
+	walk := func(filter string, all bool, fn func(id, commit, author string)) {
+		args := []string{"log", "--diff-filter=" + filter, "--format=@@%H%x1f%an <%ae>", "--name-only"}
+		if all {
+			args = append(args, "--all")
+		}
+		out, err := git.Output(ctx, f.top, append(args, "--", dir)...)
+		if err != nil {
+			return
+		}
+		var commit, author string
+		for _, line := range strings.Split(string(out), "\n") {
+			if head, ok := strings.CutPrefix(line, "@@"); ok {
+				commit, author, _ = strings.Cut(head, "\x1f")
+				continue
+			}
+			if id, ok := strings.CutSuffix(path.Base(line), ".age"); ok && path.Dir(line) == dir && commit != "" {
+				fn(id, commit, author)
+			}
+		}
 	}
-	if out, err := git.Line(ctx, top, "log", "-1", "--diff-filter=A", "--format=%H%x1f%an <%ae>", "--", rel); err == nil && out != "" {
-		commit, author, _ = strings.Cut(out, "\x1f")
-	}
-	if out, err := git.Line(ctx, top, "log", "-1", "--all", "--diff-filter=D", "--format=%H", "--", rel); err == nil {
-		removed = out
-	}
-	return commit, author, removed
+	walk("A", false, func(id, commit, author string) {
+		if _, ok := g.added[id]; !ok {
+			g.added[id], g.author[id] = commit, author
+		}
+	})
+	walk("D", true, func(id, commit, _ string) {
+		if _, ok := g.removed[id]; !ok {
+			g.removed[id] = commit
+		}
+	})
+	return g
 }
 
 // AcceptOptions is hush inbox accept.
