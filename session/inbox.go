@@ -381,39 +381,16 @@ func (s *Session) Accept(o AcceptOptions) (*AcceptReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	inbox, err := s.inbox(p, env, id, ids...)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]DropInfo{}
-	for _, d := range inbox.Drops {
-		byID[d.ID] = d
-	}
-	overwrite := map[string]bool{}
-	for _, k := range o.Overwrite {
-		overwrite[k] = true
-	}
-	rep := &AcceptReport{Env: env, Changes: map[string]store.Change{}}
-	keys := map[string]string{}
-	for _, did := range ids {
-		d := byID[did]
-		if d.Problem != "" {
-			return nil, fmt.Errorf("drop %s cannot be accepted: %w", did, d.problem)
-		}
-		if other, dup := keys[d.Key]; dup {
-			return nil, fmt.Errorf("%w: drops %s and %s both set %s; accept one, reject the other", store.ErrConflict, other, did, d.Key)
-		}
-		keys[d.Key] = did
-		rep.Accepted = append(rep.Accepted, d)
-	}
-	for k := range overwrite {
-		if _, ok := keys[k]; !ok {
-			return nil, Usagef("--overwrite %s names no key of the drops given", k)
-		}
-	}
 	pc, _, err := s.forChange()
 	if err != nil {
 		return nil, err
+	}
+	rep, overwrite, err := s.acceptable(p, env, id, ids, o.Overwrite)
+	if err != nil {
+		// The drops were decrypted all the same: the refusal is a line.
+		e := s.Entry(audit.SecretWrite, s.SecretPath(env, ""), err)
+		e.Detail = auditErrorText("inbox accept of drops " + strings.Join(ids, ", "))
+		return nil, join(err, s.Record(e))
 	}
 	now := s.Now().UTC().Truncate(time.Second)
 	err = pc.Update(env, store.Team, id, func(doc *store.Document) error {
@@ -455,6 +432,42 @@ func (s *Session) Accept(o AcceptOptions) (*AcceptReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// acceptable reads the drops ids and judges them before anything
+// changes: each readable, one per key, every --overwrite naming one.
+func (s *Session) acceptable(p *store.Project, env string, id *crypt.Identity, ids, overwriteKeys []string) (*AcceptReport, map[string]bool, error) {
+	inbox, err := s.inbox(p, env, id, ids...)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := map[string]DropInfo{}
+	for _, d := range inbox.Drops {
+		byID[d.ID] = d
+	}
+	overwrite := map[string]bool{}
+	for _, k := range overwriteKeys {
+		overwrite[k] = true
+	}
+	rep := &AcceptReport{Env: env, Changes: map[string]store.Change{}}
+	keys := map[string]string{}
+	for _, did := range ids {
+		d := byID[did]
+		if d.Problem != "" {
+			return nil, nil, fmt.Errorf("drop %s cannot be accepted: %w", did, d.problem)
+		}
+		if other, dup := keys[d.Key]; dup {
+			return nil, nil, fmt.Errorf("%w: drops %s and %s both set %s; accept one, reject the other", store.ErrConflict, other, did, d.Key)
+		}
+		keys[d.Key] = did
+		rep.Accepted = append(rep.Accepted, d)
+	}
+	for k := range overwrite {
+		if _, ok := keys[k]; !ok {
+			return nil, nil, Usagef("--overwrite %s names no key of the drops given", k)
+		}
+	}
+	return rep, overwrite, nil
 }
 
 // RejectReport is what a reject removed.
