@@ -129,6 +129,8 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, trustCommands(env)...)
 	cmds = append(cmds, statusCommand(env), rotateCommand(env), dismissCommand(env), leakCommand(env))
 	cmds = append(cmds, gitCommands(env)...)
+	cmds = append(cmds, historyCommands(env)...)
+	cmds = append(cmds, inboxCommand(env))
 	cmds = append(cmds, auditCommands(env)...)
 	cmds = append(cmds, vaultCommands(env)...)
 	cmds = append(cmds, sopsCommands(env)...)

@@ -17,7 +17,11 @@ import (
 // bash, zsh, fish and PowerShell alike.
 
 // keyCommands complete secret names as their arguments.
-var keyCommands = map[string]bool{"get": true, "rm": true, "rotate": true, "leak": true, "resolve": true}
+var keyCommands = map[string]bool{"get": true, "rm": true, "rotate": true, "leak": true, "resolve": true, "log": true, "rollback": true}
+
+// dropCommands complete the ids of the inbox's drops (hush inbox accept,
+// reject): file names, nothing decrypted.
+var dropCommands = map[string]bool{"accept": true, "reject": true}
 
 func completeCommand(env *Env) *cli.Command {
 	return &cli.Command{
@@ -121,9 +125,25 @@ func completeWords(env *Env, app *cli.App, words []string) []string {
 		}
 	case leaf != nil && keyCommands[leaf.Name]:
 		add(completeKeys(env, dir, envName))
+	case leaf != nil && dropCommands[leaf.Name]:
+		add(completeDrops(env, dir, envName))
 	}
 	sort.Strings(out)
 	return out
+}
+
+func completeDrops(env *Env, dir, envName string) []string {
+	s := completionSession(env, dir, envName)
+	p, err := s.Project()
+	if err != nil {
+		return nil
+	}
+	name, err := s.EnvName()
+	if err != nil {
+		return nil
+	}
+	ids, _, _ := p.DropIDs(name)
+	return ids
 }
 
 func completeEnvs(env *Env, dir string) []string {

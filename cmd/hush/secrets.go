@@ -35,16 +35,24 @@ func secretCommands(env *Env) []*cli.Command {
 			Description: `The value is never taken from the command line, where every user of the
 machine can read it. One trailing newline from stdin is dropped.
 
+With --contribute, someone who is not a member (no identity needed) proposes
+a value: it is encrypted to the environment's recipients (the ones this
+checkout acknowledged) into .hush/inbox/ENV/ID.age, to commit and push; a
+member reviews it with hush inbox. The contributor reads nothing.
+
 EXAMPLES:
    hush set DB_PASSWORD                      # prompts twice, without echo
    printf %s "$TOKEN" | hush set API_TOKEN --env prod --type api-key
-   hush set TLS_KEY --from-file key.pem --rotate-every 90d`,
+   hush set TLS_KEY --from-file key.pem --rotate-every 90d
+   printf %s "$KEY" | hush set STRIPE_KEY --contribute --env prod   # not a member: a drop for the members`,
 			Flags: []cli.Flag{
 				personalFlag,
 				&cli.StringFlag{Name: "type", Usage: "secret `TYPE` (api-key, database, tls, signing-key, service-token, password…)"},
 				&cli.StringFlag{Name: "rotate-every", Usage: "rotation period, e.g. `90d`, 12h, 1y"},
 				&cli.StringFlag{Name: "note", Usage: "a free-text `NOTE` (not secret)"},
 				&cli.StringFlag{Name: "from-file", Usage: "read the value from `PATH`, verbatim"},
+				&cli.BoolFlag{Name: "contribute", Usage: "propose the value to the members (a drop in .hush/inbox), without being one"},
+				&cli.StringFlag{Name: "label", Usage: "with --contribute: how the members see you (`NAME`; default: git's user.name and user.email)"},
 			},
 			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() == 0 {
@@ -62,6 +70,17 @@ EXAMPLES:
 				if c.NArg() > 1 {
 					return hint.With(usagef("set takes the value from stdin or a prompt, never as an argument"),
 						"arguments are visible to every user of this machine (ps, /proc); pipe the value instead: printf %%s \"$VALUE\" | hush set %s", c.Args().First())
+				}
+				if c.Bool("contribute") {
+					for _, f := range []string{"personal", "type", "rotate-every", "note"} {
+						if c.IsSet(f) {
+							return usagef("--contribute sends a value only; --%s is for members (the one who accepts it can set it)", f)
+						}
+					}
+					return runContribute(s, c.Args().First(), c.String("label"), c.String("from-file"))
+				}
+				if c.IsSet("label") {
+					return usagef("--label goes with --contribute")
 				}
 				return runSet(s, setOptions{key: c.Args().First(), scope: scopeOf(c), typ: c.String("type"),
 					rotateEvery: c.String("rotate-every"), note: c.String("note"), fromFile: c.String("from-file"),

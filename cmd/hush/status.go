@@ -160,6 +160,12 @@ func printStatus(s *ui, out []envStatus) {
 		if st.PinChange != "" {
 			printf(w, "  recipients changed: %s\n", st.PinChange)
 		}
+		if p := s.Opened(); p != nil {
+			// File names only: nothing is decrypted, nothing to audit.
+			if ids, _, _ := p.DropIDs(st.Env); len(ids) > 0 {
+				printf(w, "  inbox: %d contributed values waiting; review: hush inbox --env %s\n", len(ids), st.Env)
+			}
+		}
 		if st.Unreadable {
 			printf(w, "  cannot read: %s\n", firstLine(st.Error))
 			continue

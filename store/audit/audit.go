@@ -96,6 +96,13 @@ const (
 	// anchor were found behind the witness: restored from an older copy,
 	// or deleted and started afresh.
 	AuditRollback = "audit.rollback"
+	// The inbox of values proposed by contributors who are not members
+	// (hush set --contribute, hush inbox): a contribution written, the
+	// drops listed (decrypted), a drop rejected. An accepted drop is a
+	// secret.write naming the contributor in its detail.
+	InboxContribute = "inbox.contribute"
+	InboxList       = "inbox.list"
+	InboxReject     = "inbox.reject"
 )
 
 // genesis is the "previous hash" of the first line.
