@@ -36,6 +36,10 @@ type RunOptions struct {
 	// EnvFiles are --env-file FILE (dotenv); with them, the file is the
 	// environment (see runSources).
 	EnvFiles []string
+	// Mounts are --mount VAR[=FORMAT]: the whole injected set rendered in
+	// FORMAT (dotenv, the default, or json) as one in-memory file whose
+	// path goes in VAR, for programs that insist on reading a .env file.
+	Mounts []string
 	// Leases are --vault-lease NAME=PATH[?k=v&...]; OnLeaseEnd is
 	// LeaseEndTerm (or ""), LeaseEndWarn or LeaseEndRestart.
 	Leases     []string
@@ -55,8 +59,11 @@ type RunPlan struct {
 	Environ inject.Environ
 	// Injected are the secret values in Environ: what to mask.
 	Injected []inject.Secret
-	// Files are the in-memory files of --file, to hand to inject.Run.
+	// Files are the in-memory files of --file and --mount, to hand to
+	// inject.Run.
 	Files []*inject.SecretFile
+	// Mounted are the --mount files.
+	Mounted []Mount
 	// Dropped, Literal and Kept are inject.Env's: names the loader policy
 	// left out, store values that look like references and were passed as
 	// written, and secrets --no-override did not inject.
@@ -157,6 +164,9 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 	}
 	plan.Environ, plan.Injected = built.Environ, built.Injected
 	plan.Dropped, plan.Literal, plan.Kept = built.Dropped, built.Literal, built.Kept
+	if err := plan.addMounts(o.Mounts, allow); err != nil {
+		return nil, err
+	}
 
 	// One audit line for the run, naming every injected key, written
 	// before the child starts: once hush execs, nothing runs after it.

@@ -56,22 +56,25 @@ EXAMPLES:
 			&cli.StringSliceFlag{Name: "except", Usage: "do not inject these `KEYS` (comma-separated, globs allowed)"},
 			&cli.BoolFlag{Name: "mask", Usage: "replace secret values in the child's output with [hush:KEY]"},
 			&cli.StringSliceFlag{Name: "file", Usage: "hand secret KEY as an in-memory file whose path goes in VAR (`VAR=KEY`)"},
+			&cli.StringSliceFlag{Name: "mount", Usage: "hand every injected secret as one in-memory file in FORMAT (dotenv, json, yaml) whose path goes in VAR (`VAR[=FORMAT]`)"},
+			&cli.StringFlag{Name: "command", Usage: "run `STRING` through /bin/sh -c instead of CMD ARGS (the one way hush uses a shell)"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// and vault:// references"},
 			&cli.StringSliceFlag{Name: "vault-lease", Usage: "inject a Vault dynamic secret as NAME_FIELD, renewed while the child runs and revoked after (`NAME=PATH[?k=v&...]`)"},
 			&cli.StringFlag{Name: "on-lease-end", Value: session.LeaseEndTerm, Usage: "when a Vault lease or hush's token ends (max TTL, renewal failed): `term` stops the child and exits 8, warn lets it run, restart stops it and starts it again with fresh credentials"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() == 0 {
-				return hint.With(usagef("run needs a command"), "hush run -- CMD ARGS...")
+			argv, err := runArgv(c)
+			if err != nil {
+				return err
 			}
 			s, err := newSession(env, c)
 			if err != nil {
 				return &exitCodeError{code: inject.CodeFailed, err: err}
 			}
 			return runRun(c.Context, s, runOptions{
-				argv: c.Args().Slice(), noOverride: c.Bool("no-override"), pristine: c.Bool("pristine"),
+				argv: argv, noOverride: c.Bool("no-override"), pristine: c.Bool("pristine"),
 				only: splitList(c.StringSlice("only")), except: splitList(c.StringSlice("except")),
-				mask: c.Bool("mask"), files: c.StringSlice("file"), envFiles: c.StringSlice("env-file"),
+				mask: c.Bool("mask"), files: c.StringSlice("file"), mounts: c.StringSlice("mount"), envFiles: c.StringSlice("env-file"),
 				leases: c.StringSlice("vault-lease"), onLeaseEnd: c.String("on-lease-end"),
 			})
 		},
@@ -84,8 +87,30 @@ type runOptions struct {
 	only, except         []string
 	mask                 bool
 	files, envFiles      []string
+	mounts               []string
 	leases               []string
 	onLeaseEnd           string
+}
+
+// runArgv is the child's argv: CMD ARGS as given, or --command's string
+// for /bin/sh -c. The string is the user's own, typed on the command line
+// as they would type it to a shell; the shell is named by its absolute
+// path, so the PATH of the child's environment cannot choose it.
+func runArgv(c *cli.Context) ([]string, error) {
+	command := c.String("command")
+	switch {
+	case c.IsSet("command") && c.NArg() > 0:
+		return nil, hint.With(usagef("--command and CMD ARGS are exclusive"), "hush run --command 'CMD && CMD', or hush run -- CMD ARGS...")
+	case c.IsSet("command") && strings.TrimSpace(command) == "":
+		return nil, usagef("--command is empty")
+	case c.IsSet("command"):
+		// sh's $0 is "sh" and its $1… are empty: the string holds the
+		// whole command.
+		return []string{"/bin/sh", "-c", command}, nil
+	case c.NArg() == 0:
+		return nil, hint.With(usagef("run needs a command"), "hush run -- CMD ARGS..., or hush run --command 'CMD && CMD'")
+	}
+	return c.Args().Slice(), nil
 }
 
 func splitList(vs []string) []string {
@@ -168,7 +193,7 @@ func (e *leaseEndedError) Unwrap() error { return e.err }
 func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
 	plan, err := s.PrepareRun(ctx, session.RunOptions{
 		Parent: s.env.Environ(), NoOverride: o.noOverride, Pristine: o.pristine,
-		Only: o.only, Except: o.except, Files: o.files, EnvFiles: o.envFiles,
+		Only: o.only, Except: o.except, Files: o.files, Mounts: o.mounts, EnvFiles: o.envFiles,
 		Leases: o.leases, OnLeaseEnd: o.onLeaseEnd,
 		Opened: func(p *store.Project, env string, id *crypt.Identity) {
 			if c, cerr := liveConflicts(s, p, env, id); cerr == nil && len(c) > 0 {
@@ -189,6 +214,11 @@ func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
 	}
 	if len(plan.Kept) > 0 && !s.quiet {
 		s.infof("kept the existing %s (--no-override)", strings.Join(plan.Kept, ", "))
+	}
+	for _, m := range plan.Mounted {
+		if !m.Rereadable && !s.quiet {
+			s.infof("%s is a FIFO on this system: the child can read it once", m.Var)
+		}
 	}
 
 	// The masks go to hush's stderr, never stdout: stdout is the child's
