@@ -300,7 +300,7 @@ func (s *Session) runSources(o RunOptions) (runSource, error) {
 func readEnvFiles(p *store.Project, files []string) ([]string, error) {
 	var vars []string
 	for _, f := range files {
-		fh, err := openEnvFile(p, f)
+		fh, err := openRepoFile(p, "--env-file", f)
 		if err != nil {
 			return nil, err
 		}
@@ -316,18 +316,20 @@ func readEnvFiles(p *store.Project, files []string) ([]string, error) {
 	return vars, nil
 }
 
-// openEnvFile opens an --env-file. Such files are usually committed, so a
-// symlink in the project leading out of it (to ~/.env of another project,
-// whose references would resolve here) is refused, as import refuses it.
-// Anything else opens as the shell would: a pipe from <(…) is fine.
-func openEnvFile(p *store.Project, path string) (*os.File, error) {
+// openRepoFile opens an --env-file or a template (what). Such files are
+// usually committed, so a symlink in the project leading out of it (to
+// ~/.env of another project, whose references would resolve here, or to
+// ~/.aws/credentials, which a template would copy into its output) is
+// refused, as import refuses it. Anything else opens as the shell would:
+// a pipe from <(…) is fine.
+func openRepoFile(p *store.Project, what, path string) (*os.File, error) {
 	if src, _ := store.WalkSource(path, envFileRoots(p)); src != nil && src.Escapes {
-		return nil, hint.With(fmt.Errorf("--env-file: %w: %s is a link in the project (%s) leading out of it", store.ErrOutside, path, src.Planted),
+		return nil, hint.With(fmt.Errorf("%s: %w: %s is a link in the project (%s) leading out of it", what, store.ErrOutside, path, src.Planted),
 			"check what the repository put there (ls -l %s)", safe.ShellWord(path))
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("--env-file: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return f, nil
 }

@@ -1,12 +1,15 @@
 package store
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Files hush edits or reads on a user's behalf in a repository — the
@@ -248,4 +251,48 @@ func insideAny(path string, roots []string) bool {
 		}
 	}
 	return false
+}
+
+// CreateFileAtomic writes data to a new file path, mode 0600, that
+// appears whole or not at all: a temporary file in the same directory is
+// written and fsynced, then linked to path, which fails with an error
+// matching fs.ErrExist when anything is there (a dangling symlink
+// included: link(2) never follows the new name). A crash at any instant
+// leaves no file at path, or the whole one. On a file system without hard
+// links it falls back to CreateFileExclusive.
+func CreateFileAtomic(path string, data []byte) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|ONoFollow, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) {
+			return CreateFileExclusive(path, data, 0o600)
+		}
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(dir)
 }

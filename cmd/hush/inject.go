@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hush-secrets/hush/inject"
+	"github.com/hush-secrets/hush/session"
+)
+
+func injectCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "inject",
+		Usage:     "render a config template's references to secrets, to stdout or a new 0600 file",
+		ArgsUsage: "[TEMPLATE]",
+		Description: `TEMPLATE (stdin when absent or "-") is a config file with references, in Go's
+template syntax cut down to naming secrets:
+
+   {{ hush "KEY" }}                  KEY of the environment (--env)
+   {{ .KEY }}                        the same, shorter
+   {{ hush "hush://ENV/KEY" }}       KEY of another environment
+   {{ hush "vault://MOUNT/PATH#F" }} field F of a Vault secret (hush vault's settings)
+   {{ hush "KEY" | json }}           quoted for the file's language: json, yaml,
+                                     shell or dotenv; raw (the default) as it is
+   {{ "{{" }}                        a literal {{
+
+Nothing else is accepted: no if, range, with, template, define, variables, nor
+any function but hush and the escapes, so a template from the repository can
+read the secrets it names and nothing more (no file, program or network). Every
+reference is checked before anything is written: an unknown key is exit 3
+naming it, and nothing is written. The render is one audit line naming its
+keys (a hush:// reference and a Vault read have their own).
+
+-o writes a new file, mode 0600, whole or not at all, never through a link;
+--force replaces an existing regular file atomically. Inside a git work tree
+the file must be ignored by git: a tracked or unignored file is refused
+(exit 7) whatever the flags, since the next commit would hold the secrets;
+add it to .gitignore first. Prefer hush run --mount or --file where the
+program can read its configuration from a path hush gives it.
+
+EXAMPLES:
+   hush inject config.yaml.tmpl -o config.yaml   # config.yaml in .gitignore
+   hush inject --env prod nginx.conf.tmpl > /run/app/nginx.conf
+   echo 'postgres://app:{{ hush "DB_PASSWORD" }}@db/app' | hush inject`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to a new `FILE` (0600, git-ignored) instead of stdout"},
+			&cli.BoolFlag{Name: "force", Usage: "with -o, replace an existing file"},
+		},
+		Action: withSession(env, func(c *cli.Context, s *ui) error {
+			if c.NArg() > 1 {
+				return usagef("inject takes one TEMPLATE")
+			}
+			return runInject(c, s, c.Args().First(), c.String("output"), c.Bool("force"))
+		}),
+	}
+}
+
+// runInject renders a template (session.Inject) and shows what it did.
+func runInject(c *cli.Context, s *ui, path, output string, force bool) error {
+	r, err := s.Inject(c.Context, session.InjectOptions{Path: path, Stdin: s.env.Stdin, Output: output, Force: force})
+	if errors.Is(err, session.ErrCommittable) {
+		return &exitCodeError{code: exitPolicy, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	// Masks first, on stderr, as hush export does.
+	if r.Mask {
+		if err := inject.WriteGitHubMasks(s.env.Stderr, r.Secrets); err != nil {
+			return err
+		}
+	}
+	if output == "" {
+		_, err := s.env.Stdout.Write(r.Data)
+		return err
+	}
+	if !s.quiet {
+		s.infof("wrote %s (0600) with %d secrets in plaintext; delete it when done", output, len(r.Secrets))
+	}
+	return nil
+}
