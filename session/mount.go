@@ -91,6 +91,7 @@ func (pl *RunPlan) addMounts(specs, allow []string) error {
 		}
 		pl.Files = append(pl.Files, sf)
 		pl.Environ = setVar(pl.Environ, m.name, sf.Path())
+		pl.pathVar(m.name)
 		pl.Mounted = append(pl.Mounted, Mount{Var: m.name, Format: m.format, Keys: len(secrets), Rereadable: sf.Rereadable()})
 	}
 	if len(mounts) > 0 {

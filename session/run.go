@@ -76,6 +76,19 @@ type RunPlan struct {
 	Stay bool
 
 	leases *leaseRun
+	// watch are the files the values came from, as they were read;
+	// fileValues the values of the --file files (for digest).
+	watch      watchList
+	fileValues []string
+	pathVars   map[string]bool // the variables holding the files' paths
+}
+
+// pathVar records that name holds the path of one of the plan's files.
+func (pl *RunPlan) pathVar(name string) {
+	if pl.pathVars == nil {
+		pl.pathVars = map[string]bool{}
+	}
+	pl.pathVars[name] = true
 }
 
 // Ended is the lease end that stopped the child, or nil.
@@ -120,17 +133,23 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 		return nil, err
 	}
 	var entries []store.Entry
-	if src.useStore {
-		if entries, err = p.Layered(envName, id); err != nil {
-			return nil, err
-		}
-	}
 	plan := &RunPlan{Env: envName, Ctx: ctx}
 	defer func() {
 		if err != nil {
 			plan.Close()
 		}
 	}()
+	// The files' state is taken before they are read: a change between
+	// the two is then seen by --watch, never lost.
+	if src.useStore {
+		plan.watch.add(storePaths(p, envName)...)
+	}
+	plan.watch.addEnvFiles(o.EnvFiles)
+	if src.useStore {
+		if entries, err = p.Layered(envName, id); err != nil {
+			return nil, err
+		}
+	}
 	in := s.storeSecrets(envName, entries)
 	fileNames, err := in.addFiles(plan, o.Files)
 	if err != nil {
@@ -163,6 +182,11 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 		return nil, err
 	}
 	plan.Environ, plan.Injected = built.Environ, built.Injected
+	for env := range refs.docs {
+		if p != nil {
+			plan.watch.add(storePaths(p, env)...)
+		}
+	}
 	plan.Dropped, plan.Literal, plan.Kept = built.Dropped, built.Literal, built.Kept
 	if err := plan.addMounts(o.Mounts, allow); err != nil {
 		return nil, err
@@ -252,6 +276,8 @@ func (in *runSecrets) addFiles(plan *RunPlan, specs []string) ([]string, error) 
 			return nil, fmt.Errorf("--file %s: %w", spec, err)
 		}
 		plan.Files = append(plan.Files, sf)
+		plan.fileValues = append(plan.fileValues, key+"="+sec.Value.Reveal())
+		plan.pathVar(v)
 		names = append(names, v)
 		in.secrets = append(in.secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
 		in.paths[v] = in.s.SecretPath(in.env, key)

@@ -57,6 +57,8 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "mask", Usage: "replace secret values in the child's output with [hush:KEY]"},
 			&cli.StringSliceFlag{Name: "file", Usage: "hand secret KEY as an in-memory file whose path goes in VAR (`VAR=KEY`)"},
 			&cli.StringSliceFlag{Name: "mount", Usage: "hand every injected secret as one in-memory file in FORMAT (dotenv, json, yaml) whose path goes in VAR (`VAR[=FORMAT]`)"},
+			&cli.BoolFlag{Name: "watch", Usage: "restart the child with the new values when the environment's store files or an --env-file change"},
+			&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "how long a child hush stops (--watch, a lease's end) has between SIGTERM and SIGKILL"},
 			&cli.StringFlag{Name: "command", Usage: "run `STRING` through /bin/sh -c instead of CMD ARGS (the one way hush uses a shell)"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// and vault:// references"},
 			&cli.StringSliceFlag{Name: "vault-lease", Usage: "inject a Vault dynamic secret as NAME_FIELD, renewed while the child runs and revoked after (`NAME=PATH[?k=v&...]`)"},
@@ -67,6 +69,12 @@ EXAMPLES:
 			if err != nil {
 				return err
 			}
+			if c.Bool("watch") && c.String("on-lease-end") == session.LeaseEndRestart {
+				return usagef("--watch and --on-lease-end=restart both restart the child; choose one")
+			}
+			if c.Duration("grace") <= 0 {
+				return usagef("--grace must be positive")
+			}
 			s, err := newSession(env, c)
 			if err != nil {
 				return &exitCodeError{code: inject.CodeFailed, err: err}
@@ -76,6 +84,7 @@ EXAMPLES:
 				only: splitList(c.StringSlice("only")), except: splitList(c.StringSlice("except")),
 				mask: c.Bool("mask"), files: c.StringSlice("file"), mounts: c.StringSlice("mount"), envFiles: c.StringSlice("env-file"),
 				leases: c.StringSlice("vault-lease"), onLeaseEnd: c.String("on-lease-end"),
+				watch: c.Bool("watch"), grace: c.Duration("grace"),
 			})
 		},
 	}
@@ -88,6 +97,8 @@ type runOptions struct {
 	mask                 bool
 	files, envFiles      []string
 	mounts               []string
+	watch                bool
+	grace                time.Duration
 	leases               []string
 	onLeaseEnd           string
 }
@@ -146,6 +157,9 @@ func runRun(ctx context.Context, s *ui, o runOptions) error {
 // prepareAndRun runs the child once, or, under --on-lease-end=restart, in
 // rounds until a round ends for another reason than its credentials.
 func prepareAndRun(ctx context.Context, s *ui, o runOptions) (int, error) {
+	if o.watch {
+		return runWatch(ctx, s, o)
+	}
 	if o.onLeaseEnd != session.LeaseEndRestart {
 		return runOnce(ctx, s, o)
 	}
@@ -191,6 +205,17 @@ func (e *leaseEndedError) Unwrap() error { return e.err }
 // leases, the audit line), renders what the preparation found, and runs
 // the child under the plan.
 func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
+	plan, err := preparePlan(ctx, s, o)
+	if err != nil {
+		return 0, err
+	}
+	defer plan.Close()
+	return startChild(plan.Ctx, s, o, plan, false)
+}
+
+// preparePlan has the session prepare one child and renders what the
+// preparation found.
+func preparePlan(ctx context.Context, s *ui, o runOptions) (*session.RunPlan, error) {
 	plan, err := s.PrepareRun(ctx, session.RunOptions{
 		Parent: s.env.Environ(), NoOverride: o.noOverride, Pristine: o.pristine,
 		Only: o.only, Except: o.except, Files: o.files, Mounts: o.mounts, EnvFiles: o.envFiles,
@@ -202,9 +227,8 @@ func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
 		},
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer plan.Close()
 	for _, d := range plan.Dropped {
 		s.warnf("not injecting %s: it can change what programs run, trust or write; allow it by name in hush.yaml (allow_inject)", d)
 	}
@@ -220,7 +244,13 @@ func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
 			s.infof("%s is a FIFO on this system: the child can read it once", m.Var)
 		}
 	}
+	return plan, nil
+}
 
+// startChild runs the child of plan until it exits or ctx is done (then
+// SIGTERM, and SIGKILL after o.grace). stay keeps hush supervising even
+// when nothing else needs it (--watch must outlive the child).
+func startChild(ctx context.Context, s *ui, o runOptions, plan *session.RunPlan, stay bool) (int, error) {
 	// The masks go to hush's stderr, never stdout: stdout is the child's
 	// and may be redirected to a file or a pipe the runner never reads,
 	// while the runner parses both streams for workflow commands (see
@@ -243,10 +273,10 @@ func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
 	// The child keeps the core-file limit hush was started with; hush's
 	// own is zero (harden).
 	unharden()
-	code, err := inject.Run(plan.Ctx, inject.Spec{
+	code, err := inject.Run(ctx, inject.Spec{
 		Argv: o.argv, Env: plan.Environ,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
-		Files: plan.Files, Mask: masker, Stay: plan.Stay,
+		Files: plan.Files, Mask: masker, Stay: plan.Stay || stay, KillDelay: o.grace,
 	})
 	if ended := plan.Ended(); ended != nil && err == nil {
 		return code, &exitCodeError{code: exitUnavailable, err: &leaseEndedError{code: code, err: ended}}
