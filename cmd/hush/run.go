@@ -20,13 +20,15 @@ func runCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a program with the environment's secrets in its environment",
-		ArgsUsage: "[--] CMD [ARGS...]",
+		ArgsUsage: "[--] CMD [ARGS...] | --command STRING",
 		Description: `The child's environment is hush's plus the secrets (personal over team). Its
-argv is run as given, never through a shell. With nothing to supervise, hush
-replaces itself with the child, so signals, job control and the exit code are
-exactly the child's. The exit code is the child's, 128+N when signal N killed
-it, 125 when hush failed before starting it, 126 when CMD cannot be run and
-127 when it is not found.
+argv is run as given, never through a shell; --command STRING is the one
+exception, run by /bin/sh -c (so && and pipes work) instead of CMD ARGS, the
+string being yours as you would type it to a shell. With nothing to
+supervise, hush replaces itself with the child, so signals, job control and
+the exit code are exactly the child's. The exit code is the child's, 128+N
+when signal N killed it, 125 when hush failed before starting it, 126 when
+CMD cannot be run and 127 when it is not found.
 
 Names that change which code programs run, which servers they trust or where
 they write (LD_*, PATH, BASH_ENV, MAKEFLAGS, CC, GIT_DIR, NODE_OPTIONS,
@@ -43,12 +45,30 @@ only when named (--env, HUSH_ENV) or needed (--file). A file of vault://
 references needs no hush project and no age identity, only VAULT_ADDR and a
 Vault login, as the vault CLI does.
 
+--file VAR=KEY hands one secret as an in-memory file; --mount VAR[=FORMAT]
+hands the whole injected set as one, in dotenv (the default), json or yaml,
+for programs that insist on reading a .env: a sealed memfd on Linux (a FIFO,
+readable once, elsewhere), never a file on disk. Its path is in VAR; the
+secrets stay in the environment too (use --only and --except to shape both).
+
+--watch restarts the child when the files its values come from change (the
+environment's team store .hush/ENV.age, your personal store, those of its
+hush:// references, an --env-file): the values are read again (a new audit
+line), the child gets SIGTERM, then SIGKILL after --grace, and starts again
+with them. Files are polled every second and a change counts once they are
+still for half a second, so an editor's save or a run of hush set is one
+restart. A store that cannot be read after a change (corrupt, half written,
+removed) leaves the child running on its values, with a warning. When the
+child exits by itself, its code is hush's, as without --watch.
+
 EXAMPLES:
    hush run -- npm start
    hush run --env prod --only DATABASE_URL -- ./migrate
    hush run --mask -- make deploy
    hush run --file GOOGLE_APPLICATION_CREDENTIALS=GCP_SA_JSON -- terraform plan
-   hush run --env-file app.env -- ./server     # app.env: DB_PASSWORD=vault://secret/app#db_password`,
+   hush run --env-file app.env -- ./server     # app.env: DB_PASSWORD=vault://secret/app#db_password
+   hush run --mount DOTENV_PATH -- node -r dotenv/config app.js dotenv_config_path="$DOTENV_PATH"
+   hush run --watch --command 'npm run build && npm start'`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "no-override", Usage: "keep a variable already in the environment instead of the secret"},
 			&cli.BoolFlag{Name: "pristine", Usage: "start from an empty environment (keeping PATH HOME USER LOGNAME SHELL LANG LC_* TERM TZ)"},
@@ -56,9 +76,9 @@ EXAMPLES:
 			&cli.StringSliceFlag{Name: "except", Usage: "do not inject these `KEYS` (comma-separated, globs allowed)"},
 			&cli.BoolFlag{Name: "mask", Usage: "replace secret values in the child's output with [hush:KEY]"},
 			&cli.StringSliceFlag{Name: "file", Usage: "hand secret KEY as an in-memory file whose path goes in VAR (`VAR=KEY`)"},
-			&cli.StringSliceFlag{Name: "mount", Usage: "hand every injected secret as one in-memory file in FORMAT (dotenv, json, yaml) whose path goes in VAR (`VAR[=FORMAT]`)"},
+			&cli.StringSliceFlag{Name: "mount", Usage: "hand every injected secret as one in-memory file whose path goes in `VAR[=FORMAT]` (dotenv, json or yaml)"},
 			&cli.BoolFlag{Name: "watch", Usage: "restart the child with the new values when the environment's store files or an --env-file change"},
-			&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "how long a child hush stops (--watch, a lease's end) has between SIGTERM and SIGKILL"},
+			&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "`DURATION` a child hush stops (--watch, a lease's end) has between SIGTERM and SIGKILL"},
 			&cli.StringFlag{Name: "command", Usage: "run `STRING` through /bin/sh -c instead of CMD ARGS (the one way hush uses a shell)"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// and vault:// references"},
 			&cli.StringSliceFlag{Name: "vault-lease", Usage: "inject a Vault dynamic secret as NAME_FIELD, renewed while the child runs and revoked after (`NAME=PATH[?k=v&...]`)"},
