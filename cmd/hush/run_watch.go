@@ -25,6 +25,9 @@ func runWatch(ctx context.Context, s *ui, o runOptions) (int, error) {
 	if len(o.argv) > 2 && o.argv[0] == "/bin/sh" && o.argv[1] == "-c" {
 		name = "the command"
 	}
+	if len(plan.Watched()) == 0 {
+		s.warnf("--watch: none of this run's values comes from a file hush can watch (a store or a regular --env-file); %s runs once", name)
+	}
 	for {
 		w := session.NewWatcher(plan)
 		childCtx, stop := context.WithCancel(plan.Ctx)
