@@ -37,7 +37,7 @@ type RunOptions struct {
 	// environment (see runSources).
 	EnvFiles []string
 	// Mounts are --mount VAR[=FORMAT]: the whole injected set rendered in
-	// FORMAT (dotenv, the default, or json) as one in-memory file whose
+	// FORMAT (dotenv, the default, json or yaml) as one in-memory file whose
 	// path goes in VAR, for programs that insist on reading a .env file.
 	Mounts []string
 	// Leases are --vault-lease NAME=PATH[?k=v&...]; OnLeaseEnd is

@@ -135,8 +135,8 @@ func runArgv(c *cli.Context) ([]string, error) {
 	case c.IsSet("command") && strings.TrimSpace(command) == "":
 		return nil, usagef("--command is empty")
 	case c.IsSet("command"):
-		// sh's $0 is "sh" and its $1… are empty: the string holds the
-		// whole command.
+		// No further arguments: sh's $0 is /bin/sh and $1… are empty,
+		// the string holds the whole command.
 		return []string{"/bin/sh", "-c", command}, nil
 	case c.NArg() == 0:
 		return nil, hint.With(usagef("run needs a command"), "hush run -- CMD ARGS..., or hush run --command 'CMD && CMD'")
