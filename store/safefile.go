@@ -1,8 +1,6 @@
 package store
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -65,14 +63,7 @@ func CreateFileExclusive(path string, data []byte, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeSyncClose(f, data); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -261,28 +252,12 @@ func insideAny(path string, roots []string) bool {
 // leaves no file at path, or the whole one. On a file system without hard
 // links it falls back to CreateFileExclusive.
 func CreateFileAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
+	f, tmp, dir, err := createTemp(path)
+	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|ONoFollow, 0o600)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	defer os.Remove(tmp)
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeSyncClose(f, data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Link(tmp, path); err != nil {
@@ -295,4 +270,16 @@ func CreateFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return syncDir(dir)
+}
+
+// writeSyncClose writes data to f, flushes it to the disk and closes it.
+func writeSyncClose(f *os.File, data []byte) error {
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
