@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -134,6 +135,8 @@ func runArgv(c *cli.Context) ([]string, error) {
 		return nil, hint.With(usagef("--command and CMD ARGS are exclusive"), "hush run --command 'CMD && CMD', or hush run -- CMD ARGS...")
 	case c.IsSet("command") && strings.TrimSpace(command) == "":
 		return nil, usagef("--command is empty")
+	case c.IsSet("command") && runtime.GOOS == "windows":
+		return nil, usagef("--command runs /bin/sh, which Windows does not have: hush run -- cmd /c ...")
 	case c.IsSet("command"):
 		// No further arguments: sh's $0 is /bin/sh and $1… are empty,
 		// the string holds the whole command.
