@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hush-secrets/hush/inject"
@@ -35,6 +36,9 @@ type InjectOptions struct {
 	// regular file (atomically, never through a link).
 	Output string
 	Force  bool
+	// AllowEnvs are the environments other than the session's that the
+	// template's hush://ENV/KEY references may read (--allow-env).
+	AllowEnvs []string
 }
 
 // Rendered is a template rendered.
@@ -49,6 +53,11 @@ type Rendered struct {
 	// Mask says the values must be masked in the CI log first.
 	Mask bool
 }
+
+// ErrOtherEnv is a template reference to an environment the user did not
+// name: a template from the repository must not make a prod member's
+// render for dev read prod (exit 7, policy).
+var ErrOtherEnv = errors.New("reads another environment")
 
 // ErrCommittable is an output file git would commit: tracked, or in a
 // work tree and not ignored. A rendered secret committed is what hush is
@@ -81,6 +90,9 @@ func (s *Session) Inject(ctx context.Context, o InjectOptions) (*Rendered, error
 		}
 	}
 	out := &Rendered{}
+	if err := s.checkRefEnvs(name, refs, o.AllowEnvs); err != nil {
+		return nil, err
+	}
 	values := map[string]inject.Value{}
 	var keyNames []string
 	var p *store.Project
@@ -189,6 +201,33 @@ func (s *Session) Inject(ctx context.Context, o InjectOptions) (*Rendered, error
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkRefEnvs refuses, before anything is read, a hush:// reference to
+// an environment that is neither the session's (--env, HUSH_ENV, the
+// default) nor named by allow: the template is the repository's, the
+// environments it reads are the user's choice, as a store value's
+// reference is never resolved (hush run).
+func (s *Session) checkRefEnvs(name string, refs []inject.TemplateRef, allow []string) error {
+	own := ""
+	for _, r := range refs {
+		ref, ok, _ := inject.ParseRef(r.Ref)
+		if !ok || slices.Contains(allow, ref.Env) {
+			continue
+		}
+		if own == "" {
+			env, err := s.EnvName()
+			if err != nil {
+				return err
+			}
+			own = env
+		}
+		if ref.Env != own {
+			return hint.With(fmt.Errorf("%s: %s %w than %s; nothing read", name, r.Ref, ErrOtherEnv, own),
+				"if the template should read %s, say so: hush inject --allow-env %s", ref.Env, ref.Env)
+		}
+	}
+	return nil
 }
 
 // maxTemplate is the largest template hush reads: a config file, not a
