@@ -94,7 +94,6 @@ func (s *Session) Inject(ctx context.Context, o InjectOptions) (*Rendered, error
 		return nil, err
 	}
 	values := map[string]inject.Value{}
-	var keyNames []string
 	var p *store.Project
 	refsR := &refResolver{s: s, docs: map[string]map[string]*store.Secret{}}
 	if len(keys) > 0 {
@@ -110,38 +109,26 @@ func (s *Session) Inject(ctx context.Context, o InjectOptions) (*Rendered, error
 		}
 	}
 	refsR.project = p
-	if len(keys)+len(refs) > 0 {
+	if len(refs) > 0 {
 		if err := s.AuditReady(); err != nil {
 			return nil, err
 		}
 	}
 	if len(keys) > 0 {
-		entries, err := p.Layered(out.Env, refsR.id)
+		names := make([]string, len(keys))
+		for i, k := range keys {
+			names[i] = k.Key
+		}
+		secs, err := s.ReadKeys(out.Env, names)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, hint.With(fmt.Errorf("%s: %w; nothing written", name, err),
+				"hush ls --env %s lists the keys; hush set KEY --env %s adds one", out.Env, out.Env)
+		}
 		if err != nil {
 			return nil, err
 		}
-		byName := map[string]*store.Secret{}
-		for _, e := range entries {
-			byName[e.Name] = e.Secret
-		}
-		refsR.docs[out.Env] = byName
-		var missing []string
-		for _, k := range keys {
-			sec, ok := byName[k.Key]
-			if !ok {
-				missing = append(missing, k.Key)
-				continue
-			}
-			values[k.Key] = inject.NewValue(sec.Value.Reveal())
-			keyNames = append(keyNames, k.Key)
-		}
-		if len(missing) > 0 {
-			err := fmt.Errorf("%s: %s %w in %s; nothing written", name, strings.Join(missing, ", "), store.ErrNotFound, out.Env)
-			var lines []audit.Entry
-			for _, k := range missing {
-				lines = append(lines, s.Entry(audit.SecretRead, s.SecretPath(out.Env, k), err))
-			}
-			return nil, join(hint.With(err, "hush ls --env %s lists the keys; hush set KEY --env %s adds one", out.Env, out.Env), s.Record(lines...))
+		for k, sec := range secs {
+			values[k] = inject.NewValue(sec.Value.Reveal())
 		}
 	}
 	rv := &runVault{s: s}
@@ -166,26 +153,16 @@ func (s *Session) Inject(ctx context.Context, o InjectOptions) (*Rendered, error
 		return nil, hint.With(fmt.Errorf("%s: a vault:// reference is a dynamic secret, whose lease would end with hush while the file stays; nothing written", name),
 			"hush run --vault-lease NAME=PATH keeps a lease alive while a program runs")
 	}
-	data, rerr := tpl.Render(values)
-	// One line for the render: the environment's keys named in it, and a
-	// line per hush:// reference (they name other environments; Vault
-	// reads have theirs).
-	var lines []audit.Entry
-	if len(keyNames) > 0 {
-		e := s.Entry(audit.SecretRead, s.SecretPath(out.Env, ""), rerr)
-		e.Keys = keyNames
-		lines = append(lines, e)
-	}
-	for _, ap := range refsR.paths {
-		lines = append(lines, s.Entry(audit.SecretRead, ap, rerr))
-	}
-	if len(lines) > 0 {
-		if err := s.Record(lines...); err != nil {
-			return nil, join(rerr, err)
+	// The environment's keys were one line (ReadKeys), each Vault read
+	// has its own; so has each hush:// reference, as in hush run.
+	if len(refsR.paths) > 0 {
+		if err := s.Audit(audit.SecretRead, refsR.paths, nil); err != nil {
+			return nil, err
 		}
 	}
-	if rerr != nil {
-		return nil, fmt.Errorf("%w; nothing written", rerr)
+	data, err := tpl.Render(values)
+	if err != nil {
+		return nil, fmt.Errorf("%w; nothing written", err)
 	}
 	for name, v := range values {
 		out.Secrets = append(out.Secrets, inject.Secret{Name: templateSecretName(name), Value: v})
