@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,9 +11,14 @@ import (
 
 // NewSecretFile puts v in a memfd named after name, seals it read-only and
 // rewinds it. The descriptor is close-on-exec in hush; Run clears that for
-// the child only, at the same number.
+// the child only, at the same number. Where the kernel has no memfd
+// (before 3.17) or a sandbox's seccomp filter refuses it, the file is a
+// FIFO fed by hush, as on the other Unix systems.
 func NewSecretFile(name string, v Value) (*SecretFile, error) {
-	fd, err := unix.MemfdCreate("hush-"+name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	fd, err := memfdCreate("hush-"+name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+		return newFIFOFile(name, v)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("inject: memfd for %s: %w", quoteName(name), err)
 	}
@@ -35,3 +41,7 @@ func NewSecretFile(name string, v Value) (*SecretFile, error) {
 	}
 	return &SecretFile{path: "/dev/fd/" + strconv.Itoa(fd), file: f}, nil
 }
+
+// memfdCreate is unix.MemfdCreate; a test replaces it to play a kernel
+// without memfd.
+var memfdCreate = unix.MemfdCreate

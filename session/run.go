@@ -35,6 +35,10 @@ type RunOptions struct {
 	// EnvFiles are --env-file FILE (dotenv); with them, the file is the
 	// environment (see runSources).
 	EnvFiles []string
+	// Mounts are --mount VAR[=FORMAT]: the whole injected set rendered in
+	// FORMAT (dotenv, the default, json or yaml) as one in-memory file whose
+	// path goes in VAR, for programs that insist on reading a .env file.
+	Mounts []string
 	// Leases are --vault-lease NAME=PATH[?k=v&...]; OnLeaseEnd is
 	// LeaseEndTerm (or ""), LeaseEndWarn or LeaseEndRestart.
 	Leases     []string
@@ -54,8 +58,11 @@ type RunPlan struct {
 	Environ inject.Environ
 	// Injected are the secret values in Environ: what to mask.
 	Injected []inject.Secret
-	// Files are the in-memory files of --file, to hand to inject.Run.
+	// Files are the in-memory files of --file and --mount, to hand to
+	// inject.Run.
 	Files []*inject.SecretFile
+	// Mounted are the --mount files.
+	Mounted []Mount
 	// Dropped, Literal and Kept are inject.Env's: names the loader policy
 	// left out, store values that look like references and were passed as
 	// written, and secrets --no-override did not inject.
@@ -68,6 +75,19 @@ type RunPlan struct {
 	Stay bool
 
 	leases *leaseRun
+	// watch are the files the values came from, as they were read;
+	// fileValues the values of the --file files (for digest).
+	watch      watchList
+	fileValues []string
+	pathVars   map[string]bool // the variables holding the files' paths
+}
+
+// pathVar records that name holds the path of one of the plan's files.
+func (pl *RunPlan) pathVar(name string) {
+	if pl.pathVars == nil {
+		pl.pathVars = map[string]bool{}
+	}
+	pl.pathVars[name] = true
 }
 
 // Ended is the lease end that stopped the child, or nil.
@@ -112,17 +132,23 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 		return nil, err
 	}
 	var entries []store.Entry
-	if src.useStore {
-		if entries, err = p.Layered(envName, id); err != nil {
-			return nil, err
-		}
-	}
 	plan := &RunPlan{Env: envName, Ctx: ctx}
 	defer func() {
 		if err != nil {
 			plan.Close()
 		}
 	}()
+	// The files' state is taken before they are read: a change between
+	// the two is then seen by --watch, never lost.
+	if src.useStore {
+		plan.watch.add(storePaths(p, envName)...)
+	}
+	plan.watch.addEnvFiles(o.EnvFiles)
+	if src.useStore {
+		if entries, err = p.Layered(envName, id); err != nil {
+			return nil, err
+		}
+	}
 	in := s.storeSecrets(envName, entries)
 	fileNames, err := in.addFiles(plan, o.Files)
 	if err != nil {
@@ -155,7 +181,15 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 		return nil, err
 	}
 	plan.Environ, plan.Injected = built.Environ, built.Injected
+	for env := range refs.docs {
+		if p != nil {
+			plan.watch.add(storePaths(p, env)...)
+		}
+	}
 	plan.Dropped, plan.Literal, plan.Kept = built.Dropped, built.Literal, built.Kept
+	if err := plan.addMounts(o.Mounts, allow); err != nil {
+		return nil, err
+	}
 
 	// One audit line for the run, naming every injected key, written
 	// before the child starts: once hush execs, nothing runs after it.
@@ -241,6 +275,8 @@ func (in *runSecrets) addFiles(plan *RunPlan, specs []string) ([]string, error) 
 			return nil, fmt.Errorf("--file %s: %w", spec, err)
 		}
 		plan.Files = append(plan.Files, sf)
+		plan.fileValues = append(plan.fileValues, key+"="+sec.Value.Reveal())
+		plan.pathVar(v)
 		names = append(names, v)
 		in.secrets = append(in.secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
 		in.paths[v] = in.s.SecretPath(in.env, key)
@@ -289,7 +325,7 @@ func (s *Session) runSources(o RunOptions) (runSource, error) {
 func readEnvFiles(p *store.Project, files []string) ([]string, error) {
 	var vars []string
 	for _, f := range files {
-		fh, err := openEnvFile(p, f)
+		fh, err := openRepoFile(p, "--env-file", f)
 		if err != nil {
 			return nil, err
 		}
@@ -305,18 +341,20 @@ func readEnvFiles(p *store.Project, files []string) ([]string, error) {
 	return vars, nil
 }
 
-// openEnvFile opens an --env-file. Such files are usually committed, so a
-// symlink in the project leading out of it (to ~/.env of another project,
-// whose references would resolve here) is refused, as import refuses it.
-// Anything else opens as the shell would: a pipe from <(…) is fine.
-func openEnvFile(p *store.Project, path string) (*os.File, error) {
+// openRepoFile opens an --env-file or a template (what). Such files are
+// usually committed, so a symlink in the project leading out of it (to
+// ~/.env of another project, whose references would resolve here, or to
+// ~/.aws/credentials, which a template would copy into its output) is
+// refused, as import refuses it. Anything else opens as the shell would:
+// a pipe from <(…) is fine.
+func openRepoFile(p *store.Project, what, path string) (*os.File, error) {
 	if src, _ := store.WalkSource(path, SourceRoots(p)); src != nil && src.Escapes {
-		return nil, hint.With(fmt.Errorf("--env-file: %w: %s is a link in the project (%s) leading out of it", store.ErrOutside, path, src.Planted),
+		return nil, hint.With(fmt.Errorf("%s: %w: %s is a link in the project (%s) leading out of it", what, store.ErrOutside, path, src.Planted),
 			"check what the repository put there (ls -l %s)", safe.ShellWord(path))
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("--env-file: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return f, nil
 }

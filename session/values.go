@@ -46,6 +46,52 @@ func (s *Session) lookup(env, key string, personalOnly bool) (*store.Secret, err
 	return sec, nil
 }
 
+// ReadKeys reads keys of env as layering sees them (personal over team),
+// all or none, and records the read as one line naming the keys (hush
+// inject's render). A missing key is an error naming every missing one,
+// recorded as a failed line per key, and nothing is returned.
+func (s *Session) ReadKeys(env string, keys []string) (map[string]*store.Secret, error) {
+	for _, k := range keys {
+		if err := store.ValidKeyName(k); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.AuditReady(); err != nil {
+		return nil, err
+	}
+	entries, err := s.list(env, false)
+	if err != nil {
+		return nil, join(err, s.Record(s.Entry(audit.SecretRead, s.SecretPath(env, ""), err)))
+	}
+	byName := make(map[string]*store.Secret, len(entries))
+	for _, e := range entries {
+		byName[e.Name] = e.Secret
+	}
+	out := make(map[string]*store.Secret, len(keys))
+	var missing []string
+	for _, k := range keys {
+		if sec, ok := byName[k]; ok {
+			out[k] = sec
+		} else {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		err := fmt.Errorf("%s %w in %s", strings.Join(missing, ", "), store.ErrNotFound, env)
+		lines := make([]audit.Entry, 0, len(missing))
+		for _, k := range missing {
+			lines = append(lines, s.Entry(audit.SecretRead, s.SecretPath(env, k), err))
+		}
+		return nil, join(err, s.Record(lines...))
+	}
+	e := s.Entry(audit.SecretRead, s.SecretPath(env, ""), nil)
+	e.Keys = keys
+	if err := s.Record(e); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Meta is what a write may set besides the value; nil leaves a field as it
 // is.
 type Meta struct {

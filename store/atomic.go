@@ -41,18 +41,9 @@ func writeFile(path string, data []byte, durable bool, perm fs.FileMode) error {
 	if err := refuseSymlink(path); err != nil {
 		return err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|ONoFollow, 0o600)
+	f, tmp, dir, err := createTemp(path)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
 	fail := func(err error) error {
 		f.Close()
@@ -84,6 +75,26 @@ func writeFile(path string, data []byte, durable bool, perm fs.FileMode) error {
 		return nil
 	}
 	return syncDir(dir)
+}
+
+// createTemp creates a new temporary file beside path, mode 0600,
+// exclusively and without following a link, and returns it, its name and
+// its directory.
+func createTemp(path string) (f *os.File, tmp, dir string, err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, "", "", err
+	}
+	tmp = filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(rnd[:]))
+	f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|ONoFollow, 0o600)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return f, tmp, dir, nil
 }
 
 func syncDir(dir string) error {

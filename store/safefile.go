@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Files hush edits or reads on a user's behalf in a repository — the
@@ -62,14 +63,7 @@ func CreateFileExclusive(path string, data []byte, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeSyncClose(f, data); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -248,4 +242,44 @@ func insideAny(path string, roots []string) bool {
 		}
 	}
 	return false
+}
+
+// CreateFileAtomic writes data to a new file path, mode 0600, that
+// appears whole or not at all: a temporary file in the same directory is
+// written and fsynced, then linked to path, which fails with an error
+// matching fs.ErrExist when anything is there (a dangling symlink
+// included: link(2) never follows the new name). A crash at any instant
+// leaves no file at path, or the whole one. On a file system without hard
+// links it falls back to CreateFileExclusive.
+func CreateFileAtomic(path string, data []byte) error {
+	f, tmp, dir, err := createTemp(path)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := writeSyncClose(f, data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) {
+			return CreateFileExclusive(path, data, 0o600)
+		}
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+// writeSyncClose writes data to f, flushes it to the disk and closes it.
+func writeSyncClose(f *os.File, data []byte) error {
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -197,3 +197,39 @@ func TestResolveSourceRepoLinks(t *testing.T) {
 		t.Errorf("plain file: %v", err)
 	}
 }
+
+// TestCreateFileAtomic: a new 0600 file appears whole; anything at the
+// path (a file, a dangling link) is left alone with fs.ErrExist, and no
+// temporary file stays behind either way.
+func TestCreateFileAtomic(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "app.yaml")
+	if err := CreateFileAtomic(out, []byte("a: 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(out); err != nil || st.Mode().Perm() != 0o600 || !st.Mode().IsRegular() {
+		t.Fatalf("%v %v", st.Mode(), err)
+	}
+	if err := CreateFileAtomic(out, []byte("b: 2\n")); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("existing: %v", err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "a: 1\n" {
+		t.Fatalf("existing file changed: %q", b)
+	}
+	link := filepath.Join(dir, "link.yaml")
+	target := filepath.Join(dir, "target")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateFileAtomic(link, []byte("c: 3\n")); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("dangling link: %v", err)
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Fatalf("written through the link: %v", err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Fatalf("left behind: %v", ents)
+	}
+}

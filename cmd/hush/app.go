@@ -121,7 +121,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, identityCommands(env)...)
 	cmds = append(cmds, projectCommands(env)...)
 	cmds = append(cmds, secretCommands(env)...)
-	cmds = append(cmds, runCommand(env))
+	cmds = append(cmds, runCommand(env), injectCommand(env))
 	cmds = append(cmds, exportCommands(env)...)
 	cmds = append(cmds, scanCommands(env)...)
 	cmds = append(cmds, completionCommand(env), completeCommand(env), doctorCommand(env), manCommand(env))

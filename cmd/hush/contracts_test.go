@@ -73,6 +73,10 @@ func contractCases(w string) []contractCase {
 		{name: "run exec", args: []string{"run", "--", "sh", "-c", `test "$CANARY" = "` + "$EXPECT" + `"`}, env: []string{"EXPECT=" + canary}},
 		{name: "run mask", args: []string{"run", "--mask", "--", "sh", "-c", `echo "$CANARY"`}},
 		{name: "run file", args: []string{"run", "--file", "F=CANARY", "--", "sh", "-c", `cat "$F" >/dev/null`}},
+		{name: "run mount", args: []string{"run", "--mount", "D", "--mount", "J=json", "--", "sh", "-c", `cat "$D" "$J" >/dev/null`}},
+		{name: "run command", args: []string{"run", "--command", `test -n "$CANARY" && echo "$CANARY" >/dev/null`}},
+		{name: "inject", args: []string{"inject", filepath.Join(w, "app.tmpl")}},
+		{name: "inject -o", args: []string{"inject", filepath.Join(w, "app.tmpl"), "-o", filepath.Join(w, "out.yaml")}, plaintextOut: filepath.Join(w, "out.yaml")},
 		{name: "export", args: []string{"export", "--format", "shell"}},
 		{name: "export -o", args: []string{"export", "--format", "json", "-o", filepath.Join(w, "out.json")}, plaintextOut: filepath.Join(w, "out.json")},
 		{name: "import", args: []string{"import", filepath.Join("/var/tmp", "hush-contracts-"+canary[6:14], "in.env"), "--overwrite"}},
@@ -185,6 +189,7 @@ func TestSecurityContracts(t *testing.T) {
 	os.WriteFile(filepath.Join(inputs, "in.env"), []byte("IMPORTED="+canary+"-imported\n"), 0o600)
 	os.WriteFile(filepath.Join(inputs, "in.enc.json"), []byte(mustRun("", "export", "--format", "sops", "--sops-type", "json")), 0o600)
 	os.WriteFile(filepath.Join(proj, "src", "clean.txt"), []byte("nothing here\n"), 0o644)
+	os.WriteFile(filepath.Join(w, "app.tmpl"), []byte("canary: {{ hush \"CANARY\" | yaml }}\n"), 0o644)
 	os.WriteFile(filepath.Join(w, "editor.sh"), []byte("#!/bin/sh\nsed -i 's/^ROT=.*/ROT=edited-value-123/' \"$1\"\n"), 0o755)
 
 	for _, c := range contractCases(w) {
@@ -206,7 +211,15 @@ func TestSecurityContracts(t *testing.T) {
 				t.Fatalf("hush %v: %v\n%s", c.args, runErr, errb.String())
 			}
 			checkTrace(t, trace, c.plaintextOut)
-			checkFiles(t, []string{home, tmp, "/dev/shm", proj}, c.plaintextOut)
+			dirs := []string{home, tmp, "/dev/shm", proj}
+			if c.plaintextOut != "" {
+				// and no temporary file left beside the output
+				dirs = append(dirs, filepath.Dir(c.plaintextOut))
+				if b, err := os.ReadFile(c.plaintextOut); err != nil || !holdsCanary(string(b)) {
+					t.Errorf("%s does not hold the output (%v)", c.plaintextOut, err)
+				}
+			}
+			checkFiles(t, dirs, c.plaintextOut)
 			if c.plaintextOut != "" {
 				os.Remove(c.plaintextOut)
 			}
@@ -258,6 +271,9 @@ func checkTrace(t *testing.T, path, allowed string) {
 			target := m[2]
 			if !(strings.HasPrefix(target, "pipe:") || strings.HasPrefix(target, "/dev/pts") || strings.HasPrefix(target, "/memfd:") ||
 				strings.HasPrefix(target, "socket:") || target == "/dev/null" || target == allowed ||
+				// the requested output's temporary file, linked into place
+				// (store.CreateFileAtomic); checkFiles proves it is gone.
+				allowed != "" && strings.HasPrefix(target, filepath.Join(filepath.Dir(allowed), "."+filepath.Base(allowed)+".tmp-")) ||
 				// hush edit's buffer: tmpfs, 0600, removed on every exit
 				// path (DESIGN.md contract 1); checkFiles proves removal.
 				strings.HasPrefix(target, "/dev/shm/hush-edit-")) {

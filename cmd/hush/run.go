@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -20,13 +21,15 @@ func runCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a program with the environment's secrets in its environment",
-		ArgsUsage: "[--] CMD [ARGS...]",
+		ArgsUsage: "[--] CMD [ARGS...] | --command STRING",
 		Description: `The child's environment is hush's plus the secrets (personal over team). Its
-argv is run as given, never through a shell. With nothing to supervise, hush
-replaces itself with the child, so signals, job control and the exit code are
-exactly the child's. The exit code is the child's, 128+N when signal N killed
-it, 125 when hush failed before starting it, 126 when CMD cannot be run and
-127 when it is not found.
+argv is run as given, never through a shell; --command STRING is the one
+exception, run by /bin/sh -c (so && and pipes work) instead of CMD ARGS, the
+string being yours as you would type it to a shell. With nothing to
+supervise, hush replaces itself with the child, so signals, job control and
+the exit code are exactly the child's. The exit code is the child's, 128+N
+when signal N killed it, 125 when hush failed before starting it, 126 when
+CMD cannot be run and 127 when it is not found.
 
 Names that change which code programs run, which servers they trust or where
 they write (LD_*, PATH, BASH_ENV, MAKEFLAGS, CC, GIT_DIR, NODE_OPTIONS,
@@ -59,12 +62,30 @@ A value that is a list of strings (a CA chain) is one per line, any other
 non-string JSON. A reference that cannot be read stops the run (exit 125)
 naming the variable and why.
 
+--file VAR=KEY hands one secret as an in-memory file; --mount VAR[=FORMAT]
+hands the whole injected set as one, in dotenv (the default), json or yaml,
+for programs that insist on reading a .env: a sealed memfd on Linux (a FIFO,
+readable once, elsewhere), never a file on disk. Its path is in VAR; the
+secrets stay in the environment too (use --only and --except to shape both).
+
+--watch restarts the child when the files its values come from change (the
+environment's team store .hush/ENV.age, your personal store, those of its
+hush:// references, an --env-file): the values are read again (a new audit
+line), the child gets SIGTERM, then SIGKILL after --grace, and starts again
+with them. Files are polled every second and a change counts once they are
+still for half a second, so an editor's save or a run of hush set is one
+restart. A store that cannot be read after a change (corrupt, half written,
+removed) leaves the child running on its values, with a warning. When the
+child exits by itself, its code is hush's, as without --watch.
+
 EXAMPLES:
    hush run -- npm start
    hush run --env prod --only DATABASE_URL -- ./migrate
    hush run --mask -- make deploy
    hush run --file GOOGLE_APPLICATION_CREDENTIALS=GCP_SA_JSON -- terraform plan
-   hush run --env-file app.env -- ./server     # app.env: DB_PASSWORD=vault://secret/app#db_password`,
+   hush run --env-file app.env -- ./server     # app.env: DB_PASSWORD=vault://secret/app#db_password
+   hush run --mount DOTENV_PATH -- node -r dotenv/config app.js dotenv_config_path="$DOTENV_PATH"
+   hush run --watch --command 'npm run build && npm start'`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "no-override", Usage: "keep a variable already in the environment instead of the secret"},
 			&cli.BoolFlag{Name: "pristine", Usage: "start from an empty environment (keeping PATH HOME USER LOGNAME SHELL LANG LC_* TERM TZ)"},
@@ -72,23 +93,35 @@ EXAMPLES:
 			&cli.StringSliceFlag{Name: "except", Usage: "do not inject these `KEYS` (comma-separated, globs allowed)"},
 			&cli.BoolFlag{Name: "mask", Usage: "replace secret values in the child's output with [hush:KEY]"},
 			&cli.StringSliceFlag{Name: "file", Usage: "hand secret KEY as an in-memory file whose path goes in VAR (`VAR=KEY`)"},
+			&cli.StringSliceFlag{Name: "mount", Usage: "hand every injected secret as one in-memory file whose path goes in `VAR[=FORMAT]` (dotenv, json or yaml)"},
+			&cli.BoolFlag{Name: "watch", Usage: "restart the child with the new values when the environment's store files or an --env-file change"},
+			&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "`DURATION` a child hush stops (--watch, a lease's end) has between SIGTERM and SIGKILL"},
+			&cli.StringFlag{Name: "command", Usage: "run `STRING` through /bin/sh -c instead of CMD ARGS (the one way hush uses a shell)"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// and vault:// references"},
 			&cli.StringSliceFlag{Name: "vault-lease", Usage: "inject a Vault dynamic secret as NAME_FIELD, renewed while the child runs and revoked after (`NAME=PATH[?k=v&...]`)"},
 			&cli.StringFlag{Name: "on-lease-end", Value: session.LeaseEndTerm, Usage: "when a Vault lease or hush's token ends (max TTL, renewal failed): `term` stops the child and exits 8, warn lets it run, restart stops it and starts it again with fresh credentials"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() == 0 {
-				return hint.With(usagef("run needs a command"), "hush run -- CMD ARGS...")
+			argv, err := runArgv(c)
+			if err != nil {
+				return err
+			}
+			if c.Bool("watch") && c.String("on-lease-end") == session.LeaseEndRestart {
+				return usagef("--watch and --on-lease-end=restart both restart the child; choose one")
+			}
+			if c.Duration("grace") <= 0 {
+				return usagef("--grace must be positive")
 			}
 			s, err := newSession(env, c)
 			if err != nil {
 				return &exitCodeError{code: inject.CodeFailed, err: err}
 			}
 			return runRun(c.Context, s, runOptions{
-				argv: c.Args().Slice(), noOverride: c.Bool("no-override"), pristine: c.Bool("pristine"),
+				argv: argv, noOverride: c.Bool("no-override"), pristine: c.Bool("pristine"),
 				only: splitList(c.StringSlice("only")), except: splitList(c.StringSlice("except")),
-				mask: c.Bool("mask"), files: c.StringSlice("file"), envFiles: c.StringSlice("env-file"),
+				mask: c.Bool("mask"), files: c.StringSlice("file"), mounts: c.StringSlice("mount"), envFiles: c.StringSlice("env-file"),
 				leases: c.StringSlice("vault-lease"), onLeaseEnd: c.String("on-lease-end"),
+				watch: c.Bool("watch"), grace: c.Duration("grace"),
 			})
 		},
 	}
@@ -100,8 +133,34 @@ type runOptions struct {
 	only, except         []string
 	mask                 bool
 	files, envFiles      []string
+	mounts               []string
+	watch                bool
+	grace                time.Duration
 	leases               []string
 	onLeaseEnd           string
+}
+
+// runArgv is the child's argv: CMD ARGS as given, or --command's string
+// for /bin/sh -c. The string is the user's own, typed on the command line
+// as they would type it to a shell; the shell is named by its absolute
+// path, so the PATH of the child's environment cannot choose it.
+func runArgv(c *cli.Context) ([]string, error) {
+	command := c.String("command")
+	switch {
+	case c.IsSet("command") && c.NArg() > 0:
+		return nil, hint.With(usagef("--command and CMD ARGS are exclusive"), "hush run --command 'CMD && CMD', or hush run -- CMD ARGS...")
+	case c.IsSet("command") && strings.TrimSpace(command) == "":
+		return nil, usagef("--command is empty")
+	case c.IsSet("command") && runtime.GOOS == "windows":
+		return nil, usagef("--command runs /bin/sh, which Windows does not have: hush run -- cmd /c ...")
+	case c.IsSet("command"):
+		// No further arguments: sh's $0 is /bin/sh and $1… are empty,
+		// the string holds the whole command.
+		return []string{"/bin/sh", "-c", command}, nil
+	case c.NArg() == 0:
+		return nil, hint.With(usagef("run needs a command"), "hush run -- CMD ARGS..., or hush run --command 'CMD && CMD'")
+	}
+	return c.Args().Slice(), nil
 }
 
 func splitList(vs []string) []string {
@@ -137,6 +196,9 @@ func runRun(ctx context.Context, s *ui, o runOptions) error {
 // prepareAndRun runs the child once, or, under --on-lease-end=restart, in
 // rounds until a round ends for another reason than its credentials.
 func prepareAndRun(ctx context.Context, s *ui, o runOptions) (int, error) {
+	if o.watch {
+		return runWatch(ctx, s, o)
+	}
 	if o.onLeaseEnd != session.LeaseEndRestart {
 		return runOnce(ctx, s, o)
 	}
@@ -182,9 +244,20 @@ func (e *leaseEndedError) Unwrap() error { return e.err }
 // leases, the audit line), renders what the preparation found, and runs
 // the child under the plan.
 func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
+	plan, err := preparePlan(ctx, s, o)
+	if err != nil {
+		return 0, err
+	}
+	defer plan.Close()
+	return startChild(plan.Ctx, s, o, plan, false)
+}
+
+// preparePlan has the session prepare one child and renders what the
+// preparation found.
+func preparePlan(ctx context.Context, s *ui, o runOptions) (*session.RunPlan, error) {
 	plan, err := s.PrepareRun(ctx, session.RunOptions{
 		Parent: s.env.Environ(), NoOverride: o.noOverride, Pristine: o.pristine,
-		Only: o.only, Except: o.except, Files: o.files, EnvFiles: o.envFiles,
+		Only: o.only, Except: o.except, Files: o.files, Mounts: o.mounts, EnvFiles: o.envFiles,
 		Leases: o.leases, OnLeaseEnd: o.onLeaseEnd,
 		Opened: func(p *store.Project, env string, id *crypt.Identity) {
 			if c, cerr := liveConflicts(s, p, env, id); cerr == nil && len(c) > 0 {
@@ -193,9 +266,8 @@ func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
 		},
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer plan.Close()
 	for _, d := range plan.Dropped {
 		s.warnf("not injecting %s: it can change what programs run, trust or write; allow it by name in hush.yaml (allow_inject)", d)
 	}
@@ -206,7 +278,18 @@ func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
 	if len(plan.Kept) > 0 && !s.quiet {
 		s.infof("kept the existing %s (--no-override)", strings.Join(plan.Kept, ", "))
 	}
+	for _, m := range plan.Mounted {
+		if !m.Rereadable && !s.quiet {
+			s.infof("%s is a FIFO on this system: the child can read it once", m.Var)
+		}
+	}
+	return plan, nil
+}
 
+// startChild runs the child of plan until it exits or ctx is done (then
+// SIGTERM, and SIGKILL after o.grace). stay keeps hush supervising even
+// when nothing else needs it (--watch must outlive the child).
+func startChild(ctx context.Context, s *ui, o runOptions, plan *session.RunPlan, stay bool) (int, error) {
 	// The masks go to hush's stderr, never stdout: stdout is the child's
 	// and may be redirected to a file or a pipe the runner never reads,
 	// while the runner parses both streams for workflow commands (see
@@ -229,10 +312,10 @@ func runOnce(ctx context.Context, s *ui, o runOptions) (int, error) {
 	// The child keeps the core-file limit hush was started with; hush's
 	// own is zero (harden).
 	unharden()
-	code, err := inject.Run(plan.Ctx, inject.Spec{
+	code, err := inject.Run(ctx, inject.Spec{
 		Argv: o.argv, Env: plan.Environ,
 		Stdin: s.env.Stdin, Stdout: s.env.Stdout, Stderr: s.env.Stderr,
-		Files: plan.Files, Mask: masker, Stay: plan.Stay,
+		Files: plan.Files, Mask: masker, Stay: plan.Stay || stay, KillDelay: o.grace,
 	})
 	if ended := plan.Ended(); ended != nil && err == nil {
 		return code, &exitCodeError{code: exitUnavailable, err: &leaseEndedError{code: code, err: ended}}

@@ -11,6 +11,7 @@ package git
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -94,4 +95,27 @@ func Path(abs string) (top, rel string) {
 		return "", ""
 	}
 	return top, filepath.ToSlash(rel)
+}
+
+// Ignored reports whether rel (relative to the work tree top, which need
+// not exist) is ignored by git's exclude rules; a tracked file is never
+// ignored. It is the one call without --literal-pathspecs, which
+// check-ignore refuses: "./" keeps a name starting with ':' from being read
+// as pathspec magic, and check-ignore matches its arguments as paths, not
+// as globs.
+func Ignored(ctx context.Context, top, rel string) (bool, error) {
+	cmd := exec.CommandContext(ctx, "git", "-c", "core.quotePath=false", "check-ignore", "-q", "--", "./"+rel)
+	cmd.Dir = top
+	cmd.Env = append(cmd.Environ(), "GIT_LITERAL_PATHSPECS=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ee) && ee.ExitCode() == 1:
+		return false, nil
+	}
+	return false, Error([]string{"check-ignore"}, err, stderr.Bytes())
 }
