@@ -95,6 +95,7 @@ package rotate
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hush-secrets/hush/store"
@@ -147,6 +148,12 @@ type Request struct {
 	// Vault is a client of the environment's Vault, nil when hush.yaml
 	// has no vault: section and VAULT_ADDR is unset.
 	Vault Vault
+	// Dir is the project's root: a relative path in the settings (a
+	// script) is relative to it.
+	Dir string
+	// Getenv is hush's own environment (PATH, HOME, proxies); a provider
+	// passes a program only what it needs from it.
+	Getenv func(string) string
 	// Now is the clock.
 	Now func() time.Time
 	// Logf tells the user what the provider is doing (never a value).
@@ -183,3 +190,9 @@ type Vault interface {
 	// Address is the server's address, for audit lines and messages.
 	Address() string
 }
+
+// ErrUnavailable marks a provider error of a source that could not be
+// reached or refused the login (exit 8, as a Vault that is down). A
+// provider wraps its connection errors with it: fmt.Errorf("%w: …",
+// rotate.ErrUnavailable).
+var ErrUnavailable = errors.New("rotation source unavailable")

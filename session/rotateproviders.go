@@ -6,12 +6,15 @@ import (
 	"strings"
 
 	"github.com/hush-secrets/hush/rotate"
+	"github.com/hush-secrets/hush/rotate/command"
 )
 
 // rotationProviders are the providers a rotation.sources entry may name,
 // each a package under rotate/. A map literal, not an init() registry:
 // adding a provider is one line here.
-var rotationProviders = map[string]rotate.Factory{}
+var rotationProviders = map[string]rotate.Factory{
+	"command": command.New,
+}
 
 // provider makes the Provider s names.
 func provider(s rotate.Settings) (rotate.Provider, error) {
