@@ -7,13 +7,15 @@ import (
 
 	"github.com/hush-secrets/hush/rotate"
 	"github.com/hush-secrets/hush/rotate/command"
+	"github.com/hush-secrets/hush/rotate/postgres"
 )
 
 // rotationProviders are the providers a rotation.sources entry may name,
 // each a package under rotate/. A map literal, not an init() registry:
 // adding a provider is one line here.
 var rotationProviders = map[string]rotate.Factory{
-	"command": command.New,
+	"command":  command.New,
+	"postgres": postgres.New,
 }
 
 // provider makes the Provider s names.
