@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -74,9 +75,16 @@ func ParseSettings(name string, raw map[string]any) (Settings, error) {
 		if t == "" {
 			continue
 		}
-		d, err := store.ParsePeriod(t)
+		// A Go duration (30s, 10m, 1h30m), or a period in days and
+		// weeks as rotate_every writes them (1d, 2w).
+		d, err := time.ParseDuration(t)
 		if err != nil {
-			return s, fmt.Errorf("rotation.sources.%s.%s: %w", name, f.k, err)
+			if d, err = store.ParsePeriod(t); err != nil || !strings.HasSuffix(t, "d") && !strings.HasSuffix(t, "w") {
+				return s, fmt.Errorf("%w rotation.sources.%s.%s %q: use a duration such as 30s, 10m, 2h or 1d", store.ErrInvalid, name, f.k, t)
+			}
+		}
+		if d < 0 || f.k == "timeout" && d == 0 {
+			return s, fmt.Errorf("%w rotation.sources.%s.%s %q: must be positive", store.ErrInvalid, name, f.k, t)
 		}
 		*f.d = d
 	}
