@@ -194,4 +194,3 @@ func TestRotatePostgresPasswordMode(t *testing.T) {
 		t.Fatalf("the stored credential: %v", err)
 	}
 }
-
