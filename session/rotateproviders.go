@@ -7,6 +7,7 @@ import (
 
 	"github.com/hush-secrets/hush/rotate"
 	"github.com/hush-secrets/hush/rotate/command"
+	"github.com/hush-secrets/hush/rotate/mysql"
 	"github.com/hush-secrets/hush/rotate/postgres"
 )
 
@@ -16,6 +17,8 @@ import (
 var rotationProviders = map[string]rotate.Factory{
 	"command":  command.New,
 	"postgres": postgres.New,
+	"mysql":    mysql.New,
+	"mariadb":  mysql.New,
 }
 
 // provider makes the Provider s names.
