@@ -9,6 +9,7 @@ import (
 	"github.com/hush-secrets/hush/rotate/command"
 	"github.com/hush-secrets/hush/rotate/mysql"
 	"github.com/hush-secrets/hush/rotate/postgres"
+	"github.com/hush-secrets/hush/rotate/vault"
 )
 
 // rotationProviders are the providers a rotation.sources entry may name,
@@ -19,6 +20,7 @@ var rotationProviders = map[string]rotate.Factory{
 	"postgres": postgres.New,
 	"mysql":    mysql.New,
 	"mariadb":  mysql.New,
+	"vault":    vault.New,
 }
 
 // provider makes the Provider s names.

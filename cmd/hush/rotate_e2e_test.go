@@ -194,3 +194,17 @@ func TestRotatePostgresPasswordMode(t *testing.T) {
 		t.Fatalf("the stored credential: %v", err)
 	}
 }
+
+func appendConfig(t *testing.T, f *faultEnv, text string) {
+	t.Helper()
+	fh, err := os.OpenFile(filepath.Join(f.dir, ".hush", "hush.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, err := fh.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itoaPort(n int) string { return fmt.Sprint(n) }
