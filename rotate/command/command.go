@@ -143,7 +143,7 @@ func (p *Provider) run(ctx context.Context, req *rotate.Request, phase string, o
 	if err != nil {
 		return nil, err
 	}
-	env, err := p.environ(req, phase)
+	env, given, err := p.environ(req, phase)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (p *Provider) run(ctx context.Context, req *rotate.Request, phase string, o
 	cmd.WaitDelay = 5 * time.Second
 	err = cmd.Run()
 	mask := func(s string) string {
-		for _, v := range []store.Value{old, cur, req.Proposed} {
+		for _, v := range append([]store.Value{old, cur, req.Proposed}, given...) {
 			if len(v.Reveal()) >= 4 {
 				s = strings.ReplaceAll(s, v.Reveal(), "[redacted]")
 			}
@@ -247,7 +247,9 @@ func fileHash(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func (p *Provider) environ(req *rotate.Request, phase string) ([]string, error) {
+// environ is the command's environment, and the secret values in it
+// (masked out of what the command prints).
+func (p *Provider) environ(req *rotate.Request, phase string) ([]string, []store.Value, error) {
 	var env []string
 	for name := range reserved {
 		if v := req.Getenv(name); v != "" {
@@ -255,14 +257,16 @@ func (p *Provider) environ(req *rotate.Request, phase string) ([]string, error) 
 		}
 	}
 	env = append(env, "HUSH_ROTATE_PHASE="+phase, "HUSH_ROTATE_ID="+req.ID, "HUSH_ROTATE_ENV="+req.Env, "HUSH_ROTATE_KEY="+req.Key)
+	var given []store.Value
 	for _, name := range p.set.Secrets {
 		v, err := req.Secret(name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		env = append(env, name+"="+v.Reveal())
+		given = append(given, v)
 	}
-	return env, nil
+	return env, given, nil
 }
 
 // valuePipe is a pipe whose read end carries v and then end of file. A
