@@ -75,4 +75,30 @@ func TestRotateVaultStaticRole(t *testing.T) {
 	if strings.Contains(audit, after) || strings.Contains(audit, srv.Token) {
 		t.Fatal("the audit log holds a password or the token")
 	}
+
+	// --push: the store phase is followed by a push to Vault's KV, as
+	// hush rotate --push does for a value by hand; Vault's copy of the
+	// environment then holds the new credential.
+	out, errs, err = f.run("", "rotate", "DB_URL", "--push")
+	if err != nil {
+		t.Fatalf("rotate --push: %v %s", err, errs)
+	}
+	if !strings.Contains(out, "created, stored, pushed, verified, old retired") {
+		t.Fatalf("rotate --push said %q", out)
+	}
+	if out := f.must("", "vault", "diff"); !strings.Contains(out, "in step") {
+		t.Fatalf("Vault's copy differs after the push: %s", out)
+	}
+	if pw := creds(); !strings.Contains(f.must("", "get", "DB_URL"), url.QueryEscape(pw)) && !strings.Contains(f.must("", "get", "DB_URL"), pw) {
+		t.Fatal("the pushed rotation did not store Vault's newest password")
+	}
+	// An environment that synced before is pushed without --push.
+	appendConfig(t, f, "vault:\n  address: "+srv.Addr+"\n")
+	f.must("", "ack", "--yes")
+	if out := f.must("", "rotate", "DB_URL"); !strings.Contains(out, "pushed") {
+		t.Fatalf("a synced environment was not pushed: %s", out)
+	}
+	if out := f.must("", "vault", "diff"); !strings.Contains(out, "in step") {
+		t.Fatalf("Vault's copy differs: %s", out)
+	}
 }
