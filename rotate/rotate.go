@@ -124,6 +124,14 @@ type Planner interface {
 	Plan(req *Request) string
 }
 
+// Preflight is an optional Provider ability: checks that need the
+// project but not the source (a script's pinned hash), run before a new
+// rotation writes its journal, so a refusal leaves nothing unfinished.
+// It must not touch the source; Request.ID, Old and Proposed are empty.
+type Preflight interface {
+	Preflight(req *Request) error
+}
+
 // Factory makes a Provider from its settings, checking them: a bad
 // setting is an error here, before any phase runs.
 type Factory func(s Settings) (Provider, error)

@@ -34,6 +34,8 @@ type SourceOptions struct {
 	// Force stores the new value over a store value that changed since
 	// the rotation began (the source already holds the new credential).
 	Force bool
+	// OnlyResume continues an unfinished rotation and starts none.
+	OnlyResume bool
 }
 
 // RotationReport is what one rotation at a source did.
@@ -151,7 +153,14 @@ func (s *Session) RotateAtSource(env, key string, o SourceOptions) (*RotationRep
 		if err := j.Open(id); err != nil {
 			return nil, err
 		}
+	} else if o.OnlyResume {
+		return &RotationReport{Env: env, Key: key, Provider: set.Provider, Done: true}, nil
 	} else {
+		if pf, ok := prov.(rotate.Preflight); ok {
+			if err := pf.Preflight(&rotate.Request{Env: env, Key: key, Settings: set, Dir: p.Root, Getenv: s.Getenv, Now: s.Now}); err != nil {
+				return nil, err
+			}
+		}
 		old, err := s.readTeam(p, id, env, key)
 		if err != nil {
 			return nil, err

@@ -111,9 +111,14 @@ func rotateAction(c *cli.Context, s *ui) error {
 				return hint.With(usagef("%s rotates at its source (hush.yaml rotation.sources): the source makes the new value", key),
 					"a value you changed at the source yourself goes in with: hush rotate %s --manual", key)
 			}
+			src.OnlyResume = resume
 			rep, err := s.RotateAtSource(envName, key, src)
 			if err != nil {
 				return err
+			}
+			if resume && !rep.Resumed {
+				s.infof("no unfinished rotation of %s in %s", key, envName)
+				return nil
 			}
 			return renderRotations(s, []*session.RotationReport{rep}, asJSON, false)
 		}

@@ -77,7 +77,10 @@ type Provider struct {
 	base rotate.Settings
 }
 
-var _ rotate.Provider = (*Provider)(nil)
+var (
+	_ rotate.Provider  = (*Provider)(nil)
+	_ rotate.Preflight = (*Provider)(nil)
+)
 
 // New checks the settings.
 func New(s rotate.Settings) (rotate.Provider, error) {
@@ -102,6 +105,12 @@ func New(s rotate.Settings) (rotate.Provider, error) {
 // reserved are the variables the command's environment is made of.
 var reserved = map[string]bool{"PATH": true, "HOME": true, "USER": true, "LANG": true, "LC_ALL": true, "TZ": true, "TMPDIR": true,
 	"HTTP_PROXY": true, "HTTPS_PROXY": true, "NO_PROXY": true, "http_proxy": true, "https_proxy": true, "no_proxy": true}
+
+// Preflight checks the command's pinned files before a rotation begins.
+func (p *Provider) Preflight(req *rotate.Request) error {
+	_, err := p.resolve(req)
+	return err
+}
 
 // Plan describes the run.
 func (p *Provider) Plan(req *rotate.Request) string {
