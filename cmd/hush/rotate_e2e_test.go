@@ -27,6 +27,26 @@ type queryLoop struct {
 }
 
 func startQueryLoop(t *testing.T, f *faultEnv, key string, stop chan struct{}) *queryLoop {
+	return startLoop(f, key, stop, pgQuery)
+}
+
+// pgQuery logs in with a postgres:// URL and reads the table.
+func pgQuery(cred string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, cred)
+	if err != nil {
+		return fmt.Errorf("login: %v", err)
+	}
+	defer c.Close(ctx)
+	var n int
+	if err := c.QueryRow(ctx, "SELECT n FROM items").Scan(&n); err != nil || n != 7 {
+		return fmt.Errorf("query: %v (n %d)", err, n)
+	}
+	return nil
+}
+
+func startLoop(f *faultEnv, key string, stop chan struct{}, query func(cred string) error) *queryLoop {
 	q := &queryLoop{done: make(chan struct{})}
 	go func() {
 		defer close(q.done)
@@ -41,19 +61,8 @@ func startQueryLoop(t *testing.T, f *faultEnv, key string, stop chan struct{}) *
 				q.fail("hush get: " + errs)
 				continue
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			c, err := pgx.Connect(ctx, out)
-			if err != nil {
-				cancel()
-				q.fail(fmt.Sprintf("login: %v", err))
-				continue
-			}
-			var n int
-			err = c.QueryRow(ctx, "SELECT n FROM items").Scan(&n)
-			c.Close(ctx)
-			cancel()
-			if err != nil || n != 7 {
-				q.fail(fmt.Sprintf("query: %v (n %d)", err, n))
+			if err := query(out); err != nil {
+				q.fail(err.Error())
 				continue
 			}
 			q.ok.Add(1)
