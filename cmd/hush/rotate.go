@@ -185,6 +185,9 @@ func renderRotations(s *ui, reps []*session.RotationReport, asJSON, dry bool) er
 		}
 	}
 	if err := session.FirstError(reps); err != nil {
+		if hint.Of(err) != "" {
+			return err
+		}
 		return hint.With(err, "the rotation's journal keeps where it stopped: hush rotate --resume continues it; hush status shows it")
 	}
 	return nil

@@ -2,9 +2,11 @@ package main
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -161,4 +163,61 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%x", sha256.Sum256(b)), nil
+}
+
+// TestRotationStoreConflict: the source changed (create ran) but hush
+// died before storing, and then the key was set by hand: the resumed
+// rotation refuses to overwrite (exit 6), saying why, until --force; a
+// resumed rotation under changed settings is refused too.
+func TestRotationStoreConflict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	f := killProject(t)
+	pause := filepath.Join(f.dir, "src", "pause-create-after")
+	at := filepath.Join(f.dir, "src", "at-create-after")
+	os.WriteFile(pause, nil, 0o644)
+	c := f.cmd("", "rotate", "API_KEY")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2000; i++ {
+		if _, err := os.Stat(at); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.Process.Signal(syscall.SIGKILL)
+	c.Wait()
+	os.Remove(pause)
+	f.must("typed-by-hand", "set", "API_KEY")
+	_, errs, err := f.run("", "rotate", "--resume")
+	if exitCodeOf(err) != exitConflict || !strings.Contains(errs, "API_KEY in dev changed since its rotation began") || !strings.Contains(errs, "--resume --force") {
+		t.Fatalf("resume over a value set by hand: %v %s", err, errs)
+	}
+	if got := f.must("", "get", "API_KEY"); got != "typed-by-hand" {
+		t.Fatalf("the value by hand was overwritten: %q", got)
+	}
+	// Settings changed under the unfinished rotation: refused.
+	appendConfig(t, f, "      overlap: true\n")
+	f.must("", "ack", "--yes")
+	if _, errs, err := f.run("", "rotate", "--resume", "--force"); exitCodeOf(err) != exitConflict || !strings.Contains(errs, "began under other rotation.sources settings") {
+		t.Fatalf("resume under changed settings: %v %s", err, errs)
+	}
+	b, _ := os.ReadFile(filepath.Join(f.dir, ".hush", "hush.yaml"))
+	os.WriteFile(filepath.Join(f.dir, ".hush", "hush.yaml"), []byte(strings.Replace(string(b), "      overlap: true\n", "", 1)), 0o644)
+	f.must("", "ack", "--yes")
+	f.must("", "rotate", "--resume", "--force")
+	agree(t, f, "after --force")
+}
+
+func exitCodeOf(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }
