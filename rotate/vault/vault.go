@@ -131,7 +131,7 @@ func (p *Provider) Verify(ctx context.Context, req *rotate.Request, res *rotate.
 		stored, _ = u.User.Password()
 	}
 	if pw != stored {
-		return errors.New("Vault's static role has another password than the one stored (rotated again since?): rotate once more")
+		return errors.New("the static role in Vault has another password than the one stored (rotated again since?): rotate once more")
 	}
 	return nil
 }
