@@ -404,7 +404,9 @@ func (r *rotation) verify() error {
 // retire retires the old credential once the grace period is over;
 // waiting is true when it is not over and the run stops there.
 func (r *rotation) retire() (waiting bool, err error) {
-	if wait := r.j.RetireAfter.Sub(r.s.Now()); wait > 0 {
+	// A grace period is for an old credential that still works; one the
+	// create phase already replaced has nothing to wait for.
+	if wait := r.j.RetireAfter.Sub(r.s.Now()); wait > 0 && r.j.OldValid {
 		if !r.o.Wait {
 			return true, nil
 		}
