@@ -256,4 +256,3 @@ func (r *rotation) retire() (waiting bool, err error) {
 	r.rep.Done = true
 	return false, nil
 }
-
