@@ -111,6 +111,9 @@ func JournalsIn(personalDir string) Journals {
 	return Journals{Dir: filepath.Join(personalDir, "rotations")}
 }
 
+// Path is the journal file of key in env.
+func (js Journals) Path(env, key string) string { return js.path(env, key) }
+
 func (js Journals) path(env, key string) string {
 	return filepath.Join(js.Dir, env+"."+key+".json")
 }

@@ -117,6 +117,12 @@ func (s *Session) RotateAtSource(env, key string, o SourceOptions) (*RotationRep
 		return nil, err
 	}
 	if !ok {
+		if js, err := s.journals(); err == nil {
+			if j, _ := js.Load(env, key); j != nil {
+				return nil, hint.With(fmt.Errorf("%w: %s in %s has an unfinished rotation (%s, next phase %s), but hush.yaml no longer names its source", store.ErrConflict, key, env, j.Provider, j.Phase),
+					"put its rotation.sources entry back and run hush rotate --resume; or settle the source by hand, then remove %s", js.Path(env, key))
+			}
+		}
 		return nil, hint.With(fmt.Errorf("%s in %s has no rotation source (%w in hush.yaml rotation.sources)", key, env, store.ErrNotFound),
 			"rotate the value in the store only with: hush rotate %s --manual --env %s", key, env)
 	}
@@ -146,7 +152,7 @@ func (s *Session) RotateAtSource(env, key string, o SourceOptions) (*RotationRep
 		rep.Resumed = true
 		if j.Settings != canon {
 			return nil, hint.With(fmt.Errorf("%w: the unfinished rotation of %s in %s began under other rotation.sources settings (%s)", store.ErrConflict, key, env, j.Provider),
-				"put the settings back and finish it (hush rotate --resume), or check the source by hand, then remove %s", js.Dir)
+				"put the settings back and finish it (hush rotate --resume), or settle the source by hand, then remove %s", js.Path(env, key))
 		}
 		if err := j.Open(id); err != nil {
 			return nil, err
