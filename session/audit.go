@@ -188,6 +188,16 @@ func (s *Session) AuditRemoteID(action, source, lease, remoteID string, paths []
 	return s.Record(entries...)
 }
 
+// AuditRotate records one phase of a rotation at a source: path is the
+// key's, source names the provider (and its remote where it has one),
+// detail what the phase did (never a value). Its error must fail the
+// command.
+func (s *Session) AuditRotate(action, env, key, source, detail string, opErr error) error {
+	e := s.Entry(action, s.SecretPath(env, key), opErr)
+	e.Source, e.Detail = source, detail
+	return s.Record(e)
+}
+
 // AuditReady fails when the audit log cannot be written, so a change is
 // refused before it happens rather than recorded nowhere.
 func (s *Session) AuditReady() error {

@@ -33,6 +33,18 @@ func (s *Session) Rotate(key string, scope store.Scope, o RotateOptions) (string
 	if err != nil {
 		return "", err
 	}
+	// A value by hand while a rotation at the source is unfinished would
+	// make the journal's record of the source wrong.
+	if scope == store.Team {
+		if js, err := s.journals(); err == nil {
+			if j, err := js.Load(env, key); err != nil {
+				return "", err
+			} else if j != nil {
+				return "", hint.With(fmt.Errorf("%w: %s in %s has an unfinished rotation at its source (%s, next phase %s)", store.ErrConflict, key, env, j.Provider, j.Phase),
+					"finish it first: hush rotate %s --env %s --resume", key, env)
+			}
+		}
+	}
 	var value string
 	switch {
 	case o.Generate:

@@ -26,6 +26,11 @@ type RotationConfig struct {
 	// DueWithin is how long before its deadline a secret shows as due
 	// (default 7d).
 	DueWithin string `yaml:"due_within,omitempty"`
+	// Sources say where a key's credential lives and which provider
+	// changes it there (package rotate), by KEY or ENV/KEY. Unlike the
+	// periods above they are PINNED (settings.go): a provider runs code
+	// and sends credentials.
+	Sources map[string]map[string]any `yaml:"sources,omitempty"`
 }
 
 // typeRules infer a type from a name, first match wins. Suffixes and

@@ -33,8 +33,10 @@ var inertSettings = map[string]string{
 	// The format version only decides whether this hush parses the file.
 	"version": "format version: an unsupported one is refused anyway",
 	// Rotation periods only change when hush warns or fails a policy
-	// check (exit 7): at worst noise, never a disclosure.
-	"rotation": "rotation periods: warnings and policy checks only",
+	// check (exit 7): at worst noise, never a disclosure. Its sources
+	// (which provider changes a credential where, with which command and
+	// admin secret) are not inert: they are pinned as rotation.sources.
+	"rotation": "rotation periods: warnings and policy checks only; rotation.sources is pinned",
 	// Environments are pinned per environment (recipients, and any other
 	// field below as "environments.NAME").
 	"environments": "pinned per environment",
@@ -62,6 +64,11 @@ func (c *Config) Settings() (map[string]string, error) {
 			return nil, err
 		}
 	}
+	if c.Rotation != nil && len(c.Rotation.Sources) > 0 {
+		if err := putSetting(out, "rotation.sources", normalise(anyMap(c.Rotation.Sources))); err != nil {
+			return nil, err
+		}
+	}
 	for name, e := range c.Environments {
 		if e == nil {
 			continue
@@ -73,6 +80,14 @@ func (c *Config) Settings() (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+func anyMap(m map[string]map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 func putSetting(out map[string]string, key string, v any) error {

@@ -102,3 +102,11 @@ func (s *State) Save(env string, es *EnvState) error {
 	}
 	return store.WriteFileAtomic(s.Path, append(b, '\n'))
 }
+
+// Synced reports whether env has synced before (with any location): a
+// rotation then pushes its new value, as the environment's readers in
+// Vault expect it there.
+func (s *State) Synced(env string) bool {
+	f, err := s.read()
+	return err == nil && f.Environments[env] != nil && !f.Environments[env].Synced.IsZero()
+}

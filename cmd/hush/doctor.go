@@ -126,6 +126,15 @@ func doctorChecks(s *ui) []check {
 			missing := session.GitDriversMissing(p.Root)
 			add("git drivers", !missing, map[bool]string{true: "not configured in this clone", false: "diff and merge drivers configured"}[missing], "hush git setup")
 		}
+		if js, err := s.PendingRotations(); err != nil {
+			add("rotations", false, firstLine(err.Error()), "see the journal it names; remove it once the source and the store agree")
+		} else {
+			var open []string
+			for _, j := range js {
+				open = append(open, fmt.Sprintf("%s in %s (%s) at phase %s", j.Key, j.Env, j.Provider, j.Phase))
+			}
+			add("rotations", len(js) == 0, map[bool]string{true: "none unfinished", false: "unfinished: " + strings.Join(open, "; ")}[len(js) == 0], "hush rotate --resume (hush status says what the store and the source hold)")
+		}
 		files := plaintextEnvFiles(p.Root)
 		add("plaintext env files", len(files) == 0, plainInfo(files), "hush import FILE --env ENV for each, then delete it (and rotate values it ever committed)")
 		if idErr == nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/internal/safe"
+	"github.com/hush-secrets/hush/rotate"
 	"github.com/hush-secrets/hush/session"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
@@ -62,7 +63,7 @@ func exitCode(err error) int {
 		return exitNoIdentity
 	case errors.Is(err, crypt.ErrIntegrity), errors.Is(err, audit.ErrChain):
 		return exitIntegrity
-	case errors.Is(err, hsync.ErrUnavailable):
+	case errors.Is(err, hsync.ErrUnavailable), errors.Is(err, rotate.ErrUnavailable):
 		return exitUnavailable
 	case errors.Is(err, store.ErrConflict):
 		return exitConflict

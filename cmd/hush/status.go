@@ -100,10 +100,14 @@ func runStatus(s *ui, asJSON, fail bool) error {
 		out = append(out, st)
 	}
 	member, pending, hasPending := p.PendingRemoval()
+	rotations, rotErr := s.PendingRotations()
 	if asJSON {
 		v := map[string]any{"environments": out}
 		if hasPending {
 			v["pending_removal"] = map[string]any{"member": member, "still_readable_in": pending}
+		}
+		if len(rotations) > 0 {
+			v["unfinished_rotations"] = rotationStatus(rotations)
 		}
 		if err := writeJSON(s.env.Stdout, v); err != nil {
 			return err
@@ -114,6 +118,10 @@ func runStatus(s *ui, asJSON, fail bool) error {
 			printf(s.env.Stdout, "unfinished removal of %s: can still read %s; run: hush member rm %s --env %s\n",
 				member, strings.Join(pending, ", "), member, strings.Join(pending, ","))
 		}
+		printRotations(s, rotations)
+	}
+	if rotErr != nil {
+		s.warnf("%v", rotErr)
 	}
 	if !fail {
 		return nil

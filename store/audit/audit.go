@@ -92,6 +92,16 @@ const (
 	SyncPush    = "sync.push"
 	LeaseRenew  = "lease.renew"
 	LeaseRevoke = "lease.revoke"
+	// A rotation at the credential's source (package rotate), one line
+	// per phase: begun (journal written), created at the source, stored
+	// (beside the secret.write lines), pushed, verified, retired. The
+	// line's source names the provider, its detail what the phase did.
+	RotateBegin  = "rotate.begin"
+	RotateCreate = "rotate.create"
+	RotateStore  = "rotate.store"
+	RotatePush   = "rotate.push"
+	RotateVerify = "rotate.verify"
+	RotateRetire = "rotate.retire"
 	// AuditRollback records, before the next append, that the log and its
 	// anchor were found behind the witness: restored from an older copy,
 	// or deleted and started afresh.

@@ -1,0 +1,10 @@
+package command
+
+import (
+	"os"
+	"syscall"
+)
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func terminate(p *os.Process) error { return p.Kill() }
