@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/hush-secrets/hush/crypt"
@@ -13,6 +14,7 @@ import (
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/sync/vault"
 )
 
 // This file prepares hush run: which sources, which keys, references
@@ -172,8 +174,9 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 	if src.useStore {
 		refs.docs[envName] = byName
 	}
+	hidden := append(slices.Clone(crypt.IdentityEnv), vault.LoginSecretEnv(s.runVaultConfig(p))...)
 	built, err := inject.BuildEnv(inject.EnvOptions{
-		Parent: parent, Hidden: crypt.IdentityEnv, Files: fileVars, Secrets: secrets,
+		Parent: parent, Hidden: hidden, Files: fileVars, Secrets: secrets,
 		NoOverride: o.NoOverride, Pristine: o.Pristine,
 		Only: o.Only, Except: o.Except, Allow: allow, Resolve: refs.resolve,
 	})
@@ -423,4 +426,15 @@ func (r *refResolver) resolve(env, key string) (inject.Value, error) {
 	}
 	r.paths = append(r.paths, r.s.SecretPath(env, key))
 	return inject.NewValue(sec.Value.Reveal()), nil
+}
+
+// runVaultConfig is the project's vault: section for what run hides from
+// the child; the zero Config outside a project or when it does not parse
+// (the Vault steps report that themselves).
+func (s *Session) runVaultConfig(p *store.Project) vault.Config {
+	var c vault.Config
+	if p != nil {
+		c, _ = vault.ParseConfig(p.Config.Extra["vault"])
+	}
+	return c
 }

@@ -320,3 +320,16 @@ func redactErr(err error, secret string) error {
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), secret, "[redacted]"))
 }
+
+// LoginSecretEnv names the variables that hold a person's login secret
+// for c's method — a password, a one-use wrapping token — which hush run
+// keeps from the child: a token is the program's to use (as envconsul
+// hands it on), a person's directory password is not.
+func LoginSecretEnv(c Config) []string {
+	names := []string{"VAULT_PASSWORD", "VAULT_WRAPPED_SECRET_ID"}
+	if c.Auth.PasswordEnv != "" {
+		names = append(names, c.Auth.PasswordEnv)
+	}
+	return names
+}
+
