@@ -101,7 +101,7 @@ func (s *Session) Export(o ExportOptions) (*Export, error) {
 			continue
 		}
 		x.Secrets = append(x.Secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
-		paths = append(paths, s.SecretPath(env, e.Name))
+		paths = append(paths, s.EntryPath(env, e))
 		if e.Source == store.Personal {
 			x.Personal = append(x.Personal, e.Name)
 		}

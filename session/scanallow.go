@@ -191,7 +191,9 @@ func (s *Session) KnownValues() (known map[string]string, skipped map[string]err
 		}
 		for _, e := range entries {
 			v := e.Secret.Value.Reveal()
-			if len(v) < scan.MinKnownLength {
+			// An inherited value is its parent's, which this loop reads
+			// under the parent's own name.
+			if e.Inherited(env) || len(v) < scan.MinKnownLength {
 				continue
 			}
 			known[env+"/"+e.Name] = v

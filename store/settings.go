@@ -36,7 +36,7 @@ var inertSettings = map[string]string{
 	// check (exit 7): at worst noise, never a disclosure.
 	"rotation": "rotation periods: warnings and policy checks only",
 	// Environments are pinned per environment (recipients, and any other
-	// field below as "environments.NAME").
+	// field below as "environments.NAME.FIELD", inherits among them).
 	"environments": "pinned per environment",
 }
 
@@ -70,6 +70,12 @@ func (c *Config) Settings() (map[string]string, error) {
 			if err := putSetting(out, "environments."+name+"."+k, v); err != nil {
 				return nil, err
 			}
+		}
+		// Whom an environment inherits from decides what a program run
+		// in it is given: pinned under the key an older hush, which kept
+		// it in Extra, pinned it under.
+		if err := putSetting(out, InheritSetting(name), e.Inherits); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -88,6 +88,9 @@ const (
 	// anchor were found behind the witness: restored from an older copy,
 	// or deleted and started afresh.
 	AuditRollback = "audit.rollback"
+	// EnvInherit is an environment made to inherit from another, or from
+	// none (hush env inherit).
+	EnvInherit = "env.inherit"
 )
 
 // genesis is the "previous hash" of the first line.
