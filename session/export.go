@@ -68,6 +68,10 @@ type Export struct {
 // refuses the export before a value is decrypted. With Output, the one
 // file written is Output.
 func (s *Session) Export(o ExportOptions) (*Export, error) {
+	if strings.EqualFold(o.Format, "example") {
+		// An export is values; an example is names only (example.go).
+		return nil, hint.With(Usagef("--format example: a .env.example holds no values, so it is not an export"), "hush example -o .env.example")
+	}
 	isSOPS := strings.EqualFold(o.Format, "sops")
 	if o.SOPSType != "" && !isSOPS {
 		return nil, Usagef("--sops-type goes with --format sops")
