@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
@@ -78,11 +79,11 @@ func (s *Session) SetInherits(env, parent string) (*InheritReport, error) {
 func missing(a, b []store.Recipient) []string {
 	have := map[string]bool{}
 	for _, r := range b {
-		have[r.Key] = true
+		have[crypt.CanonicalRecipient(r.Key)] = true
 	}
 	var out []string
 	for _, r := range a {
-		if !have[r.Key] {
+		if !have[crypt.CanonicalRecipient(r.Key)] {
 			out = append(out, r.Label)
 		}
 	}
