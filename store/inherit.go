@@ -38,6 +38,10 @@ var ErrInheritance = errors.New("broken inheritance")
 // acknowledged it (a *SettingsError, exit 6), a parent that is not an
 // environment and a cycle (ErrInheritance).
 func (p *Project) Parents(env string) ([]string, error) {
+	pf, err := p.readPins()
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	seen := map[string]bool{env: true}
 	path := []string{env}
@@ -46,7 +50,7 @@ func (p *Project) Parents(env string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.CheckSettings(InheritSetting(cur)); err != nil {
+		if err := checkInherit(pf, cur, ec.Inherits); err != nil {
 			return nil, err
 		}
 		parent := ec.Inherits
@@ -68,6 +72,25 @@ func (p *Project) Parents(env string) ([]string, error) {
 		out = append(out, parent)
 		cur = parent
 	}
+}
+
+// checkInherit is CheckSettings(InheritSetting(env)) for a link whose
+// value in hush.yaml is parent, without computing every setting of the
+// configuration: every read of an environment checks each link of its
+// chain, and Settings encodes the whole configuration.
+func checkInherit(pf *pinFile, env, parent string) error {
+	if !pf.complete() {
+		return nil
+	}
+	key := InheritSetting(env)
+	cur, err := canonical(parent)
+	if err != nil {
+		return err
+	}
+	if old := pf.Settings[key]; old != cur {
+		return &SettingsError{Changes: []SettingChange{{Key: key, Old: old, New: cur}}}
+	}
+	return nil
 }
 
 // Children lists the environments that inherit directly from env, sorted.

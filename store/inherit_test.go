@@ -201,3 +201,43 @@ func TestSetInherits(t *testing.T) {
 		t.Fatalf("RemoveEnv(dev) with no child = %v", err)
 	}
 }
+
+// BenchmarkLayered is a read of an environment with no parent and of one
+// with a chain of two: what Parents' pin checks add to every read.
+func BenchmarkLayered(b *testing.B) {
+	p, id := newProject(b)
+	if _, err := p.Register(time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		set(b, p, id, "dev", Team, "KEY_"+strings.Repeat("X", i%5)+string(rune('A'+i%26)), "value")
+	}
+	me := []Recipient{{Key: id.Public, Label: "me"}}
+	for _, env := range []string{"staging", "qa"} {
+		if err := p.CreateEnv(env, me, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := p.SetInherits("staging", "dev"); err != nil {
+		b.Fatal(err)
+	}
+	if err := p.SetInherits("qa", "staging"); err != nil {
+		b.Fatal(err)
+	}
+	for _, env := range []string{"dev", "qa"} {
+		b.Run(env, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := p.Layered(env, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("parents", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := p.Parents("qa"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
