@@ -19,6 +19,10 @@ import (
 // keyCommands complete secret names as their arguments.
 var keyCommands = map[string]bool{"get": true, "rm": true, "rotate": true, "leak": true, "resolve": true}
 
+// envCommands complete environment names as their arguments (env inherit
+// NAME PARENT).
+var envCommands = map[string]bool{"inherit": true}
+
 func completeCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:            "__complete",
@@ -101,7 +105,7 @@ func completeWords(env *Env, app *cli.App, words []string) []string {
 		}
 	}
 	switch {
-	case prev == "--env" || prev == "-e":
+	case prev == "--env" || prev == "-e" || prev == "--inherits" || prev == "--from":
 		add(completeEnvs(env, dir))
 	case strings.HasPrefix(cur, "-"):
 		for _, f := range flags {
@@ -121,6 +125,8 @@ func completeWords(env *Env, app *cli.App, words []string) []string {
 		}
 	case leaf != nil && keyCommands[leaf.Name]:
 		add(completeKeys(env, dir, envName))
+	case leaf != nil && envCommands[leaf.Name]:
+		add(completeEnvs(env, dir))
 	}
 	sort.Strings(out)
 	return out
