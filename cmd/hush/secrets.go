@@ -74,9 +74,12 @@ EXAMPLES:
 			ArgsUsage: "KEY",
 			Description: `Prints the raw value to a pipe or file. On a terminal it adds a newline and
 shows control and invisible characters but newline and tab escaped (\x1b, \u202e).
+Your personal value comes first, then the environment's team store, then those
+of the environments it inherits from (hush env inherit), nearest first.
 
-EXAMPLE:
-   psql "$(hush get DATABASE_URL --env staging)"`,
+EXAMPLES:
+   psql "$(hush get DATABASE_URL --env staging)"
+   hush get LOG_LEVEL --env staging      # dev's value when staging inherits from dev and sets none`,
 			Flags: []cli.Flag{personalFlag},
 			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() != 1 {
