@@ -204,14 +204,10 @@ func (p *Project) TeamLayered(env string, id *crypt.Identity) ([]Entry, error) {
 // parent that is not an environment, or one that would close a cycle, is
 // refused and nothing is written.
 func (p *Project) SetInherits(env, parent string) error {
-	l, err := p.Lock()
-	if err != nil {
-		return err
-	}
-	defer l.Unlock()
-	if err := p.ReloadConfig(); err != nil {
-		return err
-	}
+	return p.withLock(func() error { return p.setInherits(env, parent) })
+}
+
+func (p *Project) setInherits(env, parent string) error {
 	ec, err := p.Config.Env(env)
 	if err != nil {
 		return err
