@@ -8,6 +8,7 @@ import (
 
 	"github.com/hush-secrets/hush/inject"
 	"github.com/hush-secrets/hush/internal/safe"
+	"github.com/hush-secrets/hush/scan"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
@@ -49,12 +50,17 @@ type Example struct {
 // a note that holds its key's value is dropped, and every comment is one
 // line of printable text.
 func (s *Session) Example(env string) (*Example, error) {
+	x, _, err := s.example(env)
+	return x, err
+}
+
+func (s *Session) example(env string) (*Example, []store.Entry, error) {
 	p, id, err := s.projectIdentity()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.AuditReady(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	entries, err := p.TeamLayered(env, id)
 	paths := []string{s.SecretPath(env, "")}
@@ -62,7 +68,7 @@ func (s *Session) Example(env string) (*Example, error) {
 		paths = s.EnvPaths(s.readEnvs(env))
 	}
 	if err := join(err, s.Audit(audit.SecretList, paths, err)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	x := &Example{Env: env}
 	for _, e := range entries {
@@ -81,7 +87,7 @@ func (s *Session) Example(env string) (*Example, error) {
 		x.Keys = append(x.Keys, k)
 	}
 	x.Data = renderExample(p.Config.Project, env, x.Keys)
-	return x, nil
+	return x, entries, nil
 }
 
 // holdsValue says whether text (a note, a type) contains value, or a line
@@ -138,17 +144,22 @@ type ExampleCheck struct {
 	// Missing are the environment's keys the file lacks, Extra the file's
 	// keys the environment does not have; both sorted.
 	Missing, Extra []string
-	Keys           int
+	// Leaked are the keys whose value in the file is the stored one: an
+	// example is committed, and a value pasted into it is a leak.
+	Leaked []string
+	Keys   int
 }
 
 // InStep says the file names exactly the environment's keys.
 func (c *ExampleCheck) InStep() bool { return len(c.Missing) == 0 && len(c.Extra) == 0 }
 
 // CheckExample compares the keys of the dotenv file at path with env's
-// (Example's keys). The file's values are not looked at: an example may
-// carry defaults such as PORT=3000.
+// (Example's keys). The file's values may be defaults (PORT=3000); only one
+// that is the key's stored value, of scan.MinKnownLength bytes or more, is
+// reported, in Leaked. Comparing is a read of each key the file gives a
+// value: one secret.read line each, as a scan with known values records.
 func (s *Session) CheckExample(env, path string) (*ExampleCheck, error) {
-	x, err := s.Example(env)
+	x, entries, err := s.example(env)
 	if err != nil {
 		return nil, err
 	}
@@ -169,10 +180,29 @@ func (s *Session) CheckExample(env, path string) (*ExampleCheck, error) {
 		return nil, fmt.Errorf("--check %s: %w", path, err)
 	}
 	inFile := map[string]bool{}
+	c := &ExampleCheck{Env: env, File: path, Keys: len(x.Keys)}
+	stored := map[string]store.Entry{}
+	for _, e := range entries {
+		stored[e.Name] = e
+	}
+	var compared []string
 	for _, sec := range imp.Secrets {
 		inFile[sec.Name] = true
+		e, ok := stored[sec.Name]
+		v := sec.Value.Reveal()
+		if !ok || v == "" {
+			continue
+		}
+		compared = append(compared, s.EntryPath(env, e))
+		if len(v) >= scan.MinKnownLength && v == e.Secret.Value.Reveal() {
+			c.Leaked = append(c.Leaked, sec.Name)
+		}
 	}
-	c := &ExampleCheck{Env: env, File: path, Keys: len(x.Keys)}
+	if len(compared) > 0 {
+		if err := s.Audit(audit.SecretRead, compared, nil); err != nil {
+			return nil, err
+		}
+	}
 	inEnv := map[string]bool{}
 	for _, k := range x.Keys {
 		inEnv[k.Name] = true
@@ -187,5 +217,6 @@ func (s *Session) CheckExample(env, path string) (*ExampleCheck, error) {
 	}
 	sort.Strings(c.Missing)
 	sort.Strings(c.Extra)
+	sort.Strings(c.Leaked)
 	return c, nil
 }

@@ -26,9 +26,11 @@ of a multi-line or binary one, not a note that holds the value (that note is
 left out, with a warning). Your personal overrides are yours and stay out.
 
 --check FILE compares FILE's keys with the environment's and exits 1 naming
-the keys missing from FILE and those FILE has that the environment does not;
-FILE's values (defaults such as PORT=3000) are not looked at. Use it in CI
-(with a key that can read the environment) and as a git pre-commit hook.
+the keys missing from FILE and those FILE has that the environment does not.
+FILE's values may be defaults (PORT=3000); one that is the key's stored value
+(8 bytes or more) is a leak about to be committed: exit 7, naming the key.
+Use it in CI (with a key that can read the environment) and as a git
+pre-commit hook.
 
 Reading the keys is audited as a listing, as hush ls is.
 
@@ -127,13 +129,21 @@ func runExampleCheck(s *ui, o exampleOptions) error {
 	}
 	if o.json {
 		if err := writeJSON(s.env.Stdout, map[string]any{"env": c.Env, "file": c.File, "in_step": c.InStep(),
-			"missing": nonNil(c.Missing), "extra": nonNil(c.Extra)}); err != nil {
+			"missing": nonNil(c.Missing), "extra": nonNil(c.Extra), "holds_stored_value": nonNil(c.Leaked)}); err != nil {
 			return err
 		}
-		if !c.InStep() {
+		switch {
+		case len(c.Leaked) > 0:
+			return &exitCodeError{code: exitPolicy}
+		case !c.InStep():
 			return &exitCodeError{code: exitError}
 		}
 		return nil
+	}
+	if len(c.Leaked) > 0 {
+		// A policy failure, as a scan finding is: the file is committed.
+		return &exitCodeError{code: exitPolicy, err: hint.With(fmt.Errorf("%s holds the stored value of %s", o.check, strings.Join(c.Leaked, ", ")),
+			"take it out (KEY= is enough), and if it was ever committed, rotate it (hush rotate)")}
 	}
 	if c.InStep() {
 		s.infof("%s is in step with %s (%d keys)", o.check, env, c.Keys)
