@@ -16,7 +16,8 @@ type EnvOptions struct {
 	// case.
 	Hidden []string
 	// Files are the variables of --env-file files, in os.Environ form, in
-	// order: they override Parent, references in them are resolved, and
+	// order: a later one overrides an earlier one, they override Parent
+	// (but for NoOverride), references in them are resolved, and
 	// the loader policy applies to them as to secrets, since such a file is
 	// usually committed.
 	Files []string
@@ -25,7 +26,8 @@ type EnvOptions struct {
 	// every member of its environment, and hush://prod/KEY in dev must not
 	// read prod for a member who can.
 	Secrets []Secret
-	// NoOverride keeps a parent variable when a secret has the same name.
+	// NoOverride keeps a parent variable when a secret or a file variable
+	// has the same name.
 	NoOverride bool
 	// Pristine keeps only PATH HOME USER LOGNAME SHELL LANG LC_* TERM TZ (and
 	// the names in Keep) from Parent.
@@ -115,6 +117,16 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 		}
 		set(k, v)
 	}
+	// Files in order, a later one over an earlier one (as docker's
+	// --env-file and compose's env_file lists), all over the parent but
+	// under NoOverride, which keeps what the user's environment already
+	// has, as it does for secrets.
+	parentHas := make(map[string]bool, len(vals))
+	if opts.NoOverride {
+		for k := range vals {
+			parentHas[k] = true
+		}
+	}
 	for _, kv := range opts.Files {
 		k, v, ok := cut(kv)
 		switch {
@@ -122,6 +134,11 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 			continue
 		case !allowed(k) || hidden(k):
 			out.Dropped = append(out.Dropped, k)
+			continue
+		case parentHas[k]:
+			if !slices.Contains(out.Kept, k) {
+				out.Kept = append(out.Kept, k)
+			}
 			continue
 		}
 		set(k, v)
@@ -136,7 +153,9 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 			continue
 		}
 		if _, inParent := vals[s.Name]; inParent && opts.NoOverride {
-			out.Kept = append(out.Kept, s.Name)
+			if !slices.Contains(out.Kept, s.Name) {
+				out.Kept = append(out.Kept, s.Name)
+			}
 			continue
 		}
 		set(s.Name, s.Value.s)

@@ -94,6 +94,22 @@ func TestBuildEnv(t *testing.T) {
 			dropped: []string{"LD_PRELOAD", "PATH", "GIT_CONFIG_KEY_0", "BASH_ENV"},
 		},
 		{
+			// Files in order, the later over the earlier and over the
+			// parent; the store over them all.
+			name: "env files layered",
+			opts: EnvOptions{Parent: []string{"A=parent", "P=parent"}, Files: []string{"A=a", "B=a", "C=a", "B=b", "C=b"},
+				Secrets: sec("C", "store")},
+			want: []string{"A=a", "P=parent", "B=b", "C=store"}, injectNames: []string{"C"},
+		},
+		{
+			// --no-override keeps the user's environment over files too,
+			// and names a key kept from both a file and the store once.
+			name: "env files under no override",
+			opts: EnvOptions{Parent: []string{"A=parent"}, Files: []string{"A=a", "B=a", "B=b"},
+				Secrets: sec("A", "store"), NoOverride: true},
+			want: []string{"A=parent", "B=b"}, kept: []string{"A"},
+		},
+		{
 			name: "last secret wins",
 			opts: EnvOptions{Secrets: sec("A", "1", "B", "2", "A", "3")},
 			want: []string{"A=3", "B=2"},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
 )
 
@@ -139,11 +140,27 @@ func join(opErr, auditErr error) error {
 // (hush run): path project/env, the keys named in the line. Refs are
 // lines of their own (they name other environments or a remote).
 func (s *Session) AuditRun(action, env string, keys, refPaths []string) error {
+	return s.AuditRunFrom(action, []EnvKeys{{Env: env, Keys: keys}}, refPaths)
+}
+
+// EnvKeys are keys read together from one environment's stores.
+type EnvKeys struct {
+	Env  string
+	Keys []string
+}
+
+// AuditRunFrom is AuditRun for keys read from several environments (an
+// environment and those it inherits from): one line per environment, in
+// order, each naming its own keys, so a value inherited from dev is a
+// read of dev.
+func (s *Session) AuditRunFrom(action string, groups []EnvKeys, refPaths []string) error {
 	var entries []audit.Entry
-	if len(keys) > 0 {
-		e := s.Entry(action, s.SecretPath(env, ""), nil)
-		e.Keys = keys
-		entries = append(entries, e)
+	for _, g := range groups {
+		if len(g.Keys) > 0 {
+			e := s.Entry(action, s.SecretPath(g.Env, ""), nil)
+			e.Keys = g.Keys
+			entries = append(entries, e)
+		}
 	}
 	for _, p := range refPaths {
 		entries = append(entries, s.Entry(action, p, nil))
@@ -225,6 +242,29 @@ func (s *Session) SecretPath(env, key string) string {
 		name = s.project.Config.Project
 	}
 	return audit.Path{Project: name, Env: env, Key: key}.String()
+}
+
+// EntryPath is the audit path of a layered entry of env: the environment
+// whose store holds the value, so reading a value staging inherits is a
+// read of dev's.
+func (s *Session) EntryPath(env string, e store.Entry) string {
+	if e.Env != "" {
+		env = e.Env
+	}
+	return s.SecretPath(env, e.Name)
+}
+
+// readEnvs are env and the environments a layered read of it decrypts
+// (those it inherits from): the paths of a listing's lines. A chain that
+// cannot be followed is env alone (the read failed on it anyway).
+func (s *Session) readEnvs(env string) []string {
+	envs := []string{env}
+	if s.project != nil {
+		if parents, err := s.project.Parents(env); err == nil {
+			envs = append(envs, parents...)
+		}
+	}
+	return envs
 }
 
 // EnvPaths are the audit paths of whole environments: project/env.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hush-secrets/hush/inject"
@@ -57,6 +58,10 @@ type Export struct {
 	// SSHRecipients are the labels of the SOPS file's SSH recipients,
 	// which sops reads from version 3.10 on.
 	SSHRecipients []string
+	// Inherited are the environments exported values were inherited
+	// from: a SOPS file of the environment would show them to its
+	// recipients (renderSOPS).
+	Inherited []string
 	// Mask says the values must be masked in the CI log before anything
 	// else reaches it (GitHub Actions; see inject.WriteGitHubMasks).
 	Mask bool
@@ -68,6 +73,10 @@ type Export struct {
 // refuses the export before a value is decrypted. With Output, the one
 // file written is Output.
 func (s *Session) Export(o ExportOptions) (*Export, error) {
+	if strings.EqualFold(o.Format, "example") {
+		// An export is values; an example is names only (example.go).
+		return nil, hint.With(Usagef("--format example: a .env.example holds no values, so it is not an export"), "hush example -o .env.example")
+	}
 	isSOPS := strings.EqualFold(o.Format, "sops")
 	if o.SOPSType != "" && !isSOPS {
 		return nil, Usagef("--sops-type goes with --format sops")
@@ -101,9 +110,12 @@ func (s *Session) Export(o ExportOptions) (*Export, error) {
 			continue
 		}
 		x.Secrets = append(x.Secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
-		paths = append(paths, s.SecretPath(env, e.Name))
+		paths = append(paths, s.EntryPath(env, e))
 		if e.Source == store.Personal {
 			x.Personal = append(x.Personal, e.Name)
+		}
+		if e.Inherited(env) && !slices.Contains(x.Inherited, e.Env) {
+			x.Inherited = append(x.Inherited, e.Env)
 		}
 	}
 	name := o.Name
@@ -156,6 +168,28 @@ func WriteExport(path string, data []byte, force bool) error {
 	return err
 }
 
+// sopsReadersOfParents refuses a SOPS file of x.Env holding values
+// inherited from a parent that some of x.Env's recipients cannot read: the
+// file would give them the parent's values, which hush itself refuses them
+// (a read of x.Env needs the parent).
+func sopsReadersOfParents(cfg *store.Config, x *Export) error {
+	ec, err := cfg.Env(x.Env)
+	if err != nil {
+		return err
+	}
+	for _, parent := range x.Inherited {
+		pc, err := cfg.Env(parent)
+		if err != nil {
+			return err
+		}
+		if blind := missing(ec.Recipients, pc.Recipients); len(blind) > 0 {
+			return hint.With(fmt.Errorf("a SOPS file of %s would hold values it inherits from %s, encrypted to %s, who cannot read %s", x.Env, parent, strings.Join(blind, ", "), parent),
+				"export only %s's own keys (--only), or make them members of %s first", x.Env, parent)
+		}
+	}
+	return nil
+}
+
 func exportMatch(patterns []string, name string) bool {
 	for _, p := range patterns {
 		if ok, _ := filepath.Match(p, name); ok {
@@ -188,6 +222,9 @@ func (s *Session) renderSOPS(x *Export, o ExportOptions) ([]byte, error) {
 	}
 	ec, err := p.Config.Env(x.Env)
 	if err != nil {
+		return nil, err
+	}
+	if err := sopsReadersOfParents(p.Config, x); err != nil {
 		return nil, err
 	}
 	var rcpts []sopsfile.Recipient

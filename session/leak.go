@@ -40,7 +40,7 @@ func (s *Session) RecordLeak(key string) (*Leak, error) {
 		}
 	}
 	if err := s.AuditWith(audit.SecretLeak, s.SecretPath(env, key), err); err != nil {
-		return nil, err
+		return nil, s.ownStoreHint(err, env, store.Team, "leak")
 	}
 	pol, _ := p.Config.PolicyFor(key, sec)
 	return &Leak{Env: env, Key: key, Revoke: RevokeAdvice(key, pol.Type)}, nil

@@ -129,7 +129,7 @@ func (s *Session) ReadAll(env string) ([]store.Entry, error) {
 	}
 	paths := make([]string, 0, len(entries))
 	for _, e := range entries {
-		paths = append(paths, s.SecretPath(env, e.Name))
+		paths = append(paths, s.EntryPath(env, e))
 	}
 	if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
 		return nil, err

@@ -73,7 +73,7 @@ func (s *Session) Rotate(key string, scope store.Scope, o RotateOptions) (string
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", s.ownStoreHint(err, env, scope, "rotate")
 	}
 	return env, nil
 }

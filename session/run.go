@@ -170,9 +170,14 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 	}
 	secrets = append(secrets, fromVault...)
 
-	refs := &refResolver{s: s, project: p, id: id, docs: map[string]map[string]*store.Secret{}}
+	refs := &refResolver{s: s, project: p, id: id, docs: map[string]map[string]*store.Secret{}, inherited: map[string]string{}}
 	if src.useStore {
 		refs.docs[envName] = byName
+		for name, from := range in.from {
+			if from != "" && from != envName {
+				refs.inherited[envName+"/"+name] = from
+			}
+		}
 	}
 	hidden := append(slices.Clone(crypt.IdentityEnv), vault.LoginSecretEnv(s.runVaultConfig(p))...)
 	built, err := inject.BuildEnv(inject.EnvOptions{
@@ -194,15 +199,26 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 		return nil, err
 	}
 
-	// One audit line for the run, naming every injected key, written
+	// One audit line for the run per environment read, naming every
+	// injected key (a value staging inherits is a read of dev), written
 	// before the child starts: once hush execs, nothing runs after it.
-	var auditKeys []string
+	var groups []EnvKeys
+	at := map[string]int{}
 	for _, sec := range built.Injected {
-		if ap, ok := paths[sec.Name]; ok {
-			auditKeys = append(auditKeys, ap[strings.LastIndexByte(ap, '/')+1:])
+		ap, ok := paths[sec.Name]
+		if !ok {
+			continue
 		}
+		path := audit.ParsePath(ap)
+		i, seen := at[path.Env]
+		if !seen {
+			i = len(groups)
+			at[path.Env] = i
+			groups = append(groups, EnvKeys{Env: path.Env})
+		}
+		groups[i].Keys = append(groups[i].Keys, path.Key)
 	}
-	if err := s.AuditRun(audit.SecretRead, envName, auditKeys, refs.paths); err != nil {
+	if err := s.AuditRunFrom(audit.SecretRead, groups, refs.paths); err != nil {
 		return nil, err
 	}
 	return plan, nil
@@ -243,17 +259,19 @@ type runSecrets struct {
 	s       *Session
 	env     string
 	byName  map[string]*store.Secret
+	from    map[string]string // key → the environment whose store holds it
 	secrets []inject.Secret
 	paths   map[string]string // injected name → audit path
 }
 
 func (s *Session) storeSecrets(env string, entries []store.Entry) *runSecrets {
 	in := &runSecrets{s: s, env: env, byName: make(map[string]*store.Secret, len(entries)),
-		secrets: make([]inject.Secret, 0, len(entries)), paths: map[string]string{}}
+		from: make(map[string]string, len(entries)), secrets: make([]inject.Secret, 0, len(entries)), paths: map[string]string{}}
 	for _, e := range entries {
 		in.byName[e.Name] = e.Secret
+		in.from[e.Name] = e.Env
 		in.secrets = append(in.secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
-		in.paths[e.Name] = s.SecretPath(env, e.Name)
+		in.paths[e.Name] = s.EntryPath(env, e)
 	}
 	return in
 }
@@ -282,7 +300,7 @@ func (in *runSecrets) addFiles(plan *RunPlan, specs []string) ([]string, error) 
 		plan.pathVar(v)
 		names = append(names, v)
 		in.secrets = append(in.secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
-		in.paths[v] = in.s.SecretPath(in.env, key)
+		in.paths[v] = in.s.EntryPath(in.env, store.Entry{Name: key, Env: in.from[key]})
 	}
 	return names, nil
 }
@@ -395,7 +413,9 @@ type refResolver struct {
 	project *store.Project
 	id      *crypt.Identity
 	docs    map[string]map[string]*store.Secret
-	paths   []string // the audit paths of the references resolved
+	// inherited is "env/KEY" → the parent the value came from.
+	inherited map[string]string
+	paths     []string // the audit paths of the references resolved
 }
 
 func (r *refResolver) resolve(env, key string) (inject.Value, error) {
@@ -417,6 +437,9 @@ func (r *refResolver) resolve(env, key string) (inject.Value, error) {
 		m = map[string]*store.Secret{}
 		for _, e := range es {
 			m[e.Name] = e.Secret
+			if e.Inherited(env) {
+				r.inherited[env+"/"+e.Name] = e.Env
+			}
 		}
 		r.docs[env] = m
 	}
@@ -424,7 +447,11 @@ func (r *refResolver) resolve(env, key string) (inject.Value, error) {
 	if !ok {
 		return inject.Value{}, fmt.Errorf("reference hush://%s/%s: %s %w in %s", env, key, key, store.ErrNotFound, env)
 	}
-	r.paths = append(r.paths, r.s.SecretPath(env, key))
+	from := env
+	if parent, ok := r.inherited[env+"/"+key]; ok {
+		from = parent
+	}
+	r.paths = append(r.paths, r.s.SecretPath(from, key))
 	return inject.NewValue(sec.Value.Reveal()), nil
 }
 

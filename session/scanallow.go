@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strings"
 
+	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/scan"
 	"github.com/hush-secrets/hush/store"
@@ -171,6 +173,31 @@ func allowEntries(a scan.Allowlist) []string {
 	return slices.Compact(out)
 }
 
+// ownStores are env's own values, personal over team, without those it
+// inherits: this loop reads each parent under its own name, and a parent
+// the user cannot read must not hide env's own values from the scan.
+func ownStores(p *store.Project, env string, id *crypt.Identity) ([]store.Entry, error) {
+	team, err := p.Read(env, store.Team, id)
+	if err != nil {
+		return nil, err
+	}
+	personal, err := p.Read(env, store.Personal, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Entry
+	for name, sec := range team.Secrets {
+		if _, ok := personal.Secrets[name]; !ok {
+			out = append(out, store.Entry{Name: name, Secret: sec, Source: store.Team, Env: env})
+		}
+	}
+	for name, sec := range personal.Secrets {
+		out = append(out, store.Entry{Name: name, Secret: sec, Source: store.Personal, Env: env})
+	}
+	slices.SortFunc(out, func(a, b store.Entry) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
 // KnownValues are the project's own values, for the scan to look for:
 // "env/KEY" → value, every environment the user can read, values shorter
 // than scan.MinKnownLength left out (they match by chance). The scan reads
@@ -184,7 +211,7 @@ func (s *Session) KnownValues() (known map[string]string, skipped map[string]err
 	known, skipped = map[string]string{}, map[string]error{}
 	var paths []string
 	for _, env := range p.Config.EnvNames() {
-		entries, err := p.Layered(env, id)
+		entries, err := ownStores(p, env, id)
 		if err != nil {
 			skipped[env] = err
 			continue

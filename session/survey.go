@@ -49,13 +49,22 @@ func (s *Session) Survey(envs []string, now time.Time) ([]EnvSurvey, error) {
 			out = append(out, sv)
 			continue
 		}
-		paths = append(paths, s.SecretPath(e, ""))
+		paths = append(paths, s.EnvPaths(s.readEnvs(e))...)
 		doc := store.NewDocument(e)
 		for _, en := range entries {
 			doc.Secrets[en.Name] = en.Secret
 		}
 		if sv.Secrets, err = p.Config.Evaluate(doc, now); err != nil {
 			return nil, join(err, s.Audit(audit.SecretList, paths, nil))
+		}
+		from := map[string]string{}
+		for _, en := range entries {
+			if en.Inherited(e) {
+				from[en.Name] = en.Env
+			}
+		}
+		for i := range sv.Secrets {
+			sv.Secrets[i].From = from[sv.Secrets[i].Name]
 		}
 		out = append(out, sv)
 	}

@@ -20,30 +20,36 @@ func (s *Session) Get(env, key string, personalOnly bool) (*store.Secret, error)
 	if err := store.ValidKeyName(key); err != nil {
 		return nil, err
 	}
-	sec, err := s.lookup(env, key, personalOnly)
-	if aerr := s.AuditWith(audit.SecretRead, s.SecretPath(env, key), err); aerr != nil {
+	sec, from, err := s.lookup(env, key, personalOnly)
+	// A value inherited from dev is a read of dev's: the line names the
+	// environment whose store gave it.
+	if aerr := s.AuditWith(audit.SecretRead, s.SecretPath(from, key), err); aerr != nil {
 		return nil, aerr
 	}
 	return sec, nil
 }
 
-func (s *Session) lookup(env, key string, personalOnly bool) (*store.Secret, error) {
+// lookup is Get's read: the secret and the environment whose store held
+// it (env itself on failure).
+func (s *Session) lookup(env, key string, personalOnly bool) (*store.Secret, string, error) {
 	p, id, err := s.projectIdentity()
 	if err != nil {
-		return nil, err
+		return nil, env, err
 	}
-	// Personal first: it overrides the team's value.
+	// Personal first: it overrides the team's value, and then env's team
+	// store over those env inherits from.
+	from := env
 	sec, err := p.ReadKey(env, store.Personal, id, key)
 	if err == nil && sec == nil && !personalOnly {
-		sec, err = p.ReadKey(env, store.Team, id, key)
+		sec, from, err = p.ReadInherited(env, id, key)
 	}
 	if err != nil {
-		return nil, err
+		return nil, env, err
 	}
 	if sec == nil {
-		return nil, fmt.Errorf("%s %w in %s", key, store.ErrNotFound, env)
+		return nil, env, fmt.Errorf("%s %w in %s", key, store.ErrNotFound, env)
 	}
-	return sec, nil
+	return sec, from, nil
 }
 
 // ReadKeys reads keys of env as layering sees them (personal over team),
@@ -135,7 +141,7 @@ func (s *Session) Remove(env string, scope store.Scope, keys []string) error {
 			return err
 		}
 	}
-	return s.update(audit.SecretDelete, env, scope, keys, func(d *store.Document, _ time.Time) error {
+	err := s.update(audit.SecretDelete, env, scope, keys, func(d *store.Document, _ time.Time) error {
 		for _, k := range keys {
 			if _, ok := d.Secrets[k]; !ok {
 				return fmt.Errorf("%s %w in %s (%s store); nothing removed", k, store.ErrNotFound, env, scope)
@@ -146,6 +152,7 @@ func (s *Session) Remove(env string, scope store.Scope, keys []string) error {
 		}
 		return nil
 	})
+	return s.ownStoreHint(err, env, scope, "rm")
 }
 
 // Update changes a store of env under its lock and records one write line
@@ -192,7 +199,11 @@ func (s *Session) updateLines(env string, scope store.Scope, lines []keyLines, f
 // or the personal store's alone, and records the listing.
 func (s *Session) List(env string, personalOnly bool) ([]store.Entry, error) {
 	entries, err := s.list(env, personalOnly)
-	if aerr := s.AuditWith(audit.SecretList, s.SecretPath(env, ""), err); aerr != nil {
+	paths := []string{s.SecretPath(env, "")}
+	if err == nil && !personalOnly {
+		paths = s.EnvPaths(s.readEnvs(env))
+	}
+	if aerr := join(err, s.Audit(audit.SecretList, paths, err)); aerr != nil {
 		return nil, aerr
 	}
 	return entries, nil
@@ -212,7 +223,7 @@ func (s *Session) list(env string, personalOnly bool) ([]store.Entry, error) {
 	}
 	var entries []store.Entry
 	for _, n := range d.Names() {
-		entries = append(entries, store.Entry{Name: n, Secret: d.Secrets[n], Source: store.Personal})
+		entries = append(entries, store.Entry{Name: n, Secret: d.Secrets[n], Source: store.Personal, Env: env})
 	}
 	return entries, nil
 }
@@ -255,7 +266,7 @@ func (s *Session) Dismiss(env string, scope store.Scope, keys []string, to, reas
 		entries = append(entries, e)
 	}
 	if err := join(err, s.Record(entries...)); err != nil {
-		return nil, err
+		return nil, s.ownStoreHint(err, env, scope, "dismiss")
 	}
 	return gone, nil
 }

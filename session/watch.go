@@ -61,7 +61,14 @@ func (w *watchList) add(paths ...string) {
 // storePaths are the files of env a run reads: the team store and the
 // user's personal one.
 func storePaths(p *store.Project, env string) []string {
-	return []string{p.TeamPath(env), p.PersonalPath(env)}
+	paths := []string{p.TeamPath(env), p.PersonalPath(env)}
+	// The team stores of the environments env inherits from feed it too;
+	// a broken chain is Layered's to report.
+	parents, _ := p.Parents(env)
+	for _, parent := range parents {
+		paths = append(paths, p.TeamPath(parent))
+	}
+	return paths
 }
 
 // Watched are the files the plan's values came from: the stores of its

@@ -37,6 +37,9 @@ type Config struct {
 // EnvConfig is one environment's settings.
 type EnvConfig struct {
 	Recipients []Recipient `yaml:"recipients"`
+	// Inherits names the environment whose values this one sees wherever
+	// it sets none (inherit.go). Pinned: see settings.go.
+	Inherits string `yaml:"inherits,omitempty"`
 	// Extra keeps an environment's settings this version does not know;
 	// they are pinned like every other setting (see settings.go).
 	Extra map[string]any `yaml:",inline"`

@@ -307,14 +307,26 @@ type Entry struct {
 	Secret *Secret
 	// Source is "team" or "personal".
 	Source Scope
+	// Env is the environment whose store holds the value: the one read,
+	// or, for a value inherited, the parent it comes from (inherit.go).
+	Env string
 	// Shadows is true when a personal secret hides a team one.
 	Shadows bool
+	// Overrides is the environment whose team value this one hides ("" when
+	// it hides none): the environment read itself for a personal value
+	// over its team's, a parent for a value set over an inherited one.
+	Overrides string
 }
 
-// Layered reads the team store and the user's personal store of env and
-// returns every secret, personal over team, sorted by name.
+// Inherited says the value comes from a parent of env.
+func (e Entry) Inherited(env string) bool { return e.Env != "" && e.Env != env }
+
+// Layered reads the team store of env, those of the environments it
+// inherits from (inherit.go), and the user's personal store of env, and
+// returns every secret — personal over env's team store over its parents',
+// nearest first — sorted by name.
 func (p *Project) Layered(env string, id *crypt.Identity) ([]Entry, error) {
-	team, err := p.Read(env, Team, id)
+	team, err := p.layeredTeam(env, id)
 	if err != nil {
 		return nil, err
 	}
@@ -322,16 +334,19 @@ func (p *Project) Layered(env string, id *crypt.Identity) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Entry, 0, len(team.Secrets)+len(personal.Secrets))
-	for name, s := range team.Secrets {
+	out := make([]Entry, 0, len(team)+len(personal.Secrets))
+	for name, e := range team {
 		if _, ok := personal.Secrets[name]; ok {
 			continue
 		}
-		out = append(out, Entry{Name: name, Secret: s, Source: Team})
+		out = append(out, e)
 	}
 	for name, s := range personal.Secrets {
-		_, shadows := team.Secrets[name]
-		out = append(out, Entry{Name: name, Secret: s, Source: Personal, Shadows: shadows})
+		e := Entry{Name: name, Secret: s, Source: Personal, Env: env}
+		if t, ok := team[name]; ok {
+			e.Shadows, e.Overrides = true, t.Env
+		}
+		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -388,6 +403,12 @@ func (p *Project) RemoveEnv(env string) error {
 	}
 	if _, err := p.Config.Env(env); err != nil {
 		return err
+	}
+	if kids := p.Config.Children(env); len(kids) > 0 {
+		// Their reads would fail on a parent gone; or, were it made again
+		// by someone else, see that one's values.
+		return fmt.Errorf("%w: %s inherit from %s; make them inherit from another first (hush env inherit %s --none)",
+			ErrConflict, strings.Join(kids, ", "), env, kids[0])
 	}
 	delete(p.Config.Environments, env)
 	if p.Config.DefaultEnv == env {

@@ -141,6 +141,9 @@ type SecretStatus struct {
 	State       State      `json:"state"`
 	Exposed     []Exposure `json:"exposed,omitempty"`
 	Compromised time.Time  `json:"compromised,omitzero"`
+	// From is the environment the secret is inherited from ("" when it is
+	// the environment's own): its state is that one's, and so is the fix.
+	From string `json:"inherited_from,omitempty"`
 }
 
 // Bad reports whether the state should fail `hush status --fail`.

@@ -38,7 +38,7 @@ var inertSettings = map[string]string{
 	// admin secret) are not inert: they are pinned as rotation.sources.
 	"rotation": "rotation periods: warnings and policy checks only; rotation.sources is pinned",
 	// Environments are pinned per environment (recipients, and any other
-	// field below as "environments.NAME").
+	// field below as "environments.NAME.FIELD", inherits among them).
 	"environments": "pinned per environment",
 }
 
@@ -77,6 +77,12 @@ func (c *Config) Settings() (map[string]string, error) {
 			if err := putSetting(out, "environments."+name+"."+k, v); err != nil {
 				return nil, err
 			}
+		}
+		// Whom an environment inherits from decides what a program run
+		// in it is given: pinned under the key an older hush, which kept
+		// it in Extra, pinned it under.
+		if err := putSetting(out, InheritSetting(name), e.Inherits); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -123,6 +123,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, secretCommands(env)...)
 	cmds = append(cmds, runCommand(env), injectCommand(env))
 	cmds = append(cmds, exportCommands(env)...)
+	cmds = append(cmds, exampleCommand(env))
 	cmds = append(cmds, scanCommands(env)...)
 	cmds = append(cmds, completionCommand(env), completeCommand(env), doctorCommand(env), manCommand(env))
 	cmds = append(cmds, memberCommands(env)...)

@@ -23,6 +23,10 @@ var keyCommands = map[string]bool{"get": true, "rm": true, "rotate": true, "leak
 // reject): file names, nothing decrypted.
 var dropCommands = map[string]bool{"accept": true, "reject": true}
 
+// envCommands complete environment names as their arguments (env inherit
+// NAME PARENT).
+var envCommands = map[string]bool{"inherit": true}
+
 func completeCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:            "__complete",
@@ -105,7 +109,7 @@ func completeWords(env *Env, app *cli.App, words []string) []string {
 		}
 	}
 	switch {
-	case prev == "--env" || prev == "-e":
+	case prev == "--env" || prev == "-e" || prev == "--inherits" || prev == "--from":
 		add(completeEnvs(env, dir))
 	case strings.HasPrefix(cur, "-"):
 		for _, f := range flags {
@@ -127,6 +131,8 @@ func completeWords(env *Env, app *cli.App, words []string) []string {
 		add(completeKeys(env, dir, envName))
 	case leaf != nil && dropCommands[leaf.Name]:
 		add(completeDrops(env, dir, envName))
+	case leaf != nil && envCommands[leaf.Name]:
+		add(completeEnvs(env, dir))
 	}
 	sort.Strings(out)
 	return out

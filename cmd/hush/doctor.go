@@ -122,6 +122,10 @@ func doctorChecks(s *ui) []check {
 			}
 			add("settings pinned", len(keys) == 0, map[bool]string{true: "hush.yaml's settings are as you acknowledged them", false: "changed since you acknowledged them: " + strings.Join(keys, ", ")}[len(keys) == 0], "review git log -p .hush/hush.yaml, then hush ack")
 		}
+		if chains, broken := inheritance(p); chains > 0 {
+			add("inheritance", len(broken) == 0, map[bool]string{true: fmt.Sprintf("every chain of inherits can be followed (%d inheriting)", chains), false: strings.Join(broken, "; ")}[len(broken) == 0],
+				"fix inherits: in .hush/hush.yaml (hush env inherit NAME PARENT|--none)")
+		}
 		if top := git.Top(p.Root); top != "" {
 			missing := session.GitDriversMissing(p.Root)
 			add("git drivers", !missing, map[bool]string{true: "not configured in this clone", false: "diff and merge drivers configured"}[missing], "hush git setup")
@@ -211,6 +215,22 @@ func rotationCheck(s *ui, p *store.Project) check {
 		return check{Name: "rotation", OK: true, Info: "nothing overdue, exposed or compromised"}
 	}
 	return check{Name: "rotation", OK: false, Info: strings.Join(overdue, ", "), Fix: "hush rotate KEY --env ENV (hush status for details)"}
+}
+
+// inheritance counts the environments that inherit and lists the chains
+// that cannot be followed (a missing parent, a cycle). A link changed
+// unacknowledged is the settings check's.
+func inheritance(p *store.Project) (chains int, broken []string) {
+	for _, e := range p.Config.EnvNames() {
+		if p.Config.Environments[e].Inherits == "" {
+			continue
+		}
+		chains++
+		if _, err := p.Parents(e); errors.Is(err, store.ErrInheritance) {
+			broken = append(broken, strings.TrimPrefix(err.Error(), store.ErrInheritance.Error()+": "))
+		}
+	}
+	return chains, broken
 }
 
 func pinInfo(changed []string) string {

@@ -48,14 +48,51 @@ EXAMPLE:
 					Name:      "add",
 					Usage:     "add an environment, readable by you (and the members of --from)",
 					ArgsUsage: "NAME",
-					Description: `EXAMPLE:
-   hush env add staging --from dev`,
-					Flags: []cli.Flag{&cli.StringFlag{Name: "from", Usage: "copy the recipients of `ENV`"}},
+					Description: `With --inherits, the new environment sees the parent's values wherever it
+sets none (see hush env inherit).
+
+EXAMPLES:
+   hush env add staging --from dev
+   hush env add staging --from dev --inherits dev`,
+					Flags: []cli.Flag{
+						&cli.StringFlag{Name: "from", Usage: "copy the recipients of `ENV`"},
+						&cli.StringFlag{Name: "inherits", Usage: "inherit the values of `ENV` wherever this one sets none"},
+					},
 					Action: withSession(env, func(c *cli.Context, s *ui) error {
 						if c.NArg() != 1 {
 							return usagef("env add takes one environment name")
 						}
-						return runEnvAdd(s, c.Args().First(), c.String("from"))
+						return runEnvAdd(s, c.Args().First(), c.String("from"), c.String("inherits"))
+					}),
+				},
+				{
+					Name:      "inherit",
+					Usage:     "make an environment inherit the values of another wherever it sets none",
+					ArgsUsage: "NAME PARENT | NAME --none",
+					Description: `Reads of NAME (get, run, export, ls, status) see PARENT's values for the
+keys NAME does not set, in a chain (staging -> dev -> base); your personal
+store of NAME stays on top. A change of NAME (set, rm, rotate, edit) writes
+NAME's store only, never PARENT's. An inherited value keeps PARENT's type,
+rotation and exposure marks, and reading it is audited as a read of PARENT.
+A reader of NAME who cannot read PARENT gets an error naming PARENT (exit 4),
+never NAME's values without PARENT's.
+
+The setting is environments.NAME.inherits in hush.yaml, pinned: the members
+of PARENT can set values NAME's programs receive, so a change of it that
+arrives by git pull is refused until you acknowledge it (hush ack).
+
+EXAMPLES:
+   hush env inherit staging dev
+   hush env inherit staging --none`,
+					Flags: []cli.Flag{&cli.BoolFlag{Name: "none", Usage: "inherit from no environment"}},
+					Action: withSession(env, func(c *cli.Context, s *ui) error {
+						switch {
+						case c.Bool("none") && c.NArg() == 1:
+							return runEnvInherit(s, c.Args().First(), "")
+						case !c.Bool("none") && c.NArg() == 2:
+							return runEnvInherit(s, c.Args().Get(0), c.Args().Get(1))
+						}
+						return hint.With(usagef("env inherit takes NAME and PARENT, or NAME and --none"), "hush env inherit staging dev")
 					}),
 				},
 				{
@@ -108,12 +145,43 @@ func runInit(s *ui, o initOptions) error {
 	return nil
 }
 
-func runEnvAdd(s *ui, name, from string) error {
+func runEnvAdd(s *ui, name, from, inherits string) error {
+	if inherits != "" {
+		if _, err := s.Project(); err != nil {
+			return err
+		}
+		// Refused before the environment is made, not after.
+		if _, err := s.Opened().Config.Env(inherits); err != nil {
+			return err
+		}
+	}
 	ec, err := s.AddEnv(name, from)
 	if err != nil {
 		return err
 	}
 	s.infof("added environment %s (recipients: %s)", name, strings.Join(ec.Labels(), ", "))
+	if inherits == "" {
+		return nil
+	}
+	return runEnvInherit(s, name, inherits)
+}
+
+func runEnvInherit(s *ui, name, parent string) error {
+	rep, err := s.SetInherits(name, parent)
+	if err != nil {
+		return err
+	}
+	if parent == "" {
+		s.infof("%s inherits from no environment now", name)
+		return nil
+	}
+	s.infof("%s inherits from %s now: reads of %s see %s's values wherever %s sets none", name, parent, name, parent, name)
+	if len(rep.Writers) > 0 {
+		s.warnf("%s can set values %s's programs receive (members of %s, not of %s)", strings.Join(rep.Writers, ", "), name, parent, name)
+	}
+	if len(rep.Blind) > 0 {
+		s.warnf("%s cannot read %s: their reads of %s fail until they are members of it (hush member add KEY --env %s --label NAME)", strings.Join(rep.Blind, ", "), parent, name, parent)
+	}
 	return nil
 }
 
@@ -149,11 +217,13 @@ func runEnvLs(s *ui, asJSON bool) error {
 	type row struct {
 		Name       string            `json:"name"`
 		Default    bool              `json:"default"`
+		Inherits   string            `json:"inherits,omitempty"`
 		Recipients []store.Recipient `json:"recipients"`
 	}
 	var rows []row
 	for _, n := range p.Config.EnvNames() {
-		rows = append(rows, row{Name: n, Default: n == p.Config.DefaultEnv, Recipients: p.Config.Environments[n].Recipients})
+		ec := p.Config.Environments[n]
+		rows = append(rows, row{Name: n, Default: n == p.Config.DefaultEnv, Inherits: ec.Inherits, Recipients: ec.Recipients})
 	}
 	if asJSON {
 		return writeJSON(s.env.Stdout, rows)
@@ -165,7 +235,11 @@ func runEnvLs(s *ui, asJSON bool) error {
 		if r.Default {
 			def = "*"
 		}
-		printf(tw, "%s\t%s\t%s\n", r.Name, def, strings.Join(p.Config.Environments[r.Name].Labels(), ", "))
+		name := r.Name
+		if r.Inherits != "" {
+			name += " (inherits " + r.Inherits + ")"
+		}
+		printf(tw, "%s\t%s\t%s\n", name, def, strings.Join(p.Config.Environments[r.Name].Labels(), ", "))
 	}
 	return tw.Flush()
 }

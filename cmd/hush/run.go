@@ -78,6 +78,13 @@ restart. A store that cannot be read after a change (corrupt, half written,
 removed) leaves the child running on its values, with a warning. When the
 child exits by itself, its code is hush's, as without --watch.
 
+Layers, lowest first: hush's own environment; each --env-file in the order
+given, a later file's variable over an earlier one's (docker's and compose's
+rule; put the team's committed file first and your own last, as personal is
+over team); the store (its personal store over its team store over the
+environments it inherits from). --no-override keeps a variable of hush's
+own environment over files and store alike.
+
 EXAMPLES:
    hush run -- npm start
    hush run --env prod --only DATABASE_URL -- ./migrate
@@ -85,9 +92,10 @@ EXAMPLES:
    hush run --file GOOGLE_APPLICATION_CREDENTIALS=GCP_SA_JSON -- terraform plan
    hush run --env-file app.env -- ./server     # app.env: DB_PASSWORD=vault://secret/app#db_password
    hush run --mount DOTENV_PATH -- node -r dotenv/config app.js dotenv_config_path="$DOTENV_PATH"
-   hush run --watch --command 'npm run build && npm start'`,
+   hush run --watch --command 'npm run build && npm start'
+   hush run --env-file .env --env-file .env.local -- npm start   # .env.local over .env`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "no-override", Usage: "keep a variable already in the environment instead of the secret"},
+			&cli.BoolFlag{Name: "no-override", Usage: "keep a variable already in the environment instead of the secret or --env-file's"},
 			&cli.BoolFlag{Name: "pristine", Usage: "start from an empty environment (keeping PATH HOME USER LOGNAME SHELL LANG LC_* TERM TZ)"},
 			&cli.StringSliceFlag{Name: "only", Usage: "inject only these `KEYS` (comma-separated, globs allowed)"},
 			&cli.StringSliceFlag{Name: "except", Usage: "do not inject these `KEYS` (comma-separated, globs allowed)"},
@@ -97,7 +105,7 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "watch", Usage: "restart the child with the new values when the environment's store files or an --env-file change"},
 			&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "`DURATION` a child hush stops (--watch, a lease's end) has between SIGTERM and SIGKILL"},
 			&cli.StringFlag{Name: "command", Usage: "run `STRING` through /bin/sh -c instead of CMD ARGS (the one way hush uses a shell)"},
-			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// and vault:// references"},
+			&cli.StringSliceFlag{Name: "env-file", Usage: "add the variables of `FILE` (dotenv), resolving hush:// and vault:// references; repeated, a later file wins"},
 			&cli.StringSliceFlag{Name: "vault-lease", Usage: "inject a Vault dynamic secret as NAME_FIELD, renewed while the child runs and revoked after (`NAME=PATH[?k=v&...]`)"},
 			&cli.StringFlag{Name: "on-lease-end", Value: session.LeaseEndTerm, Usage: "when a Vault lease or hush's token ends (max TTL, renewal failed): `term` stops the child and exits 8, warn lets it run, restart stops it and starts it again with fresh credentials"},
 		},

@@ -93,9 +93,12 @@ EXAMPLES:
 			ArgsUsage: "KEY",
 			Description: `Prints the raw value to a pipe or file. On a terminal it adds a newline and
 shows control and invisible characters but newline and tab escaped (\x1b, \u202e).
+Your personal value comes first, then the environment's team store, then those
+of the environments it inherits from (hush env inherit), nearest first.
 
-EXAMPLE:
-   psql "$(hush get DATABASE_URL --env staging)"`,
+EXAMPLES:
+   psql "$(hush get DATABASE_URL --env staging)"
+   hush get LOG_LEVEL --env staging      # dev's value when staging inherits from dev and sets none`,
 			Flags: []cli.Flag{personalFlag},
 			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				if c.NArg() != 1 {
@@ -108,8 +111,13 @@ EXAMPLE:
 			Name:      "ls",
 			Usage:     "list secret names, types and sources (never values)",
 			ArgsUsage: " ",
-			Description: `EXAMPLE:
-   hush ls --env prod --json`,
+			Description: `SOURCE says where each value comes from: team (the environment's store),
+ENV (inherited) for a value of an environment it inherits from (hush env
+inherit), personal for your own override, with what each one hides.
+
+EXAMPLES:
+   hush ls --env prod --json
+   hush ls --env staging       # staging's own values, dev's (inherited), your personal ones`,
 			Flags: []cli.Flag{personalFlag, &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
 			Action: withSession(env, func(c *cli.Context, s *ui) error {
 				return runLs(s, c.Bool("json"), c.IsSet("personal"))
@@ -286,14 +294,18 @@ func runLs(s *ui, asJSON, personalOnly bool) error {
 		Rotated     time.Time `json:"rotated,omitzero"`
 		RotateEvery string    `json:"rotate_every,omitempty"`
 		Source      string    `json:"source"`
+		Env         string    `json:"env,omitempty"`
+		Inherited   bool      `json:"inherited,omitempty"`
 		Shadows     bool      `json:"shadows_team,omitempty"`
+		Overrides   string    `json:"overrides,omitempty"`
 		Exposed     bool      `json:"exposed,omitempty"`
 		Note        string    `json:"note,omitempty"`
 	}
 	rows := make([]row, 0, len(entries))
 	for _, e := range entries {
 		rows = append(rows, row{Name: e.Name, Type: e.Secret.Type, Updated: e.Secret.Updated, Rotated: e.Secret.Rotated,
-			RotateEvery: e.Secret.RotateEvery, Source: e.Source.String(), Shadows: e.Shadows, Exposed: len(e.Secret.Exposed) > 0, Note: e.Secret.Note})
+			RotateEvery: e.Secret.RotateEvery, Source: e.Source.String(), Env: e.Env, Inherited: e.Inherited(envName),
+			Shadows: e.Shadows, Overrides: e.Overrides, Exposed: len(e.Secret.Exposed) > 0, Note: e.Secret.Note})
 	}
 	if asJSON {
 		return writeJSON(s.env.Stdout, rows)
@@ -301,9 +313,16 @@ func runLs(s *ui, asJSON, personalOnly bool) error {
 	tw := tabwriter.NewWriter(s.env.Stdout, 0, 4, 2, ' ', 0)
 	printf(tw, "KEY\tTYPE\tUPDATED\tSOURCE\n")
 	for _, r := range rows {
+		// Where the value comes from: the environment's team store, one it
+		// inherits from, or the personal store; and what it hides.
 		src := r.Source
-		if r.Shadows {
+		switch {
+		case r.Inherited:
+			src = r.Env + " (inherited)"
+		case r.Overrides == envName && r.Shadows:
 			src += " (overrides team)"
+		case r.Overrides != "":
+			src += " (overrides " + r.Overrides + ")"
 		}
 		typ := r.Type
 		if typ == "" {

@@ -209,6 +209,10 @@ func printStatus(s *ui, out []envStatus) {
 			case store.StateCompromised:
 				detail = "compromised since " + ss.Compromised.Format("2006-01-02") + "; rotate it now"
 			}
+			if ss.From != "" {
+				// Its state is the parent's, and so is the fix.
+				detail += fmt.Sprintf(" (inherited from %s: hush rotate %s --env %s)", ss.From, ss.Name, ss.From)
+			}
 			printf(tw, "    %s\t%s\t%s\n", ss.Name, ss.State, detail)
 		}
 		tw.Flush()

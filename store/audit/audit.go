@@ -113,6 +113,9 @@ const (
 	InboxContribute = "inbox.contribute"
 	InboxList       = "inbox.list"
 	InboxReject     = "inbox.reject"
+	// EnvInherit is an environment made to inherit from another, or from
+	// none (hush env inherit).
+	EnvInherit = "env.inherit"
 )
 
 // genesis is the "previous hash" of the first line.
