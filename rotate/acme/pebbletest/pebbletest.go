@@ -252,7 +252,7 @@ func (p *Pebble) Roots() *x509.CertPool {
 type Status struct {
 	Status    string // "Valid" or "Revoked"
 	Reason    int
-	RevokedAt time.Time
+	RevokedAt string // as pebble prints it (Go's time.Time.String)
 }
 
 // CertStatus asks pebble about the certificate with this serial number.
