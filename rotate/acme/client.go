@@ -19,6 +19,7 @@ import (
 
 	xacme "golang.org/x/crypto/acme"
 
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/rotate"
 	"github.com/hush-secrets/hush/store"
 )
@@ -56,9 +57,6 @@ func (p *Provider) client(ctx context.Context, req *rotate.Request, also map[str
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: p.dirRoots, MinVersion: tls.VersionTLS12}
-	// No proxy from the environment: the directory is a pinned setting,
-	// and where its requests go must not change with HTTPS_PROXY.
-	tr.Proxy = nil
 	c := &xacme.Client{Key: key, DirectoryURL: p.cfg.Directory, UserAgent: "hush", HTTPClient: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	dir, err := c.Discover(ctx)
 	if err != nil {
@@ -202,7 +200,8 @@ type responder struct {
 func listen(addr string) (*responder, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("acme: serve HTTP-01 on %s: %w", addr, err)
+		return nil, hint.With(fmt.Errorf("acme: serve HTTP-01 on %s: %w", addr, err),
+			"the CA fetches http://NAME/.well-known/acme-challenge/ on port 80: set http_listen to an address hush may bind while it runs, and forward that path to it")
 	}
 	r := &responder{body: map[string]string{}, done: make(chan struct{})}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
