@@ -30,6 +30,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -93,9 +94,6 @@ type config struct {
 type Provider struct {
 	cfg  config
 	name string // the rotation.sources entry, for messages
-	// roots anchor the issued chain, dirRoots the CA's HTTPS endpoint;
-	// nil is the system's.
-	roots, dirRoots *x509.CertPool
 }
 
 var _ rotate.Provider = (*Provider)(nil)
@@ -189,14 +187,12 @@ func New(s rotate.Settings) (rotate.Provider, error) {
 	if (c.EABKeyID == "") != (c.EABHMACKey == "") {
 		return nil, bad("external account binding needs both eab_kid and eab_hmac_key (the name of the secret holding the HMAC key)")
 	}
-	p := &Provider{cfg: c, name: s.Name}
-	if p.roots, err = readRoots(c.Roots); err != nil {
-		return nil, bad("roots: %v", err)
+	for _, f := range []struct{ field, path string }{{"roots", c.Roots}, {"directory_roots", c.DirectoryRoots}} {
+		if strings.ContainsRune(f.path, 0) {
+			return nil, bad("%s: not a path", f.field)
+		}
 	}
-	if p.dirRoots, err = readRoots(c.DirectoryRoots); err != nil {
-		return nil, bad("directory_roots: %v", err)
-	}
-	return p, nil
+	return &Provider{cfg: c, name: s.Name}, nil
 }
 
 // defaultKeyName is where a certificate's private key goes when the
@@ -211,29 +207,51 @@ func defaultKeyName(key string) string {
 	return key + "_KEY"
 }
 
-// readRoots reads a PEM file of CA certificates; nil (the system's) when
-// path is "". The path must be absolute: hush's working directory is not
-// the project's.
-func readRoots(path string) (*x509.CertPool, error) {
+// readRoots reads the PEM file of CA certificates a setting names,
+// relative to the project's root dir; nil (the system's) when path is "".
+// The file is only trusted, never sent anywhere, and may live outside the
+// project (/etc/ssl/…): the setting is pinned like the rest of the source.
+// A file that holds anything but certificates is refused, and the message
+// never shows its content.
+func (p *Provider) readRoots(field, path, dir string) (*x509.CertPool, error) {
 	if path == "" {
 		return nil, nil
 	}
 	if !filepath.IsAbs(path) {
-		return nil, fmt.Errorf("%q: want an absolute path", path)
+		if dir == "" {
+			return nil, fmt.Errorf("rotation.sources.%s.%s: %q is relative and the project's root is unknown", p.name, field, path)
+		}
+		path = filepath.Join(dir, path)
 	}
-	b, err := os.ReadFile(path)
+	b, err := readLimited(path, 1<<20)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rotation.sources.%s.%s: %w", p.name, field, err)
 	}
 	certs, err := parseCerts(b)
 	if err != nil || len(certs) == 0 {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+		return nil, fmt.Errorf("rotation.sources.%s.%s: %s holds no PEM certificate", p.name, field, path)
 	}
 	pool := x509.NewCertPool()
 	for _, c := range certs {
 		pool.AddCert(c)
 	}
 	return pool, nil
+}
+
+func readLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
+	}
+	return b, nil
 }
 
 // Plan is the dry run's line.
@@ -267,7 +285,7 @@ func (p *Provider) Create(ctx context.Context, req *rotate.Request) (*rotate.Res
 	// The same checks as Verify, before anything is stored: a CA that
 	// handed back a chain for other names or another key is an error
 	// here, and the old certificate stays.
-	if err := p.check(chain, key.Public(), now); err != nil {
+	if err := p.check(chain, key.Public(), now, req.Dir); err != nil {
 		return nil, err
 	}
 	also[p.cfg.Key] = store.Value(keyPEM)
@@ -305,17 +323,21 @@ func (p *Provider) Verify(ctx context.Context, req *rotate.Request, res *rotate.
 	if err != nil {
 		return fmt.Errorf("acme: %s: %w", p.cfg.Key, err)
 	}
-	return p.check(chain, key.Public(), req.Now())
+	return p.check(chain, key.Public(), req.Now(), req.Dir)
 }
 
 // check is Verify's test of a chain and the public key it must carry.
-func (p *Provider) check(chain []*x509.Certificate, pub crypto.PublicKey, now time.Time) error {
+func (p *Provider) check(chain []*x509.Certificate, pub crypto.PublicKey, now time.Time, dir string) error {
+	roots, err := p.readRoots("roots", p.cfg.Roots, dir)
+	if err != nil {
+		return err
+	}
 	leaf := chain[0]
 	inter := x509.NewCertPool()
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	opts := x509.VerifyOptions{Roots: p.roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	for _, d := range p.cfg.Domains {
 		opts.DNSName = d
 		if _, err := leaf.Verify(opts); err != nil {

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +238,20 @@ func TestVerifyRefuses(t *testing.T) {
 	if err := prov2.Verify(ctx, req, res); err == nil || !strings.Contains(err.Error(), "unknown authority") {
 		t.Errorf("verify against another root: %v", err)
 	}
+	// A relative roots path is the project's: found under req.Dir, refused
+	// without one.
+	proj := t.TempDir()
+	copyFile(t, p.RootFile, filepath.Join(proj, "pebble-root.pem"))
+	s4 := settings(t, "TLS_CERT", pebbleSettings(p, map[string]any{"roots": "pebble-root.pem"}))
+	prov4, _ := New(s4)
+	if err := prov4.Verify(ctx, req, res); err == nil || !strings.Contains(err.Error(), "relative") {
+		t.Errorf("verify with a relative roots path and no project: %v", err)
+	}
+	inProject := *req
+	inProject.Dir = proj
+	if err := prov4.Verify(ctx, &inProject, res); err != nil {
+		t.Errorf("verify with roots relative to the project: %v", err)
+	}
 	// Another name.
 	s3 := settings(t, "TLS_CERT", pebbleSettings(p, map[string]any{"domains": []any{"app.hush.test", "api.hush.test"}}))
 	prov3, _ := New(s3)
@@ -305,7 +321,6 @@ func TestNewRefuses(t *testing.T) {
 		{map[string]any{"key": "bad-name"}, "key:"},
 		{map[string]any{"account_key": "TLS_KEY"}, "both name TLS_KEY"},
 		{map[string]any{"eab_kid": "kid-1"}, "eab_hmac_key"},
-		{map[string]any{"roots": "relative.pem"}, "absolute path"},
 		{map[string]any{"http_listen": "80"}, "http_listen"},
 		{map[string]any{"revoke": true}, "field revoke not found"},
 	}
@@ -382,6 +397,17 @@ func serveAndDial(t *testing.T, p *pebbletest.Pebble, chain, key store.Value, na
 	defer c.Close()
 	if got := c.ConnectionState().PeerCertificates[0].SerialNumber; got.Cmp(leafOf(t, chain).SerialNumber) != 0 {
 		t.Fatalf("served serial %x", got)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

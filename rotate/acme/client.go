@@ -55,12 +55,16 @@ func (p *Provider) client(ctx context.Context, req *rotate.Request, also map[str
 	default:
 		return nil, fmt.Errorf("acme: read the account key %s: %w", p.cfg.AccountKey, err)
 	}
+	dirRoots, err := p.readRoots("directory_roots", p.cfg.DirectoryRoots, req.Dir)
+	if err != nil {
+		return nil, err
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: p.dirRoots, MinVersion: tls.VersionTLS12}
+	tr.TLSClientConfig = &tls.Config{RootCAs: dirRoots, MinVersion: tls.VersionTLS12}
 	c := &xacme.Client{Key: key, DirectoryURL: p.cfg.Directory, UserAgent: "hush", HTTPClient: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	dir, err := c.Discover(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("acme: the directory %s: %w", p.cfg.Directory, err)
+		return nil, fmt.Errorf("%w: acme: the directory %s: %w", rotate.ErrUnavailable, p.cfg.Directory, err)
 	}
 	acct := &xacme.Account{Contact: p.cfg.Contact}
 	if p.cfg.EABKeyID != "" {
