@@ -92,6 +92,7 @@ func TestACMEScripts(t *testing.T) {
 		}
 		t.Skip("no pebble (run make pebble)")
 	}
+	occupied := map[string]net.Listener{}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script/acme",
 		RequireExplicitExec: true,
@@ -132,6 +133,28 @@ func TestACMEScripts(t *testing.T) {
 					return
 				}
 				ts.Stdout().Write([]byte(st.Status + "\n"))
+			},
+			// occupy ADDR holds a TCP listener on ADDR (that accepts and
+			// never answers) until release ADDR or the script's end.
+			"occupy": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: occupy ADDR")
+				}
+				l, err := net.Listen("tcp", args[0])
+				ts.Check(err)
+				ts.Defer(func() { l.Close() })
+				occupied[ts.Getenv("WORK")+args[0]] = l
+			},
+			"release": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: release ADDR")
+				}
+				l, ok := occupied[ts.Getenv("WORK")+args[0]]
+				if !ok {
+					ts.Fatalf("%s is not occupied", args[0])
+				}
+				ts.Check(l.Close())
+				delete(occupied, ts.Getenv("WORK")+args[0])
 			},
 			// serial FILE prints the serial (hex) of the leaf in FILE.
 			"serial": func(ts *testscript.TestScript, neg bool, args []string) {

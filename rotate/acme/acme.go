@@ -263,6 +263,13 @@ func (p *Provider) Plan(req *rotate.Request) string {
 // Create issues a new certificate with a new key. A rerun after a crash
 // issues another; the one it returns is the one stored.
 func (p *Provider) Create(ctx context.Context, req *rotate.Request) (*rotate.Result, error) {
+	// The HTTP-01 port first: a port hush may not bind fails the rotation
+	// before it registers an account or opens an order at the CA.
+	rs, err := listen(p.cfg.HTTPListen)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.close()
 	also := map[string]store.Value{}
 	cl, err := p.client(ctx, req, also)
 	if err != nil {
@@ -272,7 +279,7 @@ func (p *Provider) Create(ctx context.Context, req *rotate.Request) (*rotate.Res
 	if err != nil {
 		return nil, err
 	}
-	chain, err := cl.issue(ctx, p.cfg, key, req.Logf)
+	chain, err := cl.issue(ctx, p.cfg, key, rs, req.Logf)
 	if err != nil {
 		return nil, err
 	}

@@ -89,9 +89,9 @@ func (p *Provider) client(ctx context.Context, req *rotate.Request, also map[str
 }
 
 // issue orders a certificate for cfg.Domains with key, answers the
-// authorizations still pending with HTTP-01 on cfg.HTTPListen, finalizes,
+// authorizations still pending with HTTP-01 from rs, finalizes,
 // and returns the chain, leaf first.
-func (cl *client) issue(ctx context.Context, cfg config, key crypto.Signer, logf func(string, ...any)) ([]*x509.Certificate, error) {
+func (cl *client) issue(ctx context.Context, cfg config, key crypto.Signer, rs *responder, logf func(string, ...any)) ([]*x509.Certificate, error) {
 	var opts []xacme.OrderOption
 	if cfg.Profile != "" {
 		opts = append(opts, xacme.WithOrderIssuanceProfile(xacme.ProfileName(cfg.Profile)))
@@ -100,12 +100,7 @@ func (cl *client) issue(ctx context.Context, cfg config, key crypto.Signer, logf
 	if err != nil {
 		return nil, fmt.Errorf("acme: order a certificate for %s: %w", strings.Join(cfg.Domains, ", "), err)
 	}
-	var rs *responder
-	defer func() {
-		if rs != nil {
-			rs.close()
-		}
-	}()
+	announced := false
 	for _, zurl := range order.AuthzURLs {
 		z, err := cl.c.GetAuthorization(ctx, zurl)
 		if err != nil {
@@ -131,11 +126,9 @@ func (cl *client) issue(ctx context.Context, cfg config, key crypto.Signer, logf
 		if !validToken(chal.Token) {
 			return nil, fmt.Errorf("acme: the CA sent a malformed challenge token for %s", z.Identifier.Value)
 		}
-		if rs == nil {
-			if rs, err = listen(cfg.HTTPListen); err != nil {
-				return nil, err
-			}
+		if !announced {
 			logf("answering HTTP-01 on %s", cfg.HTTPListen)
+			announced = true
 		}
 		body, err := cl.c.HTTP01ChallengeResponse(chal.Token)
 		if err != nil {
@@ -204,7 +197,7 @@ type responder struct {
 func listen(addr string) (*responder, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, hint.With(fmt.Errorf("acme: serve HTTP-01 on %s: %w", addr, err),
+		return nil, hint.With(fmt.Errorf("acme: serve HTTP-01 on %s (http_listen): %w", addr, err),
 			"the CA fetches http://NAME/.well-known/acme-challenge/ on port 80: set http_listen to an address hush may bind while it runs, and forward that path to it")
 	}
 	r := &responder{body: map[string]string{}, done: make(chan struct{})}
