@@ -2,10 +2,16 @@ package acme
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,9 +173,10 @@ func TestIssueRenewRevoke(t *testing.T) {
 }
 
 // TestRetireKeepsOldByDefault: without revoke_old the old certificate is
-// left to expire.
+// left to expire. pebble reuses the valid authorization here, so the
+// renewal answers no challenge.
 func TestRetireKeepsOldByDefault(t *testing.T) {
-	p := pebbletest.Start(t, pebbletest.Options{})
+	p := pebbletest.Start(t, pebbletest.Options{Env: []string{"PEBBLE_AUTHZREUSE=100"}})
 	s := settings(t, "prod/WEB_CERT", pebbleSettings(p, nil))
 	prov, err := New(s)
 	if err != nil {
@@ -191,10 +198,17 @@ func TestRetireKeepsOldByDefault(t *testing.T) {
 	}
 	e.store("WEB_CERT", res)
 	old := leafOf(t, res.Value)
+	if !strings.Contains(strings.Join(logs, "\n"), "answering HTTP-01") {
+		t.Fatalf("the first issue answered no challenge: %q", logs)
+	}
+	logs = nil
 	req := request("WEB_CERT", s, e, res.Value, time.Now, &logs)
 	res2, err := prov.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(logs, "\n"), "answering HTTP-01") {
+		t.Errorf("the renewal answered a challenge for a reused valid authorization: %q", logs)
 	}
 	if err := prov.Retire(ctx, req, res2); err != nil {
 		t.Fatal(err)
@@ -202,6 +216,103 @@ func TestRetireKeepsOldByDefault(t *testing.T) {
 	if st, err := p.CertStatus(old.SerialNumber); err != nil || st.Status != "Valid" {
 		t.Fatalf("old certificate after retire without revoke_old: %+v %v", st, err)
 	}
+}
+
+// TestKeyTypes: each key_type gives a certificate for a key of that
+// algorithm and size, stored as PKCS #8.
+func TestKeyTypes(t *testing.T) {
+	p := pebbletest.Start(t, pebbletest.Options{Env: []string{"PEBBLE_AUTHZREUSE=100"}})
+	want := map[string]string{"ecdsa-p256": "ECDSA P-256", "ecdsa-p384": "ECDSA P-384", "rsa-2048": "RSA 2048"}
+	for typ, desc := range want {
+		s := settings(t, "TLS_CERT", pebbleSettings(p, map[string]any{"key_type": typ}))
+		prov, err := New(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := env{}
+		var logs []string
+		req := request("TLS_CERT", s, e, "", time.Now, &logs)
+		res, err := prov.Create(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if !strings.HasPrefix(res.Also["TLS_KEY"].Reveal(), "-----BEGIN PRIVATE KEY-----\n") {
+			t.Errorf("%s: the key is not PKCS #8 PEM", typ)
+		}
+		if got := describe(leafOf(t, res.Value)); got != desc {
+			t.Errorf("%s: certificate key %s, want %s", typ, got, desc)
+		}
+		if err := prov.Verify(context.Background(), req, res); err != nil {
+			t.Errorf("%s: verify: %v", typ, err)
+		}
+	}
+}
+
+func describe(c *x509.Certificate) string {
+	switch k := c.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	}
+	return fmt.Sprintf("%T", c.PublicKey)
+}
+
+// TestRetireNothingToRevoke: with revoke_old, an old value that is no
+// certificate, or one that has expired, is nothing to do, and the CA is
+// not asked (there is none here).
+func TestRetireNothingToRevoke(t *testing.T) {
+	s := settings(t, "TLS_CERT", map[string]any{"directory": "https://127.0.0.1:1/dir", "domains": []any{"a.example"}, "revoke_old": true})
+	prov, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := selfSigned(t, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	for name, old := range map[string]store.Value{"empty": "", "not a certificate": "hunter2", "expired": expired} {
+		var logs []string
+		req := request("TLS_CERT", s, env{}, old, time.Now, &logs)
+		if err := prov.Retire(context.Background(), req, &rotate.Result{Value: "x"}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if strings.Contains(strings.Join(logs, " "), "hunter2") {
+			t.Errorf("%s: the old value is in the log: %q", name, logs)
+		}
+	}
+	// A live old certificate is revoked: here the CA is unreachable, an
+	// error that keeps the journal (exit 8).
+	live := selfSigned(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	var logs []string
+	err = prov.Retire(context.Background(), request("TLS_CERT", s, env{"ACME_ACCOUNT_KEY": accountKey(t)}, live, time.Now, &logs), &rotate.Result{Value: "x"})
+	if !errors.Is(err, rotate.ErrUnavailable) {
+		t.Fatalf("retire against no CA: %v", err)
+	}
+}
+
+func selfSigned(t *testing.T, nb, na time.Time) store.Value {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), NotBefore: nb, NotAfter: na, DNSNames: []string{"a.example"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.Value(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func accountKey(t *testing.T) store.Value {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := encodeKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.Value(s)
 }
 
 // TestVerifyRefuses: a chain that does not verify against the configured
