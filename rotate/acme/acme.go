@@ -96,8 +96,11 @@ type Provider struct {
 	name string // the rotation.sources entry, for messages
 }
 
-var _ rotate.Provider = (*Provider)(nil)
-var _ rotate.Planner = (*Provider)(nil)
+var (
+	_ rotate.Provider  = (*Provider)(nil)
+	_ rotate.Planner   = (*Provider)(nil)
+	_ rotate.Preflight = (*Provider)(nil)
+)
 
 var keyTypes = map[string]bool{"ecdsa-p256": true, "ecdsa-p384": true, "rsa-2048": true, "rsa-3072": true, "rsa-4096": true}
 
@@ -252,6 +255,16 @@ func readLimited(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
 	}
 	return b, nil
+}
+
+// Preflight reads the roots files the settings name, so a missing or
+// malformed one refuses the rotation before its journal is written.
+func (p *Provider) Preflight(req *rotate.Request) error {
+	if _, err := p.readRoots("roots", p.cfg.Roots, req.Dir); err != nil {
+		return err
+	}
+	_, err := p.readRoots("directory_roots", p.cfg.DirectoryRoots, req.Dir)
+	return err
 }
 
 // Plan is the dry run's line.
