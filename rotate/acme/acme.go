@@ -314,6 +314,7 @@ func (p *Provider) Create(ctx context.Context, req *rotate.Request) (*rotate.Res
 		Also:        also,
 		OldValid:    true,
 		RotateEvery: RotateEvery(leaf, now),
+		Types:       map[string]string{req.Key: "tls", p.cfg.Key: "tls"},
 		State: map[string]string{
 			"serial":     leaf.SerialNumber.Text(16),
 			"not_before": leaf.NotBefore.UTC().Format(time.RFC3339),

@@ -106,6 +106,9 @@ func TestIssueRenewRevoke(t *testing.T) {
 	if _, ok := res.Also["ACME_ACCOUNT_KEY"]; !ok {
 		t.Fatalf("the first issue minted no account key: %v", keys(res.Also))
 	}
+	if res.Types["TLS_CERT"] != "tls" || res.Types["TLS_KEY"] != "tls" || res.Types["ACME_ACCOUNT_KEY"] != "" {
+		t.Errorf("types %v, want tls for the chain and its key only", res.Types)
+	}
 	if !strings.Contains(strings.Join(logs, "\n"), "registering a new account") {
 		t.Errorf("logs: %q", logs)
 	}
