@@ -72,6 +72,10 @@ type config struct {
 	// validates (default :80); a proxy in front may forward
 	// /.well-known/acme-challenge/ to it.
 	HTTPListen string `yaml:"http_listen"`
+	// Webroot, instead, is the document root of the web server already
+	// serving the names: hush writes the responses under
+	// .well-known/acme-challenge/ there and removes them afterwards.
+	Webroot string `yaml:"webroot"`
 	// Profile is the CA's issuance profile, when it offers several.
 	Profile string `yaml:"profile"`
 	// EABKeyID and EABHMACKey bind a new account to an account at the
@@ -154,11 +158,20 @@ func New(s rotate.Settings) (rotate.Provider, error) {
 	default:
 		return nil, bad("challenge %q: hush answers http-01 (serving the response on http_listen)", c.Challenge)
 	}
-	if c.HTTPListen == "" {
+	switch {
+	case c.Webroot != "" && c.HTTPListen != "":
+		return nil, bad("http_listen and webroot both set: hush answers HTTP-01 one way (its own listener, or files in the web server's root)")
+	case c.Webroot != "":
+		if strings.ContainsRune(c.Webroot, 0) {
+			return nil, bad("webroot: not a path")
+		}
+	case c.HTTPListen == "":
 		c.HTTPListen = ":80"
 	}
-	if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
-		return nil, bad("http_listen %q: want HOST:PORT or :PORT", c.HTTPListen)
+	if c.HTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+			return nil, bad("http_listen %q: want HOST:PORT or :PORT", c.HTTPListen)
+		}
 	}
 	if c.KeyType == "" {
 		c.KeyType = "ecdsa-p256"
@@ -257,28 +270,58 @@ func readLimited(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// Preflight reads the roots files the settings name, so a missing or
-// malformed one refuses the rotation before its journal is written.
+// Preflight reads the roots files the settings name and checks the
+// webroot is a directory, so a missing or malformed one refuses the
+// rotation before its journal is written.
 func (p *Provider) Preflight(req *rotate.Request) error {
 	if _, err := p.readRoots("roots", p.cfg.Roots, req.Dir); err != nil {
 		return err
 	}
-	_, err := p.readRoots("directory_roots", p.cfg.DirectoryRoots, req.Dir)
-	return err
+	if _, err := p.readRoots("directory_roots", p.cfg.DirectoryRoots, req.Dir); err != nil {
+		return err
+	}
+	if p.cfg.Webroot != "" {
+		w, err := p.answerer(req.Dir)
+		if err != nil {
+			return err
+		}
+		w.close()
+	}
+	return nil
 }
 
 // Plan is the dry run's line.
 func (p *Provider) Plan(req *rotate.Request) string {
-	return fmt.Sprintf("order a certificate for %s from %s (http-01 on %s), new key in %s", strings.Join(p.cfg.Domains, ", "),
-		p.cfg.Directory, p.cfg.HTTPListen, p.cfg.Key)
+	where := "on " + p.cfg.HTTPListen
+	if p.cfg.Webroot != "" {
+		where = "in " + p.cfg.Webroot
+	}
+	return fmt.Sprintf("order a certificate for %s from %s (http-01 %s), new key in %s", strings.Join(p.cfg.Domains, ", "),
+		p.cfg.Directory, where, p.cfg.Key)
+}
+
+// answerer opens where HTTP-01 responses go: the webroot (relative to
+// the project's root dir), or hush's own listener.
+func (p *Provider) answerer(dir string) (answerer, error) {
+	if p.cfg.Webroot == "" {
+		return listen(p.cfg.HTTPListen)
+	}
+	root := p.cfg.Webroot
+	if !filepath.IsAbs(root) {
+		if dir == "" {
+			return nil, fmt.Errorf("rotation.sources.%s.webroot: %q is relative and the project's root is unknown", p.name, root)
+		}
+		root = filepath.Join(dir, root)
+	}
+	return openWebroot(root)
 }
 
 // Create issues a new certificate with a new key. A rerun after a crash
 // issues another; the one it returns is the one stored.
 func (p *Provider) Create(ctx context.Context, req *rotate.Request) (*rotate.Result, error) {
-	// The HTTP-01 port first: a port hush may not bind fails the rotation
-	// before it registers an account or opens an order at the CA.
-	rs, err := listen(p.cfg.HTTPListen)
+	// The HTTP-01 port (or webroot) first: one hush cannot use fails the
+	// rotation before it registers an account or opens an order at the CA.
+	rs, err := p.answerer(req.Dir)
 	if err != nil {
 		return nil, err
 	}

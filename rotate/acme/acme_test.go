@@ -12,9 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -316,6 +319,90 @@ func accountKey(t *testing.T) store.Value {
 		t.Fatal(err)
 	}
 	return store.Value(s)
+}
+
+// TestWebroot answers HTTP-01 through files in a web server's document
+// root (a real file server on pebble's HTTP-01 port), removes them
+// afterwards, and refuses to write through a link.
+func TestWebroot(t *testing.T) {
+	p := pebbletest.Start(t, pebbletest.Options{})
+	www := t.TempDir()
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p.HTTPPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served []string
+	var mu gosync.Mutex
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		served = append(served, r.URL.Path)
+		mu.Unlock()
+		http.FileServer(http.Dir(www)).ServeHTTP(w, r)
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+
+	raw := pebbleSettings(p, map[string]any{"webroot": www})
+	delete(raw, "http_listen")
+	s := settings(t, "TLS_CERT", raw)
+	prov, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []string
+	req := request("TLS_CERT", s, env{}, "", time.Now, &logs)
+	if err := prov.(rotate.Preflight).Preflight(req); err != nil {
+		t.Fatal(err)
+	}
+	res, err := prov.Create(context.Background(), req)
+	if err != nil {
+		t.Fatalf("create through the webroot: %v\n%s", err, p.Log())
+	}
+	if err := prov.Verify(context.Background(), req, res); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	n := len(served)
+	mu.Unlock()
+	if n == 0 {
+		t.Fatal("the CA fetched nothing from the web server")
+	}
+	left, _ := os.ReadDir(filepath.Join(www, ".well-known", "acme-challenge"))
+	if len(left) != 0 {
+		t.Fatalf("challenge files left behind: %v", left)
+	}
+
+	// .well-known a link elsewhere: refused, nothing written there.
+	www2, elsewhere := t.TempDir(), t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(www2, ".well-known")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := openWebroot(www2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.set("/.well-known/acme-challenge/"+strings.Repeat("a", 43), "x"); err == nil || !strings.Contains(err.Error(), "refusing to write through it") {
+		t.Fatalf("write through a link: %v", err)
+	}
+	if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+		t.Fatalf("wrote through the link: %v", ents)
+	}
+	if err := w.set("/.well-known/acme-challenge/../../x", "x"); err == nil {
+		t.Fatal("a token with a path in it was written")
+	}
+	// Both ways at once is a settings error.
+	raw["http_listen"] = "127.0.0.1:1"
+	if _, err := New(settings(t, "TLS_CERT", raw)); err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Fatalf("http_listen and webroot: %v", err)
+	}
+	// A webroot that is not there refuses in preflight.
+	raw2 := pebbleSettings(p, map[string]any{"webroot": filepath.Join(www, "missing")})
+	delete(raw2, "http_listen")
+	s2 := settings(t, "TLS_CERT", raw2)
+	prov2, _ := New(s2)
+	if err := prov2.(rotate.Preflight).Preflight(request("TLS_CERT", s2, env{}, "", time.Now, &logs)); err == nil {
+		t.Fatal("preflight accepted a missing webroot")
+	}
 }
 
 // TestVerifyRefuses: a chain that does not verify against the configured

@@ -89,9 +89,9 @@ func (p *Provider) client(ctx context.Context, req *rotate.Request, also map[str
 }
 
 // issue orders a certificate for cfg.Domains with key, answers the
-// authorizations still pending with HTTP-01 from rs, finalizes,
+// authorizations still pending with HTTP-01 through rs, finalizes,
 // and returns the chain, leaf first.
-func (cl *client) issue(ctx context.Context, cfg config, key crypto.Signer, rs *responder, logf func(string, ...any)) ([]*x509.Certificate, error) {
+func (cl *client) issue(ctx context.Context, cfg config, key crypto.Signer, rs answerer, logf func(string, ...any)) ([]*x509.Certificate, error) {
 	var opts []xacme.OrderOption
 	if cfg.Profile != "" {
 		opts = append(opts, xacme.WithOrderIssuanceProfile(xacme.ProfileName(cfg.Profile)))
@@ -127,14 +127,16 @@ func (cl *client) issue(ctx context.Context, cfg config, key crypto.Signer, rs *
 			return nil, fmt.Errorf("acme: the CA sent a malformed challenge token for %s", z.Identifier.Value)
 		}
 		if !announced {
-			logf("answering HTTP-01 on %s", cfg.HTTPListen)
+			logf("answering HTTP-01 %s", rs.where())
 			announced = true
 		}
 		body, err := cl.c.HTTP01ChallengeResponse(chal.Token)
 		if err != nil {
 			return nil, err
 		}
-		rs.set(cl.c.HTTP01ChallengePath(chal.Token), body)
+		if err := rs.set(cl.c.HTTP01ChallengePath(chal.Token), body); err != nil {
+			return nil, err
+		}
 		if _, err := cl.c.Accept(ctx, chal); err != nil {
 			return nil, fmt.Errorf("acme: accept the %s challenge for %s: %w", cfg.Challenge, z.Identifier.Value, err)
 		}
@@ -201,16 +203,19 @@ func listen(addr string) (*responder, error) {
 			"the CA fetches http://NAME/.well-known/acme-challenge/ on port 80: set http_listen to an address hush may bind while it runs, and forward that path to it")
 	}
 	r := &responder{body: map[string]string{}, done: make(chan struct{})}
-	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	r.srv = &http.Server{Addr: addr, Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = r.srv.Serve(l); close(r.done) }()
 	return r, nil
 }
 
-func (r *responder) set(path, body string) {
+func (r *responder) set(path, body string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.body[path] = body
+	return nil
 }
+
+func (r *responder) where() string { return "on " + r.srv.Addr }
 
 func (r *responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
