@@ -368,20 +368,25 @@ func (p *Provider) Create(ctx context.Context, req *rotate.Request) (*rotate.Res
 	}, nil
 }
 
-// Verify checks the stored chain: it verifies against the CA's root at
-// now, is for every configured name, and matches the stored private key.
-// It changes nothing.
+// Verify checks what the store now holds, read back from it: the chain
+// is the one this rotation issued, verifies against the CA's root at now
+// for every configured name, and carries the stored private key. It
+// changes nothing.
 func (p *Provider) Verify(ctx context.Context, req *rotate.Request, res *rotate.Result) error {
-	chain, err := parseCerts([]byte(res.Value.Reveal()))
+	cv, err := req.Secret(req.Key)
+	if err != nil {
+		return fmt.Errorf("acme: read back %s: %w", req.Key, err)
+	}
+	if cv != res.Value {
+		return fmt.Errorf("acme: the store's %s is not the certificate this rotation issued", req.Key)
+	}
+	chain, err := parseCerts([]byte(cv.Reveal()))
 	if err != nil || len(chain) == 0 {
 		return fmt.Errorf("acme: the new %s holds no certificate", req.Key)
 	}
-	kv, ok := res.Also[p.cfg.Key]
-	if !ok {
-		// A rerun of verify reads the key back from the store.
-		if kv, err = req.Secret(p.cfg.Key); err != nil {
-			return fmt.Errorf("acme: read the certificate's key %s: %w", p.cfg.Key, err)
-		}
+	kv, err := req.Secret(p.cfg.Key)
+	if err != nil {
+		return fmt.Errorf("acme: read back the certificate's key %s: %w", p.cfg.Key, err)
 	}
 	key, err := parseKey([]byte(kv.Reveal()))
 	if err != nil {

@@ -248,6 +248,7 @@ func TestKeyTypes(t *testing.T) {
 		if got := describe(leafOf(t, res.Value)); got != desc {
 			t.Errorf("%s: certificate key %s, want %s", typ, got, desc)
 		}
+		e.store("TLS_CERT", res)
 		if err := prov.Verify(context.Background(), req, res); err != nil {
 			t.Errorf("%s: verify: %v", typ, err)
 		}
@@ -350,7 +351,8 @@ func TestWebroot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs []string
-	req := request("TLS_CERT", s, env{}, "", time.Now, &logs)
+	e := env{}
+	req := request("TLS_CERT", s, e, "", time.Now, &logs)
 	if err := prov.(rotate.Preflight).Preflight(req); err != nil {
 		t.Fatal(err)
 	}
@@ -358,6 +360,7 @@ func TestWebroot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create through the webroot: %v\n%s", err, p.Log())
 	}
+	e.store("TLS_CERT", res)
 	if err := prov.Verify(context.Background(), req, res); err != nil {
 		t.Fatal(err)
 	}
@@ -425,10 +428,19 @@ func TestVerifyRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	swapped := &rotate.Result{Value: res.Value, Also: map[string]store.Value{"TLS_KEY": other.Also["TLS_KEY"]}}
-	if err := prov.Verify(ctx, req, swapped); err == nil || !strings.Contains(err.Error(), "not for the stored private key") {
+	// The store holds another key than the chain's.
+	e["TLS_KEY"] = other.Also["TLS_KEY"]
+	if err := prov.Verify(ctx, req, res); err == nil || !strings.Contains(err.Error(), "not for the stored private key") {
 		t.Errorf("verify with another key: %v", err)
 	}
+	e["TLS_KEY"] = res.Also["TLS_KEY"]
+	// The store holds another chain than the rotation issued (set by hand
+	// between store and verify): Verify reads the store, not the journal.
+	e["TLS_CERT"] = other.Value
+	if err := prov.Verify(ctx, req, res); err == nil || !strings.Contains(err.Error(), "not the certificate this rotation issued") {
+		t.Errorf("verify with another chain in the store: %v", err)
+	}
+	e["TLS_CERT"] = res.Value
 	later := request("TLS_CERT", s, e, "", func() time.Time { return time.Now().Add(3 * time.Hour) }, &logs)
 	if err := prov.Verify(ctx, later, res); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Errorf("verify after expiry: %v", err)
