@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -92,6 +93,8 @@ func TestACMEScripts(t *testing.T) {
 		}
 		t.Skip("no pebble (run make pebble)")
 	}
+	// Scripts run in parallel: occupied is shared.
+	var mu gosync.Mutex
 	occupied := map[string]net.Listener{}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script/acme",
@@ -143,18 +146,22 @@ func TestACMEScripts(t *testing.T) {
 				l, err := net.Listen("tcp", args[0])
 				ts.Check(err)
 				ts.Defer(func() { l.Close() })
+				mu.Lock()
+				defer mu.Unlock()
 				occupied[ts.Getenv("WORK")+args[0]] = l
 			},
 			"release": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 1 {
 					ts.Fatalf("usage: release ADDR")
 				}
+				mu.Lock()
 				l, ok := occupied[ts.Getenv("WORK")+args[0]]
+				delete(occupied, ts.Getenv("WORK")+args[0])
+				mu.Unlock()
 				if !ok {
 					ts.Fatalf("%s is not occupied", args[0])
 				}
 				ts.Check(l.Close())
-				delete(occupied, ts.Getenv("WORK")+args[0])
 			},
 			// serial FILE prints the serial (hex) of the leaf in FILE.
 			"serial": func(ts *testscript.TestScript, neg bool, args []string) {
