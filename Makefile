@@ -13,7 +13,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME ?= 30s
 FUZZMIN ?= 2s
 
-.PHONY: build test test-short lint fuzz fuzz-ci bench bench-scan install deps vault man clean release
+.PHONY: build test test-short lint fuzz fuzz-ci bench bench-scan install deps vault pebble man clean release
 
 # A static binary: with cgo, os/user and net pull in libc, and the dynamic
 # loader costs every command about 3 ms before main; the pure-Go user and
@@ -32,6 +32,11 @@ deps:
 vault:
 	.ci/vault
 	.ci/vault-plugins
+
+# pebble, Let's Encrypt's ACME test CA, and its DNS test server (make deps
+# runs it too).
+pebble:
+	.ci/pebble
 
 # The whole suite, real components included (installed by .ci/deps).
 test: deps

@@ -187,6 +187,10 @@ type Result struct {
 	// RotateEvery, when set, becomes the key's rotate_every (a
 	// certificate renewed at 2/3 of its life).
 	RotateEvery string `json:"rotate_every,omitempty"`
+	// Types, when set, give the store type of the key (Key) or of an
+	// Also key ("tls" for a certificate's chain and its private key),
+	// whatever their names would have inferred.
+	Types map[string]string `json:"types,omitempty"`
 }
 
 // Vault is the part of a Vault client a provider may use: the logical

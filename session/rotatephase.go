@@ -158,7 +158,28 @@ func checkResult(key string, res *rotate.Result) error {
 			return err
 		}
 	}
+	for k, t := range res.Types {
+		if _, also := res.Also[k]; k != key && !also {
+			return fmt.Errorf("the provider gave a type to %s, which it did not return", k)
+		}
+		if !validType(t) {
+			return fmt.Errorf("the provider gave %s a malformed type", k)
+		}
+	}
 	return nil
+}
+
+// validType is a type name as hush's own are spelled (tls, api-key).
+func validType(t string) bool {
+	if t == "" || len(t) > 32 {
+		return false
+	}
+	for i, r := range t {
+		if !(r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '-')) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *rotation) store() error {
@@ -178,8 +199,13 @@ func (r *rotation) store() error {
 		if res.RotateEvery != "" {
 			sec.RotateEvery = res.RotateEvery
 		}
+		if t := res.Types[r.j.Key]; t != "" {
+			sec.Type = t
+		}
 		for k, v := range res.Also {
-			d.SetValue(k, v, now)
+			if s, _ := d.SetValue(k, v, now); s != nil && res.Types[k] != "" {
+				s.Type = res.Types[k]
+			}
 		}
 		return nil
 	})

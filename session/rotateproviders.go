@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hush-secrets/hush/rotate"
+	"github.com/hush-secrets/hush/rotate/acme"
 	"github.com/hush-secrets/hush/rotate/command"
 	"github.com/hush-secrets/hush/rotate/mysql"
 	"github.com/hush-secrets/hush/rotate/postgres"
@@ -21,6 +22,7 @@ var rotationProviders = map[string]rotate.Factory{
 	"mysql":    mysql.New,
 	"mariadb":  mysql.New,
 	"vault":    vault.New,
+	"acme":     acme.New,
 }
 
 // provider makes the Provider s names.

@@ -19,7 +19,8 @@ import (
 // they run the real CLI in a real process, as age's and chezmoi's do.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"hush": func() { main() },
+		"hush":     hushMain, // acme_test.go
+		"tlsserve": tlsServe, // acme_test.go
 	})
 }
 
@@ -53,21 +54,23 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               scriptSetup,
 		Cmds:                scriptCmds,
-		Condition: func(cond string) (bool, error) {
-			// [have:TOOL] is true when TOOL is on PATH; in CI a missing
-			// tool is a failure, not a skip.
-			if tool, ok := strings.CutPrefix(cond, "have:"); ok {
-				if _, err := exec.LookPath(tool); err != nil {
-					if requireAll() {
-						return false, fmt.Errorf("HUSH_TEST_REQUIRE_ALL=1 but %s is not installed", tool)
-					}
-					return false, nil
-				}
-				return true, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
+		Condition:           scriptCondition,
 	})
+}
+
+// scriptCondition: [have:TOOL] is true when TOOL is on PATH; in CI a
+// missing tool is a failure, not a skip.
+func scriptCondition(cond string) (bool, error) {
+	if tool, ok := strings.CutPrefix(cond, "have:"); ok {
+		if _, err := exec.LookPath(tool); err != nil {
+			if requireAll() {
+				return false, fmt.Errorf("HUSH_TEST_REQUIRE_ALL=1 but %s is not installed", tool)
+			}
+			return false, nil
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 func scriptSetup(e *testscript.Env) error {

@@ -37,6 +37,7 @@ due keys without one: run it from a scheduled CI job.
 EXAMPLES:
    hush rotate DB_PASSWORD --env prod            # at its source, from hush.yaml
    hush rotate DB_PASSWORD --env prod --wait     # and wait out the grace period
+   hush rotate TLS_CERT --env prod               # a certificate from an ACME CA (provider acme)
    hush rotate --resume                          # finish what a crash left
    hush rotate --due --dry-run                   # what is due, and how it would rotate
    hush rotate --due --env prod --json           # for a scheduled job

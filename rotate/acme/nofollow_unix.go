@@ -1,0 +1,7 @@
+//go:build !windows
+
+package acme
+
+import "syscall"
+
+const noFollow = syscall.O_NOFOLLOW
