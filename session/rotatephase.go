@@ -73,6 +73,9 @@ func (r *rotation) run() {
 			return
 		}
 		r.rep.Steps = append(r.rep.Steps, phase)
+		if phase == rotate.PhaseRetire && r.j.Old() == "" {
+			r.rep.FirstIssue = true
+		}
 		if r.rep.Done {
 			return
 		}

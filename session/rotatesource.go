@@ -51,6 +51,9 @@ type RotationReport struct {
 	// OldValid: the old credential kept working until retired.
 	OldValid    bool      `json:"old_valid"`
 	RetireAfter time.Time `json:"retire_after,omitzero"`
+	// FirstIssue: there was no old credential (a certificate issued for a
+	// key that had none), so retiring had nothing to do.
+	FirstIssue bool `json:"first_issue,omitempty"`
 	Pushed      bool      `json:"pushed,omitempty"`
 	// Plan is what a dry run would do; Skipped why a due key was left.
 	Plan    string `json:"plan,omitempty"`

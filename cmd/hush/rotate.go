@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,21 +173,26 @@ func renderRotations(s *ui, reps []*session.RotationReport, asJSON, dry bool) er
 			printf(s.env.Stdout, "would rotate %s (%s): %s\n", what, r.Provider, r.Plan)
 		case r.Skipped != "":
 			printf(s.env.Stdout, "skipped %s: %s\n", what, r.Skipped)
+		case r.Err != nil && r.Next == "":
+			// refused before it began (settings not acknowledged, a
+			// preflight): no journal; the error is printed once, below
+			printf(s.env.Stdout, "did not rotate %s\n", what)
 		case r.Err != nil:
 			// the error itself is printed once, as the command's error
 			printf(s.env.Stdout, "stopped %s (%s) before phase %s\n", what, r.Provider, r.Next)
 		case r.Done:
-			printf(s.env.Stdout, "rotated %s at its source (%s): %s\n", what, r.Provider, steps(r.Steps))
+			printf(s.env.Stdout, "rotated %s at its source (%s): %s\n", what, r.Provider, steps(r.Steps, r.FirstIssue))
 		default:
 			printf(s.env.Stdout, "rotated %s at its source (%s): %s; the old credential stays valid until %s (grace), then: hush rotate --resume\n",
-				what, r.Provider, steps(r.Steps), r.RetireAfter.UTC().Format(time.RFC3339))
+				what, r.Provider, steps(r.Steps, r.FirstIssue), r.RetireAfter.UTC().Format(time.RFC3339))
 		}
 		if r.Err == nil && !r.OldValid && len(r.Steps) > 0 && r.Steps[0] == rotate.PhaseCreate {
 			s.warnf("%s: the old credential stopped working at the source when the new one was made: a client still holding it fails its next login (zero downtime needs a mode that overlaps, such as postgres mode: alternate)", what)
 		}
 	}
 	if err := session.FirstError(reps); err != nil {
-		if hint.Of(err) != "" {
+		journal := slices.ContainsFunc(reps, func(r *session.RotationReport) bool { return r.Err != nil && r.Next != "" })
+		if hint.Of(err) != "" || dry || !journal {
 			return err
 		}
 		return hint.With(err, "the rotation's journal keeps where it stopped: hush rotate --resume continues it; hush status shows it")
@@ -194,7 +200,7 @@ func renderRotations(s *ui, reps []*session.RotationReport, asJSON, dry bool) er
 	return nil
 }
 
-func steps(ps []rotate.Phase) string {
+func steps(ps []rotate.Phase, firstIssue bool) string {
 	if len(ps) == 0 {
 		return "nothing left to do"
 	}
@@ -202,6 +208,9 @@ func steps(ps []rotate.Phase) string {
 	for i, p := range ps {
 		out[i] = map[rotate.Phase]string{rotate.PhaseCreate: "created", rotate.PhaseStore: "stored", rotate.PhasePush: "pushed",
 			rotate.PhaseVerify: "verified", rotate.PhaseRetire: "old retired"}[p]
+		if p == rotate.PhaseRetire && firstIssue {
+			out[i] = "no old one to retire"
+		}
 	}
 	return strings.Join(out, ", ")
 }
