@@ -86,6 +86,10 @@ func writeFile(path string, data []byte, durable bool, perm fs.FileMode) error {
 	return syncDir(dir)
 }
 
+// SyncDir makes dir's entries durable: after creating a file in place
+// (not by rename), its name must survive a power loss too.
+func SyncDir(dir string) error { return syncDir(dir) }
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

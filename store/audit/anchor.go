@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/hush-secrets/hush/store"
 )
 
 // The hash chain finds edited, deleted, inserted and reordered lines, but
@@ -55,6 +53,12 @@ func (l *Log) anchorPath() string { return l.Path + ".anchor" }
 // matters: a crash between the two leaves the witness behind the anchor,
 // which verifies, never ahead of it, which reads as a rollback. When the
 // witness cannot be written the old anchor (old, nil: none) is put back.
+//
+// The anchor is a two-slot file like the file witness (storeSlots),
+// written in place: a torn write spoils only the newer slot, so a torn
+// anchor never reads as a forgery, and no temporary file is created and
+// renamed on every append (on this kind of shared disk that was most of
+// an append's cost).
 func (l *Log) writeAnchor(key []byte, offset int64, head string, seq int64, old []byte, durable bool) error {
 	a := anchor{Segment: filepath.Base(l.Path), Offset: offset, Head: head, Seq: seq}
 	a.MAC = a.mac(key)
@@ -63,20 +67,11 @@ func (l *Log) writeAnchor(key []byte, offset int64, head string, seq int64, old 
 		return err
 	}
 	b = append(b, '\n')
-	// Replaced atomically: a torn anchor would read as a forgery.
-	put := store.ReplaceFile
-	if durable {
-		put = store.WriteFileAtomic
-	}
-	if err := put(l.anchorPath(), b); err != nil {
+	if err := storeSlots(l.anchorPath(), b, durable); err != nil {
 		return err
 	}
 	if err := l.storeWitness(b, durable); err != nil {
-		if old == nil {
-			os.Remove(l.anchorPath())
-		} else {
-			put(l.anchorPath(), old)
-		}
+		putBack(l.anchorPath(), old, durable)
 		return err
 	}
 	return nil
