@@ -129,7 +129,7 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 	if err != nil {
 		return nil, err
 	}
-	byName, secrets, paths := in.byName, in.secrets, in.paths
+	byName, secrets := in.byName, in.secrets
 
 	fileVars, err := readEnvFiles(p, o.EnvFiles)
 	if err != nil {
@@ -160,10 +160,10 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 
 	// One audit line for the run, naming every injected key, written
 	// before the child starts: once hush execs, nothing runs after it.
-	var auditKeys []string
+	auditKeys := make([]string, 0, len(built.Injected))
 	for _, sec := range built.Injected {
-		if ap, ok := paths[sec.Name]; ok {
-			auditKeys = append(auditKeys, ap[strings.LastIndexByte(ap, '/')+1:])
+		if key, ok := in.key(sec.Name); ok {
+			auditKeys = append(auditKeys, key)
 		}
 	}
 	if err := s.AuditRun(audit.SecretRead, envName, auditKeys, refs.paths); err != nil {
@@ -202,24 +202,37 @@ func (s *Session) fromVault(ctx context.Context, plan *RunPlan, o RunOptions, fi
 }
 
 // runSecrets are the secrets of a run's store and its --file variables,
-// each with the audit path of the key it came from.
+// each with the key of the store it came from.
 type runSecrets struct {
 	s       *Session
 	env     string
 	byName  map[string]*store.Secret
 	secrets []inject.Secret
-	paths   map[string]string // injected name → audit path
+	// fileKeys maps a --file variable to its key; every other name the
+	// store holds is its own key. (No audit path per key: the run's line
+	// names the keys under one path, and building 10,000 paths only to
+	// cut them again cost more than the line.)
+	fileKeys map[string]string
 }
 
 func (s *Session) storeSecrets(env string, entries []store.Entry) *runSecrets {
 	in := &runSecrets{s: s, env: env, byName: make(map[string]*store.Secret, len(entries)),
-		secrets: make([]inject.Secret, 0, len(entries)), paths: map[string]string{}}
+		secrets: make([]inject.Secret, 0, len(entries))}
 	for _, e := range entries {
 		in.byName[e.Name] = e.Secret
 		in.secrets = append(in.secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
-		in.paths[e.Name] = s.SecretPath(env, e.Name)
 	}
 	return in
+}
+
+// key is the store key an injected name came from, if it came from the
+// store (a key, or a --file variable).
+func (in *runSecrets) key(name string) (string, bool) {
+	if k, ok := in.fileKeys[name]; ok {
+		return k, true
+	}
+	_, ok := in.byName[name]
+	return name, ok
 }
 
 // addFiles makes the in-memory file of each --file VAR=KEY, kept in plan
@@ -244,7 +257,10 @@ func (in *runSecrets) addFiles(plan *RunPlan, specs []string) ([]string, error) 
 		plan.Files = append(plan.Files, sf)
 		names = append(names, v)
 		in.secrets = append(in.secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
-		in.paths[v] = in.s.SecretPath(in.env, key)
+		if in.fileKeys == nil {
+			in.fileKeys = map[string]string{}
+		}
+		in.fileKeys[v] = key
 	}
 	return names, nil
 }
