@@ -366,11 +366,13 @@ func (p *Project) CreateEnv(env string, recipients []Recipient, id *crypt.Identi
 		return fmt.Errorf("%s %w but is not in hush.yaml; move it away first", p.TeamPath(env), ErrExists)
 	}
 	p.Config.Environments[env] = &EnvConfig{Recipients: recipients}
+	p.touchConfig()
 	if p.Config.DefaultEnv == "" {
 		p.Config.DefaultEnv = env
 	}
 	if err := p.write(NewDocument(env), Team, id); err != nil {
 		delete(p.Config.Environments, env)
+		p.touchConfig()
 		return err
 	}
 	return p.SaveConfig(env)
@@ -392,6 +394,7 @@ func (p *Project) RemoveEnv(env string) error {
 		return err
 	}
 	delete(p.Config.Environments, env)
+	p.touchConfig()
 	if p.Config.DefaultEnv == env {
 		p.Config.DefaultEnv = ""
 		if names := p.Config.EnvNames(); len(names) > 0 {

@@ -381,7 +381,7 @@ func (p *Project) CheckSettings(keys ...string) error {
 	if !pf.complete() {
 		return nil
 	}
-	cur, err := p.Config.Settings()
+	cur, err := p.currentSettings()
 	if err != nil {
 		return err
 	}
