@@ -54,11 +54,14 @@ func (l *Log) anchorPath() string { return l.Path + ".anchor" }
 // which verifies, never ahead of it, which reads as a rollback. When the
 // witness cannot be written the old anchor (old, nil: none) is put back.
 //
-// The anchor is a two-slot file like the file witness (storeSlots),
-// written in place: a torn write spoils only the newer slot, so a torn
-// anchor never reads as a forgery, and no temporary file is created and
-// renamed on every append (on this kind of shared disk that was most of
-// an append's cost).
+// The anchor is one record padded to 512 bytes and written in place at
+// the start of the file (storeRecord), not a temporary file renamed over
+// the old one: creating and renaming a file on every append was most of
+// an append's cost on a busy disk. A write of one aligned sector is
+// atomic on the disks hush runs on, so a crash leaves the old record or
+// the new one. Unlike the file witness, the anchor keeps no second slot
+// with the previous append: that record would be all one needs to cut
+// the last append off the log and fall back to it.
 func (l *Log) writeAnchor(key []byte, offset int64, head string, seq int64, old []byte, durable bool) error {
 	a := anchor{Segment: filepath.Base(l.Path), Offset: offset, Head: head, Seq: seq}
 	a.MAC = a.mac(key)
@@ -66,11 +69,10 @@ func (l *Log) writeAnchor(key []byte, offset int64, head string, seq int64, old 
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
-	if err := storeSlots(l.anchorPath(), b, durable); err != nil {
+	if err := storeRecord(l.anchorPath(), b, durable); err != nil {
 		return err
 	}
-	if err := l.storeWitness(b, durable); err != nil {
+	if err := l.storeWitness(append(b, '\n'), durable); err != nil {
 		putBack(l.anchorPath(), old, durable)
 		return err
 	}

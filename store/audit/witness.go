@@ -79,7 +79,8 @@ var (
 	errTooLarge = errors.New("larger than hush writes it")
 )
 
-// loadSlots reads a two-slot file (the witness, the anchor): the record
+// loadSlots reads a two-slot file (the witness; the anchor, which uses
+// the first slot only): the record
 // of the slot with the higher counter among those that parse, and the
 // file's whole bytes (to put back when an append fails). A file that does
 // not exist is (nil, nil, nil). A single record of the format before slots
@@ -118,10 +119,8 @@ func loadSlots(path string) (best, raw []byte, err error) {
 	return best, buf[:n], nil
 }
 
-// storeSlots writes record b (an anchor's JSON) into its slot of a
-// two-slot file, in place: no temporary file and no rename (on a busy
-// disk creating and renaming a file costs a millisecond or more, more
-// than the rest of an append), and a write torn by a crash spoils only
+// storeSlots writes record b (an anchor's JSON) into its slot of the
+// two-slot witness file, in place: a write torn by a crash spoils only
 // the newer slot, leaving the older one valid, one append behind.
 func storeSlots(path string, b []byte, durable bool) error {
 	var a anchor
@@ -175,7 +174,49 @@ func storeSlots(path string, b []byte, durable bool) error {
 	return nil
 }
 
-// putBack restores a two-slot file to raw, its bytes before a failed
+// storeRecord writes record b, padded with spaces to one slot, in place
+// at the start of the file at path (the anchor), cutting off anything
+// after it (an anchor of older hush, one line, is shorter).
+func storeRecord(path string, b []byte, durable bool) error {
+	if len(b) >= witnessSlot {
+		return fmt.Errorf("anchor record of %d bytes is too long", len(b))
+	}
+	slot := bytes.Repeat([]byte{' '}, witnessSlot)
+	copy(slot, b)
+	slot[witnessSlot-1] = '\n'
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if _, err := f.WriteAt(slot, 0); err != nil {
+		return err
+	}
+	if st.Size() > witnessSlot {
+		if err := f.Truncate(witnessSlot); err != nil {
+			return err
+		}
+	}
+	if !durable {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if st.Size() == 0 {
+		return store.SyncDir(filepath.Dir(path))
+	}
+	return nil
+}
+
+// putBack restores a file written in place (the anchor) to raw, its bytes before a failed
 // append (nil: it did not exist).
 func putBack(path string, raw []byte, durable bool) {
 	if raw == nil {
@@ -282,8 +323,8 @@ func (l *Log) storeWitness(b []byte, durable bool) error {
 	return nil
 }
 
-// readAnchor reads the anchor (the record of its newer valid slot) and
-// the file's bytes; nil when there is none.
+// readAnchor reads the anchor and the file's bytes; nil when there is
+// none.
 func (l *Log) readAnchor(key []byte) (*anchor, []byte, error) {
 	ab, raw, err := loadSlots(l.anchorPath())
 	if errors.Is(err, errNoRecord) {
