@@ -407,6 +407,13 @@ func (f *Forwarder) Send(ctx context.Context, wait bool) ([]Result, error) {
 			results[i] = Result{Sink: s, Pending: bytes.Count(spool[ss.Offset:], []byte{'\n'}), Err: fmt.Errorf("%w (resting after: %s)", ErrUnreachable, r.LastError)}
 			continue
 		}
+		if active == 1 {
+			// One sink to send to: in this goroutine. Handing it to
+			// another and waiting costs a thread wake-up, a scheduling
+			// delay on a loaded machine, on every command.
+			results[i] = f.sendSink(ctx, s, ss, spool)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
