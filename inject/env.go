@@ -102,20 +102,26 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 	// filtered, in its own order.
 	// Sized for all of them: with 1,000 secrets, growing maps and slices by
 	// doubling costs more than the rest of this function.
+	// One map for every name, which also says whether its value is a
+	// secret's: a second map of 1,000 names cost as much again.
+	type val struct {
+		v      string
+		secret bool
+	}
 	names := make([]string, 0, len(opts.Parent)+len(opts.Files)+len(opts.Secrets))
-	vals := make(map[string]string, len(opts.Parent)+len(opts.Files)+len(opts.Secrets))
-	set := func(k, v string) {
+	vals := make(map[string]val, len(opts.Parent)+len(opts.Files)+len(opts.Secrets))
+	set := func(k, v string, secret bool) {
 		if _, seen := vals[k]; !seen {
 			names = append(names, k)
 		}
-		vals[k] = v
+		vals[k] = val{v, secret}
 	}
 	for _, kv := range opts.Parent {
 		k, v, ok := cut(kv)
 		if !ok || hidden(k) || (opts.Pristine && !keptPristine(k, opts.Keep)) {
 			continue
 		}
-		set(k, v)
+		set(k, v, false)
 	}
 	// Files in order, a later one over an earlier one (as docker's
 	// --env-file and compose's env_file lists), all over the parent but
@@ -141,9 +147,9 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 			}
 			continue
 		}
-		set(k, v)
+		set(k, v, false)
 	}
-	fromSecret := make(map[string]bool, len(opts.Secrets))
+	injected := 0
 	for _, s := range lastWins(opts.Secrets) {
 		switch {
 		case !matchAny(opts.Only, s.Name, true) || matchAny(opts.Except, s.Name, false):
@@ -158,18 +164,21 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 			}
 			continue
 		}
-		set(s.Name, s.Value.s)
-		fromSecret[s.Name] = true
+		if old, seen := vals[s.Name]; !seen || !old.secret {
+			injected++
+		}
+		set(s.Name, s.Value.s, true)
 	}
 
 	r := refResolver{resolve: opts.Resolve, cache: map[Ref]Value{}}
 	out.Environ = make([]string, 0, len(names))
-	out.Injected = make([]Secret, 0, len(fromSecret))
+	out.Injected = make([]Secret, 0, injected)
 	for _, k := range names {
-		v := vals[k]
+		kv := vals[k]
+		v := kv.v
 		isRef := strings.HasPrefix(v, refScheme)
 		switch {
-		case fromSecret[k]:
+		case kv.secret:
 			if isRef {
 				out.Literal = append(out.Literal, k)
 			}

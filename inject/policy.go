@@ -95,6 +95,16 @@ var loaderPrefixes = []string{
 	"HUSH_",    // hush's own: a store must not pick a nested hush's identity or environment
 }
 
+// prefixesByFirst are loaderPrefixes by their first byte: hush run asks
+// about every injected name, and most names start with a letter no
+// prefix does.
+var prefixesByFirst = func() (t [256][]string) {
+	for _, p := range loaderPrefixes {
+		t[p[0]] = append(t[p[0]], p)
+	}
+	return t
+}()
+
 // loaderSuffixes: HTTP_PROXY, https_proxy, ALL_PROXY, NO_PROXY… send
 // traffic, and the credentials in it, through another host.
 var loaderSuffixes = []string{"_PROXY"}
@@ -132,7 +142,10 @@ func IsDangerous(name string) bool {
 	if loaderNames[u] {
 		return true
 	}
-	for _, p := range loaderPrefixes {
+	if u == "" {
+		return false
+	}
+	for _, p := range prefixesByFirst[u[0]] {
 		if strings.HasPrefix(u, p) {
 			return true
 		}

@@ -156,7 +156,7 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 	if err != nil {
 		return nil, err
 	}
-	byName, secrets, paths := in.byName, in.secrets, in.paths
+	byName, secrets := in.byName, in.secrets
 
 	fileVars, err := readEnvFiles(p, o.EnvFiles)
 	if err != nil {
@@ -202,21 +202,27 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 	// One audit line for the run per environment read, naming every
 	// injected key (a value staging inherits is a read of dev), written
 	// before the child starts: once hush execs, nothing runs after it.
+	// Keys are grouped by the environment holding them, without an audit
+	// path per key (building 10,000 paths only to cut them again cost more
+	// than the line).
 	var groups []EnvKeys
 	at := map[string]int{}
 	for _, sec := range built.Injected {
-		ap, ok := paths[sec.Name]
+		key, ok := in.key(sec.Name)
 		if !ok {
 			continue
 		}
-		path := audit.ParsePath(ap)
-		i, seen := at[path.Env]
+		env := in.from[key]
+		if env == "" {
+			env = envName
+		}
+		i, seen := at[env]
 		if !seen {
 			i = len(groups)
-			at[path.Env] = i
-			groups = append(groups, EnvKeys{Env: path.Env})
+			at[env] = i
+			groups = append(groups, EnvKeys{Env: env})
 		}
-		groups[i].Keys = append(groups[i].Keys, path.Key)
+		groups[i].Keys = append(groups[i].Keys, key)
 	}
 	if err := s.AuditRunFrom(audit.SecretRead, groups, refs.paths); err != nil {
 		return nil, err
@@ -254,26 +260,39 @@ func (s *Session) fromVault(ctx context.Context, plan *RunPlan, o RunOptions, fi
 }
 
 // runSecrets are the secrets of a run's store and its --file variables,
-// each with the audit path of the key it came from.
+// each with the key of the store it came from.
 type runSecrets struct {
 	s       *Session
 	env     string
 	byName  map[string]*store.Secret
 	from    map[string]string // key → the environment whose store holds it
 	secrets []inject.Secret
-	paths   map[string]string // injected name → audit path
+	// fileKeys maps a --file variable to its key; every other name the
+	// store holds is its own key. (No audit path per key: the run's line
+	// names the keys under one path, and building 10,000 paths only to
+	// cut them again cost more than the line.)
+	fileKeys map[string]string
 }
 
 func (s *Session) storeSecrets(env string, entries []store.Entry) *runSecrets {
 	in := &runSecrets{s: s, env: env, byName: make(map[string]*store.Secret, len(entries)),
-		from: make(map[string]string, len(entries)), secrets: make([]inject.Secret, 0, len(entries)), paths: map[string]string{}}
+		from: make(map[string]string, len(entries)), secrets: make([]inject.Secret, 0, len(entries))}
 	for _, e := range entries {
 		in.byName[e.Name] = e.Secret
 		in.from[e.Name] = e.Env
 		in.secrets = append(in.secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
-		in.paths[e.Name] = s.EntryPath(env, e)
 	}
 	return in
+}
+
+// key is the store key an injected name came from, if it came from the
+// store (a key, or a --file variable).
+func (in *runSecrets) key(name string) (string, bool) {
+	if k, ok := in.fileKeys[name]; ok {
+		return k, true
+	}
+	_, ok := in.byName[name]
+	return name, ok
 }
 
 // addFiles makes the in-memory file of each --file VAR=KEY, kept in plan
@@ -300,7 +319,10 @@ func (in *runSecrets) addFiles(plan *RunPlan, specs []string) ([]string, error) 
 		plan.pathVar(v)
 		names = append(names, v)
 		in.secrets = append(in.secrets, inject.Secret{Name: v, Value: inject.NewValue(sf.Path())})
-		in.paths[v] = in.s.EntryPath(in.env, store.Entry{Name: key, Env: in.from[key]})
+		if in.fileKeys == nil {
+			in.fileKeys = map[string]string{}
+		}
+		in.fileKeys[v] = key
 	}
 	return names, nil
 }

@@ -97,6 +97,10 @@ func createTemp(path string) (f *os.File, tmp, dir string, err error) {
 	return f, tmp, dir, nil
 }
 
+// SyncDir makes dir's entries durable: after creating a file in place
+// (not by rename), its name must survive a power loss too.
+func SyncDir(dir string) error { return syncDir(dir) }
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

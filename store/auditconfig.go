@@ -8,6 +8,7 @@ package store
 //	    - syslog: udp://127.0.0.1:514
 //	    - http: https://collector.example/ingest
 //	      token_file: ~/.config/hush/collector.token
+//	    - journald: default   # or the socket's absolute path
 //	  forward_timeout: 300ms
 //	  forward_retry: 30s
 //
@@ -27,12 +28,15 @@ type AuditConfig struct {
 }
 
 // AuditSink is one place audit lines are forwarded to: exactly one of
-// Syslog (udp://HOST:PORT, tcp://HOST:PORT, unix:///dev/log) and HTTP (an
-// https:// URL, or http:// to a loopback address).
+// Syslog (udp://HOST:PORT, tcp://HOST:PORT, unix:///dev/log), HTTP (an
+// https:// URL, or http:// to a loopback address) and Journald (default,
+// /run/systemd/journal/socket, or that socket's absolute path).
 type AuditSink struct {
 	Syslog string `yaml:"syslog,omitempty"`
-	// Facility is the syslog facility ("" is authpriv).
+	// Facility is the syslog facility ("" is authpriv), of a syslog or
+	// journald sink.
 	Facility string `yaml:"facility,omitempty"`
+	Journald string `yaml:"journald,omitempty"`
 	HTTP     string `yaml:"http,omitempty"`
 	// TokenFile holds the bearer token the HTTP endpoint expects: a file,
 	// never a command-line argument or a value in this file.

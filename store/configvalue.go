@@ -3,6 +3,7 @@ package store
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // TypeConfig is the type of a value that is configuration, not a secret
@@ -14,10 +15,12 @@ const TypeConfig = "config"
 // looks like: a PIN of four digits is still a PIN.
 var secretWords = []string{"PASS", "SECRET", "TOKEN", "KEY", "PIN", "AUTH", "CRED", "PRIVATE", "SALT", "SEED", "SIGN", "CERT", "SESSION", "COOKIE", "OTP"}
 
+// The patterns are compiled on first use, not at start: only an import
+// asks, and compiling them cost every command 0.1 ms.
 var (
-	plainInt   = regexp.MustCompile(`^[0-9]{1,5}$`)
-	bareHost   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
-	loopback   = regexp.MustCompile(`^(localhost|127\.[0-9]+\.[0-9]+\.[0-9]+|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal)(:[0-9]{1,5})?$`)
+	plainInt   = lazyRE(`^[0-9]{1,5}$`)
+	bareHost   = lazyRE(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
+	loopback   = lazyRE(`^(localhost|127\.[0-9]+\.[0-9]+\.[0-9]+|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal)(:[0-9]{1,5})?$`)
 	hostSuffix = []string{"HOST", "HOSTNAME", "ADDR", "PORT", "DOMAIN"}
 	plainWords = map[string]bool{
 		"true": true, "false": true, "yes": true, "no": true, "on": true, "off": true,
@@ -51,13 +54,17 @@ func IsConfigValue(name, value string) bool {
 	if v != value {
 		return false
 	}
-	if plainWords[strings.ToLower(v)] || plainInt.MatchString(v) || loopback.MatchString(v) {
+	if plainWords[strings.ToLower(v)] || plainInt().MatchString(v) || loopback().MatchString(v) {
 		return true
 	}
 	for _, s := range hostSuffix {
 		if strings.HasSuffix(n, s) {
-			return bareHost.MatchString(v)
+			return bareHost().MatchString(v)
 		}
 	}
 	return false
+}
+
+func lazyRE(src string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(src) })
 }

@@ -233,6 +233,7 @@ func (p *Project) setInherits(env, parent string) error {
 	ec.Inherits = parent
 	if err := p.SaveConfig(); err != nil {
 		ec.Inherits = old
+		p.touchConfig()
 		return err
 	}
 	return nil

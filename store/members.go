@@ -41,6 +41,7 @@ func (p *Project) AddRecipients(envs []string, rs []Recipient, id *crypt.Identit
 				return nil
 			}
 			ec.Recipients = append(ec.Recipients, add...)
+			p.touchConfig()
 			if err := p.write(doc, Team, id); err != nil {
 				return err
 			}
@@ -236,6 +237,7 @@ func (p *Project) RemoveMember(who string, envs []string, id *crypt.Identity, no
 				}
 			}
 			ec.Recipients = keep
+			p.touchConfig()
 			// The removed member knows the lineage: start a new one,
 			// naming the old so readers follow (lineage.go).
 			if doc.Lineage != "" {

@@ -417,7 +417,7 @@ func (p *Project) CheckSettings(keys ...string) error {
 	if !pf.complete() {
 		return nil
 	}
-	cur, err := p.Config.Settings()
+	cur, err := p.currentSettings()
 	if err != nil {
 		return err
 	}
@@ -473,6 +473,7 @@ func (p *Project) Acknowledge(shown []byte, envs []string) error {
 		return err
 	}
 	p.Config, p.raw = c, b
+	p.touchConfig()
 	pf, err := p.readPins()
 	if err != nil {
 		return err

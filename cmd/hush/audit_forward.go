@@ -30,6 +30,7 @@ every command spools its lines, then sends for at most forward_timeout
          facility: authpriv
        - http: https://collector.example/ingest   # POST, JSON lines
          token_file: ~/.config/hush/collector.token
+       - journald: default                  # native protocol, /run/systemd/journal/socket
 
 EXAMPLES:
    hush audit forward

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	gosync "sync"
 	"time"
@@ -97,6 +99,64 @@ func init() {
 		}
 		ts.Fatalf("%s has %d lines, want %d", args[0], n, want)
 	}
+	// journald NAME starts a real systemd-journald for the rest of the
+	// script in a mount namespace of its own, with directories of $WORK
+	// over /run and /var/log (the machine's journal is not touched): its
+	// socket in $NAME, its journal directory in $NAME_DIR. Guard it with
+	// [journald].
+	scriptCmds["journald"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: journald NAME")
+		}
+		run, varlog := ts.MkAbs(args[0]+".run"), ts.MkAbs(args[0]+".varlog")
+		ts.Check(os.MkdirAll(run, 0o755))
+		ts.Check(os.MkdirAll(varlog, 0o755))
+		ns := []string{"-m", "--propagation", "private"}
+		if os.Geteuid() != 0 {
+			ns = append([]string{"-r"}, ns...) // in a user namespace of its own
+		}
+		cmd := exec.Command("unshare", append(ns, "sh", "-c",
+			`mount --bind "$1" /run && mount --bind "$2" /var/log && exec `+journaldBin, "sh", run, varlog)...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		ts.Check(cmd.Start())
+		ts.Defer(func() { cmd.Process.Kill(); cmd.Wait() })
+		sock := filepath.Join(run, "systemd", "journal", "socket")
+		for i := 0; ; i++ {
+			if c, err := net.Dial("unixgram", sock); err == nil {
+				c.Close()
+				break
+			}
+			if i == 400 {
+				ts.Fatalf("systemd-journald did not open its socket: %s", out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		ts.Setenv(args[0], sock)
+		ts.Setenv(args[0]+"_DIR", filepath.Join(run, "log", "journal"))
+	}
+	// journal DIR N [MATCH...] waits (up to 20 s) until the journal in DIR
+	// holds N entries of hush (and MATCHes, journalctl's FIELD=VALUE), and
+	// prints their MESSAGE fields, one a line.
+	scriptCmds["journal"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) < 2 {
+			ts.Fatalf("usage: journal DIR N [MATCH...]")
+		}
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		var out []byte
+		for range 200 {
+			out, err = exec.Command("journalctl", append([]string{"--directory", args[0], "--no-pager", "--all", "-o", "cat", "SYSLOG_IDENTIFIER=hush"}, args[2:]...)...).Output()
+			if err == nil && bytes.Count(out, []byte("\n")) >= want {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if n := bytes.Count(out, []byte("\n")); n != want {
+			ts.Fatalf("the journal holds %d entries of hush, want %d (%v)", n, want, err)
+		}
+		ts.Stdout().Write(out)
+	}
 	// lines FILE N asserts FILE has N lines.
 	scriptCmds["lines"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 2 {
@@ -111,6 +171,23 @@ func init() {
 			ts.Fatalf("%s has %d lines", args[0], n)
 		}
 	}
+}
+
+const journaldBin = "/lib/systemd/systemd-journald"
+
+// haveJournald says the journald command can run: Debian's
+// systemd-journald, unshare and journalctl. (A machine that allows no
+// mount namespace, not even in a user namespace, fails the command.)
+func haveJournald() bool {
+	if _, err := os.Stat(journaldBin); err != nil {
+		return false
+	}
+	for _, tool := range []string{"unshare", "journalctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func appendFile(path string, b []byte) {

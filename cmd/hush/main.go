@@ -9,5 +9,6 @@ import (
 
 func main() {
 	harden()
+	tuneGC()
 	os.Exit(Main(context.Background(), os.Args, realEnv()))
 }

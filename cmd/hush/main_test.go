@@ -70,6 +70,12 @@ func scriptCondition(cond string) (bool, error) {
 		}
 		return true, nil
 	}
+	if cond == "journald" {
+		if !haveJournald() && requireAll() {
+			return false, fmt.Errorf("HUSH_TEST_REQUIRE_ALL=1 but systemd-journald cannot run here (root, unshare, journalctl)")
+		}
+		return haveJournald(), nil
+	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }
 

@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/hush-secrets/hush/store"
 )
 
 // The hash chain finds edited, deleted, inserted and reordered lines, but
@@ -55,6 +53,15 @@ func (l *Log) anchorPath() string { return l.Path + ".anchor" }
 // matters: a crash between the two leaves the witness behind the anchor,
 // which verifies, never ahead of it, which reads as a rollback. When the
 // witness cannot be written the old anchor (old, nil: none) is put back.
+//
+// The anchor is one record padded to 512 bytes and written in place at
+// the start of the file (storeRecord), not a temporary file renamed over
+// the old one: creating and renaming a file on every append was most of
+// an append's cost on a busy disk. A write of one aligned sector is
+// atomic on the disks hush runs on, so a crash leaves the old record or
+// the new one. Unlike the file witness, the anchor keeps no second slot
+// with the previous append: that record would be all one needs to cut
+// the last append off the log and fall back to it.
 func (l *Log) writeAnchor(key []byte, offset int64, head string, seq int64, old []byte, durable bool) error {
 	a := anchor{Segment: filepath.Base(l.Path), Offset: offset, Head: head, Seq: seq}
 	a.MAC = a.mac(key)
@@ -62,21 +69,11 @@ func (l *Log) writeAnchor(key []byte, offset int64, head string, seq int64, old 
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
-	// Replaced atomically: a torn anchor would read as a forgery.
-	put := store.ReplaceFile
-	if durable {
-		put = store.WriteFileAtomic
-	}
-	if err := put(l.anchorPath(), b); err != nil {
+	if err := storeRecord(l.anchorPath(), b, durable); err != nil {
 		return err
 	}
-	if err := l.storeWitness(b, durable); err != nil {
-		if old == nil {
-			os.Remove(l.anchorPath())
-		} else {
-			put(l.anchorPath(), old)
-		}
+	if err := l.storeWitness(append(b, '\n'), durable); err != nil {
+		putBack(l.anchorPath(), old, durable)
 		return err
 	}
 	return nil

@@ -138,12 +138,27 @@ type Log struct {
 	// Witnesses keep a copy of each anchor, with its counter, outside the
 	// log's directory (see witness.go).
 	Witnesses []Witness
-	// Sync makes every append durable (fsync of the log, and of the
-	// anchor and its directory) before it returns. Without it the line is
-	// written (write(2) returned) before any value is shown, and the OS
-	// flushes it within seconds; a power loss in that window can lose the
-	// last lines. On a slow disk the three flushes cost more than
-	// everything else a read does.
+	// Sync makes every append durable before it returns: fsync of the
+	// log, then of the anchor, then of the file witness (a directory only
+	// when a file is new), in that order, so after a power loss the
+	// witness is never ahead of the anchor nor the anchor ahead of the log.
+	//
+	// Without it (the default) contract 4 still holds in this form: the
+	// line is written — write(2) of the whole batch returned, under the
+	// lock — before any value is released, so every process, a kill -9 of
+	// hush and a crash of hush itself see it, and a failure to write it
+	// fails the command. What it does not survive is the kernel losing
+	// its page cache (power loss, kernel panic) within the writeback
+	// window (ext4 commits every 5 s): the last lines can then be missing.
+	// Verify reports that when the anchor or witness survived ahead of the
+	// log; when they were lost with it, the log reads as its older,
+	// consistent state. Someone who can cut the machine's power
+	// at will, to erase the record of a read they made, has the disk in
+	// hand and is outside what a user-owned log can defend against (README,
+	// "The audit log against yourself"). Against that, one fsync costs
+	// 1.3-2.5 ms on this disk and the three cost more than everything
+	// else a read does; HUSH_AUDIT_SYNC=1 is for machines where the
+	// window matters more.
 	Sync bool
 	// Appended, when set, receives the lines of each batch exactly as
 	// written (sealed, newline-terminated) after the append succeeded,

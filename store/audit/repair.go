@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -145,15 +144,15 @@ func chainsAfter(line []byte, prev string) bool {
 // checkAnchorBefore refuses a cut at offset when the anchor covers bytes
 // past it, or (with key) is not authentic.
 func (l *Log) checkAnchorBefore(key []byte, offset int64) error {
-	ab, err := os.ReadFile(l.anchorPath())
-	if errors.Is(err, fs.ErrNotExist) {
+	ab, _, err := loadSlots(l.anchorPath())
+	if err == nil && ab == nil {
 		return nil
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoRecord) && !errors.Is(err, errTooLarge) {
 		return fmt.Errorf("audit: %w", err)
 	}
 	var a anchor
-	if json.Unmarshal(ab, &a) != nil {
+	if err != nil || json.Unmarshal(ab, &a) != nil {
 		return fmt.Errorf("%w: the anchor %s is not valid; repair changed nothing", ErrChain, l.anchorPath())
 	}
 	if key != nil && !hmac.Equal([]byte(a.MAC), []byte(a.mac(key))) {

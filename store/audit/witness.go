@@ -62,23 +62,46 @@ func (w FileWitness) Optional() bool { return false }
 // Whether it is authentic is the caller's check: a slot someone forged
 // with a higher counter is returned, and fails it.
 func (w FileWitness) Load() ([]byte, error) {
-	f, err := os.OpenFile(w.Path, os.O_RDONLY|store.ONoFollow, 0)
+	best, _, err := loadSlots(w.Path)
+	if errors.Is(err, errNoRecord) {
+		return nil, fmt.Errorf("%w: the audit witness %s holds no valid record", ErrChain, w.Path)
+	}
+	if errors.Is(err, errTooLarge) {
+		return nil, fmt.Errorf("%w: the audit witness %s is larger than hush writes it", ErrChain, w.Path)
+	}
+	return best, err
+}
+
+func (w FileWitness) Store(b []byte, durable bool) error { return storeSlots(w.Path, b, durable) }
+
+var (
+	errNoRecord = errors.New("no valid record")
+	errTooLarge = errors.New("larger than hush writes it")
+)
+
+// loadSlots reads a two-slot file (the witness; the anchor, which uses
+// the first slot only): the record
+// of the slot with the higher counter among those that parse, and the
+// file's whole bytes (to put back when an append fails). A file that does
+// not exist is (nil, nil, nil). A single record of the format before slots
+// (an anchor of older hush: one JSON line) reads as slot 0.
+func loadSlots(path string) (best, raw []byte, err error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|store.ONoFollow, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	buf := make([]byte, 2*witnessSlot+1)
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, nil, err
 	}
 	if n > 2*witnessSlot {
-		return nil, fmt.Errorf("%w: the audit witness %s is larger than hush writes it", ErrChain, w.Path)
+		return nil, nil, errTooLarge
 	}
-	var best []byte
 	var bestSeq int64 = -1
 	for i := 0; i*witnessSlot < n; i++ {
 		slot := bytes.TrimRight(buf[i*witnessSlot:min((i+1)*witnessSlot, n)], " \n\x00")
@@ -91,12 +114,15 @@ func (w FileWitness) Load() ([]byte, error) {
 		}
 	}
 	if best == nil && n > 0 {
-		return nil, fmt.Errorf("%w: the audit witness %s holds no valid record", ErrChain, w.Path)
+		return nil, buf[:n], errNoRecord
 	}
-	return best, nil
+	return best, buf[:n], nil
 }
 
-func (w FileWitness) Store(b []byte, durable bool) error {
+// storeSlots writes record b (an anchor's JSON) into its slot of the
+// two-slot witness file, in place: a write torn by a crash spoils only
+// the newer slot, leaving the older one valid, one append behind.
+func storeSlots(path string, b []byte, durable bool) error {
 	var a anchor
 	if err := json.Unmarshal(b, &a); err != nil {
 		return err
@@ -108,16 +134,17 @@ func (w FileWitness) Store(b []byte, durable bool) error {
 	slot := bytes.Repeat([]byte{' '}, witnessSlot)
 	copy(slot, b)
 	slot[witnessSlot-1] = '\n'
-	if err := os.MkdirAll(filepath.Dir(w.Path), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(w.Path, os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", w.Path)
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
 	}
 	if _, err := f.WriteAt(slot, (a.Seq%2)*witnessSlot); err != nil {
 		return err
@@ -134,10 +161,76 @@ func (w FileWitness) Store(b []byte, durable bool) error {
 			return err
 		}
 	}
-	if durable {
-		return f.Sync()
+	if !durable {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if st.Size() == 0 {
+		// A new file: its name must survive a power loss too.
+		return store.SyncDir(filepath.Dir(path))
 	}
 	return nil
+}
+
+// storeRecord writes record b, padded with spaces to one slot, in place
+// at the start of the file at path (the anchor), cutting off anything
+// after it (an anchor of older hush, one line, is shorter).
+func storeRecord(path string, b []byte, durable bool) error {
+	if len(b) >= witnessSlot {
+		return fmt.Errorf("anchor record of %d bytes is too long", len(b))
+	}
+	slot := bytes.Repeat([]byte{' '}, witnessSlot)
+	copy(slot, b)
+	slot[witnessSlot-1] = '\n'
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if _, err := f.WriteAt(slot, 0); err != nil {
+		return err
+	}
+	if st.Size() > witnessSlot {
+		if err := f.Truncate(witnessSlot); err != nil {
+			return err
+		}
+	}
+	if !durable {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if st.Size() == 0 {
+		return store.SyncDir(filepath.Dir(path))
+	}
+	return nil
+}
+
+// putBack restores a file written in place (the anchor) to raw, its bytes before a failed
+// append (nil: it did not exist).
+func putBack(path string, raw []byte, durable bool) {
+	if raw == nil {
+		os.Remove(path)
+		return
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|store.ONoFollow, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(raw, 0); err == nil && f.Truncate(int64(len(raw))) == nil && durable {
+		f.Sync()
+	}
 }
 
 // KeyringWitness keeps the witness in the OS keyring under service "hush".
@@ -230,20 +323,24 @@ func (l *Log) storeWitness(b []byte, durable bool) error {
 	return nil
 }
 
-// readAnchor reads the anchor; nil when there is none.
+// readAnchor reads the anchor and the file's bytes; nil when there is
+// none.
 func (l *Log) readAnchor(key []byte) (*anchor, []byte, error) {
-	ab, err := os.ReadFile(l.anchorPath())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
+	ab, raw, err := loadSlots(l.anchorPath())
+	if errors.Is(err, errNoRecord) {
+		return nil, raw, fmt.Errorf("%w: the anchor is not authentic for your identity (forged, or written with another identity)", ErrChain)
 	}
-	if err != nil {
-		return nil, nil, err
+	if errors.Is(err, errTooLarge) {
+		return nil, nil, fmt.Errorf("%w: the anchor %s is larger than hush writes it", ErrChain, l.anchorPath())
+	}
+	if err != nil || ab == nil {
+		return nil, raw, err
 	}
 	var a anchor
 	if json.Unmarshal(ab, &a) != nil || !hmac.Equal([]byte(a.MAC), []byte(a.mac(key))) {
-		return nil, ab, fmt.Errorf("%w: the anchor is not authentic for your identity (forged, or written with another identity)", ErrChain)
+		return nil, raw, fmt.Errorf("%w: the anchor is not authentic for your identity (forged, or written with another identity)", ErrChain)
 	}
-	return &a, ab, nil
+	return &a, raw, nil
 }
 
 // nextSeq returns the counter of the append about to be anchored, the

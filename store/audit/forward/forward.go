@@ -1,6 +1,6 @@
 // Package forward sends audit lines to a company's collectors: syslog
-// (RFC 5424 over UDP, TCP or a unix socket) and HTTP endpoints receiving
-// JSON lines. Delivery is at least once through a spool in the user's
+// (RFC 5424 over UDP, TCP or a unix socket), HTTP endpoints receiving
+// JSON lines, and systemd-journald (its native protocol, journald.go). Delivery is at least once through a spool in the user's
 // state directory: every batch the log appends is appended to the spool
 // before anything is sent (fsynced once a send leaves it behind, see
 // Forwarder.Sync), each sink's progress is an offset
@@ -69,9 +69,9 @@ type Forwarder struct {
 
 // Sink is one configured destination.
 type Sink struct {
-	kind string // "syslog" or "http"
+	kind string // "syslog", "http" or "journald"
 	url  *url.URL
-	// syslog
+	// syslog, journald
 	facility int
 	// http
 	tokenFile string
@@ -115,9 +115,33 @@ func New(cfg store.AuditConfig, dir, home string) (*Forwarder, error) {
 }
 
 func parseSink(c store.AuditSink, home string) (Sink, error) {
+	named := 0
+	for _, v := range []string{c.Syslog, c.HTTP, c.Journald} {
+		if v != "" {
+			named++
+		}
+	}
 	switch {
-	case c.Syslog != "" && c.HTTP != "":
+	case named > 1 && c.Journald == "":
 		return Sink{}, errors.New("name one of syslog: and http:, not both")
+	case named > 1:
+		return Sink{}, errors.New("name one of syslog:, http: and journald:, not several")
+	case c.Journald != "":
+		if c.TokenFile != "" {
+			return Sink{}, errors.New("token_file is for an http: sink")
+		}
+		path := c.Journald
+		if path == "default" {
+			path = JournalSocket
+		}
+		if !filepath.IsAbs(path) {
+			return Sink{}, fmt.Errorf("journald %q: use default (%s) or the socket's absolute path", c.Journald, JournalSocket)
+		}
+		fac, err := facility(c.Facility)
+		if err != nil {
+			return Sink{}, err
+		}
+		return Sink{kind: "journald", url: &url.URL{Scheme: "unix", Path: filepath.Clean(path)}, facility: fac}, nil
 	case c.Syslog != "":
 		if c.TokenFile != "" {
 			return Sink{}, errors.New("token_file is for an http: sink")
@@ -174,7 +198,7 @@ func parseSink(c store.AuditSink, home string) (Sink, error) {
 		}
 		return Sink{kind: "http", url: u, tokenFile: tf}, nil
 	}
-	return Sink{}, errors.New("name a syslog: or an http: sink")
+	return Sink{}, errors.New("name a syslog:, an http: or a journald: sink")
 }
 
 func isLoopback(host string) bool {
@@ -383,6 +407,13 @@ func (f *Forwarder) Send(ctx context.Context, wait bool) ([]Result, error) {
 			results[i] = Result{Sink: s, Pending: bytes.Count(spool[ss.Offset:], []byte{'\n'}), Err: fmt.Errorf("%w (resting after: %s)", ErrUnreachable, r.LastError)}
 			continue
 		}
+		if active == 1 {
+			// One sink to send to: in this goroutine. Handing it to
+			// another and waiting costs a thread wake-up, a scheduling
+			// delay on a loaded machine, on every command.
+			results[i] = f.sendSink(ctx, s, ss, spool)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -433,9 +464,12 @@ func (f *Forwarder) sendSink(ctx context.Context, s Sink, ss *SinkState, spool [
 			}
 		}
 		var err error
-		if s.kind == "http" {
+		switch s.kind {
+		case "http":
 			err = f.postHTTP(ctx, s, chunk)
-		} else {
+		case "journald":
+			err = sendJournal(ctx, s, chunk)
+		default:
 			err = sendSyslog(ctx, s, chunk)
 		}
 		if err != nil {
