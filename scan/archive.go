@@ -225,7 +225,7 @@ func (s *Scanner) scanTar(ctx context.Context, r io.Reader, name string, depth i
 			break
 		}
 		p := cleanMember(hdr.Name)
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if hdr.Typeflag != tar.TypeReg {
 			if each != nil {
 				each(hdr, member{path: p})
 			}

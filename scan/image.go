@@ -351,7 +351,7 @@ func (s *Scanner) scanImageTar(ctx context.Context, bl blob, depth int, b *budge
 		if err != nil {
 			break // a damaged tar: scanned as a plain one, which reports it
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if hdr.Typeflag != tar.TypeReg {
 			continue
 		}
 		off, _ := sr.Seek(0, io.SeekCurrent)

@@ -54,7 +54,7 @@ type RotationReport struct {
 	// FirstIssue: there was no old credential (a certificate issued for a
 	// key that had none), so retiring had nothing to do.
 	FirstIssue bool `json:"first_issue,omitempty"`
-	Pushed      bool      `json:"pushed,omitempty"`
+	Pushed     bool `json:"pushed,omitempty"`
 	// Plan is what a dry run would do; Skipped why a due key was left.
 	Plan    string `json:"plan,omitempty"`
 	Skipped string `json:"skipped,omitempty"`

@@ -63,10 +63,8 @@ func TestVaultPartialPushRecordsOnlyWhatWasWritten(t *testing.T) {
 	srv := vaulttest.Shared(t)
 	mount := srv.Mount(t, 2)
 	tr := newTestRun(t)
-	var keys []string
 	for _, k := range strings.Fields("A B C D E F G H I J K L M N O P Q R S T") {
 		tr.set("dev", store.Team, k, "v-"+k)
-		keys = append(keys, k)
 	}
 	ctx := context.Background()
 	cut := &cutWrites{allow: 5, done: make(chan struct{})}

@@ -83,7 +83,6 @@ func TestWatcherSettles(t *testing.T) {
 	if err := os.WriteFile(f, []byte("A=1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := os.Stat(f)
 	w := newTestWatcher(f)
 	done := make(chan *Change, 1)
 	go func() { done <- waitChange(t, w, 5*time.Second) }()
@@ -105,7 +104,7 @@ func TestWatcherSettles(t *testing.T) {
 	// Changed back: same content, size and time as the base.
 	w2 := newTestWatcher(f)
 	orig, _ := os.ReadFile(f)
-	st, _ = os.Stat(f)
+	st, _ := os.Stat(f)
 	if err := os.WriteFile(f, []byte("A=zz\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -332,4 +332,3 @@ func LoginSecretEnv(c Config) []string {
 	}
 	return names
 }
-
