@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hush-secrets/hush/internal/daemon"
+
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -235,16 +237,5 @@ func (s *Server) Stop() {
 }
 
 func (s *Server) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	daemon.Stop(s.cmd, s.done, syscall.SIGTERM, 15*time.Second)
 }

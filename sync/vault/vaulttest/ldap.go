@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/internal/daemon"
 )
 
 // LDAP is a throwaway OpenLDAP server (Debian's slapd) on 127.0.0.1: a
@@ -193,18 +195,7 @@ func (l *LDAP) Port() int {
 
 // Stop ends slapd and waits for it.
 func (l *LDAP) Stop() {
-	select {
-	case <-l.done:
-		return
-	default:
-	}
-	_ = l.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-l.done:
-	case <-time.After(10 * time.Second):
-		_ = l.cmd.Process.Kill()
-		<-l.done
-	}
+	daemon.Stop(l.cmd, l.done, syscall.SIGTERM, 10*time.Second)
 }
 
 // AuthPlugin is the name under which StartWithPlugins registered the

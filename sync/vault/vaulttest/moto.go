@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/internal/daemon"
 )
 
 // Moto is a throwaway moto_server (the AWS service mock) on 127.0.0.1,
@@ -100,16 +102,5 @@ func cached(rel string) (string, error) {
 
 // Stop ends moto_server and waits for it.
 func (m *Moto) Stop() {
-	select {
-	case <-m.done:
-		return
-	default:
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(10 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-m.done
-	}
+	daemon.Stop(m.cmd, m.done, syscall.SIGTERM, 10*time.Second)
 }

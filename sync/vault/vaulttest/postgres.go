@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/internal/daemon"
 )
 
 // Postgres is a throwaway PostgreSQL cluster (Debian's postgresql
@@ -266,16 +268,5 @@ func (p *Postgres) Stop() {
 }
 
 func (p *Postgres) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	daemon.Stop(p.cmd, p.done, syscall.SIGINT, 10*time.Second)
 }

@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hush-secrets/hush/internal/daemon"
+
 	vaultapi "github.com/hashicorp/vault/api"
 )
 
@@ -275,18 +277,7 @@ func (s *Server) run() error {
 
 // Stop ends the server and waits for it.
 func (s *Server) Stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	daemon.Stop(s.cmd, s.done, os.Interrupt, 10*time.Second)
 }
 
 // Client is a root client, for setting up engines, roles and policies.
