@@ -119,6 +119,35 @@ func loadSlots(path string) (best, raw []byte, err error) {
 	return best, buf[:n], nil
 }
 
+// padSlot is record b padded with spaces to one slot, ending in a newline.
+func padSlot(what string, b []byte) ([]byte, error) {
+	if len(b) >= witnessSlot {
+		return nil, fmt.Errorf("%s record of %d bytes is too long", what, len(b))
+	}
+	slot := bytes.Repeat([]byte{' '}, witnessSlot)
+	copy(slot, b)
+	slot[witnessSlot-1] = '\n'
+	return slot, nil
+}
+
+// openRecordFile opens (creating) the regular file a record is written
+// into in place, never through a link.
+func openRecordFile(path string) (*os.File, os.FileInfo, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return f, st, nil
+}
+
 // storeSlots writes record b (an anchor's JSON) into its slot of the
 // two-slot witness file, in place: a write torn by a crash spoils only
 // the newer slot, leaving the older one valid, one append behind.
@@ -127,25 +156,15 @@ func storeSlots(path string, b []byte, durable bool) error {
 	if err := json.Unmarshal(b, &a); err != nil {
 		return err
 	}
-	b = bytes.TrimRight(b, "\n")
-	if len(b) >= witnessSlot {
-		return fmt.Errorf("witness record of %d bytes is too long", len(b))
-	}
-	slot := bytes.Repeat([]byte{' '}, witnessSlot)
-	copy(slot, b)
-	slot[witnessSlot-1] = '\n'
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	slot, err := padSlot("witness", bytes.TrimRight(b, "\n"))
+	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
+	f, st, err := openRecordFile(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
-	}
 	if _, err := f.WriteAt(slot, (a.Seq%2)*witnessSlot); err != nil {
 		return err
 	}
@@ -178,24 +197,15 @@ func storeSlots(path string, b []byte, durable bool) error {
 // at the start of the file at path (the anchor), cutting off anything
 // after it (an anchor of older hush, one line, is shorter).
 func storeRecord(path string, b []byte, durable bool) error {
-	if len(b) >= witnessSlot {
-		return fmt.Errorf("anchor record of %d bytes is too long", len(b))
-	}
-	slot := bytes.Repeat([]byte{' '}, witnessSlot)
-	copy(slot, b)
-	slot[witnessSlot-1] = '\n'
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	slot, err := padSlot("anchor", b)
+	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|store.ONoFollow, 0o600)
+	f, st, err := openRecordFile(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
-	}
 	if _, err := f.WriteAt(slot, 0); err != nil {
 		return err
 	}
