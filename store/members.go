@@ -299,17 +299,28 @@ func (p *Project) writeJournal(j *removalJournal) error {
 }
 
 // PendingRemoval reports an interrupted member removal: the member and the
-// environments they can still read. ok is false when there is none.
+// environments they can still read. ok is false when there is none. An
+// environment whose hush.yaml no longer names the member is done: the
+// removal writes the store before hush.yaml, and one a commit took out
+// (a git revert of the commit that planted them) is no longer encrypted to.
 func (p *Project) PendingRemoval() (member string, envs []string, ok bool) {
 	b, err := ReadFileNoFollow(p.journalPath(), 1<<20)
 	if err != nil {
 		return "", nil, false
 	}
 	var j removalJournal
-	if json.Unmarshal(b, &j) != nil || len(j.Envs) == 0 {
+	if json.Unmarshal(b, &j) != nil {
 		return "", nil, false
 	}
-	return j.Member, j.Envs, true
+	for _, env := range j.Envs {
+		if len(p.Config.MatchMember(env, j.Member)) > 0 {
+			envs = append(envs, env)
+		}
+	}
+	if len(envs) == 0 {
+		return "", nil, false
+	}
+	return j.Member, envs, true
 }
 
 // Member is one recipient across the project.

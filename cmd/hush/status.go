@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -19,7 +20,8 @@ func statusCommand(env *Env) *cli.Command {
 		Description: `Per environment: members, unacknowledged recipient changes, and each secret
 that is due or overdue for rotation, exposed (a removed member, a leak, git
 history) or compromised. --fail exits 7 when anything is overdue, exposed or
-compromised: run it in CI. An environment your identity cannot read fails the
+compromised, or a member removal or a rotation at the source is unfinished:
+run it in CI. An environment your identity cannot read fails the
 gate too (exit 4, or 5 when its file is damaged): a CI key that reads only some
 environments checks those with --env.
 
@@ -28,7 +30,7 @@ EXAMPLES:
    hush status --env prod --fail --json`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "every environment (the default without --env)"},
-			&cli.BoolFlag{Name: "fail", Usage: "exit 7 when a secret is overdue, exposed or compromised, 4 when an environment cannot be read"},
+			&cli.BoolFlag{Name: "fail", Usage: "exit 7 when a secret is overdue, exposed or compromised or a removal or rotation is unfinished, 4 when an environment cannot be read"},
 			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 		},
 		Action: withSession(env, func(c *cli.Context, s *ui) error {
@@ -126,7 +128,16 @@ func runStatus(s *ui, asJSON, fail bool) error {
 	if !fail {
 		return nil
 	}
-	return statusVerdict(out, bad)
+	// Work left half done is a policy failure too: a removed member who can
+	// still read, a rotation whose store and source may disagree.
+	var unfinished []string
+	if hasPending {
+		unfinished = append(unfinished, "the removal of "+member)
+	}
+	for _, j := range rotations {
+		unfinished = append(unfinished, "the rotation of "+j.Env+"/"+j.Key)
+	}
+	return statusVerdict(out, bad, unfinished)
 }
 
 // statusVerdict is the --fail gate. An environment hush could not read is
@@ -136,7 +147,7 @@ func runStatus(s *ui, asJSON, fail bool) error {
 // unreadable environment fails with its own kind of error (4 when this
 // identity cannot decrypt it, 5 when the file is damaged), so a CI log says
 // whether to fix the store or the key.
-func statusVerdict(out []envStatus, bad int) error {
+func statusVerdict(out []envStatus, bad int, unfinished []string) error {
 	var unreadable []string
 	var first error
 	for _, st := range out {
@@ -147,8 +158,15 @@ func statusVerdict(out []envStatus, bad int) error {
 			}
 		}
 	}
-	if bad > 0 {
-		err := fmt.Errorf("%d secrets overdue, exposed or compromised", bad)
+	if bad > 0 || len(unfinished) > 0 {
+		var what []string
+		if bad > 0 {
+			what = append(what, fmt.Sprintf("%d secrets overdue, exposed or compromised", bad))
+		}
+		if len(unfinished) > 0 {
+			what = append(what, "unfinished: "+strings.Join(unfinished, ", "))
+		}
+		err := errors.New(strings.Join(what, "; "))
 		if len(unreadable) > 0 {
 			err = fmt.Errorf("%w; not checked, as this identity cannot read them: %s", err, strings.Join(unreadable, ", "))
 		}
