@@ -1,0 +1,501 @@
+package session
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/rotate"
+	"github.com/hush-secrets/hush/scan"
+	"github.com/hush-secrets/hush/store"
+	"github.com/hush-secrets/hush/store/audit"
+)
+
+// This file is hush posture: one report of how exposed a project's
+// secrets are, section by section (the seed's anti-patterns and the
+// places a secret must never be), each finding with its evidence and a
+// command that fixes it. Nothing in the report is a value, a prefix of
+// one or an unkeyed hash of one: values are compared by HMAC under a
+// key made for this run and forgotten with it.
+
+// Severities, from least to worst; PostureSeverity orders them.
+const (
+	SevInfo     = "info"
+	SevLow      = "low"
+	SevMedium   = "medium"
+	SevHigh     = "high"
+	SevCritical = "critical"
+)
+
+var severityRank = map[string]int{SevInfo: 0, SevLow: 1, SevMedium: 2, SevHigh: 3, SevCritical: 4}
+
+// PostureSeverity is a severity's rank, or -1 for a name that is none.
+func PostureSeverity(name string) int {
+	r, ok := severityRank[name]
+	if !ok {
+		return -1
+	}
+	return r
+}
+
+// PostureOptions say what hush posture looks at.
+type PostureOptions struct {
+	// Sensitive are the environments whose readers are checked for reads
+	// (default: those named prod or production).
+	Sensitive []string
+	// IdleDays is how long a reader of a sensitive environment may go
+	// without reading it (default 30).
+	IdleDays int
+	// AuditFiles are other members' logs (hush audit export), so idle
+	// readers are known beyond this user.
+	AuditFiles []NamedReader
+	// History also scans every commit; Paths are more places to scan (an
+	// image tarball, a build directory).
+	History bool
+	Paths   []string
+}
+
+// NamedReader is an exported audit log and the name it was given by.
+type NamedReader = audit.MergeInput
+
+// PostureFinding is one problem found: never a value.
+type PostureFinding struct {
+	Severity string `json:"severity"`
+	What     string `json:"what"`
+	Where    string `json:"where"`
+	Evidence string `json:"evidence"`
+	Fix      string `json:"fix,omitempty"`
+}
+
+// PostureSection is one item of the report.
+type PostureSection struct {
+	ID       string           `json:"id"`
+	Title    string           `json:"title"`
+	Findings []PostureFinding `json:"findings"`
+	// Notes say what the section could not check, and why.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// SecretAge is one secret's age since rotation against its period.
+type SecretAge struct {
+	Env     string        `json:"env"`
+	Key     string        `json:"key"`
+	Type    string        `json:"type,omitempty"`
+	Age     time.Duration `json:"-"`
+	Since   time.Time     `json:"since,omitzero"` // last rotated, or created
+	AgeDays int           `json:"age_days"`
+	Every   string        `json:"rotate_every,omitempty"`
+	State   store.State   `json:"state"`
+	Source  string        `json:"rotation_source,omitempty"` // provider of rotation.sources, "" when manual
+	Dynamic bool          `json:"dynamic"`                   // rotated by Vault (provider vault)
+}
+
+// AccessRow is one recipient's row of the members × environments matrix.
+type AccessRow struct {
+	Label string          `json:"label"`
+	Key   string          `json:"key"`
+	CI    bool            `json:"ci"`
+	Envs  map[string]bool `json:"envs"`
+}
+
+// PostureReport is the whole report.
+type PostureReport struct {
+	Project  string           `json:"project"`
+	Envs     []string         `json:"environments"`
+	Sections []PostureSection `json:"sections"`
+	Ages     []SecretAge      `json:"secrets_by_age"`
+	Access   []AccessRow      `json:"access"`
+}
+
+// Worst is the highest severity found, or -1 when nothing was.
+func (r *PostureReport) Worst() int {
+	w := -1
+	for _, s := range r.Sections {
+		for _, f := range s.Findings {
+			w = max(w, PostureSeverity(f.Severity))
+		}
+	}
+	return w
+}
+
+// postureEnv is what one readable environment gave the report.
+type postureEnv struct {
+	name    string
+	entries []store.Entry
+	err     error
+}
+
+// Posture builds the report. Every value it decrypts is one read line
+// (they are compared and searched for, as hush scan does); an environment
+// the user cannot read is reported as not compared, never guessed at.
+func (s *Session) Posture(o PostureOptions) (*PostureReport, error) {
+	p, err := s.Project()
+	if err != nil {
+		return nil, err
+	}
+	if o.IdleDays <= 0 {
+		o.IdleDays = 30
+	}
+	now := s.Now()
+	rep := &PostureReport{Project: p.Config.Project, Envs: p.Config.EnvNames()}
+	id, idErr := s.Identity()
+	envs := make([]postureEnv, 0, len(rep.Envs))
+	var paths []string
+	known := map[string]string{}
+	if idErr == nil {
+		if err := s.AuditReady(); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range rep.Envs {
+		pe := postureEnv{name: e, err: idErr}
+		if idErr == nil {
+			pe.entries, pe.err = ownStores(p, e, id)
+		}
+		for _, en := range pe.entries {
+			paths = append(paths, s.SecretPath(e, en.Name))
+			if v := en.Secret.Value.Reveal(); len(v) >= scan.MinKnownLength {
+				known[e+"/"+en.Name] = v
+			}
+		}
+		envs = append(envs, pe)
+	}
+	if len(paths) > 0 {
+		if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
+			return nil, err
+		}
+	}
+
+	shared, err := postureShared(envs)
+	if err != nil {
+		return nil, err
+	}
+	rep.Sections = append(rep.Sections, shared)
+	ages, err := s.postureAges(p, envs, now, rep)
+	if err != nil {
+		return nil, err
+	}
+	rep.Sections = append(rep.Sections, ages)
+	rep.Sections = append(rep.Sections, s.postureAccess(p, o, id, now, rep))
+	places, err := s.posturePlaces(o, known)
+	if err != nil {
+		return nil, err
+	}
+	rep.Sections = append(rep.Sections, places)
+	rep.Sections = append(rep.Sections, s.postureHygiene(id, rep))
+	return rep, nil
+}
+
+// valueRef is one value to compare: where it is and its keyed hash.
+type valueRef struct {
+	Env, Key string
+	Sum      [sha256.Size]byte
+}
+
+// minShared is the shortest value the shared-credential check compares:
+// shorter ones (a PIN, "true") are equal by chance, not by reuse.
+const minShared = 8
+
+// comparable reports whether a value takes part in the shared check: not
+// configuration (type config, or evidently so), not short.
+func comparable(name string, sec *store.Secret) bool {
+	v := sec.Value.Reveal()
+	if sec.Type == store.TypeConfig || len(v) < minShared {
+		return false
+	}
+	return !store.IsConfigValue(name, v)
+}
+
+// keyedSum is the HMAC-SHA256 of v under key: equal values give equal sums
+// under one key, and without the key (which lives only in this run's
+// memory) a sum says nothing of the value.
+func keyedSum(key []byte, v string) [sha256.Size]byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(v))
+	var out [sha256.Size]byte
+	copy(out[:], m.Sum(nil))
+	return out
+}
+
+// sameValues groups refs by equal sum, keeping the groups of two or more,
+// each sorted by environment then key, the groups in order of their first.
+func sameValues(refs []valueRef) [][]valueRef {
+	by := map[[sha256.Size]byte][]valueRef{}
+	for _, r := range refs {
+		by[r.Sum] = append(by[r.Sum], r)
+	}
+	var out [][]valueRef
+	for _, g := range by {
+		if len(g) < 2 {
+			continue
+		}
+		slices.SortFunc(g, func(a, b valueRef) int {
+			if c := strings.Compare(a.Env, b.Env); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b []valueRef) int {
+		if c := strings.Compare(a[0].Env, b[0].Env); c != 0 {
+			return c
+		}
+		return strings.Compare(a[0].Key, b[0].Key)
+	})
+	return out
+}
+
+func postureShared(envs []postureEnv) (PostureSection, error) {
+	sec := PostureSection{ID: "shared", Title: "Shared credentials across environments and keys", Findings: []PostureFinding{}}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return sec, err
+	}
+	var refs []valueRef
+	for _, e := range envs {
+		if e.err != nil {
+			sec.Notes = append(sec.Notes, fmt.Sprintf("%s not compared: %s", e.name, firstLineOf(e.err)))
+			continue
+		}
+		for _, en := range e.entries {
+			if comparable(en.Name, en.Secret) {
+				refs = append(refs, valueRef{Env: e.name, Key: en.Name, Sum: keyedSum(key, en.Secret.Value.Reveal())})
+			}
+		}
+	}
+	clear(key)
+	for _, g := range sameValues(refs) {
+		envSet := map[string]bool{}
+		where := make([]string, len(g))
+		for i, r := range g {
+			envSet[r.Env] = true
+			where[i] = r.Env + "/" + r.Key
+		}
+		f := PostureFinding{Where: strings.Join(where, ", "),
+			Evidence: "equal HMAC-SHA256 of the values under a key made for this run (no value or hash is kept)",
+			Fix:      fmt.Sprintf("hush rotate %s --env %s --generate", g[len(g)-1].Key, g[len(g)-1].Env)}
+		if len(envSet) > 1 {
+			f.Severity, f.What = SevHigh, fmt.Sprintf("the same value in %d environments (%s)", len(envSet), strings.Join(slices.Sorted(maps.Keys(envSet)), ", "))
+		} else {
+			f.Severity, f.What = SevMedium, fmt.Sprintf("the same value under %d keys of %s", len(g), g[0].Env)
+		}
+		sec.Findings = append(sec.Findings, f)
+	}
+	return sec, nil
+}
+
+func firstLineOf(err error) string {
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
+}
+
+func (s *Session) postureAges(p *store.Project, envs []postureEnv, now time.Time, rep *PostureReport) (PostureSection, error) {
+	sec := PostureSection{ID: "long-lived", Title: "Long-lived credentials", Findings: []PostureFinding{}}
+	var sources map[string]map[string]any
+	if p.Config.Rotation != nil {
+		sources = p.Config.Rotation.Sources
+	}
+	rep.Ages = []SecretAge{}
+	static := 0
+	for _, e := range envs {
+		if e.err != nil {
+			sec.Notes = append(sec.Notes, fmt.Sprintf("%s not checked: %s", e.name, firstLineOf(e.err)))
+			continue
+		}
+		doc := store.NewDocument(e.name)
+		for _, en := range e.entries {
+			doc.Secrets[en.Name] = en.Secret
+		}
+		sts, err := p.Config.Evaluate(doc, now)
+		if err != nil {
+			return sec, err
+		}
+		for _, st := range sts {
+			if st.Type == store.TypeConfig {
+				continue
+			}
+			s0 := doc.Secrets[st.Name]
+			last := s0.Rotated
+			if last.IsZero() {
+				last = s0.Created
+			}
+			a := SecretAge{Env: e.name, Key: st.Name, Type: st.Type, Every: st.Every, State: st.State}
+			if !last.IsZero() {
+				a.Since, a.Age = last, now.Sub(last)
+				a.AgeDays = int(a.Age.Hours() / 24)
+			}
+			if set, ok, err := rotate.Lookup(sources, e.name, st.Name); err == nil && ok {
+				a.Source, a.Dynamic = set.Provider, set.Provider == "vault"
+			}
+			if !a.Dynamic {
+				static++
+			}
+			rep.Ages = append(rep.Ages, a)
+			where := e.name + "/" + st.Name
+			switch st.State {
+			case store.StateOverdue:
+				f := PostureFinding{Severity: SevHigh, What: "rotation overdue", Where: where,
+					Evidence: fmt.Sprintf("last rotated %s ago (%s), period %s (type %s)", days(a.Age), last.UTC().Format("2006-01-02"), st.Every, st.Type),
+					Fix:      fmt.Sprintf("hush rotate %s --env %s", st.Name, e.name)}
+				if a.Source == "" && st.Type == "database" {
+					f.Fix += "   # or lease it per run: hush run --vault-lease " + st.Name + "=database/creds/ROLE -- CMD"
+				}
+				sec.Findings = append(sec.Findings, f)
+			case store.StateExposed, store.StateCompromised:
+				sec.Findings = append(sec.Findings, PostureFinding{Severity: SevCritical, What: "secret " + string(st.State) + " and not rotated", Where: where,
+					Evidence: "marked " + string(st.State) + " in the store's metadata", Fix: fmt.Sprintf("hush rotate %s --env %s", st.Name, e.name)})
+			}
+		}
+	}
+	sort.SliceStable(rep.Ages, func(i, j int) bool { return rep.Ages[i].Age > rep.Ages[j].Age })
+	if static > 0 {
+		sec.Notes = append(sec.Notes, fmt.Sprintf("%d stored credentials are static; dynamic ones come from Vault per run (hush run --vault-lease NAME=PATH) or rotate there (rotation.sources provider vault)", static))
+	}
+	return sec, nil
+}
+
+// days renders a duration in whole days (hours under a day).
+func days(d time.Duration) string {
+	if d < 24*time.Hour {
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// isCIKey guesses from its label whether a recipient is a CI key: hush
+// ci-key labels it "ci" unless told otherwise, and teams name the others
+// after the CI that holds them.
+func isCIKey(label string) bool {
+	l := strings.ToLower(label)
+	if l == "ci" || strings.HasPrefix(l, "ci-") || strings.HasPrefix(l, "ci_") || strings.HasSuffix(l, "-ci") {
+		return true
+	}
+	for _, w := range []string{"github", "gitlab", "actions", "jenkins", "circleci", "buildkite", "pipeline"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// sensitiveEnvs are o.Sensitive, or the environments named prod or
+// production.
+func sensitiveEnvs(c *store.Config, o PostureOptions) []string {
+	if len(o.Sensitive) > 0 {
+		return o.Sensitive
+	}
+	var out []string
+	for _, e := range c.EnvNames() {
+		if l := strings.ToLower(e); l == "prod" || l == "production" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// readActions are the audit actions that read values.
+var readActions = map[string]bool{audit.SecretRead: true, audit.SyncPush: true}
+
+func (s *Session) postureAccess(p *store.Project, o PostureOptions, id *crypt.Identity, now time.Time, rep *PostureReport) PostureSection {
+	sec := PostureSection{ID: "access", Title: "Who can read what", Findings: []PostureFinding{}}
+	rows := map[string]*AccessRow{}
+	for _, e := range rep.Envs {
+		for _, r := range p.Config.Environments[e].Recipients {
+			row := rows[r.Key]
+			if row == nil {
+				row = &AccessRow{Label: r.Label, Key: r.Key, CI: isCIKey(r.Label), Envs: map[string]bool{}}
+				rows[r.Key] = row
+			}
+			row.Envs[e] = true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(rows)) {
+		rep.Access = append(rep.Access, *rows[k])
+	}
+	sort.SliceStable(rep.Access, func(i, j int) bool { return rep.Access[i].Label < rep.Access[j].Label })
+	sensitive := sensitiveEnvs(p.Config, o)
+	for _, r := range rep.Access {
+		if r.CI && len(r.Envs) > 1 {
+			sec.Findings = append(sec.Findings, PostureFinding{Severity: SevMedium, What: "a CI key reads several environments",
+				Where: fmt.Sprintf("%s (%s)", r.Label, crypt.Fingerprint(r.Key)), Evidence: "a recipient of " + strings.Join(slices.Sorted(maps.Keys(r.Envs)), ", ") + " in hush.yaml",
+				Fix: fmt.Sprintf("give each job its own key: hush ci-key --env ENV --label %s-ENV, then hush member rm %s --env ENV for the others", r.Label, r.Label)})
+		}
+	}
+	if len(sensitive) == 0 {
+		sec.Notes = append(sec.Notes, "no environment named prod or production: name the sensitive ones with --sensitive ENV")
+		return sec
+	}
+	// The last read of each sensitive environment by each key, from the
+	// local log and the exports given.
+	last := map[string]time.Time{} // key + "\x00" + env
+	note := func(e audit.Entry) {
+		if !e.Success || !readActions[e.Action] || e.Identity == "" {
+			return
+		}
+		pa := audit.ParsePath(e.Path)
+		if pa.Project != p.Config.Project {
+			return
+		}
+		k := e.Identity + "\x00" + pa.Env
+		if e.Time.After(last[k]) {
+			last[k] = e.Time
+		}
+	}
+	evidence := "the local audit log, which only records this user's own reads"
+	if rc, err := s.AuditLog().Open(); err == nil {
+		if err := audit.Scan(rc, func(_ int, e audit.Entry) error { note(e); return nil }); err != nil {
+			sec.Notes = append(sec.Notes, "the local audit log could not be read to the end: "+firstLineOf(err))
+		}
+		rc.Close()
+	}
+	if len(o.AuditFiles) > 0 {
+		recs, err := audit.Merge(o.AuditFiles)
+		if err != nil {
+			sec.Notes = append(sec.Notes, "--audit exports not used: "+firstLineOf(err))
+		} else {
+			for _, r := range recs {
+				note(audit.Entry{Time: r.Timestamp, Action: r.Action, Path: r.Path, Identity: r.Identity, Success: r.Success})
+			}
+			names := make([]string, len(o.AuditFiles))
+			for i, f := range o.AuditFiles {
+				names[i] = f.Name
+			}
+			evidence = "the local audit log and the exports " + strings.Join(names, ", ")
+		}
+	} else {
+		sec.Notes = append(sec.Notes, "idle readers are judged from the local audit log only, which knows this user's reads; give the others' logs (hush audit export) with --audit FILE")
+	}
+	cutoff := now.Add(-time.Duration(o.IdleDays) * 24 * time.Hour)
+	for _, env := range sensitive {
+		ec, ok := p.Config.Environments[env]
+		if !ok {
+			sec.Notes = append(sec.Notes, fmt.Sprintf("--sensitive %s: no such environment", env))
+			continue
+		}
+		for _, r := range ec.Recipients {
+			t := last[r.Key+"\x00"+env]
+			if t.After(cutoff) {
+				continue
+			}
+			ev := fmt.Sprintf("no read of %s in the last %d days in %s", env, o.IdleDays, evidence)
+			if !t.IsZero() {
+				ev = fmt.Sprintf("last read of %s on %s (over %d days ago) in %s", env, t.UTC().Format("2006-01-02"), o.IdleDays, evidence)
+			}
+			if id != nil && r.Key == id.Public {
+				ev += " (this is you)"
+			}
+			sec.Findings = append(sec.Findings, PostureFinding{Severity: SevMedium, What: "a member can read " + env + " but has not",
+				Where: fmt.Sprintf("%s (%s)", r.Label, crypt.Fingerprint(r.Key)), Evidence: ev,
+				Fix: fmt.Sprintf("hush member rm %s --env %s", r.Label, env)})
+		}
+	}
+	return sec
+}
