@@ -183,7 +183,9 @@ func (s *Session) Posture(o PostureOptions) (*PostureReport, error) {
 		return nil, err
 	}
 	rep.Sections = append(rep.Sections, ages)
-	rep.Sections = append(rep.Sections, s.postureAccess(p, o, id, now, rep))
+	access := s.postureAccess(p, o, id, now, rep)
+	s.postureVault(&access)
+	rep.Sections = append(rep.Sections, access)
 	places, err := s.posturePlaces(o, known)
 	if err != nil {
 		return nil, err
