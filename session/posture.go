@@ -144,7 +144,7 @@ func (s *Session) Posture(o PostureOptions) (*PostureReport, error) {
 		o.IdleDays = 30
 	}
 	now := s.Now()
-	rep := &PostureReport{Project: p.Config.Project, Envs: p.Config.EnvNames()}
+	rep := &PostureReport{Project: p.Config.Project, Envs: p.Config.EnvNames(), Access: []AccessRow{}}
 	id, idErr := s.Identity()
 	envs := make([]postureEnv, 0, len(rep.Envs))
 	var paths []string

@@ -102,8 +102,9 @@ func (s *Session) posturePlaces(o PostureOptions, known map[string]string) (Post
 			}
 		}
 		// Every env file a commit ever added, tracked now or not: its
-		// values are in history for whoever clones.
-		if out, err := git.Output(ctx, root, "log", "--all", "--diff-filter=A", "--name-only", "--format=", "-z"); err == nil {
+		// values are in history for whoever clones. --relative names them
+		// as ls-files does when the project is a subdirectory of the repo.
+		if out, err := git.Output(ctx, root, "log", "--all", "--diff-filter=A", "--name-only", "--relative", "--format=", "-z"); err == nil {
 			seen := map[string]bool{}
 			for _, f := range strings.FieldsFunc(string(out), func(r rune) bool { return r == 0 || r == '\n' }) {
 				if seen[f] || tracked[f] || !scan.IsEnvFile(f) || scan.IsEnvTemplate(f) {
