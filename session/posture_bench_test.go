@@ -1,11 +1,16 @@
 package session
 
 import (
+	"archive/tar"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +106,66 @@ func BenchmarkPosture(b *testing.B) {
 		}
 		if len(rep.Ages) != 10000 {
 			b.Fatalf("%d secrets", len(rep.Ages))
+		}
+	}
+}
+
+// postureImage writes a docker-save tarball of about size bytes: two
+// layers of text files, a key planted in the first after all the others
+// (so the whole layer is read to find it), deleted by the second.
+func postureImage(tb testing.TB, size int) string {
+	tb.Helper()
+	layer := func(files map[string][]byte) []byte {
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		for _, name := range slices.Sorted(maps.Keys(files)) {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), Typeflag: tar.TypeReg}); err != nil {
+				tb.Fatal(err)
+			}
+			_, _ = tw.Write(files[name])
+		}
+		_ = tw.Close()
+		return b.Bytes()
+	}
+	line := []byte("lorem ipsum dolor sit amet, consectetur adipiscing elit = 42 // a line of a build artifact\n")
+	chunk := bytes.Repeat(line, (1<<20)/len(line))
+	files := map[string][]byte{"app/zz_creds.txt": []byte("AWS_ACCESS_KEY_ID=AKIAQ3EGRJSWK7NCXP2M\n")}
+	// Each file its own bytes, so nothing is skipped as seen before.
+	for i := 0; i < size/len(chunk); i++ {
+		c := bytes.Clone(chunk)
+		for off := 0; off+len(line) <= len(c); off += len(line) {
+			copy(c[off+52:], fmt.Sprintf("%4d%6d", i%10000, off%1000000))
+		}
+		files[fmt.Sprintf("app/lib/%04d.txt", i)] = c
+	}
+	l1 := layer(files)
+	l2 := layer(map[string][]byte{"app/.wh.zz_creds.txt": nil})
+	manifest := []byte(`[{"Config":"cfg.json","RepoTags":["app:1"],"Layers":["aaa/layer.tar","bbb/layer.tar"]}]`)
+	img := layer(map[string][]byte{"manifest.json": manifest, "cfg.json": []byte("{}"), "aaa/layer.tar": l1, "bbb/layer.tar": l2})
+	path := filepath.Join(tb.TempDir(), "image.tar")
+	if err := os.WriteFile(path, img, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkPostureImage is the report on 10 x 1,000 secrets with a 200 MB
+// docker-save image given as --path.
+func BenchmarkPostureImage(b *testing.B) {
+	s := postureProject(b, 10, 1000)
+	img := postureImage(b, 200<<20)
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := s.Posture(PostureOptions{Paths: []string{img}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		found := false
+		for _, f := range rep.Sections[3].Findings {
+			found = found || strings.Contains(f.Where, "app/zz_creds.txt")
+		}
+		if !found {
+			b.Fatalf("the planted key was not found: %+v", rep.Sections[3])
 		}
 	}
 }
