@@ -1,19 +1,16 @@
 package session
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/internal/git"
 	"github.com/hush-secrets/hush/scan"
 	"github.com/hush-secrets/hush/store"
-	"github.com/hush-secrets/hush/sync/vault"
 )
 
 // posturePlaces is item 4: the scanner over the work tree (git's list of
@@ -232,54 +229,4 @@ func (s *Session) postureHygiene(id *crypt.Identity, rep *PostureReport) Posture
 			Fix: "add rotation.sources." + shown[0] + " (provider postgres, mysql, vault, command or acme) to hush.yaml, then hush rotate --due"})
 	}
 	return sec
-}
-
-// postureVault checks, when Vault is configured (hush.yaml's vault: or
-// VAULT_ADDR) and reachable, the policies of hush's token for over-broad
-// rules (vault.BroadPaths), the hush-made ones (their text starts with
-// "# hush:") named as such. Vault unreachable, or not allowing the
-// policies to be read, is a note: the report goes on.
-func (s *Session) postureVault(sec *PostureSection) {
-	p := s.project
-	if p.Config.Extra["vault"] == nil && s.Getenv("VAULT_ADDR") == "" {
-		sec.Notes = append(sec.Notes, "Vault not configured: no policy checked")
-		return
-	}
-	v, err := s.OpenVault(VaultOptions{})
-	if err != nil {
-		sec.Notes = append(sec.Notes, "Vault policies not checked: "+firstLineOf(err))
-		return
-	}
-	defer s.CloseVault(v)
-	ctx, cancel := context.WithTimeout(s.Ctx(), 10*time.Second)
-	defer cancel()
-	names, err := v.TokenPolicies(ctx)
-	if err != nil {
-		sec.Notes = append(sec.Notes, fmt.Sprintf("Vault at %s not checked (unreachable or denied): %s", v.Address(), firstLineOf(err)))
-		return
-	}
-	for _, name := range names {
-		if name == "root" {
-			sec.Findings = append(sec.Findings, PostureFinding{Severity: SevHigh, What: "hush's Vault token has the root policy", Where: v.Address() + " token",
-				Evidence: "auth/token/lookup-self lists policy root", Fix: "hush vault policy --env ENV --write hush-ENV, then log in with a token of that policy"})
-			continue
-		}
-		if name == "default" {
-			continue
-		}
-		text, err := v.ReadPolicy(ctx, name)
-		if err != nil {
-			sec.Notes = append(sec.Notes, fmt.Sprintf("Vault policy %s not read: %s", name, firstLineOf(err)))
-			continue
-		}
-		kind := "policy"
-		if strings.HasPrefix(text, "# hush:") {
-			kind = "hush-generated policy"
-		}
-		for _, is := range vault.BroadPaths(text) {
-			sec.Findings = append(sec.Findings, PostureFinding{Severity: SevMedium, What: "an over-broad rule in Vault " + kind + " " + name,
-				Where: fmt.Sprintf("%s sys/policies/acl/%s path %q", v.Address(), name, is.Path), Evidence: is.Why,
-				Fix: fmt.Sprintf("hush vault policy --env ENV --write %s (one environment's paths, read only)", name)})
-		}
-	}
 }
