@@ -106,8 +106,11 @@ type AccessRow struct {
 
 // PostureReport is the whole report.
 type PostureReport struct {
-	Project  string           `json:"project"`
-	Envs     []string         `json:"environments"`
+	Project string   `json:"project"`
+	Envs    []string `json:"environments"`
+	// Unread are the environments this identity could not read: their
+	// values were not compared nor their ages checked.
+	Unread   []string         `json:"not_read,omitempty"`
 	Sections []PostureSection `json:"sections"`
 	Ages     []SecretAge      `json:"secrets_by_age"`
 	Access   []AccessRow      `json:"access"`
@@ -163,6 +166,9 @@ func (s *Session) Posture(o PostureOptions) (*PostureReport, error) {
 			if v := en.Secret.Value.Reveal(); len(v) >= scan.MinKnownLength {
 				known[e+"/"+en.Name] = v
 			}
+		}
+		if pe.err != nil {
+			rep.Unread = append(rep.Unread, e)
 		}
 		envs = append(envs, pe)
 	}

@@ -89,6 +89,11 @@ func runPosture(s *ui, o session.PostureOptions, asJSON, fail bool, failOn strin
 	if !fail {
 		return nil
 	}
+	if len(rep.Unread) > 0 {
+		// The gate vouches only for what it could read (hush status --fail
+		// fails then; here the rest of the report still stands).
+		s.warnf("posture --fail did not compare or check %s, which this identity cannot read", strings.Join(rep.Unread, ", "))
+	}
 	threshold := session.PostureSeverity(failOn)
 	n := 0
 	for _, sec := range rep.Sections {
