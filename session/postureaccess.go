@@ -70,20 +70,8 @@ func (s *Session) postureAccess(p *store.Project, o PostureOptions, id *crypt.Id
 		rep.Access = append(rep.Access, *rows[k])
 	}
 	sort.SliceStable(rep.Access, func(i, j int) bool { return rep.Access[i].Label < rep.Access[j].Label })
-	sensitive := sensitiveEnvs(p.Config, o)
-	for _, r := range rep.Access {
-		if r.CI && len(r.Envs) > 1 {
-			sec.Findings = append(sec.Findings, PostureFinding{Severity: SevMedium, What: "a CI key reads several environments",
-				Where: fmt.Sprintf("%s (%s)", r.Label, crypt.Fingerprint(r.Key)), Evidence: "a recipient of " + strings.Join(slices.Sorted(maps.Keys(r.Envs)), ", ") + " in hush.yaml",
-				Fix: fmt.Sprintf("give each job its own key: hush ci-key --env ENV --label %s-ENV, then hush member rm %s --env ENV for the others", r.Label, r.Label)})
-		}
-	}
-	if len(sensitive) == 0 {
-		sec.Notes = append(sec.Notes, "no environment named prod or production: name the sensitive ones with --sensitive ENV")
-		return sec
-	}
-	// The last read of each sensitive environment by each key, from the
-	// local log and the exports given.
+	// The last read of each environment by each key, from the local log
+	// and the exports given.
 	last := map[string]time.Time{} // key + "\x00" + env
 	note := func(e audit.Entry) {
 		if !e.Success || !readActions[e.Action] || e.Identity == "" {
@@ -93,7 +81,7 @@ func (s *Session) postureAccess(p *store.Project, o PostureOptions, id *crypt.Id
 		if pa.Project != p.Config.Project {
 			return
 		}
-		k := e.Identity + "\x00" + pa.Env
+		k := crypt.CanonicalRecipient(e.Identity) + "\x00" + pa.Env
 		if e.Time.After(last[k]) {
 			last[k] = e.Time
 		}
@@ -123,6 +111,32 @@ func (s *Session) postureAccess(p *store.Project, o PostureOptions, id *crypt.Id
 		sec.Notes = append(sec.Notes, "idle readers are judged from the local audit log only, which knows this user's reads; give the others' logs (hush audit export) with --audit FILE")
 	}
 	cutoff := now.Add(-time.Duration(o.IdleDays) * 24 * time.Hour)
+	for _, r := range rep.Access {
+		if !r.CI || len(r.Envs) < 2 {
+			continue
+		}
+		envs := slices.Sorted(maps.Keys(r.Envs))
+		var used []string
+		for _, e := range envs {
+			if last[crypt.CanonicalRecipient(r.Key)+"\x00"+e].After(cutoff) {
+				used = append(used, e)
+			}
+		}
+		ev := "a recipient of " + strings.Join(envs, ", ") + " in hush.yaml"
+		if len(used) > 0 {
+			ev += fmt.Sprintf("; read only %s in the last %d days in %s", strings.Join(used, ", "), o.IdleDays, evidence)
+		} else {
+			ev += fmt.Sprintf("; no read of any in the last %d days in %s", o.IdleDays, evidence)
+		}
+		sec.Findings = append(sec.Findings, PostureFinding{Severity: SevMedium, What: "a CI key reads several environments",
+			Where: fmt.Sprintf("%s (%s)", r.Label, crypt.Fingerprint(r.Key)), Evidence: ev,
+			Fix: fmt.Sprintf("give each job its own key: hush ci-key --env ENV --label %s-ENV, then hush member rm %s --env ENV for the others", r.Label, r.Label)})
+	}
+	sensitive := sensitiveEnvs(p.Config, o)
+	if len(sensitive) == 0 {
+		sec.Notes = append(sec.Notes, "no environment named prod or production: name the sensitive ones with --sensitive ENV")
+		return sec
+	}
 	for _, env := range sensitive {
 		ec, ok := p.Config.Environments[env]
 		if !ok {
@@ -130,7 +144,7 @@ func (s *Session) postureAccess(p *store.Project, o PostureOptions, id *crypt.Id
 			continue
 		}
 		for _, r := range ec.Recipients {
-			t := last[r.Key+"\x00"+env]
+			t := last[crypt.CanonicalRecipient(r.Key)+"\x00"+env]
 			if t.After(cutoff) {
 				continue
 			}
