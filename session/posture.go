@@ -93,7 +93,12 @@ type SecretAge struct {
 	Every   string        `json:"rotate_every,omitempty"`
 	State   store.State   `json:"state"`
 	Source  string        `json:"rotation_source,omitempty"` // provider of rotation.sources, "" when manual
-	Dynamic bool          `json:"dynamic"`                   // rotated by Vault (provider vault)
+	// Kind is how the credential changes: "manual" (hush rotate by
+	// hand), "at-source" (a rotation.sources provider changes it where it
+	// lives) or "vault-static-role" (Vault changes it; provider vault).
+	// Every stored credential is static: a dynamic one (a Vault lease,
+	// hush run --vault-lease) is never in a store.
+	Kind string `json:"kind"`
 }
 
 // AccessRow is one recipient's row of the members × environments matrix.
@@ -310,8 +315,16 @@ func (s *Session) postureAges(p *store.Project, envs []postureEnv, now time.Time
 	if p.Config.Rotation != nil {
 		sources = p.Config.Rotation.Sources
 	}
+	// The repository's word that a key rotates at its source counts once
+	// this user acknowledged it (hush ack), as hush rotate requires.
+	if len(sources) > 0 {
+		if err := p.CheckSettings("rotation.sources"); err != nil {
+			sec.Notes = append(sec.Notes, "rotation.sources not counted, as not acknowledged: "+firstLineOf(err))
+			sources = nil
+		}
+	}
 	rep.Ages = []SecretAge{}
-	static := 0
+	leasable := 0
 	for _, e := range envs {
 		if e.err != nil {
 			sec.Notes = append(sec.Notes, fmt.Sprintf("%s not checked: %s", e.name, firstLineOf(e.err)))
@@ -340,10 +353,15 @@ func (s *Session) postureAges(p *store.Project, envs []postureEnv, now time.Time
 				a.AgeDays = int(a.Age.Hours() / 24)
 			}
 			if set, ok, err := rotate.Lookup(sources, e.name, st.Name); err == nil && ok {
-				a.Source, a.Dynamic = set.Provider, set.Provider == "vault"
+				a.Source, a.Kind = set.Provider, "at-source"
+				if set.Provider == "vault" {
+					a.Kind = "vault-static-role"
+				}
+			} else {
+				a.Kind = "manual"
 			}
-			if !a.Dynamic {
-				static++
+			if st.Type == "database" || st.Type == "service-token" {
+				leasable++
 			}
 			rep.Ages = append(rep.Ages, a)
 			where := e.name + "/" + st.Name
@@ -363,8 +381,8 @@ func (s *Session) postureAges(p *store.Project, envs []postureEnv, now time.Time
 		}
 	}
 	sort.SliceStable(rep.Ages, func(i, j int) bool { return rep.Ages[i].Age > rep.Ages[j].Age })
-	if static > 0 {
-		sec.Notes = append(sec.Notes, fmt.Sprintf("%d stored credentials are static; dynamic ones come from Vault per run (hush run --vault-lease NAME=PATH) or rotate there (rotation.sources provider vault)", static))
+	if len(rep.Ages) > 0 {
+		sec.Notes = append(sec.Notes, fmt.Sprintf("all %d stored credentials are static (a dynamic one, leased per run, is never stored); %d database credentials or service tokens could be leased from Vault instead: hush run --vault-lease NAME=database/creds/ROLE -- CMD", len(rep.Ages), leasable))
 	}
 	return sec, nil
 }

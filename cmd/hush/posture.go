@@ -23,7 +23,8 @@ that fixes it; never a value, a prefix of one or a hash anyone could test:
               HMAC under a key made for this run; environments you cannot read
               are said to be not compared; config values and short ones skipped)
   long-lived  each secret's age since rotation against its period, oldest first;
-              which rotate at their source (rotation.sources), which are static
+              which rotate at their source (rotation.sources), which by hand,
+              which could be leased from Vault per run instead
   access      members x environments from hush.yaml, CI keys reading several
               environments, readers of prod (--sensitive) idle for --idle-days
               in the audit log (the local log knows only your own reads: give
@@ -144,9 +145,9 @@ func printAges(s *ui, rep *session.PostureReport) {
 		if i == shown {
 			break
 		}
-		src := "manual"
+		src := a.Kind
 		if a.Source != "" {
-			src = "source " + a.Source
+			src += " (" + a.Source + ")"
 		}
 		every := a.Every
 		if every == "" {
