@@ -1,8 +1,10 @@
 package session
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -66,6 +68,9 @@ func (s *Session) posturePlaces(o PostureOptions, known map[string]string) (Post
 	relFindings(root, fs)
 	add(fs, "hush scan of the work tree")
 	for _, extra := range o.Paths {
+		if _, err := os.Lstat(extra); errors.Is(err, os.ErrNotExist) {
+			return sec, fmt.Errorf("--path %s %w", extra, store.ErrNotFound)
+		}
 		fs, err := sc.ScanPaths(ctx, extra)
 		if err != nil {
 			return sec, err
