@@ -139,9 +139,10 @@ type postureEnv struct {
 	err     error
 }
 
-// Posture builds the report. Every value it decrypts is one read line
-// (they are compared and searched for, as hush scan does); an environment
-// the user cannot read is reported as not compared, never guessed at.
+// Posture builds the report. The values it decrypts are read lines, one
+// per environment naming its keys (they are compared and searched for);
+// an environment the user cannot read is reported as not compared, never
+// guessed at.
 func (s *Session) Posture(o PostureOptions) (*PostureReport, error) {
 	p, err := s.Project()
 	if err != nil {
@@ -154,7 +155,7 @@ func (s *Session) Posture(o PostureOptions) (*PostureReport, error) {
 	rep := &PostureReport{Project: p.Config.Project, Envs: p.Config.EnvNames(), Access: []AccessRow{}}
 	id, idErr := s.Identity()
 	envs := make([]postureEnv, 0, len(rep.Envs))
-	var paths []string
+	var groups []EnvKeys
 	known := map[string]string{}
 	if idErr == nil {
 		if err := s.AuditReady(); err != nil {
@@ -166,19 +167,25 @@ func (s *Session) Posture(o PostureOptions) (*PostureReport, error) {
 		if idErr == nil {
 			pe.entries, pe.err = ownStores(p, e, id)
 		}
+		g := EnvKeys{Env: e}
 		for _, en := range pe.entries {
-			paths = append(paths, s.SecretPath(e, en.Name))
+			g.Keys = append(g.Keys, en.Name)
 			if v := en.Secret.Value.Reveal(); len(v) >= scan.MinKnownLength {
 				known[e+"/"+en.Name] = v
 			}
+		}
+		if len(g.Keys) > 0 {
+			groups = append(groups, g)
 		}
 		if pe.err != nil {
 			rep.Unread = append(rep.Unread, e)
 		}
 		envs = append(envs, pe)
 	}
-	if len(paths) > 0 {
-		if err := s.Audit(audit.SecretRead, paths, nil); err != nil {
+	// One read line per environment naming its keys, as hush run writes:
+	// every value was decrypted, compared and searched for.
+	if len(groups) > 0 {
+		if err := s.AuditRunFrom(audit.SecretRead, groups, nil); err != nil {
 			return nil, err
 		}
 	}

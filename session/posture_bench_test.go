@@ -86,7 +86,17 @@ func TestPostureOnAProject(t *testing.T) {
 	if len(shared.Findings) != 1 || shared.Findings[0].Where != "env0/KEY_0_API_KEY, env1/KEY_0_API_KEY, env2/KEY_0_API_KEY" {
 		t.Errorf("shared = %+v", shared.Findings)
 	}
-	// Every value read is one read line, and no section is empty of a title.
+	// The values read are one read line per environment, naming its keys.
+	var reads []string
+	for _, e := range auditLines(t, s) {
+		if e.Action == "secret.read" {
+			reads = append(reads, fmt.Sprintf("%s:%d", e.Path, len(e.Keys)))
+		}
+	}
+	if got := strings.Join(reads, " "); got != "bench/env0:20 bench/env1:20 bench/env2:20" {
+		t.Errorf("read lines = %s", got)
+	}
+	// No section is without its id, title or findings list.
 	for _, sec := range rep.Sections {
 		if sec.ID == "" || sec.Title == "" || sec.Findings == nil {
 			t.Errorf("section %+v", sec)
