@@ -222,9 +222,9 @@ type valueRef struct {
 // shorter ones (a PIN, "true") are equal by chance, not by reuse.
 const minShared = 8
 
-// comparable reports whether a value takes part in the shared check: not
+// inShared reports whether a value takes part in the shared check: not
 // configuration (type config, or evidently so), not short.
-func comparable(name string, sec *store.Secret) bool {
+func inShared(name string, sec *store.Secret) bool {
 	v := sec.Value.Reveal()
 	if sec.Type == store.TypeConfig || len(v) < minShared {
 		return false
@@ -285,7 +285,7 @@ func postureShared(envs []postureEnv) (PostureSection, error) {
 			continue
 		}
 		for _, en := range e.entries {
-			if comparable(en.Name, en.Secret) {
+			if inShared(en.Name, en.Secret) {
 				refs = append(refs, valueRef{Env: e.name, Key: en.Name, Sum: keyedSum(key, en.Secret.Value.Reveal())})
 			}
 		}

@@ -59,7 +59,7 @@ func TestSameValues(t *testing.T) {
 	}
 }
 
-func TestComparable(t *testing.T) {
+func TestInShared(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		e    store.Entry
@@ -72,8 +72,8 @@ func TestComparable(t *testing.T) {
 		{entry("PIN", "", "1234"), false},                              // short
 		{entry("EMPTY_TOKEN", "", ""), false},
 	} {
-		if got := comparable(tc.e.Name, tc.e.Secret); got != tc.want {
-			t.Errorf("comparable(%s=%q, type %q) = %v, want %v", tc.e.Name, tc.e.Secret.Value.Reveal(), tc.e.Secret.Type, got, tc.want)
+		if got := inShared(tc.e.Name, tc.e.Secret); got != tc.want {
+			t.Errorf("inShared(%s=%q, type %q) = %v, want %v", tc.e.Name, tc.e.Secret.Value.Reveal(), tc.e.Secret.Type, got, tc.want)
 		}
 	}
 }
