@@ -1,6 +1,8 @@
 package session
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,6 +38,19 @@ func (s *Session) posturePlaces(o PostureOptions, known map[string]string) (Post
 		return sec, err
 	}
 	ctx := s.Ctx()
+	// A finding names its secret by an id that holds only within this
+	// report (the same secret in the tree and in history has one id): the
+	// scanner's fingerprints are unkeyed hashes a guess can be tested
+	// against, and its Redacted shows four characters; neither is shown.
+	idKey := make([]byte, 32)
+	if _, err := rand.Read(idKey); err != nil {
+		return sec, err
+	}
+	defer clear(idKey)
+	secretID := func(f scan.Finding) string {
+		sum := keyedSum(idKey, f.SecretFingerprint)
+		return hex.EncodeToString(sum[:6])
+	}
 	add := func(fs []scan.Finding, how string) {
 		for _, f := range fs {
 			where := fmt.Sprintf("%s:%d", f.File, f.Line)
@@ -53,10 +68,8 @@ func (s *Session) posturePlaces(o PostureOptions, known map[string]string) (Post
 			if f.Key != "" {
 				what, sev = "the stored value of "+f.Key, SevCritical
 			}
-			// The fingerprint names the secret without a character of it
-			// (the scanner's Redacted shows four: not here).
 			sec.Findings = append(sec.Findings, PostureFinding{Severity: sev, What: what, Where: where,
-				Evidence: fmt.Sprintf("%s: rule %s, secret fingerprint %s", how, f.Rule, f.SecretFingerprint),
+				Evidence: fmt.Sprintf("%s: rule %s, secret %s (an id for this report only)", how, f.Rule, secretID(f)),
 				Fix:      postureScanFix(f)})
 		}
 	}
