@@ -129,6 +129,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, memberCommands(env)...)
 	cmds = append(cmds, trustCommands(env)...)
 	cmds = append(cmds, statusCommand(env), rotateCommand(env), dismissCommand(env), leakCommand(env))
+	cmds = append(cmds, postureCommand(env))
 	cmds = append(cmds, gitCommands(env)...)
 	cmds = append(cmds, historyCommands(env)...)
 	cmds = append(cmds, inboxCommand(env))
