@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/session"
 )
 
@@ -36,7 +37,8 @@ that fixes it; never a value, a prefix of one or a hash anyone could test:
               automated or by hand
 
 Reading the values to compare them is recorded as reads in the audit log.
---fail exits 7 when a finding is at or above --fail-on (default high).
+--fail exits 7 when a finding is at or above --fail-on (default high), and 4
+when an environment could not be read (the gate cannot vouch for it).
 
 EXAMPLES:
    hush posture
@@ -90,11 +92,6 @@ func runPosture(s *ui, o session.PostureOptions, asJSON, fail bool, failOn strin
 	if !fail {
 		return nil
 	}
-	if len(rep.Unread) > 0 {
-		// The gate vouches only for what it could read (hush status --fail
-		// fails then; here the rest of the report still stands).
-		s.warnf("posture --fail did not compare or check %s, which this identity cannot read", strings.Join(rep.Unread, ", "))
-	}
 	threshold := session.PostureSeverity(failOn)
 	n := 0
 	for _, sec := range rep.Sections {
@@ -105,7 +102,18 @@ func runPosture(s *ui, o session.PostureOptions, asJSON, fail bool, failOn strin
 		}
 	}
 	if n > 0 {
-		return &exitCodeError{code: exitPolicy, err: fmt.Errorf("posture: %d findings at or above %s", n, failOn)}
+		err := fmt.Errorf("posture: %d findings at or above %s", n, failOn)
+		if len(rep.Unread) > 0 {
+			err = fmt.Errorf("%w; not checked, as this identity cannot read them: %s", err, strings.Join(rep.Unread, ", "))
+		}
+		return &exitCodeError{code: exitPolicy, err: err}
+	}
+	// As hush status --fail: an environment the gate could not read is
+	// not a pass, whatever the rest says.
+	if len(rep.Unread) > 0 {
+		return &exitCodeError{code: exitNoIdentity, err: hint.With(
+			fmt.Errorf("posture --fail cannot vouch for %s, which this identity cannot read", strings.Join(rep.Unread, ", ")),
+			"a member can add this key (hush member add KEY --env %s --label ci); or gate on hush status --fail --env ENV", strings.Join(rep.Unread, ","))}
 	}
 	return nil
 }
