@@ -199,6 +199,12 @@ type Result struct {
 type Vault interface {
 	Read(ctx context.Context, path string) (map[string]any, error)
 	Write(ctx context.Context, path string, data map[string]any) (map[string]any, error)
+	// Issue reads a dynamic credential (database/creds/ROLE) and returns
+	// its lease id; an answer without a lease is an error. Revoke ends
+	// the lease. A provider that proves a credential works by having
+	// Vault use it revokes what it was issued.
+	Issue(ctx context.Context, path string) (leaseID string, err error)
+	Revoke(ctx context.Context, leaseID string) error
 	// Address is the server's address, for audit lines and messages.
 	Address() string
 }

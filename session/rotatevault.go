@@ -41,6 +41,32 @@ func (l *lazyVault) Write(ctx context.Context, path string, data map[string]any)
 	return v.WritePath(ctx, path, data)
 }
 
+func (l *lazyVault) Issue(ctx context.Context, path string) (string, error) {
+	v, err := l.open()
+	if err != nil {
+		return "", err
+	}
+	lease, err := v.Lease(ctx, path, nil)
+	if err != nil {
+		return "", err
+	}
+	return lease.ID, nil
+}
+
+func (l *lazyVault) Revoke(ctx context.Context, leaseID string) error {
+	v, err := l.open()
+	if err != nil {
+		return err
+	}
+	if err := v.Revoke(ctx, leaseID); err != nil {
+		return err
+	}
+	// The lease is gone: a later read of its path within this command
+	// must get a new credential, not the revoked one from the cache.
+	v.Forget()
+	return nil
+}
+
 func (l *lazyVault) Address() string {
 	if v, err := l.open(); err == nil {
 		return v.Address()
