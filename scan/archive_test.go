@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -394,5 +395,61 @@ func TestLineLongerThanTheBuffer(t *testing.T) {
 	}
 	if len(got) != len(toks) {
 		t.Fatalf("found %d of %d tokens on a 2.7 MB line: columns %v", len(got), len(toks), got)
+	}
+}
+
+// A hostile OCI layout: an index naming one nested index a thousand
+// times, four levels deep (10^12 walks if each descriptor were followed),
+// over a manifest whose layer holds a credential. Each manifest is read
+// once, so the scan ends, and finds it; a layout with more manifests than
+// any real image is refused with an error rather than walked.
+func TestOCIIndexAmplification(t *testing.T) {
+	t.Parallel()
+	key, other := fakeToken(t, "github-pat", 9), fakeToken(t, "stripe-secret-key", 10)
+	dir := filepath.Join(t.TempDir(), "img")
+	write := func(name string, b []byte) { writeFile(t, filepath.Join(dir, name), string(b)) }
+	blob := func(b []byte) string {
+		d := digestOf(b)
+		write("blobs/sha256/"+strings.TrimPrefix(d, "sha256:"), b)
+		return d
+	}
+	var layers []map[string]string
+	for _, l := range imageLayersFor(t, key, other) {
+		layers = append(layers, map[string]string{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(l)})
+	}
+	manifest, _ := json.Marshal(map[string]any{"schemaVersion": 2, "layers": layers})
+	d := blob(manifest)
+	repeat := func(d string, n int) []byte {
+		ds := make([]map[string]string, n)
+		for i := range ds {
+			ds[i] = map[string]string{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d}
+		}
+		b, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": ds})
+		return b
+	}
+	for range 3 {
+		d = blob(repeat(d, 1000))
+	}
+	write("index.json", repeat(d, 1000))
+	write("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
+	fs, err := scanOne(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantImageFindings(t, fs, dir+"!layer 1 (sha256:")
+
+	// Many distinct manifests: refused, with an error naming the bound.
+	many := filepath.Join(t.TempDir(), "many")
+	dir = many
+	var ds []map[string]string
+	for i := range 1025 {
+		m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "layers": []map[string]string{}, "annotations": map[string]string{"n": fmt.Sprint(i)}})
+		ds = append(ds, map[string]string{"digest": blob(m)})
+	}
+	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": ds})
+	write("index.json", idx)
+	write("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
+	if _, err := scanOne(t, many); err == nil || !strings.Contains(err.Error(), "not scanned") {
+		t.Fatalf("a layout of many manifests: %v", err)
 	}
 }

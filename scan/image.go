@@ -64,14 +64,32 @@ type layerRef struct {
 // maxManifestSize bounds the JSON documents of an image.
 const maxManifestSize = 4 << 20
 
+// maxImages and maxLayers bound what a hostile image's manifests can make
+// hush walk: an index naming one nested index a thousand times, four deep,
+// would otherwise be 10^12 manifests to decode, and a stack listing one
+// layer 100,000 times is quadratic to resolve. Real images are far below
+// both (Docker refuses more than 127 layers).
+const (
+	maxImages = 1024
+	maxLayers = 1024
+)
+
+var errTooMany = fmt.Errorf("more than %d images or %d layers in one image; not scanned", maxImages, maxLayers)
+
 // imageLayers lists the layer stacks of the images in src: docker's
 // manifest.json when present, else the OCI index. ok is false when src is
 // not an image.
 func imageLayers(src imageSource) (stacks [][]layerRef, ok bool, err error) {
 	if r, _, found := src.open("manifest.json"); found {
 		var ms []dockerManifest
-		if err := json.NewDecoder(io.LimitReader(r, maxManifestSize)).Decode(&ms); err == nil && len(ms) > 0 {
+		if err := decodeManifest(r, &ms); err == nil && len(ms) > 0 {
+			if len(ms) > maxImages {
+				return nil, true, errTooMany
+			}
 			for _, m := range ms {
+				if len(m.Layers) > maxLayers {
+					return nil, true, errTooMany
+				}
 				var stack []layerRef
 				for _, l := range m.Layers {
 					stack = append(stack, layerRef{file: cleanMember(l), label: layerLabel(l)})
@@ -89,9 +107,12 @@ func imageLayers(src imageSource) (stacks [][]layerRef, ok bool, err error) {
 		return nil, false, nil
 	}
 	var index ociManifest
-	if err := json.NewDecoder(io.LimitReader(r, maxManifestSize)).Decode(&index); err != nil {
+	if err := decodeManifest(r, &index); err != nil {
 		return nil, true, fmt.Errorf("index.json: %w", err)
 	}
+	// Each manifest or index blob is read once, however many descriptors
+	// name it, and the walk stops at maxImages of them.
+	visited := map[string]bool{}
 	var walk func(ds []ociDescriptor, depth int) error
 	walk = func(ds []ociDescriptor, depth int) error {
 		if depth > 4 {
@@ -102,12 +123,18 @@ func imageLayers(src imageSource) (stacks [][]layerRef, ok bool, err error) {
 			if !ok {
 				return fmt.Errorf("a manifest digest %q that is not sha256/sha512 hex", d.Digest)
 			}
+			if visited[blob] {
+				continue
+			}
+			if visited[blob] = true; len(visited) > maxImages {
+				return errTooMany
+			}
 			r, _, found := src.open(blob)
 			if !found {
 				continue // a platform left out of this layout
 			}
 			var m ociManifest
-			if err := json.NewDecoder(io.LimitReader(r, maxManifestSize)).Decode(&m); err != nil {
+			if err := decodeManifest(r, &m); err != nil {
 				return fmt.Errorf("%s: %w", blob, err)
 			}
 			if len(m.Manifests) > 0 {
@@ -115,6 +142,9 @@ func imageLayers(src imageSource) (stacks [][]layerRef, ok bool, err error) {
 					return err
 				}
 				continue
+			}
+			if len(m.Layers) > maxLayers {
+				return errTooMany
 			}
 			var stack []layerRef
 			for _, l := range m.Layers {
@@ -132,6 +162,16 @@ func imageLayers(src imageSource) (stacks [][]layerRef, ok bool, err error) {
 		return nil
 	}
 	return stacks, true, walk(index.Manifests, 0)
+}
+
+// decodeManifest reads one JSON document of an image and closes it: a
+// layout naming a thousand manifests must not hold a thousand files open
+// (an open that then fails would read as a platform left out).
+func decodeManifest(r io.Reader, v any) error {
+	if c, ok := r.(io.Closer); ok {
+		defer c.Close()
+	}
+	return json.NewDecoder(io.LimitReader(r, maxManifestSize)).Decode(v)
 }
 
 // blobPath is where an OCI layout keeps the blob of digest.
