@@ -29,6 +29,12 @@ var rulesOfSource = []struct {
 	{"changing a store", "session", []string{"cmd"},
 		regexp.MustCompile(`\.(Update|CreateEnv|RemoveEnv|RemoveMember|AddRecipients|Acknowledge|Link|WriteConflicts)\(|store\.WriteTo\(`),
 		regexp.MustCompile(`^[^.]*\bs\.(Update|RemoveEnv|RemoveMember|Acknowledge|Link)\([^.]*$`)},
+	// A project's Config changes only inside store, whose every change
+	// forgets the settings derived from it (Project.touchConfig): a change
+	// made elsewhere would leave the pinned-settings check reading the
+	// settings as they were before it.
+	{"changing a project's Config", "store", []string{"."},
+		regexp.MustCompile(`\.Config\.[A-Za-z]+(\.[A-Za-z]+|\[[^]]*\])*\s*(=[^=]|\+=|-=|\+\+|--)|delete\([^,]*\.Config\.`), nil},
 }
 
 func TestOneHomePerCall(t *testing.T) {
