@@ -67,41 +67,19 @@ func New(s rotate.Settings) (rotate.Provider, error) {
 	if err := s.Decode(&p.set); err != nil {
 		return nil, err
 	}
-	bad := func(f string, a ...any) error {
-		return fmt.Errorf("%w rotation.sources.%s: %s", store.ErrInvalid, s.Name, fmt.Sprintf(f, a...))
-	}
-	if p.set.Admin == "" || store.ValidKeyName(p.set.Admin) != nil {
-		return nil, bad("%s needs admin: the name of the secret holding an administrator's mysql:// URL", s.Provider)
-	}
 	if p.set.Host == "" {
 		p.set.Host = "%"
 	}
-	switch p.set.Mode {
-	case "", "password":
-		p.set.Mode = "password"
-		if len(p.set.Users) > 0 || p.set.GrantRole != "" {
-			return nil, bad("users and grant_role belong to mode: alternate")
-		}
-	case "alternate":
-		if len(p.set.Users) != 2 || p.set.Users[0] == p.set.Users[1] || p.set.Users[0] == "" || p.set.Users[1] == "" {
-			return nil, bad("mode alternate needs users: [USER_A, USER_B], two different accounts")
-		}
-		if p.set.GrantRole == "" {
-			return nil, bad("mode alternate needs grant_role: the role that holds the privileges both accounts get")
-		}
-		if p.set.User != "" {
-			return nil, bad("user belongs to mode: password; alternate uses users")
-		}
-	default:
-		return nil, bad("mode %q: use password or alternate", p.set.Mode)
-	}
-	switch p.set.Format {
-	case "", "url", "password":
-	default:
-		return nil, bad("format %q: use url or password", p.set.Format)
-	}
-	if p.set.UserKey != "" && store.ValidKeyName(p.set.UserKey) != nil {
-		return nil, bad("user_key: not a key name")
+	var err error
+	p.set.Mode, err = rotate.Accounts{
+		Admin: p.set.Admin, AdminWhat: "an administrator's mysql:// URL", Mode: p.set.Mode,
+		One: p.set.User, OneField: "user",
+		Two: p.set.Users, TwoField: "users", TwoWhat: "accounts",
+		Group: p.set.GrantRole, GroupField: "grant_role", GroupWhat: "the role that holds the privileges both accounts get",
+		Format: p.set.Format, UserKey: p.set.UserKey,
+	}.Check(s.Name, s.Provider)
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -78,46 +78,15 @@ func New(s rotate.Settings) (rotate.Provider, error) {
 	return p, p.check()
 }
 
-func (p *Provider) check() error {
-	bad := func(f string, a ...any) error {
-		return fmt.Errorf("%w rotation.sources.%s: %s", store.ErrInvalid, p.name, fmt.Sprintf(f, a...))
-	}
-	if p.set.Admin == "" {
-		return bad("postgres needs admin: the name of the secret holding an admin connection URL")
-	}
-	if err := store.ValidKeyName(p.set.Admin); err != nil {
-		return bad("admin: %v", err)
-	}
-	switch p.set.Mode {
-	case "", "password":
-		p.set.Mode = "password"
-		if len(p.set.Roles) > 0 || p.set.Group != "" {
-			return bad("roles and group belong to mode: alternate")
-		}
-	case "alternate":
-		if len(p.set.Roles) != 2 || p.set.Roles[0] == p.set.Roles[1] || p.set.Roles[0] == "" || p.set.Roles[1] == "" {
-			return bad("mode alternate needs roles: [ROLE_A, ROLE_B], two different login roles")
-		}
-		if p.set.Group == "" {
-			return bad("mode alternate needs group: the role both login roles are granted (it owns the objects)")
-		}
-		if p.set.Role != "" {
-			return bad("role belongs to mode: password; alternate uses roles")
-		}
-	default:
-		return bad("mode %q: use password or alternate", p.set.Mode)
-	}
-	switch p.set.Format {
-	case "", "url", "password":
-	default:
-		return bad("format %q: use url or password", p.set.Format)
-	}
-	if p.set.UserKey != "" {
-		if err := store.ValidKeyName(p.set.UserKey); err != nil {
-			return bad("user_key: %v", err)
-		}
-	}
-	return nil
+func (p *Provider) check() (err error) {
+	p.set.Mode, err = rotate.Accounts{
+		Admin: p.set.Admin, AdminWhat: "an admin connection URL", Mode: p.set.Mode,
+		One: p.set.Role, OneField: "role",
+		Two: p.set.Roles, TwoField: "roles", TwoWhat: "login roles",
+		Group: p.set.Group, GroupField: "group", GroupWhat: "the role both login roles are granted (it owns the objects)",
+		Format: p.set.Format, UserKey: p.set.UserKey,
+	}.Check(p.name, "postgres")
+	return err
 }
 
 // Plan describes the rotation.
