@@ -44,7 +44,7 @@ test: deps
 	GOOS=darwin $(GO) build -o /dev/null ./cmd/hush
 	GOOS=windows $(GO) build -o /dev/null ./cmd/hush
 	$(GO) build -o /dev/null ./cmd/hush-sops # the scripts build it again: from cache
-	$(GO) test -race -timeout 45m $$($(GO) list ./... | grep -v '/sopslib$$')
+	$(GO) test -race -parallel 4 -timeout 45m $$($(GO) list ./... | grep -v '/sopslib$$')
 	@# sopslib is single-goroutine glue around the sops library; under -race
 	@# its ~1,000 dependencies would all be compiled again, minutes on a new
 	@# machine, to instrument code that starts no goroutine of its own.

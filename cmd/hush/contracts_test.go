@@ -102,6 +102,7 @@ func contractCases(w string) []contractCase {
 }
 
 func TestSecurityContracts(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("strace"); err != nil {
 		if requireAll() {
 			t.Fatal("HUSH_TEST_REQUIRE_ALL=1 but strace is not installed")

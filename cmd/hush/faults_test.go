@@ -79,6 +79,7 @@ func requireRoot(t *testing.T) {
 // that does not fit fails cleanly; the store still holds its old content
 // and no temporary file is left; once space is freed hush works again.
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt).CombinedOutput(); err != nil {
@@ -125,6 +126,7 @@ func TestDiskFull(t *testing.T) {
 // TestReadOnlyStore: a store on a read-only file system can be read, and a
 // write fails with a clear error and changes nothing.
 func TestReadOnlyStore(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	f := newFaultEnv(t, "")
 	f.must("", "init", "--name", "ro")
@@ -155,6 +157,7 @@ func TestReadOnlyStore(t *testing.T) {
 // TestPermissionDenied: another user (nobody, through setpriv) can read
 // neither the store nor the identity: a clear error, never a crash.
 func TestPermissionDenied(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Skip("needs setpriv")
@@ -185,6 +188,7 @@ func TestPermissionDenied(t *testing.T) {
 // that write (set, member rm, rm, import) many times; after each kill the
 // store decrypts, the audit chain verifies, and the next command works.
 func TestKillWritingCommands(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow")
 	}
@@ -208,13 +212,22 @@ func TestKillWritingCommands(t *testing.T) {
 		{"set", "K"}, {"import", envFile, "--overwrite"}, {"rm", "K"},
 		{"member", "add", pubFile, "--env", "dev,prod", "--label", "other"}, {"member", "rm", "other", "--all"},
 	}
+	// Each command's kills spread over as long as it takes here whole
+	// (under -race on a loaded machine, many times an idle run), so they
+	// land inside it rather than all before it began.
+	whole := make([]time.Duration, len(cmds))
+	for i, args := range cmds {
+		start := time.Now()
+		f.run("value\n", args...)
+		whole[i] = time.Since(start)
+	}
 	for round := 0; round < 60; round++ {
 		args := cmds[round%len(cmds)]
 		c := f.cmd("value-"+string(rune('a'+round%26))+"\n", args...)
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.IntN(25000)) * time.Microsecond)
+		time.Sleep(time.Duration(rng.Int64N(int64(whole[round%len(cmds)]) * 11 / 10)))
 		c.Process.Signal(syscall.SIGKILL)
 		c.Wait()
 		for _, env := range []string{"dev", "prod"} {
@@ -241,6 +254,7 @@ func TestKillWritingCommands(t *testing.T) {
 // nothing or changes the store and records its line — never a change
 // without one. The home and the project are two tmpfs mounts.
 func TestDiskFillsBeforeTheLine(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	mount := func(size string) string {
 		mnt := t.TempDir()

@@ -100,6 +100,7 @@ func rotationProject(t *testing.T, pg *vaulttest.Postgres, sources string) *faul
 // client loops queries, each with a fresh login from the credential it
 // re-reads through hush get; not one query fails.
 func TestRotatePostgresZeroDowntime(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow")
 	}
@@ -156,6 +157,7 @@ func TestRotatePostgresZeroDowntime(t *testing.T) {
 // re-reads the credential fails only if it read the old value in the
 // moment between the ALTER and the store write (counted, not hidden).
 func TestRotatePostgresPasswordMode(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow")
 	}

@@ -77,6 +77,7 @@ func agree(t *testing.T, f *faultEnv, when string) {
 // before and after retire): status then names the unfinished rotation,
 // and hush rotate --resume finishes it with store and source agreeing.
 func TestKillRotationAtEachStep(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow")
 	}
@@ -129,10 +130,18 @@ func TestKillRotationAtEachStep(t *testing.T) {
 // each time the next run — rerunning hush rotate KEY, which continues the
 // unfinished rotation — leaves store and source agreeing.
 func TestKillRotationAtRandom(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow")
 	}
 	f := killProject(t)
+	// The kills spread over as long as a whole rotation takes here: on a
+	// loaded machine, under -race, that is many times what it is on an
+	// idle one, and fixed delays would all land before it began.
+	start := time.Now()
+	f.must("", "rotate", "API_KEY")
+	whole := time.Since(start)
+	agree(t, f, "unkilled")
 	rng := rand.New(rand.NewPCG(21, 21))
 	killed := 0
 	for round := 0; round < 30; round++ {
@@ -140,7 +149,7 @@ func TestKillRotationAtRandom(t *testing.T) {
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.IntN(150000)) * time.Microsecond)
+		time.Sleep(time.Duration(rng.Int64N(int64(whole) * 11 / 10)))
 		c.Process.Signal(syscall.SIGKILL)
 		c.Wait()
 		if out := f.must("", "status"); strings.Contains(out, "unfinished rotation") {
@@ -170,6 +179,7 @@ func fileSHA256(path string) (string, error) {
 // rotation refuses to overwrite (exit 6), saying why, until --force; a
 // resumed rotation under changed settings is refused too.
 func TestRotationStoreConflict(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow")
 	}

@@ -15,6 +15,7 @@ import (
 // query with the URL it re-reads through hush get; none fails, and the
 // retired account is locked.
 func TestRotateMariaDBZeroDowntime(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow")
 	}

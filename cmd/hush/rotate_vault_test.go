@@ -16,6 +16,7 @@ import (
 // static role), hush asks Vault to rotate it and stores what Vault set:
 // real Vault dev server, real PostgreSQL plugin, real PostgreSQL.
 func TestRotateVaultStaticRole(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow")
 	}
