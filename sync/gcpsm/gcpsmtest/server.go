@@ -74,6 +74,7 @@ type secret struct {
 }
 
 type fault struct {
+	skip int
 	n    int
 	code codes.Code
 	lose bool
@@ -147,6 +148,14 @@ func (s *Server) Fail(method string, n int, code codes.Code) {
 	s.faults[method] = &fault{n: n, code: code}
 }
 
+// FailAfter lets skip calls of method through, then fails the next n
+// with code before acting.
+func (s *Server) FailAfter(method string, skip, n int, code codes.Code) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[method] = &fault{skip: skip, n: n, code: code}
+}
+
 // LoseAnswer makes the next n calls of method act, then answer Unavailable
 // as if the connection broke after the commit.
 func (s *Server) LoseAnswer(method string, n int) {
@@ -186,7 +195,9 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	s.calls[method]++
 	f := s.faults[method]
 	var lose bool
-	if f != nil && f.n > 0 {
+	if f != nil && f.skip > 0 {
+		f.skip--
+	} else if f != nil && f.n > 0 {
 		f.n--
 		if !f.lose {
 			s.mu.Unlock()
