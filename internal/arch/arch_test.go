@@ -38,6 +38,7 @@ var allowed = []struct {
 	{"sync", []string{"store", "crypt"}},
 	{"sync/vault", []string{"sync", "store", "crypt"}},
 	{"sync/vault/vaulttest", nil},
+	{"sync/synctest", []string{"sync", "store", "crypt"}},
 	// sync/gcpsm links Google's Secret Manager client: only the companion
 	// executable imports it, never cmd/hush (TestNoGCPClientInHush).
 	{"sync/gcpsm", []string{"sync", "store", "crypt"}},
