@@ -26,8 +26,9 @@
 //     at most PageMax items a page (default 2, so paging is exercised), and
 //     the label filter labels.K=V (or labels.K:V) joined with AND;
 //   - faults for the backend's tests: a method can fail before acting
-//     (Fail) or act and lose its answer (LoseAnswer), and Access can return
-//     corrupted data (Corrupt).
+//     (Fail, FailAfter, ServerErrors) or act and lose its answer
+//     (LoseAnswer, LoseNextWrite), and Access can return corrupted data
+//     (Corrupt).
 //
 // It is not Secret Manager: IAM, replication, rotation, aliases, regional
 // secrets, TTLs and the rest of the filter grammar are not modelled.
@@ -95,6 +96,9 @@ type Server struct {
 	faults  map[string]*fault // by method name, e.g. "AddSecretVersion"
 	corrupt int
 	calls   map[string]int
+	// loseWrite loses the next write's answer; failing fails every call.
+	loseWrite, failing bool
+	failed             int
 
 	auth *tokenServer
 	gs   *grpc.Server
@@ -164,6 +168,26 @@ func (s *Server) LoseAnswer(method string, n int) {
 	s.faults[method] = &fault{n: n, code: codes.Unavailable, lose: true}
 }
 
+// writes are the methods that change something.
+var writes = map[string]bool{"CreateSecret": true, "AddSecretVersion": true, "UpdateSecret": true, "DeleteSecret": true,
+	"DisableSecretVersion": true, "EnableSecretVersion": true, "DestroySecretVersion": true}
+
+// LoseNextWrite makes the next call of any write method act, then answer
+// Unavailable.
+func (s *Server) LoseNextWrite() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loseWrite = true
+}
+
+// ServerErrors, while on, answers every call before acting with
+// Unavailable or ResourceExhausted, in turn.
+func (s *Server) ServerErrors(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failing = on
+}
+
 // Corrupt makes the next n AccessSecretVersion answers carry data that does
 // not match their checksum.
 func (s *Server) Corrupt(n int) {
@@ -195,7 +219,17 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	s.calls[method]++
 	f := s.faults[method]
 	var lose bool
-	if f != nil && f.skip > 0 {
+	if s.failing {
+		s.failed++
+		s.mu.Unlock()
+		if s.failed%2 == 0 {
+			return nil, status.Error(codes.ResourceExhausted, "Quota exceeded (gcpsmtest)")
+		}
+		return nil, status.Error(codes.Unavailable, "The service is currently unavailable (gcpsmtest)")
+	}
+	if s.loseWrite && writes[method] {
+		s.loseWrite, lose = false, true
+	} else if f != nil && f.skip > 0 {
 		f.skip--
 	} else if f != nil && f.n > 0 {
 		f.n--
