@@ -517,9 +517,8 @@ func TestIDsAreCollisionFree(t *testing.T) {
 			}
 		}
 	}
-	long := b.secretID(strings.Repeat("e", 64), strings.Repeat("K", 128))
 	b.prefix = strings.Repeat("P", maxPrefix)
-	if long = b.secretID(strings.Repeat("e", 64), strings.Repeat("K", 128)); len(long) > 255 {
+	if long := b.secretID(strings.Repeat("e", 64), strings.Repeat("K", 128)); len(long) > 255 || !validSecretID(long) {
 		t.Fatalf("longest id %d", len(long))
 	}
 	for _, name := range []string{"myapp", "My.App", strings.Repeat("x", 64), "UPPER", "a b"} {

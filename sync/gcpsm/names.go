@@ -119,6 +119,8 @@ func (b *Backend) filter(env string) string {
 	return labelsFilter(l[labelProject], l[labelEnv])
 }
 
+// labelsFilter is the list filter for both labels, values quoted so that
+// a '-' in them is not read as an operator of the filter grammar.
 func labelsFilter(project, env string) string {
-	return "labels." + labelProject + "=" + project + " AND labels." + labelEnv + "=" + env
+	return "labels." + labelProject + `="` + project + `" AND labels.` + labelEnv + `="` + env + `"`
 }

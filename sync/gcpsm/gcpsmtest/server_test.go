@@ -257,6 +257,9 @@ func TestListPagesAndFilters(t *testing.T) {
 	if n := s.Calls("ListSecrets") - before; n != 3 {
 		t.Fatalf("5 secrets at 2 a page took %d calls", n)
 	}
+	if got := strings.Join(list(`labels.env="dev" AND labels.app="x"`), ","); got != "a1,a2,a3,a4,a5" {
+		t.Fatalf("quoted filter: %s", got)
+	}
 	if got := strings.Join(list("labels.env:prod"), ","); got != "b" {
 		t.Fatalf("list env:prod: %s", got)
 	}
