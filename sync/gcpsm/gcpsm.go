@@ -137,6 +137,9 @@ func newBackend(c *secretmanager.Client, where string, cfg Config) *Backend {
 	return &Backend{c: c, where: where, project: cfg.Project, hushProject: cfg.HushProject, prefix: cfg.Prefix, attempts: 5, backoff: 200 * time.Millisecond}
 }
 
+// Close closes the client's connections.
+func (b *Backend) Close() error { return b.c.Close() }
+
 // Location names env's secrets: project, id pattern and, when overridden,
 // the endpoint.
 func (b *Backend) Location(env string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -466,16 +467,38 @@ func TestResolve(t *testing.T) {
 func TestCredentialsAndEndpoint(t *testing.T) {
 	s := fake(t)
 	// No application-default credentials at all: denied, with the hint.
+	creds := os.Getenv("GOOGLE_APPLICATION_CREDENTIALS")
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", t.TempDir()+"/none.json")
-	_, err := Driver{}.Open(context.Background(), json.RawMessage(cfg))
-	if !errors.Is(err, sync.ErrDenied) || !strings.Contains(err.Error(), "application-default") {
-		t.Fatalf("no credentials: %v", err)
+	for _, ep := range []string{"http://" + s.Addr, s.Addr} {
+		_, err := Driver{Getenv: func(string) string { return ep }}.Open(context.Background(), json.RawMessage(cfg))
+		if !errors.Is(err, sync.ErrDenied) || !strings.Contains(err.Error(), "application-default") {
+			t.Fatalf("no credentials, %s: %v", ep, err)
+		}
 	}
-	_ = s
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", creds)
 	for _, ep := range []string{"http://localhost:1", "http://10.1.2.3:80", "http://127.0.0.1", "http://127.0.0.1:1/path", "http://u:p@127.0.0.1:1", "ftp://x"} {
 		_, err := Driver{Getenv: func(string) string { return ep }}.Open(context.Background(), json.RawMessage(cfg))
 		if !errors.Is(err, store.ErrInvalid) {
 			t.Fatalf("endpoint %q: %v", ep, err)
+		}
+	}
+	// host:port is TLS, never plaintext: against the plaintext fake the
+	// handshake fails and nothing is sent in the clear.
+	for _, ep := range []string{s.Addr, "https://" + s.Addr} {
+		be, err := Driver{Getenv: func(string) string { return ep }}.Open(context.Background(), json.RawMessage(cfg))
+		if err != nil {
+			t.Fatalf("open %s: %v", ep, err)
+		}
+		be.(*Backend).backoff = time.Millisecond
+		calls := s.Calls("ListSecrets")
+		if _, err := be.Pull(context.Background(), "dev"); !errors.Is(err, sync.ErrUnavailable) {
+			t.Fatalf("TLS to a plaintext server %s: %v", ep, err)
+		}
+		if s.Calls("ListSecrets") != calls {
+			t.Fatal("a call reached the server without TLS")
+		}
+		if loc := be.Location("dev"); !strings.HasSuffix(loc, " at "+s.Addr) {
+			t.Fatalf("location %q", loc)
 		}
 	}
 	for _, ep := range []string{"http://127.0.0.1:1", "http://[::1]:1", "http://127.5.0.1:9"} {
