@@ -55,6 +55,10 @@ type Config struct {
 	HushProject string `json:"hush_project"`
 	// Prefix starts every secret id (letters and digits; default "hush").
 	Prefix string `json:"prefix,omitempty"`
+	// Locations, when set, makes new secrets user-managed replicas in
+	// these regions (for an organisation policy on resource locations);
+	// empty is automatic replication.
+	Locations []string `json:"locations,omitempty"`
 }
 
 func (c *Config) validate() error {
@@ -66,6 +70,11 @@ func (c *Config) validate() error {
 	}
 	if c.Prefix == "" {
 		c.Prefix = defaultPrefix
+	}
+	for _, l := range c.Locations {
+		if err := validProject(l); err != nil || strings.ContainsAny(l, ".:") {
+			return fmt.Errorf("%w gcpsm location %q", store.ErrInvalid, l)
+		}
 	}
 	return validPrefix(c.Prefix)
 }
@@ -124,6 +133,7 @@ type Backend struct {
 	project     string
 	hushProject string
 	prefix      string
+	locations   []string
 
 	// attempts and backoff bound the retries of throttling and server
 	// errors: attempts calls in all, waiting backoff, 2×backoff, …
@@ -134,7 +144,7 @@ type Backend struct {
 var _ sync.Backend = (*Backend)(nil)
 
 func newBackend(c *secretmanager.Client, where string, cfg Config) *Backend {
-	return &Backend{c: c, where: where, project: cfg.Project, hushProject: cfg.HushProject, prefix: cfg.Prefix, attempts: 5, backoff: 200 * time.Millisecond}
+	return &Backend{c: c, where: where, project: cfg.Project, hushProject: cfg.HushProject, prefix: cfg.Prefix, locations: cfg.Locations, attempts: 5, backoff: 200 * time.Millisecond}
 }
 
 // Close closes the client's connections.
@@ -317,10 +327,15 @@ func wrap(op, name string, err error) error {
 	case codes.PermissionDenied, codes.Unauthenticated:
 		return fmt.Errorf("gcpsm: %s %s: %w: %s", op, name, sync.ErrDenied, msg)
 	case codes.FailedPrecondition:
-		if strings.Contains(msg, "etag") {
+		switch {
+		case strings.Contains(msg, "etag"):
 			return fmt.Errorf("gcpsm: %s %s: %w: it changed since it was read", op, name, sync.ErrConflict)
+		case strings.Contains(msg, "DISABLED") || strings.Contains(msg, "DESTROYED"):
+			return fmt.Errorf("gcpsm: %s %s: %w: %s", op, name, errNotEnabled, msg)
 		}
-		return fmt.Errorf("gcpsm: %s %s: %w: %s", op, name, errNotEnabled, msg)
+		// Anything else the project refuses (an organisation policy on
+		// locations, a KMS key): an error of its own, exit 1.
+		return fmt.Errorf("gcpsm: %s %s: refused: %s", op, name, msg)
 	case codes.AlreadyExists:
 		return fmt.Errorf("gcpsm: %s %s: %w: %s", op, name, store.ErrExists, msg)
 	case codes.InvalidArgument, codes.OutOfRange:

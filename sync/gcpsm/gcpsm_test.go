@@ -554,3 +554,23 @@ func TestIDsAreCollisionFree(t *testing.T) {
 		t.Fatal("label values collide")
 	}
 }
+
+func TestLocationsPolicy(t *testing.T) {
+	s := fake(t)
+	s.RequireLocations()
+	b := open(t, cfg)
+	_, err := push(t, b, "dev", pull(t, b, "dev"), vals("A", "1"))
+	if err == nil || errors.Is(err, sync.ErrConflict) || errors.Is(err, sync.ErrUnavailable) || errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "refused: Constraint") {
+		t.Fatalf("automatic replication refused by policy: %v", err)
+	}
+	b2 := open(t, `{"project":"proj-1","hush_project":"myapp","locations":["europe-west1","europe-west4"]}`)
+	if _, err := push(t, b2, "dev", pull(t, b2, "dev"), vals("A", "1")); err != nil {
+		t.Fatalf("user-managed replicas: %v", err)
+	}
+	if st := pull(t, b2, "dev"); st.Values["A"] != "1" {
+		t.Fatalf("%+v", st)
+	}
+	if _, err := (Driver{}).Open(context.Background(), json.RawMessage(`{"project":"p","hush_project":"a","locations":["Europe"]}`)); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("bad location: %v", err)
+	}
+}

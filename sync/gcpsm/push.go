@@ -206,8 +206,16 @@ func (b *Backend) set(ctx context.Context, env string, o *op) error {
 func (b *Backend) create(ctx context.Context, env, key string) error {
 	parent := "projects/" + b.project
 	id := b.secretID(env, key)
+	repl := &secretmanagerpb.Replication{Replication: &secretmanagerpb.Replication_Automatic_{Automatic: &secretmanagerpb.Replication_Automatic{}}}
+	if len(b.locations) > 0 {
+		um := &secretmanagerpb.Replication_UserManaged{}
+		for _, l := range b.locations {
+			um.Replicas = append(um.Replicas, &secretmanagerpb.Replication_UserManaged_Replica{Location: l})
+		}
+		repl = &secretmanagerpb.Replication{Replication: &secretmanagerpb.Replication_UserManaged_{UserManaged: um}}
+	}
 	sec := &secretmanagerpb.Secret{
-		Replication: &secretmanagerpb.Replication{Replication: &secretmanagerpb.Replication_Automatic_{Automatic: &secretmanagerpb.Replication_Automatic{}}},
+		Replication: repl,
 		Labels:      b.labels(env),
 		Annotations: map[string]string{annotProject: b.hushProject, annotEnv: env, annotKey: key},
 	}

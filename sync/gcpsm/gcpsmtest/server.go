@@ -96,6 +96,8 @@ type Server struct {
 	faults  map[string]*fault // by method name, e.g. "AddSecretVersion"
 	corrupt int
 	calls   map[string]int
+	// requireLocations refuses automatic replication.
+	requireLocations bool
 	// loseWrite loses the next write's answer; failing fails every call.
 	loseWrite, failing bool
 	failed             int
@@ -186,6 +188,14 @@ func (s *Server) ServerErrors(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failing = on
+}
+
+// RequireLocations refuses automatic replication from now on, as an
+// organisation policy on resource locations does.
+func (s *Server) RequireLocations() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requireLocations = true
 }
 
 // Corrupt makes the next n AccessSecretVersion answers carry data that does
@@ -354,6 +364,20 @@ func (s *Server) CreateSecret(_ context.Context, r *secretmanagerpb.CreateSecret
 	}
 	if r.Secret == nil || r.Secret.Replication == nil {
 		return nil, status.Error(codes.InvalidArgument, "Secret.replication is required")
+	}
+	if um := r.Secret.Replication.GetUserManaged(); um != nil {
+		if len(um.Replicas) == 0 {
+			return nil, status.Error(codes.InvalidArgument, "Secret.replication.user_managed.replicas must not be empty")
+		}
+		for _, rep := range um.Replicas {
+			if rep.Location == "" {
+				return nil, status.Error(codes.InvalidArgument, "Secret.replication.user_managed.replicas.location is required")
+			}
+		}
+	} else if r.Secret.Replication.GetAutomatic() == nil {
+		return nil, status.Error(codes.InvalidArgument, "Secret.replication is required")
+	} else if s.requireLocations {
+		return nil, status.Error(codes.FailedPrecondition, "Constraint constraints/gcp.resourceLocations violated: automatic replication is not allowed (gcpsmtest)")
 	}
 	for k, v := range r.Secret.Labels {
 		if !validLabel(k, v) {
