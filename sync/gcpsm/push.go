@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	gosync "sync"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
@@ -57,7 +58,7 @@ func (b *Backend) Push(ctx context.Context, env string, plan *sync.Plan) (*sync.
 	}
 	if len(big) > 0 {
 		sort.Strings(big)
-		return nil, fmt.Errorf("%w: gcpsm: %v: over Secret Manager's limit of 64 KiB for one value; nothing pushed", store.ErrInvalid, big)
+		return nil, fmt.Errorf("%w: gcpsm: %s: over Secret Manager's limit of 64 KiB for one value; nothing pushed", store.ErrInvalid, strings.Join(big, ", "))
 	}
 	for _, k := range plan.Delete {
 		ops = append(ops, &op{key: k, del: true, base: plan.Base.Versions[k]})
