@@ -38,6 +38,11 @@ var allowed = []struct {
 	{"sync", []string{"store", "crypt"}},
 	{"sync/vault", []string{"sync", "store", "crypt"}},
 	{"sync/vault/vaulttest", nil},
+	{"sync/synctest", []string{"sync", "store", "crypt"}},
+	// sync/gcpsm links Google's Secret Manager client: only the companion
+	// executable imports it, never cmd/hush (TestNoGCPClientInHush).
+	{"sync/gcpsm", []string{"sync", "store", "crypt"}},
+	{"sync/gcpsm/gcpsmtest", nil},
 	// rotate: the provider interface and the rotation journal; each
 	// provider (rotate/postgres, rotate/acme…) is a package under it.
 	{"rotate", []string{"store", "crypt"}},
