@@ -221,9 +221,10 @@ type PushOptions struct {
 	Prune bool
 	// DryRun lists and compares, and writes nothing.
 	DryRun bool
-	// Written is called after each confirmed write or deletion (deleted
-	// true), and failed with the error of the one that stopped the push.
-	Written func(it Item, deleted bool, err error)
+	// Written is called after each write or deletion (deleted true) with
+	// its error (nil: confirmed); an error it returns (the audit line
+	// could not be written) stops the push.
+	Written func(it Item, deleted bool, err error) error
 }
 
 // Result is what a push did.
@@ -296,7 +297,9 @@ func Push(ctx context.Context, t Target, vars []Var, o PushOptions) (*Result, er
 			}
 		}
 		if o.Written != nil {
-			o.Written(it, it.Kind == Extra, err)
+			if werr := o.Written(it, it.Kind == Extra, err); werr != nil {
+				return res, werr
+			}
 		}
 		if err != nil {
 			return res, err

@@ -36,7 +36,7 @@ func github(t *testing.T, f *civarstest.GitHub, env string) *civars.GitHub {
 func TestGitHubPushArrivesDecrypted(t *testing.T) {
 	f := civarstest.NewGitHub("gh-token", "acme/app", "acme/app:production")
 	defer f.Close()
-	f.MaxPerPage = 2
+	f.SetPageSize(2)
 	for i := 0; i < 5; i++ {
 		f.Seed("acme/app", "OLD_"+strconv.Itoa(i), "x")
 	}
@@ -186,7 +186,7 @@ func TestGitHubRetriesAndDenials(t *testing.T) {
 		t.Fatalf("5xx forever: %v", err)
 	}
 	for _, tok := range []string{"wrong", "ro"} {
-		f.ReadOnlyToken = "ro"
+		f.SetReadOnlyToken("ro")
 		g, _ := civars.NewGitHub(civars.GitHubOptions{API: f.URL, Repo: "acme/app", Token: tok})
 		_, err := civars.Push(context.Background(), g, vars("A", "1"), civars.PushOptions{})
 		if !errors.Is(err, sync.ErrDenied) || strings.Contains(err.Error(), tok+"\"") {
@@ -228,7 +228,7 @@ func gitlab(t *testing.T, f *civarstest.GitLab, o civars.GitLabOptions) *civars.
 func TestGitLabPush(t *testing.T) {
 	f := civarstest.NewGitLab("gl-token", "42=acme/app")
 	defer f.Close()
-	f.MaxPerPage = 2
+	f.SetPageSize(2)
 	f.Seed("42", civarstest.GitLabVar{Key: "OTHER_SCOPE", Value: "keep-me", EnvironmentScope: "staging"})
 	f.Seed("42", civarstest.GitLabVar{Key: "GONE", Value: "old-value-1"})
 	f.Seed("42", civarstest.GitLabVar{Key: "SAME", Value: "same-value-1", Masked: true, Raw: true})
@@ -324,8 +324,6 @@ func TestNoRedirectWithToken(t *testing.T) {
 	var got []string
 	dest := civarstest.NewGitLab("gl-token", "42")
 	defer dest.Close()
-	src := http.Server{}
-	_ = src
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		got = append(got, r.URL.Path)

@@ -146,7 +146,7 @@ func (g *GitHub) Names(scope string) []string {
 func (g *GitHub) Seed(scope, name, value string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Second) // GitHub gives seconds
 	g.repos[scope].secrets[strings.ToUpper(name)] = ghSecret{Value: value, KeyID: g.keyID, Created: now, Updated: now}
 }
 
@@ -337,7 +337,7 @@ func (g *GitHub) put(w http.ResponseWriter, r *http.Request, sc *ghScope, scope,
 		ghError(w, http.StatusUnprocessableEntity, "Secret limit reached (100)")
 		return
 	}
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Second) // GitHub gives seconds
 	s := ghSecret{Value: string(plain), KeyID: *body.KeyID, Created: now, Updated: now}
 	if exists {
 		s.Created = old.Created
@@ -350,4 +350,18 @@ func (g *GitHub) put(w http.ResponseWriter, r *http.Request, sc *ghScope, scope,
 	}
 	w.WriteHeader(http.StatusCreated)
 	w.Write([]byte("{}"))
+}
+
+// SetPageSize sets MaxPerPage while the server runs.
+func (g *GitHub) SetPageSize(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.MaxPerPage = n
+}
+
+// SetReadOnlyToken sets ReadOnlyToken while the server runs.
+func (g *GitHub) SetReadOnlyToken(t string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ReadOnlyToken = t
 }

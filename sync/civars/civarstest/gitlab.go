@@ -399,3 +399,10 @@ func (g *GitLab) one(w http.ResponseWriter, r *http.Request, p *glProject, key s
 		json.NewEncoder(w).Encode(v)
 	}
 }
+
+// SetPageSize sets MaxPerPage while the server runs.
+func (g *GitLab) SetPageSize(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.MaxPerPage = n
+}
