@@ -87,8 +87,9 @@ func init() {
 			case *civarstest.GitLab:
 				lines = f.Dump()
 			}
+			w := ts.Stdout() // called even for no lines: it resets stdout
 			for _, l := range lines {
-				fmt.Fprintln(ts.Stdout(), l)
+				fmt.Fprintln(w, l)
 			}
 		case "requests":
 			var lines []string
@@ -98,8 +99,9 @@ func init() {
 			case *civarstest.GitLab:
 				lines = f.Requests()
 			}
+			w := ts.Stdout() // called even for no lines: it resets stdout
 			for _, l := range lines {
-				fmt.Fprintln(ts.Stdout(), l)
+				fmt.Fprintln(w, l)
 			}
 		case "seed":
 			if len(rest) < 3 {
