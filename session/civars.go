@@ -161,6 +161,11 @@ func (s *Session) CIPush(ctx context.Context, o CIOptions) (*CIReport, error) {
 				return nil, join(ciHint(t, err), aerr)
 			}
 		}
+		if res != nil && len(res.Set)+len(res.Deleted) > 0 {
+			// Say what did change, so the user knows the copy is part-way.
+			done := append(append([]string{}, res.Set...), prefixed("-", res.Deleted)...)
+			err = fmt.Errorf("%w (the push stopped part-way: %s written; run it again to finish)", err, strings.Join(done, ", "))
+		}
 		return nil, ciHint(t, err)
 	}
 	if wrote == 0 {
@@ -248,4 +253,12 @@ func ciHint(t civars.Target, err error) error {
 		return hint.With(err, "nothing was sent; fix the keys named (a new name: hush set NEW, then hush rm OLD) or, for GitLab's masking, pass --unmasked KEY")
 	}
 	return err
+}
+
+func prefixed(p string, l []string) []string {
+	out := make([]string, len(l))
+	for i, x := range l {
+		out[i] = p + x
+	}
+	return out
 }

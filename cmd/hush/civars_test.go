@@ -36,7 +36,7 @@ func init() {
 	// cifake dump NAME          what the fake holds (GitHub: decrypted), a line each
 	// cifake requests NAME      every request so far, "METHOD PATH"
 	// cifake seed NAME SCOPE|ID KEY VALUE [SCOPE]   a variable set at the service
-	// cifake fault NAME METHOD STATUS [HEADER=VALUE]  the next METHOD (or any: -) answers STATUS
+	// cifake fault NAME METHOD STATUS [HEADER=VALUE] [skip=N]  the next METHOD (or any: -), after N, answers STATUS
 	// cifake rotate NAME        GitHub: a new key pair; the old key_id is refused
 	// cifake readonly NAME TOKEN  GitHub: a token it accepts and then refuses (403)
 	scriptCmds["cifake"] = func(ts *testscript.TestScript, neg bool, args []string) {
@@ -126,6 +126,11 @@ func init() {
 			fl := civarstest.Fault{Method: strings.TrimPrefix(rest[0], "-"), Status: status, Header: map[string]string{}}
 			for _, h := range rest[2:] {
 				k, v, _ := strings.Cut(h, "=")
+				if k == "skip" {
+					fl.Skip, err = strconv.Atoi(v)
+					ts.Check(err)
+					continue
+				}
 				fl.Header[k] = v
 			}
 			switch f := ciFake(ts, name).(type) {

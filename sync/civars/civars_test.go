@@ -1,7 +1,9 @@
 package civars_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -292,14 +294,26 @@ func TestGitLabMaskingRefusedBeforeSending(t *testing.T) {
 	if r := f.Requests(); len(r) != 0 {
 		t.Fatalf("sent %v", r)
 	}
-	// The fake, like GitLab, refuses what hush refused.
-	for _, c := range []struct {
+	// The fake, like GitLab, refuses what hush refuses, and takes the rest.
+	for i, c := range []struct {
 		v    string
 		raw  bool
 		want bool
-	}{{"abcdefgh", false, true}, {"abc$defgh", false, false}, {"abc$defgh", true, true}, {"abcdefg", true, false}, {"abc defgh", true, false}, {"p@ss:w.rd~x", false, true}, {"pässwörter", true, true}} {
+	}{{"abcdefgh", false, true}, {"abc$defgh", false, false}, {"abc$defgh", true, true}, {"abcdefg", true, false}, {"abc defgh", true, false}, {"p@ss:w.rd~x", false, true}, {"pässwörter", true, true}, {"abcd\vefgh", true, false}, {"abcd\u00a0efgh", true, true}} {
 		if got := civars.Maskable(c.v, c.raw); got != c.want {
 			t.Errorf("Maskable(%q, raw %t) = %t", c.v, c.raw, got)
+		}
+		body, _ := json.Marshal(map[string]any{"key": "M", "value": c.v, "masked": true, "raw": c.raw, "environment_scope": "m" + strconv.Itoa(i)})
+		req, _ := http.NewRequest(http.MethodPost, f.URL+"/api/v4/projects/42/variables", bytes.NewReader(body))
+		req.Header.Set("PRIVATE-TOKEN", "gl-token")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if (resp.StatusCode == http.StatusCreated) != c.want {
+			t.Errorf("the fake answers %d to masked %q (raw %t)", resp.StatusCode, c.v, c.raw)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +28,17 @@ const (
 	DefaultGitHubAPI = "https://api.github.com"
 )
 
-var githubName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// githubName is [A-Za-z_][A-Za-z0-9_]*, by hand: a regexp compiled at
+// start-up would cost every hush command its time.
+func githubName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // GitHubOptions say where a GitHub target is.
 type GitHubOptions struct {
@@ -125,7 +134,7 @@ func (g *GitHub) Check(vars []Var) error {
 	for _, v := range vars {
 		up := strings.ToUpper(v.Name)
 		switch {
-		case !githubName.MatchString(v.Name):
+		case !githubName(v.Name):
 			problems = append(problems, v.Name+": a GitHub secret name has only letters, digits and _ and does not start with a digit")
 		case strings.HasPrefix(up, "GITHUB_"):
 			problems = append(problems, v.Name+": a GitHub secret name cannot start with GITHUB_ (reserved for GitHub's own)")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,11 +24,39 @@ import (
 // read a $NAME in a value as a reference to another variable, so a
 // password with a $ in it would reach the job changed. Raw also lets a
 // masked value hold any character but whitespace.
-var (
-	gitlabKey      = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-	gitlabMaskRaw  = regexp.MustCompile(`^\S{8,}$`)
-	gitlabMaskable = regexp.MustCompile(`^[a-zA-Z0-9_+=/@:.~-]{8,}$`)
-)
+// The checks are written out rather than regexps compiled at start-up,
+// which would cost every hush command their time.
+
+// gitlabKey is /\A[a-zA-Z0-9_]+\z/.
+func gitlabKey(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// maskRaw is Ruby's /\A\S{8,}\z/: at least 8 characters, none of them
+// whitespace (Ruby's \s: space, \t, \n, \v, \f, \r).
+func maskRaw(s string) bool {
+	return utf8.RuneCountInString(s) >= 8 && !strings.ContainsAny(s, " \t\n\v\f\r")
+}
+
+// maskExpanded is /\A[a-zA-Z0-9_+=\/@:.~-]{8,}\z/.
+func maskExpanded(s string) bool {
+	if len(s) < 8 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("_+=/@:.~-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // DefaultGitLabAPI is gitlab.com's API (CI_API_V4_URL in its jobs).
 const DefaultGitLabAPI = "https://gitlab.com/api/v4"
@@ -122,15 +149,15 @@ func (g *GitLab) Canon(name string) string { return name }
 
 // Masked says whether hush masks key: every key whose value GitLab can
 // mask, and the others only when allowed (then unmasked).
-func (g *GitLab) masked(v Var) bool { return gitlabMaskRaw.MatchString(v.Value.Reveal()) }
+func (g *GitLab) masked(v Var) bool { return maskRaw(v.Value.Reveal()) }
 
 // Maskable says whether GitLab can mask value in a raw variable (and, in
 // an expanded one, expanded).
 func Maskable(value string, raw bool) bool {
 	if raw {
-		return gitlabMaskRaw.MatchString(value)
+		return maskRaw(value)
 	}
-	return gitlabMaskable.MatchString(value)
+	return maskExpanded(value)
 }
 
 // Check applies GitLab's key rules and the masking rule: a value GitLab
@@ -141,7 +168,7 @@ func (g *GitLab) Check(vars []Var) error {
 	var problems []string
 	for _, v := range vars {
 		switch {
-		case !gitlabKey.MatchString(v.Name):
+		case !gitlabKey(v.Name):
 			problems = append(problems, v.Name+": a GitLab variable key has only letters, digits and _")
 		case len(v.Name) > 255:
 			problems = append(problems, v.Name+": a GitLab variable key has at most 255 characters")

@@ -54,6 +54,8 @@ type Fault struct {
 	Status int
 	// Header is added to the answer (Retry-After, X-RateLimit-Remaining).
 	Header map[string]string
+	// Skip lets that many matching requests through first.
+	Skip int
 }
 
 type ghScope struct {
@@ -176,6 +178,10 @@ func (g *GitHub) serve(w http.ResponseWriter, r *http.Request) {
 	g.log = append(g.log, r.Method+" "+r.URL.EscapedPath())
 	for i, f := range g.faults {
 		if f.Method == "" || f.Method == r.Method {
+			if f.Skip > 0 {
+				g.faults[i].Skip--
+				break
+			}
 			g.faults = append(g.faults[:i], g.faults[i+1:]...)
 			for k, v := range f.Header {
 				w.Header().Set(k, v)

@@ -52,7 +52,7 @@ type GitLabVar struct {
 
 var (
 	glKey      = regexp.MustCompile(`^[a-zA-Z0-9_]+$`)
-	glMaskRaw  = regexp.MustCompile(`^\S{8,}$`)
+	glMaskRaw  = regexp.MustCompile(`^[^ \t\n\v\f\r]{8,}$`) // Ruby's \S, which (unlike Go's) counts \v as space
 	glMaskable = regexp.MustCompile(`^[a-zA-Z0-9_+=/@:.~-]{8,}$`)
 )
 
@@ -145,6 +145,10 @@ func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 	g.log = append(g.log, r.Method+" "+r.URL.EscapedPath())
 	for i, f := range g.faults {
 		if f.Method == "" || f.Method == r.Method {
+			if f.Skip > 0 {
+				g.faults[i].Skip--
+				break
+			}
 			g.faults = append(g.faults[:i], g.faults[i+1:]...)
 			for k, v := range f.Header {
 				w.Header().Set(k, v)
