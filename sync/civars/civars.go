@@ -47,12 +47,14 @@ type Remote struct {
 	Updated time.Time
 	// Value and the settings below are known only where the service
 	// gives them back (GitLab).
-	Value                store.Value
-	Masked, Protected    bool
-	Raw                  bool
-	Type                 string
-	EnvironmentScope     string
-	ValueKnown, Settings bool
+	Value             store.Value
+	Masked, Protected bool
+	Raw               bool
+	Type              string
+	EnvironmentScope  string
+	// ValueKnown says Value is the value (GitLab gives none of a hidden
+	// variable, GitHub of any).
+	ValueKnown bool
 }
 
 // Target is one place variables are published to.
@@ -350,16 +352,6 @@ func ParseConfig(section any) (Config, error) {
 		return c, fmt.Errorf("%w: .hush/hush.yaml: ci: %v", store.ErrIntegrity, err)
 	}
 	return c, nil
-}
-
-// names returns the names of vars, sorted.
-func names(vars []Var) []string {
-	out := make([]string, len(vars))
-	for i, v := range vars {
-		out[i] = v.Name
-	}
-	slices.Sort(out)
-	return out
 }
 
 func boolInt(b bool) int {

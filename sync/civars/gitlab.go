@@ -222,7 +222,7 @@ func (g *GitLab) List(ctx context.Context) ([]Remote, error) {
 				continue
 			}
 			out = append(out, Remote{Name: v.Key, Value: store.Value(v.Value), Masked: v.Masked, Protected: v.Protected, Raw: v.Raw,
-				Type: v.VariableType, EnvironmentScope: v.EnvironmentScope, ValueKnown: !v.Hidden, Settings: true})
+				Type: v.VariableType, EnvironmentScope: v.EnvironmentScope, ValueKnown: !v.Hidden})
 		}
 		next := h.Get("X-Next-Page")
 		if next == "" && !hasNext(h) || len(vars) == 0 {
