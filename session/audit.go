@@ -215,6 +215,15 @@ func (s *Session) AuditRotate(action, env, key, source, detail string, opErr err
 	return s.Record(e)
 }
 
+// AuditCI records one line of hush ci: action on path at the CI
+// destination source, detail naming the variable there. Its error must
+// fail the command.
+func (s *Session) AuditCI(action, source, path, detail string, opErr error) error {
+	e := s.Entry(action, path, opErr)
+	e.Source, e.Detail = source, detail
+	return s.Record(e)
+}
+
 // AuditReady fails when the audit log cannot be written, so a change is
 // refused before it happens rather than recorded nowhere.
 func (s *Session) AuditReady() error {

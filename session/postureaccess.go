@@ -51,7 +51,7 @@ func sensitiveEnvs(c *store.Config, o PostureOptions) []string {
 }
 
 // readActions are the audit actions that read values.
-var readActions = map[string]bool{audit.SecretRead: true, audit.SyncPush: true}
+var readActions = map[string]bool{audit.SecretRead: true, audit.SyncPush: true, audit.CIPush: true}
 
 func (s *Session) postureAccess(p *store.Project, o PostureOptions, id *crypt.Identity, now time.Time, rep *PostureReport) PostureSection {
 	sec := PostureSection{ID: "access", Title: "Who can read what", Findings: []PostureFinding{}}

@@ -238,3 +238,10 @@ func (p *Project) setInherits(env, parent string) error {
 	}
 	return nil
 }
+
+// LayeredTeam is the team stores of env and the environments it inherits
+// from, by key, nearest first, without the personal store: what a copy of
+// env kept elsewhere (CI variables) should hold.
+func (p *Project) LayeredTeam(env string, id *crypt.Identity) (map[string]Entry, error) {
+	return p.layeredTeam(env, id)
+}

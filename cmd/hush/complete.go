@@ -111,6 +111,9 @@ func completeWords(env *Env, app *cli.App, words []string) []string {
 	switch {
 	case prev == "--env" || prev == "-e" || prev == "--inherits" || prev == "--from":
 		add(completeEnvs(env, dir))
+	case leaf != nil && leaf.Name == "gitlab" && (prev == "--file" || prev == "--unmasked"):
+		// hush ci push gitlab --file KEY, --unmasked KEY
+		add(completeKeys(env, dir, envName))
 	case strings.HasPrefix(cur, "-"):
 		for _, f := range flags {
 			for _, n := range f.Names() {

@@ -116,6 +116,12 @@ const (
 	// EnvInherit is an environment made to inherit from another, or from
 	// none (hush env inherit).
 	EnvInherit = "env.inherit"
+	// A value sent to a CI service's secret variables (hush ci push:
+	// GitHub Actions secrets, GitLab CI/CD variables), and a variable
+	// deleted there (--prune). The line's source is the destination's API
+	// URL, its detail the variable's name there; never the value.
+	CIPush   = "ci.push"
+	CIDelete = "ci.delete"
 )
 
 // genesis is the "previous hash" of the first line.
