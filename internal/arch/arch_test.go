@@ -38,6 +38,9 @@ var allowed = []struct {
 	{"sync", []string{"store", "crypt"}},
 	{"sync/vault", []string{"sync", "store", "crypt"}},
 	{"sync/vault/vaulttest", nil},
+	// sync/aws: the SSM and Secrets Manager backends (AWS SDK v2), linked
+	// only into the hush-cloud companion, never into hush.
+	{"sync/aws", []string{"sync", "store", "crypt"}},
 	{"sync/synctest", []string{"sync", "store", "crypt"}},
 	// rotate: the provider interface and the rotation journal; each
 	// provider (rotate/postgres, rotate/acme…) is a package under it.
