@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ const (
 	// smMaxBackoff caps the (jittered, exponential) wait between tries, so
 	// a remote that keeps failing is given up on in well under a minute.
 	smMaxBackoff = 4 * time.Second
+	// smTryTimeout and smDialTimeout bound one try, and its connect.
+	smTryTimeout  = 30 * time.Second
+	smDialTimeout = 5 * time.Second
 )
 
 // smClient is a Secrets Manager client from the default chain: the
@@ -45,6 +49,11 @@ func smClient(ctx context.Context, region, endpoint string, wrap func(http.Round
 		attempts = smMaxAttempts
 	}
 	opts := []func(*config.LoadOptions) error{
+		// A bound on each try, so a black-holed endpoint fails in
+		// seconds, not after the kernel's connect timeout five times.
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(smTryTimeout).WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = smDialTimeout
+		})),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = attempts

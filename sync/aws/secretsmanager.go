@@ -317,28 +317,30 @@ func (b *SecretsManager) read(ctx context.Context, name string) (*smState, error
 	if s.current != "" {
 		s.version = smVersion(s.current, nil)
 		if s.version == 0 {
-			s.version = b.createdMillis(ctx, name, s.current)
+			if s.version, err = b.createdMillis(ctx, name, s.current); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return s, nil
 }
 
-// createdMillis is the creation time of version id (0 when it cannot be
-// listed).
-func (b *SecretsManager) createdMillis(ctx context.Context, name, id string) int {
+// createdMillis is the creation time of version id, for a secret whose
+// value cannot be read (scheduled for deletion).
+func (b *SecretsManager) createdMillis(ctx context.Context, name, id string) (int, error) {
 	p := secretsmanager.NewListSecretVersionIdsPaginator(b.client, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(name), IncludeDeprecated: aws.Bool(true)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return 0
+			return 0, smError("ListSecretVersionIds", name, err)
 		}
 		for _, v := range page.Versions {
 			if aws.ToString(v.VersionId) == id && v.CreatedDate != nil {
-				return int(v.CreatedDate.UnixMilli())
+				return int(v.CreatedDate.UnixMilli()), nil
 			}
 		}
 	}
-	return 0
+	return 0, nil
 }
 
 // smVersion is Snapshot.Version for version id: the number in a token

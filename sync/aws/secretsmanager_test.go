@@ -450,6 +450,71 @@ func TestSecretsManager(t *testing.T) {
 		}
 	})
 
+	t.Run("CreatedWithoutValue", func(t *testing.T) {
+		// Terraform's aws_secretsmanager_secret, or the console, makes the
+		// secret with no version: nothing to read, and hush's first push
+		// gives it its first version (AWSCURRENT by Secrets Manager's rule).
+		name := fresh("tf")
+		b := e.backend(t, name, nil)
+		secret := b.SecretName("prod")
+		if _, err := e.admin.CreateSecret(ctxT(t), &secretsmanager.CreateSecretInput{Name: aws.String(secret), Description: aws.String("made by terraform")}); err != nil {
+			t.Fatal(err)
+		}
+		empty := mustPull(t, b, "prod")
+		if !empty.Missing || empty.Deleted || empty.Version != 0 {
+			t.Fatalf("a secret without a version reads as %+v, want Missing", empty)
+		}
+		out, err := b.Push(ctxT(t), "prod", synctest.PlanFor(empty, vals("A", "1")))
+		if err != nil {
+			t.Fatalf("first push into a secret without a version: %v", err)
+		}
+		if got := wantValues(t, b, "prod", vals("A", "1")); got.Version != out.Version {
+			t.Errorf("pushed version %d, pulled %d", out.Version, got.Version)
+		}
+		st := e.stages(t, secret)
+		noPending(t, st)
+		if !strings.HasPrefix(stageOf(st, "AWSCURRENT"), "hush-") || len(st) != 1 {
+			t.Errorf("stages %v, want one hush version, current", st)
+		}
+		// Another such secret, given its first version by someone else
+		// after hush read it: a conflict, their value kept.
+		secret2 := b.SecretName("stage")
+		if _, err := e.admin.CreateSecret(ctxT(t), &secretsmanager.CreateSecretInput{Name: aws.String(secret2)}); err != nil {
+			t.Fatal(err)
+		}
+		empty = mustPull(t, b, "stage")
+		if _, err := e.admin.PutSecretValue(ctxT(t), &secretsmanager.PutSecretValueInput{SecretId: aws.String(secret2), SecretString: aws.String(`{"A":"theirs"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Push(ctxT(t), "stage", synctest.PlanFor(empty, vals("A", "mine"))); !errors.Is(err, hushsync.ErrConflict) {
+			t.Fatalf("push after someone else's first version: %v, want ErrConflict", err)
+		}
+		wantValues(t, b, "stage", vals("A", "theirs"))
+	})
+
+	t.Run("ForeignVersionDeleted", func(t *testing.T) {
+		// A secret another tool wrote, then deleted: its version number
+		// comes from the version list, and a push over it works.
+		name := fresh("fdel")
+		b := e.backend(t, name, nil)
+		secret := b.SecretName("prod")
+		if _, err := e.admin.CreateSecret(ctxT(t), &secretsmanager.CreateSecretInput{Name: aws.String(secret), SecretString: aws.String(`{"A":"1"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		live := wantValues(t, b, "prod", vals("A", "1"))
+		if _, err := e.admin.DeleteSecret(ctxT(t), &secretsmanager.DeleteSecretInput{SecretId: aws.String(secret), RecoveryWindowInDays: aws.Int64(30)}); err != nil {
+			t.Fatal(err)
+		}
+		del := mustPull(t, b, "prod")
+		if !del.Deleted || del.Version != live.Version || live.Version == 0 {
+			t.Fatalf("deleted: %+v, want Deleted at version %d", del, live.Version)
+		}
+		if _, err := b.Push(ctxT(t), "prod", &hushsync.Plan{Base: del, Set: vals("A", "2")}); err != nil {
+			t.Fatalf("push over the deletion: %v", err)
+		}
+		wantValues(t, b, "prod", vals("A", "2"))
+	})
+
 	t.Run("BinaryLayout", func(t *testing.T) {
 		name := fresh("bin")
 		b := e.backend(t, name, nil)
