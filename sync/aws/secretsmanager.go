@@ -80,6 +80,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,6 +93,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go/middleware"
@@ -294,7 +296,7 @@ func (b *SecretsManager) read(ctx context.Context, name string) (*smState, error
 	}
 	d, derr := b.client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
 	if smCode(derr) == "ResourceNotFoundException" {
-		return &smState{}, nil
+		return &smState{now: smErrorTime(derr)}, nil
 	}
 	if derr != nil {
 		return nil, smError("DescribeSecret", name, derr)
@@ -381,6 +383,17 @@ func smToken(base, now int) string {
 func smServerTime(md middleware.Metadata) int {
 	if t, ok := awsmiddleware.GetServerTime(md); ok {
 		return int(t.UnixMilli())
+	}
+	return 0
+}
+
+// smErrorTime is the Date of an error answer, in milliseconds (0: none).
+func smErrorTime(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		if t, perr := http.ParseTime(re.Response.Header.Get("Date")); perr == nil {
+			return int(t.UnixMilli())
+		}
 	}
 	return 0
 }
