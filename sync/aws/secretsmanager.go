@@ -172,15 +172,19 @@ func (d SecretsManagerDriver) New(ctx context.Context, c SecretsManagerConfig) (
 	if err != nil {
 		return nil, err
 	}
-	return &SecretsManager{cfg: c, client: client, region: region}, nil
+	// The endpoint in effect, from the settings or the environment
+	// (AWS_ENDPOINT_URL…): a sync with a test server is not one with AWS.
+	endpoint := aws.ToString(client.Options().BaseEndpoint)
+	return &SecretsManager{cfg: c, client: client, region: region, endpoint: endpoint}, nil
 }
 
 // SecretsManager is a sync.Backend on AWS Secrets Manager: one secret per
 // environment (see the package's notes on the layout).
 type SecretsManager struct {
-	cfg    SecretsManagerConfig
-	client *secretsmanager.Client
-	region string
+	cfg      SecretsManagerConfig
+	client   *secretsmanager.Client
+	region   string
+	endpoint string
 }
 
 var _ hushsync.Backend = (*SecretsManager)(nil)
@@ -193,8 +197,8 @@ func (b *SecretsManager) SecretName(env string) string {
 // Location names env's secret, its region and any endpoint override.
 func (b *SecretsManager) Location(env string) string {
 	loc := "awssm://" + b.SecretName(env) + " (" + b.region
-	if b.cfg.Endpoint != "" {
-		loc += " at " + b.cfg.Endpoint
+	if b.endpoint != "" {
+		loc += " at " + b.endpoint
 	}
 	return loc + ")"
 }
@@ -267,6 +271,9 @@ func smSame(a, b map[string]store.Value) bool {
 
 // Pull reads env's secret at AWSCURRENT.
 func (b *SecretsManager) Pull(ctx context.Context, env string) (*hushsync.Snapshot, error) {
+	if err := smValidName(b.SecretName(env)); err != nil {
+		return nil, err
+	}
 	s, err := b.read(ctx, b.SecretName(env))
 	if err != nil {
 		return nil, err
@@ -413,6 +420,9 @@ func smTokenVersion(id string) (int, bool) {
 // environment against the version plan.Base saw (see the package notes).
 func (b *SecretsManager) Push(ctx context.Context, env string, plan *hushsync.Plan) (*hushsync.Snapshot, error) {
 	name := b.SecretName(env)
+	if err := smValidName(name); err != nil {
+		return nil, err
+	}
 	if plan.Empty() {
 		return plan.Base, nil
 	}

@@ -856,7 +856,7 @@ func TestSecretsManagerResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantValues(t, be, "prod", vals("A", "two", "BIN", "\xff\x00", "N", ""))
-	if loc := be.Location("prod"); loc != "awssm://app/prod (us-east-1)" {
+	if loc := be.Location("prod"); loc != "awssm://app/prod (us-east-1 at "+e.m.URL+")" {
 		t.Errorf("Location = %q", loc)
 	}
 	// Denied: ErrDenied, not ErrNotFound.
@@ -885,6 +885,12 @@ func TestSecretsManagerOpen(t *testing.T) {
 	b, err := d.Open(context.Background(), json.RawMessage(`{"name":"app/{env}","region":"eu-west-1","endpoint":"http://127.0.0.1:9"}`))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b2, err := d.Open(context.Background(), json.RawMessage(`{"name":"app/{env}","region":"eu-west-1"}`)); err != nil || b2.Location("prod") != "awssm://app/prod (eu-west-1)" {
+		t.Errorf("Location without an endpoint: %v", err)
+	}
+	if _, err := b.Pull(context.Background(), "bad env"); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("pull of an environment no secret can be named after: %v", err)
 	}
 	if loc := b.Location("prod"); loc != "awssm://app/prod (eu-west-1 at http://127.0.0.1:9)" {
 		t.Errorf("Location = %q", loc)
