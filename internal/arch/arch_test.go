@@ -47,6 +47,9 @@ var allowed = []struct {
 	// fakes take nothing of hush, so they cannot share the client's mistakes.
 	{"sync/civars", []string{"sync", "store", "crypt"}},
 	{"sync/civars/civarstest", nil},
+	// sync/aws: the SSM and Secrets Manager backends (AWS SDK v2), linked
+	// only into the hush-cloud companion, never into hush.
+	{"sync/aws", []string{"sync", "store", "crypt"}},
 	// rotate: the provider interface and the rotation journal; each
 	// provider (rotate/postgres, rotate/acme…) is a package under it.
 	{"rotate", []string{"store", "crypt"}},
