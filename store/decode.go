@@ -29,13 +29,22 @@ func decodeFast(plain string) (*Document, bool) {
 }
 
 func decodeFastOnly(plain, want string) (*Document, bool) {
+	d, _, ok := decodeFastNames(plain, want)
+	return d, ok
+}
+
+// decodeFastNames is decodeFastOnly that also returns the names of the
+// secrets in the order the document holds them: sorted, in a document
+// hush wrote (encoding/json writes a map's keys in order), so a caller
+// that lists them sorted has nothing left to sort.
+func decodeFastNames(plain, want string) (*Document, []string, bool) {
 	p := fastParser{s: plain, want: want}
 	d, ok := p.document()
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	p.ws()
-	return d, p.i == len(p.s)
+	return d, p.names, p.i == len(p.s)
 }
 
 type fastParser struct {
@@ -43,6 +52,8 @@ type fastParser struct {
 	i int
 	// want, when set, makes secrets keep only that one (decodeOne).
 	want string
+	// names are the secrets' names in document order (not for want).
+	names []string
 }
 
 func (p *fastParser) ws() {
@@ -176,12 +187,14 @@ func (p *fastParser) secrets() (map[string]*Secret, bool) {
 		return p.wanted()
 	}
 	m := make(map[string]*Secret, p.estimateSecrets())
+	p.names = make([]string, 0, p.estimateSecrets())
 	ok := p.object(func(name string) bool {
 		if _, dup := m[name]; dup {
 			return false
 		}
 		s := &Secret{}
 		m[name] = s
+		p.names = append(p.names, name)
 		return p.secret(s)
 	})
 	return m, ok
