@@ -173,6 +173,22 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 	r := refResolver{resolve: opts.Resolve, cache: map[Ref]Value{}}
 	out.Environ = make([]string, 0, len(names))
 	out.Injected = make([]Secret, 0, injected)
+	// The secrets' KEY=VALUE strings are cut from one buffer, not
+	// concatenated one by one (1,000 allocations at 1,000 secrets).
+	size := 0
+	for _, k := range names {
+		if kv := vals[k]; kv.secret {
+			size += len(k) + 1 + len(kv.v)
+		}
+	}
+	var buf strings.Builder
+	buf.Grow(size)
+	// For each secret in order: its index in Environ, where its string
+	// starts in buf.
+	var slot, start []int
+	if size > 0 {
+		slot, start = make([]int, 0, injected), make([]int, 0, injected)
+	}
 	for _, k := range names {
 		kv := vals[k]
 		v := kv.v
@@ -183,6 +199,12 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 				out.Literal = append(out.Literal, k)
 			}
 			out.Injected = append(out.Injected, Secret{Name: k, Value: NewValue(v)})
+			slot, start = append(slot, len(out.Environ)), append(start, buf.Len())
+			buf.WriteString(k)
+			buf.WriteByte('=')
+			buf.WriteString(v)
+			out.Environ = append(out.Environ, "") // cut from buf below
+			continue
 		case isRef && opts.Resolve != nil:
 			if !allowed(k) {
 				out.Dropped = append(out.Dropped, k)
@@ -199,6 +221,15 @@ func BuildEnv(opts EnvOptions) (*Env, error) {
 			out.Injected = append(out.Injected, Secret{Name: k, Value: rv})
 		}
 		out.Environ = append(out.Environ, k+"="+v)
+	}
+	// Fill in the secrets' strings, now that buf will not move again.
+	all := buf.String()
+	for j, i := range slot {
+		end := len(all)
+		if j+1 < len(start) {
+			end = start[j+1]
+		}
+		out.Environ[i] = all[start[j]:end]
 	}
 	return out, nil
 }

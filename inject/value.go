@@ -154,8 +154,19 @@ func checkSecret(s Secret) error {
 }
 
 // lastWins returns secrets with duplicate names removed, keeping the position
-// of the first occurrence and the value of the last.
+// of the first occurrence and the value of the last. Names in strictly
+// increasing order (a store's secrets, as Layered lists them) cannot
+// repeat: secrets itself is returned, without the map of every name that
+// finding repeats takes (at 1,000 secrets, a third of BuildEnv). The
+// result is only read.
 func lastWins(secrets []Secret) []Secret {
+	increasing := true
+	for i := 1; i < len(secrets) && increasing; i++ {
+		increasing = secrets[i-1].Name < secrets[i].Name
+	}
+	if increasing {
+		return secrets
+	}
 	idx := make(map[string]int, len(secrets))
 	out := make([]Secret, 0, len(secrets))
 	for _, s := range secrets {

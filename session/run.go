@@ -204,17 +204,25 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 	// before the child starts: once hush execs, nothing runs after it.
 	// Keys are grouped by the environment holding them, without an audit
 	// path per key (building 10,000 paths only to cut them again cost more
-	// than the line).
+	// than the line). The environment's own keys go in one slice sized
+	// for all of them, the few inherited ones by parent; groups come in
+	// the order of their first key.
 	var groups []EnvKeys
+	own := -1
 	at := map[string]int{}
 	for _, sec := range built.Injected {
 		key, ok := in.key(sec.Name)
 		if !ok {
 			continue
 		}
-		env := in.from[key]
-		if env == "" {
-			env = envName
+		env, inherited := in.from[key]
+		if !inherited {
+			if own < 0 {
+				own = len(groups)
+				groups = append(groups, EnvKeys{Env: envName, Keys: make([]string, 0, len(built.Injected))})
+			}
+			groups[own].Keys = append(groups[own].Keys, key)
+			continue
 		}
 		i, seen := at[env]
 		if !seen {
@@ -262,10 +270,12 @@ func (s *Session) fromVault(ctx context.Context, plan *RunPlan, o RunOptions, fi
 // runSecrets are the secrets of a run's store and its --file variables,
 // each with the key of the store it came from.
 type runSecrets struct {
-	s       *Session
-	env     string
-	byName  map[string]*store.Secret
-	from    map[string]string // key → the environment whose store holds it
+	s      *Session
+	env    string
+	byName map[string]*store.Secret
+	// from maps a key inherited from a parent to the environment whose
+	// store holds it; a key of env's own stores is not in it.
+	from    map[string]string
 	secrets []inject.Secret
 	// fileKeys maps a --file variable to its key; every other name the
 	// store holds is its own key. (No audit path per key: the run's line
@@ -276,10 +286,12 @@ type runSecrets struct {
 
 func (s *Session) storeSecrets(env string, entries []store.Entry) *runSecrets {
 	in := &runSecrets{s: s, env: env, byName: make(map[string]*store.Secret, len(entries)),
-		from: make(map[string]string, len(entries)), secrets: make([]inject.Secret, 0, len(entries))}
+		from: map[string]string{}, secrets: make([]inject.Secret, 0, len(entries))}
 	for _, e := range entries {
 		in.byName[e.Name] = e.Secret
-		in.from[e.Name] = e.Env
+		if e.Inherited(env) {
+			in.from[e.Name] = e.Env
+		}
 		in.secrets = append(in.secrets, inject.Secret{Name: e.Name, Value: inject.NewValue(e.Secret.Value.Reveal())})
 	}
 	return in

@@ -23,11 +23,13 @@ func BenchmarkDecodeDocument(b *testing.B) {
 		plain, _ := benchDoc(n).Encode()
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			b.SetBytes(int64(len(plain)))
+			cpu := cpuTime()
 			for b.Loop() {
 				if _, err := DecodeDocument(plain, "dev"); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }

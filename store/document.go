@@ -226,39 +226,48 @@ func DecodeDocument(plain []byte, env string) (*Document, error) {
 // decodeDocument is DecodeDocument for a plaintext already held as a
 // string (crypt.DecryptString): the fast path slices its strings from it.
 func decodeDocument(plain string, env string) (*Document, error) {
-	d, ok := decodeFast(plain)
+	d, _, err := decodeDocumentNames(plain, env)
+	return d, err
+}
+
+// decodeDocumentNames is decodeDocument that also returns the secrets'
+// names in the document's order when the fast path read it (nil when
+// encoding/json did).
+func decodeDocumentNames(plain string, env string) (*Document, []string, error) {
+	d, names, ok := decodeFastNames(plain, "")
 	if !ok {
+		names = nil
 		// json.Unmarshal refuses anything but whitespace after the object.
 		d = &Document{}
 		if err := json.Unmarshal([]byte(plain), d); err != nil {
-			return nil, fmt.Errorf("%w: %s: the secret document is not valid JSON (%s)", ErrIntegrity, env, jsonErrorKind(err))
+			return nil, nil, fmt.Errorf("%w: %s: the secret document is not valid JSON (%s)", ErrIntegrity, env, jsonErrorKind(err))
 		}
 	}
 	if d.Version != formatText && d.Version != FormatVersion {
-		return nil, fmt.Errorf("%w: %s: unsupported format version %d (this hush reads versions %d and %d; upgrade hush)", ErrIntegrity, env, d.Version, formatText, FormatVersion)
+		return nil, nil, fmt.Errorf("%w: %s: unsupported format version %d (this hush reads versions %d and %d; upgrade hush)", ErrIntegrity, env, d.Version, formatText, FormatVersion)
 	}
 	if d.Environment != env {
-		return nil, fmt.Errorf("%w: the file for environment %q holds environment %q (was it copied over?)", ErrIntegrity, env, d.Environment)
+		return nil, nil, fmt.Errorf("%w: the file for environment %q holds environment %q (was it copied over?)", ErrIntegrity, env, d.Environment)
 	}
 	if !validLineage(d.Lineage) || !validLineage(d.Previous) || d.Previous != "" && d.Lineage == "" {
-		return nil, fmt.Errorf("%w: %s: the store's lineage is malformed", ErrIntegrity, env)
+		return nil, nil, fmt.Errorf("%w: %s: the store's lineage is malformed", ErrIntegrity, env)
 	}
 	if d.Secrets == nil {
 		d.Secrets = map[string]*Secret{}
 	}
 	for name, s := range d.Secrets {
 		if err := ValidKeyName(name); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrIntegrity, env, err)
+			return nil, nil, fmt.Errorf("%w: %s: %v", ErrIntegrity, env, err)
 		}
 		if s == nil {
-			return nil, fmt.Errorf("%w: %s: secret %s is null", ErrIntegrity, env, name)
+			return nil, nil, fmt.Errorf("%w: %s: secret %s is null", ErrIntegrity, env, name)
 		}
 		if err := checkStored(s, d.Version); err != nil {
-			return nil, fmt.Errorf("%w: %s: secret %s: %v", ErrIntegrity, env, name, err)
+			return nil, nil, fmt.Errorf("%w: %s: secret %s: %v", ErrIntegrity, env, name, err)
 		}
 		s.encoded = false
 	}
-	return d, nil
+	return d, names, nil
 }
 
 // checkStored checks a decoded secret's value against what hush writes in

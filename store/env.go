@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -49,21 +50,28 @@ func (p *Project) Read(env string, scope Scope, id *crypt.Identity) (*Document, 
 // read is Read; locked says the caller holds the project lock (a pin the
 // lineage needs is then written without taking it again).
 func (p *Project) read(env string, scope Scope, id *crypt.Identity, locked bool) (*Document, error) {
+	d, _, err := p.readNames(env, scope, id, locked)
+	return d, err
+}
+
+// readNames is read that also returns the names of the document's
+// secrets, sorted when hush wrote the store (see decodeFastNames), or nil.
+func (p *Project) readNames(env string, scope Scope, id *crypt.Identity, locked bool) (*Document, []string, error) {
 	plain, exists, err := p.decrypt(env, scope, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !exists {
-		return NewDocument(env), nil
+		return NewDocument(env), nil, nil
 	}
-	d, err := decodeDocument(plain, env)
+	d, names, err := decodeDocumentNames(plain, env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := p.lineageRead(env, scope, d, locked); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return d, nil
+	return d, names, nil
 }
 
 // lineageRead checks a team store just read against its lineage pin, and
@@ -326,7 +334,14 @@ func (e Entry) Inherited(env string) bool { return e.Env != "" && e.Env != env }
 // returns every secret — personal over env's team store over its parents',
 // nearest first — sorted by name.
 func (p *Project) Layered(env string, id *crypt.Identity) ([]Entry, error) {
-	team, err := p.layeredTeam(env, id)
+	chain, err := p.Parents(env)
+	if err != nil {
+		return nil, err
+	}
+	if len(chain) == 0 {
+		return p.layeredOwn(env, id)
+	}
+	team, err := p.layeredTeam(env, chain, id)
 	if err != nil {
 		return nil, err
 	}
@@ -348,10 +363,50 @@ func (p *Project) Layered(env string, id *crypt.Identity) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
-	// slices.SortFunc, not sort.Slice: at 10,000 keys the reflection-based
-	// swapper cost hush run about a millisecond.
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	sortEntries(out)
 	return out, nil
+}
+
+// layeredOwn is Layered of an environment that inherits from none: its
+// team store under its personal one. The team's entries are taken in the
+// store's own order, which for a store hush wrote is already sorted, so
+// the sort after only checks it (at 1,000 keys, sorting them from a map's
+// order cost hush run about 0.3 ms), and no map of entries is built.
+func (p *Project) layeredOwn(env string, id *crypt.Identity) ([]Entry, error) {
+	own, names, err := p.readNames(env, Team, id, false)
+	if err != nil {
+		return nil, err
+	}
+	personal, err := p.Read(env, Personal, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) != len(own.Secrets) { // encoding/json read it
+		names = slices.Collect(maps.Keys(own.Secrets))
+	}
+	out := make([]Entry, 0, len(own.Secrets)+len(personal.Secrets))
+	for _, name := range names {
+		if _, ok := personal.Secrets[name]; ok {
+			continue
+		}
+		out = append(out, Entry{Name: name, Secret: own.Secrets[name], Source: Team, Env: env})
+	}
+	for name, s := range personal.Secrets {
+		e := Entry{Name: name, Secret: s, Source: Personal, Env: env}
+		if _, ok := own.Secrets[name]; ok {
+			e.Shadows, e.Overrides = true, env
+		}
+		out = append(out, e)
+	}
+	sortEntries(out)
+	return out, nil
+}
+
+// sortEntries sorts entries by name. slices.SortFunc, not sort.Slice: at
+// 10,000 keys the reflection-based swapper cost hush run about a
+// millisecond; on entries already in order it is one pass.
+func sortEntries(out []Entry) {
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // CreateEnv adds env to hush.yaml with the given recipients and writes its

@@ -149,14 +149,10 @@ func (p *Project) ReadInherited(env string, id *crypt.Identity, key string) (*Se
 	return nil, "", nil
 }
 
-// layeredTeam is the team stores of env and its parents merged, nearest
-// first: each name with the secret of the nearest store holding it, the
+// layeredTeam is the team stores of env and its parents (chain, from
+// Parents) merged, nearest first: each name with the secret of the nearest store holding it, the
 // environment of that store, and the environment whose value it hides.
-func (p *Project) layeredTeam(env string, id *crypt.Identity) (map[string]Entry, error) {
-	chain, err := p.Parents(env)
-	if err != nil {
-		return nil, err
-	}
+func (p *Project) layeredTeam(env string, chain []string, id *crypt.Identity) (map[string]Entry, error) {
 	own, err := p.Read(env, Team, id)
 	if err != nil {
 		return nil, err
@@ -187,7 +183,11 @@ func (p *Project) layeredTeam(env string, id *crypt.Identity) (map[string]Entry,
 // TeamLayered is Layered without the personal store: what the team's
 // stores give env (hush example describes it).
 func (p *Project) TeamLayered(env string, id *crypt.Identity) ([]Entry, error) {
-	team, err := p.layeredTeam(env, id)
+	chain, err := p.Parents(env)
+	if err != nil {
+		return nil, err
+	}
+	team, err := p.layeredTeam(env, chain, id)
 	if err != nil {
 		return nil, err
 	}
