@@ -243,5 +243,9 @@ func (p *Project) setInherits(env, parent string) error {
 // from, by key, nearest first, without the personal store: what a copy of
 // env kept elsewhere (CI variables) should hold.
 func (p *Project) LayeredTeam(env string, id *crypt.Identity) (map[string]Entry, error) {
-	return p.layeredTeam(env, id)
+	chain, err := p.Parents(env)
+	if err != nil {
+		return nil, err
+	}
+	return p.layeredTeam(env, chain, id)
 }
