@@ -39,6 +39,8 @@ var allowed = []struct {
 	{"sync/vault", []string{"sync", "store", "crypt"}},
 	{"sync/vault/vaulttest", nil},
 	{"sync/synctest", []string{"sync", "store", "crypt"}},
+	// sync/cloud: both ends of the hush-cloud protocol; no SDK.
+	{"sync/cloud", []string{"sync", "store", "crypt"}},
 	// rotate: the provider interface and the rotation journal; each
 	// provider (rotate/postgres, rotate/acme…) is a package under it.
 	{"rotate", []string{"store", "crypt"}},
