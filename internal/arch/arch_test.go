@@ -41,6 +41,8 @@ var allowed = []struct {
 	{"sync/synctest", []string{"sync", "store", "crypt"}},
 	// sync/cloud: both ends of the hush-cloud protocol; no SDK.
 	{"sync/cloud", []string{"sync", "store", "crypt"}},
+	// sync/aws: the AWS backends; they link the SDK, so only cmd/hush-cloud imports them.
+	{"sync/aws", []string{"sync", "store", "crypt"}},
 	// rotate: the provider interface and the rotation journal; each
 	// provider (rotate/postgres, rotate/acme…) is a package under it.
 	{"rotate", []string{"store", "crypt"}},
