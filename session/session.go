@@ -24,6 +24,7 @@ import (
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/sync/cloud"
 	"github.com/hush-secrets/hush/sync/vault"
 )
 
@@ -83,6 +84,8 @@ type Session struct {
 	// requestID is the command's correlation id with Vault, made when the
 	// command first opens it (vault.go).
 	requestID string
+	// cloud is the command's hush-cloud, started on first use (cloud.go).
+	cloud *cloud.Client
 }
 
 // New starts a session. It opens nothing yet.

@@ -135,6 +135,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, inboxCommand(env))
 	cmds = append(cmds, auditCommands(env)...)
 	cmds = append(cmds, vaultCommands(env)...)
+	cmds = append(cmds, cloudCommands(env)...)
 	cmds = append(cmds, sopsCommands(env)...)
 	return cmds
 }

@@ -16,6 +16,9 @@ import (
 
 type vaultOptions struct {
 	session.VaultOptions
+	// cloud, when set, is the hush-cloud remote of a hush ssm… group
+	// (cloud.go) instead of Vault.
+	cloud              *session.CloudOptions
 	prefer             string
 	json, status, fail bool
 	write              string
@@ -37,6 +40,14 @@ func vaultOpts(c *cli.Context) vaultOptions {
 	return vaultOptions{VaultOptions: session.VaultOptions{Address: c.String("address"), Mount: c.String("mount"), Path: c.String("path"), Layout: c.String("layout")},
 		prefer: c.String("prefer"), json: c.Bool("json"), fail: c.Bool("fail"), write: c.String("write"),
 		service: c.String("service"), serviceSet: c.IsSet("service"), deny: c.StringSlice("deny")}
+}
+
+// group is the command group: vault, or the cloud kind.
+func (o vaultOptions) group() string {
+	if o.cloud != nil {
+		return o.cloud.Kind
+	}
+	return "vault"
 }
 
 var preferFlag = &cli.StringFlag{Name: "prefer", Usage: "resolve keys both sides changed: `local` or remote wins"}
@@ -123,7 +134,13 @@ EXAMPLES:
 }
 
 func runVaultDiff(ctx context.Context, s *ui, o vaultOptions) error {
-	r, err := s.VaultCompare(ctx, o.VaultOptions)
+	var r *sync.Report
+	var err error
+	if o.cloud != nil {
+		r, err = s.CloudCompare(ctx, *o.cloud)
+	} else {
+		r, err = s.VaultCompare(ctx, o.VaultOptions)
+	}
 	if err != nil {
 		return err
 	}
@@ -146,7 +163,7 @@ func runVaultDiff(ctx context.Context, s *ui, o vaultOptions) error {
 	if o.status {
 		d := r.Diff
 		if n := len(d.Local) + len(d.Remote) + len(d.Conflicts); n > 0 {
-			printf(s.env.Stdout, "%d local, %d remote, %d conflicting changes; see hush vault diff\n", len(d.Local), len(d.Remote), len(d.Conflicts))
+			printf(s.env.Stdout, "%d local, %d remote, %d conflicting changes; see hush %s diff\n", len(d.Local), len(d.Remote), len(d.Conflicts), o.group())
 		}
 		return differs
 	}
@@ -221,7 +238,13 @@ func runVaultPull(ctx context.Context, s *ui, o vaultOptions) error {
 }
 
 func runVaultSync(ctx context.Context, s *ui, o vaultOptions, push bool) error {
-	res, err := s.VaultSync(ctx, session.VaultSyncOptions{VaultOptions: o.VaultOptions, Push: push, Prefer: o.prefer})
+	var res *session.VaultSyncReport
+	var err error
+	if o.cloud != nil {
+		res, err = s.CloudSync(ctx, *o.cloud, push, o.prefer)
+	} else {
+		res, err = s.VaultSync(ctx, session.VaultSyncOptions{VaultOptions: o.VaultOptions, Push: push, Prefer: o.prefer})
+	}
 	if err != nil {
 		return err
 	}
@@ -242,7 +265,7 @@ func runVaultSync(ctx context.Context, s *ui, o vaultOptions, push bool) error {
 	}
 	s.infof("%s %d change(s) %s %s (version %d): %s", verb, len(res.Set)+len(res.Deleted), dir, res.Location, res.Version, changeList(res.Result))
 	if res.OtherWay {
-		s.infof("%s also has changes the other way; see hush vault diff", res.Env)
+		s.infof("%s also has changes the other way; see hush %s diff", res.Env, o.group())
 	}
 	return nil
 }

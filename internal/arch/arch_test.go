@@ -51,8 +51,8 @@ var allowed = []struct {
 	{"sync/sopsfile/sopslib", []string{"sync/sopsfile", "sync", "store", "crypt"}},
 	{"cmd/hush-sops", []string{"sync/sopsfile/sopslib"}},
 	{"cmd/hush-cloud", []string{"sync/cloud", "sync/aws", "sync/gcpsm", "sync/k8s", "sync", "store", "crypt"}},
-	{"session", []string{"crypt", "edit", "inject", "scan", "store", "store/", "sync", "sync/vault", "sync/sopsfile", "rotate", "rotate/"}},
-	{"cmd/hush", []string{"session", "crypt", "edit", "inject", "scan", "store", "store/", "sync", "sync/vault", "sync/sopsfile", "rotate"}},
+	{"session", []string{"crypt", "edit", "inject", "scan", "store", "store/", "sync", "sync/vault", "sync/sopsfile", "sync/cloud", "rotate", "rotate/"}},
+	{"cmd/hush", []string{"session", "crypt", "edit", "inject", "scan", "store", "store/", "sync", "sync/vault", "sync/sopsfile", "sync/cloud", "rotate"}},
 }
 
 func rule(pkg string) ([]string, bool) {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hush-secrets/hush/sync/vault/vaulttest"
+)
+
+// hushCloud builds the real hush-cloud beside hush-sops (on the scripts'
+// PATH, where hush finds it).
+func hushCloud() (string, error) {
+	sops, err := hushSops()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(filepath.Dir(sops), "hush-cloud")
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/hush-cloud")
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building hush-cloud: %v\n%s", err, out)
+	}
+	return path, nil
+}
+
+// TestSSMScripts runs testdata/script/ssm/*.txtar against a real
+// moto_server, through the real hush-cloud, with AWS_ENDPOINT_URL and test
+// credentials set and $PREFIX a path no other script uses.
+func TestSSMScripts(t *testing.T) {
+	t.Parallel()
+	m := vaulttest.StartMoto(t, 1<<30)
+	if _, err := hushCloud(); err != nil {
+		t.Fatal(err)
+	}
+	client := ssm.New(ssm.Options{Region: "us-east-1", BaseEndpoint: &m.URL,
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	var n atomic.Int64
+	testscript.Run(t, testscript.Params{
+		Dir:                 "../../testdata/script/ssm",
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			if err := scriptSetup(e); err != nil {
+				return err
+			}
+			e.Setenv("AWS_ENDPOINT_URL", m.URL)
+			e.Setenv("MOTO_URL", m.URL)
+			e.Setenv("AWS_REGION", "us-east-1")
+			e.Setenv("AWS_ACCESS_KEY_ID", "testing")
+			e.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+			e.Setenv("AWS_CA_BUNDLE", "")
+			e.Setenv("AWS_PROFILE", "")
+			e.Setenv("AWS_CONFIG_FILE", filepath.Join(e.WorkDir, "no-aws-config"))
+			e.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(e.WorkDir, "no-aws-credentials"))
+			e.Setenv("PREFIX", fmt.Sprintf("/script%d", n.Add(1)))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// ssmget NAME prints a parameter's decrypted value; ! ssmget
+			// NAME says it does not exist.
+			"ssmget": func(ts *testscript.TestScript, neg bool, args []string) {
+				out, err := client.GetParameter(context.Background(), &ssm.GetParameterInput{Name: &args[0], WithDecryption: awssdk.Bool(true)})
+				if neg {
+					if err == nil {
+						ts.Fatalf("%s exists", args[0])
+					}
+					return
+				}
+				ts.Check(err)
+				fmt.Fprintln(ts.Stdout(), *out.Parameter.Value)
+			},
+			// ssmput NAME VALUE writes a parameter, as another client would.
+			"ssmput": func(ts *testscript.TestScript, neg bool, args []string) {
+				_, err := client.PutParameter(context.Background(), &ssm.PutParameterInput{Name: &args[0], Value: &args[1], Type: "SecureString", Overwrite: awssdk.Bool(true)})
+				ts.Check(err)
+			},
+			// ssmyaml LINE... appends an ssm: section to .hush/hush.yaml.
+			"ssmyaml": func(ts *testscript.TestScript, neg bool, args []string) {
+				p := ts.MkAbs(".hush/hush.yaml")
+				f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+				ts.Check(err)
+				_, err = f.WriteString("ssm:\n  " + strings.Join(args, "\n  ") + "\n")
+				ts.Check(err)
+				ts.Check(f.Close())
+			},
+		},
+		Condition: scriptCondition,
+	})
+}
