@@ -59,7 +59,9 @@ func TestSSMConformance(t *testing.T) {
 		plain := newTestSSM(t, m, prefix, nil)
 		return s, synctest.Remote{
 			LoseAnswer: f.LoseNextWrite, ServerErrors: f.ServerErrors,
-			Unreachable: func(t *testing.T) hushsync.Backend { return newTestSSM(t, &vaulttest.Moto{URL: "http://127.0.0.1:1"}, prefix, nil) },
+			Unreachable: func(t *testing.T) hushsync.Backend {
+				return newTestSSM(t, &vaulttest.Moto{URL: "http://127.0.0.1:1"}, prefix, nil)
+			},
 			Vanish: func(t *testing.T, env string) {
 				ps, err := plain.list(context.Background(), env)
 				if err != nil {
