@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"testing"
 
@@ -43,9 +44,15 @@ func TestSSMScripts(t *testing.T) {
 	if _, err := hushCloud(); err != nil {
 		t.Fatal(err)
 	}
-	client := ssm.New(ssm.Options{Region: "us-east-1", BaseEndpoint: &m.URL,
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	// client talks to the moto the script's hush talks to.
+	client := func(ts *testscript.TestScript) *ssm.Client {
+		url := ts.Getenv("AWS_ENDPOINT_URL")
+		return ssm.New(ssm.Options{Region: "us-east-1", BaseEndpoint: &url,
+			Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	}
 	var n atomic.Int64
+	var mu gosync.Mutex
+	private := map[*testscript.TestScript]*vaulttest.Moto{}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script/ssm",
 		RequireExplicitExec: true,
@@ -65,11 +72,11 @@ func TestSSMScripts(t *testing.T) {
 			e.Setenv("PREFIX", fmt.Sprintf("/script%d", n.Add(1)))
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withScriptCmds(map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// ssmget NAME prints a parameter's decrypted value; ! ssmget
 			// NAME says it does not exist.
 			"ssmget": func(ts *testscript.TestScript, neg bool, args []string) {
-				out, err := client.GetParameter(context.Background(), &ssm.GetParameterInput{Name: &args[0], WithDecryption: awssdk.Bool(true)})
+				out, err := client(ts).GetParameter(context.Background(), &ssm.GetParameterInput{Name: &args[0], WithDecryption: awssdk.Bool(true)})
 				if neg {
 					if err == nil {
 						ts.Fatalf("%s exists", args[0])
@@ -81,8 +88,26 @@ func TestSSMScripts(t *testing.T) {
 			},
 			// ssmput NAME VALUE writes a parameter, as another client would.
 			"ssmput": func(ts *testscript.TestScript, neg bool, args []string) {
-				_, err := client.PutParameter(context.Background(), &ssm.PutParameterInput{Name: &args[0], Value: &args[1], Type: "SecureString", Overwrite: awssdk.Bool(true)})
+				_, err := client(ts).PutParameter(context.Background(), &ssm.PutParameterInput{Name: &args[0], Value: &args[1], Type: "SecureString", Overwrite: awssdk.Bool(true)})
 				ts.Check(err)
+			},
+			// motostart runs a moto_server of the script's own and points
+			// AWS_ENDPOINT_URL at it; motostop stops it.
+			"motostart": func(ts *testscript.TestScript, neg bool, args []string) {
+				pm := vaulttest.StartMoto(t, 1<<30)
+				mu.Lock()
+				private[ts] = pm
+				mu.Unlock()
+				ts.Setenv("AWS_ENDPOINT_URL", pm.URL)
+			},
+			"motostop": func(ts *testscript.TestScript, neg bool, args []string) {
+				mu.Lock()
+				pm := private[ts]
+				mu.Unlock()
+				if pm == nil {
+					ts.Fatalf("motostop without motostart")
+				}
+				pm.Stop()
 			},
 			// ssmyaml LINE... appends an ssm: section to .hush/hush.yaml.
 			"ssmyaml": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -93,7 +118,8 @@ func TestSSMScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Check(f.Close())
 			},
-		},
+		}),
 		Condition: scriptCondition,
 	})
 }
+
