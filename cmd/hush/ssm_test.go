@@ -122,4 +122,3 @@ func TestSSMScripts(t *testing.T) {
 		Condition: scriptCondition,
 	})
 }
-
