@@ -151,13 +151,13 @@ func runVaultDiff(ctx context.Context, s *ui, o vaultOptions) error {
 		differs = &exitCodeError{code: exitDiffers}
 	}
 	if o.json {
-		if err := writeVaultJSON(s, r); err != nil {
+		if err := writeVaultJSON(s, r, o.group()); err != nil {
 			return err
 		}
 		return differs
 	}
 	printf(s.env.Stdout, "%s: %s with %s (remote version %d, last synced %d)\n", r.Env, r.Status(), r.Location, r.RemoteVersion, r.SyncedVersion)
-	if n := syncNote(r); n != "" {
+	if n := syncNote(r, o.group()); n != "" {
 		printf(s.env.Stdout, "%s\n", n)
 	}
 	if o.status {
@@ -183,7 +183,7 @@ func runVaultDiff(ctx context.Context, s *ui, o vaultOptions) error {
 	return differs
 }
 
-func writeVaultJSON(s *ui, r *sync.Report) error {
+func writeVaultJSON(s *ui, r *sync.Report, group string) error {
 	type change struct {
 		Key    string `json:"key"`
 		Side   string `json:"side"`
@@ -197,7 +197,7 @@ func writeVaultJSON(s *ui, r *sync.Report) error {
 		SyncedVersion int      `json:"synced_version"`
 		Note          string   `json:"note,omitempty"`
 		Changes       []change `json:"changes"`
-	}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Note: syncNote(r), Changes: []change{}}
+	}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Note: syncNote(r, group), Changes: []change{}}
 	for _, c := range r.Diff.Local {
 		out.Changes = append(out.Changes, change{c.Key, "local", c.Kind.String()})
 	}
@@ -211,13 +211,13 @@ func writeVaultJSON(s *ui, r *sync.Report) error {
 }
 
 // syncNote explains a report whose diff alone would mislead.
-func syncNote(r *sync.Report) string {
+func syncNote(r *sync.Report, group string) string {
 	switch {
 	case r.Vanished != nil:
 		v := r.Vanished
-		return fmt.Sprintf("the remote secret vanished: %s; this machine synced %d key(s) with it at version %d; pull refuses, hush vault push --prefer local restores it", v.What, v.Keys, v.Version)
+		return fmt.Sprintf("the remote secret vanished: %s; this machine synced %d key(s) with it at version %d; pull refuses, hush %s push --prefer local restores it", v.What, v.Keys, v.Version, group)
 	case r.RemoteDeleted:
-		return "the latest remote version is deleted: undelete it in Vault, or hush vault push --prefer local"
+		return "the latest remote version is deleted: undelete it in Vault, or hush " + group + " push --prefer local"
 	case r.Recreated:
 		return fmt.Sprintf("the remote secret was removed and written anew since the last sync (version %d, synced at %d): compared as on a first sync, so nothing is deleted on either side", r.RemoteVersion, r.SyncedVersion)
 	}
