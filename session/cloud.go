@@ -87,7 +87,23 @@ func (s *Session) cloudClient() (*cloud.Client, error) {
 		return nil, err
 	}
 	s.cloud = &cloud.Client{Path: path}
+	if s.Environ != nil {
+		s.cloud.Env = companionEnv(s.Environ())
+	}
 	return s.cloud, nil
+}
+
+// companionEnv is environ without what hush-cloud has no use for and
+// should not hold: hush's own identity and settings, Vault tokens.
+func companionEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "HUSH_") || strings.HasPrefix(kv, "VAULT_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 // CloseCloud ends the session's hush-cloud, if it started one.

@@ -49,6 +49,9 @@ type Options struct {
 	// Getenv and Now are the process's environment and clock.
 	Getenv func(string) string
 	Now    func() time.Time
+	// Environ is the whole environment, for companions (hush-cloud); nil
+	// lets them inherit the process's.
+	Environ func() []string
 	// Keyring is the OS keyring; nil means the system one unless
 	// HUSH_KEYRING=off.
 	Keyring crypt.Keyring

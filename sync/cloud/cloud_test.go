@@ -46,6 +46,9 @@ func (d *memDriver) Open(_ context.Context, config json.RawMessage) (hushsync.Ba
 }
 
 func (d *memDriver) Resolve(_ context.Context, ref string) ([]byte, error) {
+	if ref == "mem://pid" {
+		return []byte(fmt.Sprint(os.Getpid())), nil
+	}
 	if ref == "mem://bin" {
 		return []byte("\x00\xff"), nil
 	}
@@ -176,5 +179,32 @@ func TestCancelKillsTheCompanion(t *testing.T) {
 	}
 	if _, err := (&Client{Path: "/nonexistent"}).Resolve(context.Background(), "mem", "x"); !errors.Is(err, hushsync.ErrUnavailable) {
 		t.Errorf("no companion: %v", err)
+	}
+}
+
+// One companion answers every request of a client, pulls and pushes of
+// several environments and references alike, until Close.
+func TestOneCompanionPerClient(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	first, err := c.Resolve(ctx, "mem", "mem://pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Backend{Client: c, Kind: "mem", Config: json.RawMessage(`{"where":"here"}`)}
+	for _, env := range []string{"a", "b"} {
+		if _, err := synctest.PushAll(t, b, env, synctest.Vals("K", env)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := c.Resolve(ctx, "mem", "mem://pid")
+	if err != nil || string(again) != string(first) {
+		t.Fatalf("second request answered by pid %s, the first by %s (%v)", again, first, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Resolve(ctx, "mem", "mem://pid"); err == nil {
+		t.Error("a closed client still answers")
 	}
 }
