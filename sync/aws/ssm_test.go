@@ -20,6 +20,71 @@ import (
 	"github.com/hush-secrets/hush/sync/vault/vaulttest"
 )
 
+// TestSSM runs the tests that share one moto_server (its first SSM
+// request costs seconds: it loads AWS's public parameters).
+func TestSSM(t *testing.T) {
+	t.Parallel()
+	m := moto(t)
+	t.Run("Conformance", func(t *testing.T) { ssmConformance(t, m) })
+	t.Run("Pagination", func(t *testing.T) { ssmPagination(t, m) })
+	t.Run("Storage", func(t *testing.T) { ssmStorage(t, m) })
+	t.Run("Limits", func(t *testing.T) { ssmLimits(t, m) })
+	t.Run("RaceInTheWindow", func(t *testing.T) { ssmRace(t, m) })
+}
+
+// interloper writes a parameter out of band just before the first
+// PutParameter it forwards: another writer landing between the push's
+// re-read and its write.
+type interloper struct {
+	next  http.RoundTripper
+	write func()
+	done  bool
+}
+
+func (i *interloper) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !i.done && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutParameter") {
+		i.done = true
+		i.write()
+	}
+	return i.next.RoundTrip(r)
+}
+
+// An update that lands on top of another writer's (the window SSM's API
+// leaves) is reported as a conflict naming the history, not as success.
+func ssmRace(t *testing.T, m *vaulttest.Moto) {
+	plain := newTestSSM(t, m, "/race", nil)
+	if _, err := synctest.PushAll(t, plain, "dev", synctest.Vals("A", "1")); err != nil {
+		t.Fatal(err)
+	}
+	il := &interloper{next: http.DefaultTransport, write: func() {
+		if _, err := plain.client.PutParameter(context.Background(), &ssm.PutParameterInput{Name: awssdk.String("/race/dev/A"),
+			Value: awssdk.String("theirs"), Type: "SecureString", Overwrite: awssdk.Bool(true)}); err != nil {
+			t.Error(err)
+		}
+	}}
+	racy := newTestSSM(t, m, "/race", il)
+	_, err := synctest.PushAll(t, racy, "dev", synctest.Vals("A", "mine"))
+	if !errors.Is(err, hushsync.ErrConflict) || !strings.Contains(err.Error(), "history") {
+		t.Fatalf("a write over another's: %v", err)
+	}
+	// Creation has a real check: Overwrite=false.
+	il.done = false
+	il.write = func() {
+		if _, err := plain.client.PutParameter(context.Background(), &ssm.PutParameterInput{Name: awssdk.String("/race/dev/NEW"),
+			Value: awssdk.String("theirs"), Type: "SecureString"}); err != nil {
+			t.Error(err)
+		}
+	}
+	_, err = synctest.PushAll(t, racy, "dev", synctest.Vals("A", "mine", "NEW", "mine"))
+	if !errors.Is(err, hushsync.ErrConflict) {
+		t.Fatalf("a creation racing another: %v", err)
+	}
+	got, _ := plain.Pull(context.Background(), "dev")
+	if got.Values["NEW"] != "theirs" {
+		t.Errorf("NEW = %q, want theirs kept", got.Values["NEW"].Reveal())
+	}
+}
+
 // moto starts a moto_server that never asks for a signature it issued.
 func moto(t *testing.T) *vaulttest.Moto { return vaulttest.StartMoto(t, 1<<30) }
 
@@ -48,8 +113,7 @@ func newTestSSM(t *testing.T, m *vaulttest.Moto, prefix string, rt http.RoundTri
 	return s
 }
 
-func TestSSMConformance(t *testing.T) {
-	m := moto(t)
+func ssmConformance(t *testing.T, m *vaulttest.Moto) {
 	n := 0
 	synctest.Run(t, func(t *testing.T) (hushsync.Backend, synctest.Remote) {
 		n++
@@ -79,8 +143,7 @@ func TestSSMConformance(t *testing.T) {
 }
 
 // More than a page: GetParametersByPath answers 10 at most.
-func TestSSMPagination(t *testing.T) {
-	m := moto(t)
+func ssmPagination(t *testing.T, m *vaulttest.Moto) {
 	s := newTestSSM(t, m, "/pages", nil)
 	want := map[string]store.Value{}
 	for i := 0; i < 37; i++ {
@@ -100,8 +163,7 @@ func TestSSMPagination(t *testing.T) {
 	}
 }
 
-func TestSSMStorage(t *testing.T) {
-	m := moto(t)
+func ssmStorage(t *testing.T, m *vaulttest.Moto) {
 	s := newTestSSM(t, m, "/store", nil)
 	vals := synctest.Vals("TEXT", "plain text", "BIN", "\xff\x00", "EMPTY", "", "LOOK", "hush:base64:AAA")
 	if _, err := synctest.PushAll(t, s, "prod", vals); err != nil {
@@ -146,8 +208,7 @@ func TestSSMStorage(t *testing.T) {
 }
 
 // SSM's limits are refused before anything is written.
-func TestSSMLimits(t *testing.T) {
-	m := moto(t)
+func ssmLimits(t *testing.T, m *vaulttest.Moto) {
 	s := newTestSSM(t, m, "/limits", nil)
 	big := strings.Repeat("x", 4097)
 	_, err := synctest.PushAll(t, s, "dev", synctest.Vals("A", "small", "B", big))
@@ -178,6 +239,7 @@ func TestSSMLimits(t *testing.T) {
 // A remote that vanished mid-command (moto stopped) is ErrUnavailable,
 // quickly.
 func TestSSMVanishedServer(t *testing.T) {
+	t.Parallel()
 	m := moto(t)
 	s := newTestSSM(t, m, "/gone", nil)
 	base, err := s.Pull(context.Background(), "dev")
