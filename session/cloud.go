@@ -195,6 +195,15 @@ func cloudRefKind(v string) (CloudKind, bool) {
 	return CloudKind{}, false
 }
 
+// cloudSchemes lists the cloud kinds' reference schemes, for messages.
+func cloudSchemes() string {
+	var out []string
+	for _, k := range CloudKinds {
+		out = append(out, k.Name+"://")
+	}
+	return strings.Join(out, ", ")
+}
+
 // resolveCloudRef reads a KIND://… reference through the session's
 // hush-cloud (one per run, whatever the number of references) and audits
 // the read.
