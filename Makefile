@@ -19,10 +19,12 @@ FUZZMIN ?= 2s
 # loader costs every command about 3 ms before main; the pure-Go user and
 # DNS lookups serve hush as well. (Tests keep cgo: -race needs it.)
 # hush-sops, the companion that links the sops library, is built beside
-# hush (see sync/sopsfile for why it is separate).
+# hush (see sync/sopsfile for why it is separate), and so is hush-cloud,
+# which links the AWS SDK for hush ssm (see sync/cloud).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o hush ./cmd/hush
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o hush-sops ./cmd/hush-sops
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o hush-cloud ./cmd/hush-cloud
 
 deps:
 	.ci/deps
@@ -44,6 +46,7 @@ test: deps
 	GOOS=darwin $(GO) build -o /dev/null ./cmd/hush
 	GOOS=windows $(GO) build -o /dev/null ./cmd/hush
 	$(GO) build -o /dev/null ./cmd/hush-sops # the scripts build it again: from cache
+	$(GO) build -o /dev/null ./cmd/hush-cloud
 	$(GO) test -race -parallel 4 -timeout 45m $$($(GO) list ./... | grep -v '/sopslib$$')
 	@# sopslib is single-goroutine glue around the sops library; under -race
 	@# its ~1,000 dependencies would all be compiled again, minutes on a new
@@ -101,4 +104,4 @@ man: build
 	./hush man > hush.1
 
 clean:
-	rm -f hush hush-sops
+	rm -f hush hush-sops hush-cloud

@@ -55,15 +55,17 @@ if [ -n "$archive" ]; then
 	src=$(dirname "${found:-$work/x/none}")
 	exe=""
 	case "$found" in *.exe) exe=.exe ;; esac
-	[ -f "$src/hush$exe" ] && [ -f "$src/hush-sops$exe" ] || { echo "install.sh: $base holds no hush and hush-sops" >&2; exit 1; }
+	[ -f "$src/hush$exe" ] && [ -f "$src/hush-sops$exe" ] && [ -f "$src/hush-cloud$exe" ] || { echo "install.sh: $base holds no hush, hush-sops and hush-cloud" >&2; exit 1; }
 	mkdir -p "$bindir"
 	# Both copied in before either is replaced.
 	install -m 755 "$src/hush-sops$exe" "$bindir/.hush-sops.new"
+	install -m 755 "$src/hush-cloud$exe" "$bindir/.hush-cloud.new"
 	install -m 755 "$src/hush$exe" "$bindir/.hush.new"
 	mv -f "$bindir/.hush-sops.new" "$bindir/hush-sops$exe"
+	mv -f "$bindir/.hush-cloud.new" "$bindir/hush-cloud$exe"
 	mv -f "$bindir/.hush.new" "$bindir/hush$exe"
 	"$bindir/hush$exe" --version
-	echo "installed $bindir/hush and $bindir/hush-sops from $base (sha256 $got)"
+	echo "installed $bindir/hush, $bindir/hush-sops and $bindir/hush-cloud from $base (sha256 $got)"
 	exit 0
 fi
 
@@ -84,16 +86,19 @@ mkdir -p "$bindir"
 # holds the sops library and goes beside hush, where hush looks for it.
 tmp=$(mktemp "$bindir/.hush.XXXXXX")
 tmpsops=$(mktemp "$bindir/.hush-sops.XXXXXX")
-trap 'rm -f "$tmp" "$tmpsops"' EXIT
+tmpcloud=$(mktemp "$bindir/.hush-cloud.XXXXXX")
+trap 'rm -f "$tmp" "$tmpsops" "$tmpcloud"' EXIT
 CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w -X main.version=$version" -o "$tmp" ./cmd/hush
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmpsops" ./cmd/hush-sops
-chmod 755 "$tmp" "$tmpsops"
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmpcloud" ./cmd/hush-cloud
+chmod 755 "$tmp" "$tmpsops" "$tmpcloud"
 mv -f "$tmpsops" "$bindir/hush-sops"
+mv -f "$tmpcloud" "$bindir/hush-cloud"
 mv -f "$tmp" "$bindir/hush"
 trap - EXIT
 
 "$bindir/hush" --version
-echo "installed $bindir/hush and $bindir/hush-sops"
+echo "installed $bindir/hush, $bindir/hush-sops and $bindir/hush-cloud"
 
 # The completion for the user's shell, where that shell looks for it.
 data="${XDG_DATA_HOME:-$HOME/.local/share}"

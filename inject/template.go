@@ -197,8 +197,9 @@ func parseTemplateRef(s string) (*TemplateRef, error) {
 			return nil, fmt.Errorf("%q: %w", s, err)
 		}
 		return &TemplateRef{Ref: s}, nil
-	case strings.HasPrefix(s, "vault://"):
-		// The session checks the rest of a Vault reference when it reads.
+	case strings.HasPrefix(s, "vault://") || remoteRef(s):
+		// The session checks the rest of a remote reference (vault://,
+		// ssm://…) when it reads, and refuses a scheme it has no remote for.
 		return &TemplateRef{Ref: s}, nil
 	case ValidName(s):
 		return &TemplateRef{Key: s}, nil
@@ -312,4 +313,19 @@ func escapeDotenv(v tval) (string, error) {
 		return "", fmt.Errorf("%s: %s", v.ref, strings.ReplaceAll(ee.Reason, "use --format", "use the escape"))
 	}
 	return q, err
+}
+
+// remoteRef reports whether s starts with a lower-case scheme and ://
+// (a reference to a remote store: which ones exist is the session's).
+func remoteRef(s string) bool {
+	scheme, _, ok := strings.Cut(s, "://")
+	if !ok || scheme == "" || scheme == "hush" {
+		return false
+	}
+	for _, r := range scheme {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return true
 }

@@ -246,6 +246,9 @@ func (s *Session) PrepareRun(ctx context.Context, o RunOptions) (_ *RunPlan, err
 // masked like the others). Store values are never references.
 func (s *Session) fromVault(ctx context.Context, plan *RunPlan, o RunOptions, fileVars, allow []string) (parent, vars []string, secrets []inject.Secret, err error) {
 	rv := &runVault{s: s}
+	// One hush-cloud answers every cloud reference of the run, and ends
+	// before the child starts.
+	defer s.CloseCloud()
 	parent, secrets, err = s.takeVaultRefs(ctx, rv, o.Parent, false, nil)
 	if err == nil {
 		var more []inject.Secret
@@ -422,6 +425,14 @@ func openRepoFile(p *store.Project, what, path string) (*os.File, error) {
 func (s *Session) takeVaultRefs(ctx context.Context, rv *runVault, environ []string, policy bool, allow []string) (kept []string, refs []inject.Secret, err error) {
 	for _, kv := range environ {
 		name, v, _ := strings.Cut(kv, "=")
+		if k, ok := cloudRefKind(v); ok && (!policy || inject.Allowed(name, allow)) {
+			val, err := s.resolveCloudRef(ctx, k, v)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", name, err)
+			}
+			refs = append(refs, inject.Secret{Name: name, Value: inject.NewValue(val)})
+			continue
+		}
 		if !strings.HasPrefix(v, vaultRefScheme) {
 			kept = append(kept, kv)
 			continue

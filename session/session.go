@@ -24,6 +24,7 @@ import (
 	"github.com/hush-secrets/hush/internal/safe"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/sync/cloud"
 	"github.com/hush-secrets/hush/sync/vault"
 )
 
@@ -48,6 +49,9 @@ type Options struct {
 	// Getenv and Now are the process's environment and clock.
 	Getenv func(string) string
 	Now    func() time.Time
+	// Environ is the whole environment, for companions (hush-cloud); nil
+	// lets them inherit the process's.
+	Environ func() []string
 	// Keyring is the OS keyring; nil means the system one unless
 	// HUSH_KEYRING=off.
 	Keyring crypt.Keyring
@@ -83,6 +87,8 @@ type Session struct {
 	// requestID is the command's correlation id with Vault, made when the
 	// command first opens it (vault.go).
 	requestID string
+	// cloud is the command's hush-cloud, started on first use (cloud.go).
+	cloud *cloud.Client
 }
 
 // New starts a session. It opens nothing yet.

@@ -133,6 +133,7 @@ func (s *Session) Inject(ctx context.Context, o InjectOptions) (*Rendered, error
 	}
 	rv := &runVault{s: s}
 	defer s.dropVault(rv)
+	defer s.CloseCloud()
 	for _, r := range refs {
 		if ref, ok, _ := inject.ParseRef(r.Ref); ok {
 			v, err := refsR.resolve(ref.Env, ref.Key)
@@ -142,7 +143,15 @@ func (s *Session) Inject(ctx context.Context, o InjectOptions) (*Rendered, error
 			values[r.Ref] = v
 			continue
 		}
-		v, err := s.resolveVaultRef(ctx, rv, r.Ref)
+		var v string
+		var err error
+		if k, ok := cloudRefKind(r.Ref); ok {
+			v, err = s.resolveCloudRef(ctx, k, r.Ref)
+		} else if strings.HasPrefix(r.Ref, vaultRefScheme) {
+			v, err = s.resolveVaultRef(ctx, rv, r.Ref)
+		} else {
+			err = fmt.Errorf("%w reference %q: hush reads %s references", store.ErrInvalid, r.Ref, referenceSchemes())
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w; nothing written", name, err)
 		}

@@ -3,6 +3,7 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -30,9 +31,14 @@ func (e *VanishedError) Error() string {
 	if !e.Synced.IsZero() {
 		when = " on " + e.Synced.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	fix := "to restore it from the local store: hush vault push --prefer local --env " + e.Env
+	// The command group is the location's scheme (ssm://…), else vault.
+	group := "vault"
+	if scheme, _, ok := strings.Cut(e.Location, "://"); ok && scheme != "" && !strings.ContainsAny(scheme, "/ ") {
+		group = scheme
+	}
+	fix := "to restore it from the local store: hush " + group + " push --prefer local --env " + e.Env
 	if e.NoEngine {
-		fix = "have the mount re-enabled, then restore it from the local store: hush vault push --prefer local --env " + e.Env
+		fix = "have the mount re-enabled, then restore it from the local store: hush " + group + " push --prefer local --env " + e.Env
 	}
 	return fmt.Sprintf("%s: %s vanished: %s, but this machine synced %d key(s) with it at version %d%s; that is not a deletion of every key, and nothing was changed (%s)",
 		e.Env, e.Location, e.What, e.Keys, e.Version, when, fix)

@@ -136,6 +136,7 @@ func commands(env *Env) []*cli.Command {
 	cmds = append(cmds, auditCommands(env)...)
 	cmds = append(cmds, vaultCommands(env)...)
 	cmds = append(cmds, ciCommands(env)...)
+	cmds = append(cmds, cloudCommands(env)...)
 	cmds = append(cmds, sopsCommands(env)...)
 	return cmds
 }

@@ -100,7 +100,7 @@ func (s *ui) warnf(format string, args ...any) {
 // run function directly.
 func newUI(env *Env, dir, command string) *ui {
 	s := &ui{env: env}
-	s.Session = session.New(session.Options{Dir: dir, Command: command, Getenv: env.Getenv, Now: env.Now, Keyring: env.Keyring,
+	s.Session = session.New(session.Options{Dir: dir, Command: command, Getenv: env.Getenv, Environ: env.Environ, Now: env.Now, Keyring: env.Keyring,
 		Version: version, Redact: func(msg string) string { return redactArgv(msg, env.redact) }, Report: reporter{s}, Prompt: promptSecret})
 	return s
 }

@@ -16,6 +16,9 @@ import (
 
 type vaultOptions struct {
 	session.VaultOptions
+	// cloud, when set, is the hush-cloud remote of a hush ssm… group
+	// (cloud.go) instead of Vault.
+	cloud              *session.CloudOptions
 	prefer             string
 	json, status, fail bool
 	write              string
@@ -37,6 +40,14 @@ func vaultOpts(c *cli.Context) vaultOptions {
 	return vaultOptions{VaultOptions: session.VaultOptions{Address: c.String("address"), Mount: c.String("mount"), Path: c.String("path"), Layout: c.String("layout")},
 		prefer: c.String("prefer"), json: c.Bool("json"), fail: c.Bool("fail"), write: c.String("write"),
 		service: c.String("service"), serviceSet: c.IsSet("service"), deny: c.StringSlice("deny")}
+}
+
+// group is the command group: vault, or the cloud kind.
+func (o vaultOptions) group() string {
+	if o.cloud != nil {
+		return o.cloud.Kind
+	}
+	return "vault"
 }
 
 var preferFlag = &cli.StringFlag{Name: "prefer", Usage: "resolve keys both sides changed: `local` or remote wins"}
@@ -123,7 +134,13 @@ EXAMPLES:
 }
 
 func runVaultDiff(ctx context.Context, s *ui, o vaultOptions) error {
-	r, err := s.VaultCompare(ctx, o.VaultOptions)
+	var r *sync.Report
+	var err error
+	if o.cloud != nil {
+		r, err = s.CloudCompare(ctx, *o.cloud)
+	} else {
+		r, err = s.VaultCompare(ctx, o.VaultOptions)
+	}
 	if err != nil {
 		return err
 	}
@@ -134,19 +151,19 @@ func runVaultDiff(ctx context.Context, s *ui, o vaultOptions) error {
 		differs = &exitCodeError{code: exitDiffers}
 	}
 	if o.json {
-		if err := writeVaultJSON(s, r); err != nil {
+		if err := writeVaultJSON(s, r, o.group()); err != nil {
 			return err
 		}
 		return differs
 	}
 	printf(s.env.Stdout, "%s: %s with %s (remote version %d, last synced %d)\n", r.Env, r.Status(), r.Location, r.RemoteVersion, r.SyncedVersion)
-	if n := syncNote(r); n != "" {
+	if n := syncNote(r, o.group()); n != "" {
 		printf(s.env.Stdout, "%s\n", n)
 	}
 	if o.status {
 		d := r.Diff
 		if n := len(d.Local) + len(d.Remote) + len(d.Conflicts); n > 0 {
-			printf(s.env.Stdout, "%d local, %d remote, %d conflicting changes; see hush vault diff\n", len(d.Local), len(d.Remote), len(d.Conflicts))
+			printf(s.env.Stdout, "%d local, %d remote, %d conflicting changes; see hush %s diff\n", len(d.Local), len(d.Remote), len(d.Conflicts), o.group())
 		}
 		return differs
 	}
@@ -166,7 +183,7 @@ func runVaultDiff(ctx context.Context, s *ui, o vaultOptions) error {
 	return differs
 }
 
-func writeVaultJSON(s *ui, r *sync.Report) error {
+func writeVaultJSON(s *ui, r *sync.Report, group string) error {
 	type change struct {
 		Key    string `json:"key"`
 		Side   string `json:"side"`
@@ -180,7 +197,7 @@ func writeVaultJSON(s *ui, r *sync.Report) error {
 		SyncedVersion int      `json:"synced_version"`
 		Note          string   `json:"note,omitempty"`
 		Changes       []change `json:"changes"`
-	}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Note: syncNote(r), Changes: []change{}}
+	}{Env: r.Env, Location: r.Location, Status: string(r.Status()), RemoteVersion: r.RemoteVersion, SyncedVersion: r.SyncedVersion, Note: syncNote(r, group), Changes: []change{}}
 	for _, c := range r.Diff.Local {
 		out.Changes = append(out.Changes, change{c.Key, "local", c.Kind.String()})
 	}
@@ -194,13 +211,13 @@ func writeVaultJSON(s *ui, r *sync.Report) error {
 }
 
 // syncNote explains a report whose diff alone would mislead.
-func syncNote(r *sync.Report) string {
+func syncNote(r *sync.Report, group string) string {
 	switch {
 	case r.Vanished != nil:
 		v := r.Vanished
-		return fmt.Sprintf("the remote secret vanished: %s; this machine synced %d key(s) with it at version %d; pull refuses, hush vault push --prefer local restores it", v.What, v.Keys, v.Version)
+		return fmt.Sprintf("the remote secret vanished: %s; this machine synced %d key(s) with it at version %d; pull refuses, hush %s push --prefer local restores it", v.What, v.Keys, v.Version, group)
 	case r.RemoteDeleted:
-		return "the latest remote version is deleted: undelete it in Vault, or hush vault push --prefer local"
+		return "the latest remote version is deleted: undelete it in Vault, or hush " + group + " push --prefer local"
 	case r.Recreated:
 		return fmt.Sprintf("the remote secret was removed and written anew since the last sync (version %d, synced at %d): compared as on a first sync, so nothing is deleted on either side", r.RemoteVersion, r.SyncedVersion)
 	}
@@ -221,7 +238,13 @@ func runVaultPull(ctx context.Context, s *ui, o vaultOptions) error {
 }
 
 func runVaultSync(ctx context.Context, s *ui, o vaultOptions, push bool) error {
-	res, err := s.VaultSync(ctx, session.VaultSyncOptions{VaultOptions: o.VaultOptions, Push: push, Prefer: o.prefer})
+	var res *session.VaultSyncReport
+	var err error
+	if o.cloud != nil {
+		res, err = s.CloudSync(ctx, *o.cloud, push, o.prefer)
+	} else {
+		res, err = s.VaultSync(ctx, session.VaultSyncOptions{VaultOptions: o.VaultOptions, Push: push, Prefer: o.prefer})
+	}
 	if err != nil {
 		return err
 	}
@@ -242,7 +265,7 @@ func runVaultSync(ctx context.Context, s *ui, o vaultOptions, push bool) error {
 	}
 	s.infof("%s %d change(s) %s %s (version %d): %s", verb, len(res.Set)+len(res.Deleted), dir, res.Location, res.Version, changeList(res.Result))
 	if res.OtherWay {
-		s.infof("%s also has changes the other way; see hush vault diff", res.Env)
+		s.infof("%s also has changes the other way; see hush %s diff", res.Env, o.group())
 	}
 	return nil
 }

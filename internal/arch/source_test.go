@@ -2,6 +2,7 @@ package arch
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -72,6 +73,21 @@ func TestOneHomePerCall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// TestNoCloudSDKInHush keeps the cloud SDKs out of the hush binary: they
+// live in hush-cloud (sync/cloud), so hush get and hush run do not pay
+// their start-up cost.
+func TestNoCloudSDKInHush(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", module+"cmd/hush").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.Contains(p, "aws-sdk-go") || strings.HasPrefix(p, "cloud.google.com/") || strings.HasPrefix(p, "k8s.io/client-go") || p == module+"sync/aws" {
+			t.Errorf("hush links %s: cloud SDKs belong in hush-cloud", p)
 		}
 	}
 }

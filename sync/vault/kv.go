@@ -378,6 +378,18 @@ func (v *Vault) pushTree(ctx context.Context, kv int, p string, plan *sync.Plan)
 		o := ops[i]
 		base := plan.Base.Versions[o.key]
 		if o.del {
+			// Deleting the version read would leave a newer one standing
+			// and report the key gone: a newer version is a conflict. (A
+			// write between this read and the delete is not detected.)
+			if kv == 2 {
+				cur, err := v.readRecord(ctx, kv, p+"/"+o.key)
+				if err != nil {
+					return err
+				}
+				if cur.exists && cur.version != base {
+					return fmt.Errorf("vault: delete %s/%s: %w: it changed since it was read", p, o.key, sync.ErrConflict)
+				}
+			}
 			if err := v.deleteVersion(ctx, kv, p+"/"+o.key, base); err != nil {
 				return err
 			}

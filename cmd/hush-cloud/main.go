@@ -1,0 +1,26 @@
+// Command hush-cloud is hush's companion for the remote stores whose SDKs
+// are too heavy for hush itself (AWS SSM Parameter Store; Secrets Manager,
+// GCP Secret Manager and Kubernetes as they are added). hush runs it when
+// a command uses one of them and talks to it over stdin and stdout (see
+// package sync/cloud); it is not meant to be run by hand.
+package main
+
+import (
+	"os"
+
+	"github.com/hush-secrets/hush/sync/aws"
+	"github.com/hush-secrets/hush/sync/cloud"
+	"github.com/hush-secrets/hush/sync/gcpsm"
+)
+
+// drivers is every kind hush-cloud serves. A new kind is one line here.
+var drivers = map[string]cloud.Driver{
+	"ssm":   aws.SSMDriver{},
+	"awssm": aws.SecretsManagerDriver{},
+	"gcpsm": gcpsm.Driver{},
+}
+
+func main() {
+	harden()
+	os.Exit(cloud.Serve(drivers, os.Stdin, os.Stdout, os.Stderr))
+}
