@@ -120,8 +120,18 @@ func open(ciphertext []byte, identities []age.Identity) (io.Reader, int, error) 
 	}
 	r, err := age.Decrypt(in, identities...)
 	if err != nil {
+		var kerr *kmsError
+		if errors.As(err, &kerr) {
+			return nil, 0, kerr
+		}
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
+			// A key service's refusal says more than age's summary.
+			for _, e := range nomatch.Errors {
+				if e.Error() != age.ErrIncorrectIdentity.Error() && strings.Contains(e.Error(), "did not decrypt") {
+					return nil, 0, fmt.Errorf("%w: %v", ErrNoIdentity, e)
+				}
+			}
 			return nil, 0, fmt.Errorf("%w: %v", ErrNoIdentity, err)
 		}
 		return nil, 0, fmt.Errorf("%w: %v", ErrIntegrity, err)

@@ -116,6 +116,11 @@ const (
 	// EnvInherit is an environment made to inherit from another, or from
 	// none (hush env inherit).
 	EnvInherit = "env.inherit"
+	// KMSWrap and KMSUnwrap are a store's file key wrapped or unwrapped by
+	// a key service (a KMS recipient: Vault transit, AWS KMS), one line per
+	// request, the recipient in the detail.
+	KMSWrap   = "kms.wrap"
+	KMSUnwrap = "kms.unwrap"
 )
 
 // genesis is the "previous hash" of the first line.
