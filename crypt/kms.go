@@ -45,12 +45,12 @@ var ErrKeyService = errors.New("key service unavailable")
 type KeyService interface {
 	// Wrap encrypts fileKey under key bound to kctx and returns the
 	// ciphertext as the service writes it.
-	Wrap(ctx context.Context, key string, kctx []byte, fileKey []byte) ([]byte, error)
+	Wrap(ctx context.Context, key string, kctx KeyContext, fileKey []byte) ([]byte, error)
 	// Unwrap decrypts wrapped under key and kctx. A ciphertext that does
 	// not decrypt under this key and context (another environment's) is an
 	// error wrapping age.ErrIncorrectIdentity; a service that refuses or
 	// does not answer is any other error.
-	Unwrap(ctx context.Context, key string, kctx []byte, wrapped []byte) ([]byte, error)
+	Unwrap(ctx context.Context, key string, kctx KeyContext, wrapped []byte) ([]byte, error)
 }
 
 // KMS is the user's access to key services, for one project.
@@ -92,10 +92,21 @@ func ParseKMS(s string) (kind, key string, err error) {
 	return kind, key, nil
 }
 
-// KMSContext is the context a file key of env in project is wrapped
-// under: what binds a wrapped key to one environment of one project.
-func KMSContext(project, env string) []byte {
-	return []byte("hush file key v1\x00project=" + project + "\x00env=" + env)
+// KeyContext is what a file key is wrapped under: what binds a wrapped
+// key to one environment of one project. The reader computes it; it is
+// never read from the file.
+type KeyContext struct{ Project, Env string }
+
+// Bytes is the context as one byte string (Vault transit's derivation
+// context).
+func (c KeyContext) Bytes() []byte {
+	return []byte("hush file key v1\x00project=" + c.Project + "\x00env=" + c.Env)
+}
+
+// Map is the context as key-value pairs (AWS KMS's encryption context,
+// which CloudTrail logs with each request).
+func (c KeyContext) Map() map[string]string {
+	return map[string]string{"hush": "file key v1", "hush:project": c.Project, "hush:env": c.Env}
 }
 
 // unbound is a KMS recipient parsed without access to its service: it
@@ -136,7 +147,7 @@ type kmsRecipient struct {
 
 func (r *kmsRecipient) Wrap(fileKey []byte) ([]*age.Stanza, error) {
 	name := r.kind + ":" + r.key
-	ct, err := r.k.Services[r.kind].Wrap(r.k.ctx(), r.key, KMSContext(r.k.Project, r.env), fileKey)
+	ct, err := r.k.Services[r.kind].Wrap(r.k.ctx(), r.key, KeyContext{r.k.Project, r.env}, fileKey)
 	if aerr := r.k.audit("wrap", r.env, name, err); aerr != nil && err == nil {
 		err = aerr
 	}
@@ -205,7 +216,7 @@ func (i *kmsIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 		}
 		tried[name] = true
 		kind, key := s.Args[0], s.Args[1]
-		fk, err := i.k.Services[kind].Unwrap(i.k.ctx(), key, KMSContext(i.k.Project, i.env), s.Body)
+		fk, err := i.k.Services[kind].Unwrap(i.k.ctx(), key, KeyContext{i.k.Project, i.env}, s.Body)
 		if err == nil && len(fk) != 16 {
 			err = fmt.Errorf("%w: %s returned a %d-byte file key", age.ErrIncorrectIdentity, name, len(fk))
 		}

@@ -105,7 +105,7 @@ func (t *Transit) checkDerived(ctx context.Context, v *Vault, mount, name string
 }
 
 // Wrap encrypts fileKey with MOUNT/encrypt/NAME under kctx.
-func (t *Transit) Wrap(ctx context.Context, key string, kctx, fileKey []byte) ([]byte, error) {
+func (t *Transit) Wrap(ctx context.Context, key string, kctx crypt.KeyContext, fileKey []byte) ([]byte, error) {
 	mount, name, err := splitKey(key)
 	if err != nil {
 		return nil, err
@@ -119,7 +119,7 @@ func (t *Transit) Wrap(ctx context.Context, key string, kctx, fileKey []byte) ([
 	}
 	data, err := v.WritePath(ctx, path.Join(mount, "encrypt", name), map[string]any{
 		"plaintext": base64.StdEncoding.EncodeToString(fileKey),
-		"context":   base64.StdEncoding.EncodeToString(kctx),
+		"context":   base64.StdEncoding.EncodeToString(kctx.Bytes()),
 	})
 	if err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func (t *Transit) Wrap(ctx context.Context, key string, kctx, fileKey []byte) ([
 // Unwrap decrypts wrapped with MOUNT/decrypt/NAME under kctx. Vault's
 // "message authentication failed" (another context, another key) is
 // age.ErrIncorrectIdentity: the stanza is not for this store.
-func (t *Transit) Unwrap(ctx context.Context, key string, kctx, wrapped []byte) ([]byte, error) {
+func (t *Transit) Unwrap(ctx context.Context, key string, kctx crypt.KeyContext, wrapped []byte) ([]byte, error) {
 	mount, name, err := splitKey(key)
 	if err != nil {
 		return nil, err
@@ -156,7 +156,7 @@ func (t *Transit) Unwrap(ctx context.Context, key string, kctx, wrapped []byte) 
 	p := path.Join(mount, "decrypt", name)
 	sec, err := v.client.Logical().WriteWithContext(ctx, p, map[string]any{
 		"ciphertext": ct,
-		"context":    base64.StdEncoding.EncodeToString(kctx),
+		"context":    base64.StdEncoding.EncodeToString(kctx.Bytes()),
 	})
 	if err != nil {
 		var re *vaultapi.ResponseError
