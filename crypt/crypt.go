@@ -37,6 +37,13 @@ func Encrypt(plaintext []byte, recipients ...age.Recipient) ([]byte, error) {
 	if len(recipients) == 0 {
 		return nil, errors.New("encrypt: no recipients")
 	}
+	for _, r := range recipients {
+		if r == nil {
+			// An identity without a recipient of its own (a key
+			// service's) asked to encrypt to itself.
+			return nil, fmt.Errorf("%w: encrypt: this identity has no age recipient (a key service's identity has no personal files)", ErrNoIdentity)
+		}
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(plaintext)*4/3 + 512)
 	aw := armor.NewWriter(&buf)
