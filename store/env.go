@@ -153,7 +153,11 @@ func (p *Project) identities(env string, scope Scope, id *crypt.Identity) []age.
 	if scope != Team || id.KMS == nil {
 		return []age.Identity{id.Identity}
 	}
-	return id.Identities(env, p.kmsKeys(env))
+	keys := p.kmsKeys(env)
+	if len(keys) == 0 {
+		return []age.Identity{id.Identity}
+	}
+	return id.Identities(env, keys)
 }
 
 // Recipients returns the age recipients a store of env is encrypted to:
@@ -214,23 +218,35 @@ func ageRecipients(env string, rs []Recipient) ([]age.Recipient, error) {
 }
 
 // kmsKeys are the recipients of env whose key services a reader may ask to
-// unwrap its file key: the ones this user acknowledged, or, with nothing
-// acknowledged yet (trust on first use), hush.yaml's. A KMS key a pull
-// added is never asked about before it is acknowledged.
+// unwrap its file key: the KMS recipients hush.yaml lists that this user
+// also acknowledged (with nothing acknowledged yet, trust on first use:
+// hush.yaml's). A KMS key a pull added is never asked about before it is
+// acknowledged. An environment without one costs no pin lookup.
 func (p *Project) kmsKeys(env string) []string {
-	rs, ok, err := p.Pinned(env)
+	ec, err := p.Config.Env(env)
+	if err != nil {
+		return nil
+	}
+	var listed []string
+	for _, r := range ec.Recipients {
+		if crypt.IsKMS(r.Key) {
+			listed = append(listed, crypt.CanonicalRecipient(r.Key))
+		}
+	}
+	if len(listed) == 0 {
+		return nil
+	}
+	pinned, ok, err := p.Pinned(env)
 	if err != nil {
 		return nil
 	}
 	if !ok {
-		if ec, err := p.Config.Env(env); err == nil {
-			rs = ec.Recipients
-		}
+		return listed
 	}
 	var out []string
-	for _, r := range rs {
-		if crypt.IsKMS(r.Key) {
-			out = append(out, r.Key)
+	for _, k := range listed {
+		if hasKey(pinned, k) {
+			out = append(out, k)
 		}
 	}
 	return out
