@@ -37,7 +37,7 @@ func (s *Session) kms(p *store.Project) *crypt.KMS {
 		return nil
 	}
 	project := p.Config.ID
-	if p.CheckSettings("id") != nil {
+	if hasKMS(p) && p.CheckSettings("id") != nil {
 		project = "" // an id a pull changed names no context: refuse
 	}
 	if s.transit == nil {
