@@ -37,6 +37,13 @@ func Encrypt(plaintext []byte, recipients ...age.Recipient) ([]byte, error) {
 	if len(recipients) == 0 {
 		return nil, errors.New("encrypt: no recipients")
 	}
+	for _, r := range recipients {
+		if r == nil {
+			// An identity without a recipient of its own (a key
+			// service's) asked to encrypt to itself.
+			return nil, fmt.Errorf("%w: encrypt: this identity has no age recipient (a key service's identity has no personal files)", ErrNoIdentity)
+		}
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(plaintext)*4/3 + 512)
 	aw := armor.NewWriter(&buf)
@@ -120,8 +127,18 @@ func open(ciphertext []byte, identities []age.Identity) (io.Reader, int, error) 
 	}
 	r, err := age.Decrypt(in, identities...)
 	if err != nil {
+		var kerr *kmsError
+		if errors.As(err, &kerr) {
+			return nil, 0, kerr
+		}
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
+			// A key service's refusal says more than age's summary.
+			for _, e := range nomatch.Errors {
+				if e.Error() != age.ErrIncorrectIdentity.Error() && strings.Contains(e.Error(), "did not decrypt") {
+					return nil, 0, fmt.Errorf("%w: %v", ErrNoIdentity, e)
+				}
+			}
 			return nil, 0, fmt.Errorf("%w: %v", ErrNoIdentity, err)
 		}
 		return nil, 0, fmt.Errorf("%w: %v", ErrIntegrity, err)

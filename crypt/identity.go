@@ -30,6 +30,9 @@ type Identity struct {
 	secret string
 	// material is the secret key's text (age or SSH), for DeriveKey.
 	material []byte
+	// KMS is the user's access to key services (kms.go), nil for none:
+	// stores with a KMS recipient are read and written through it.
+	KMS *KMS
 }
 
 // DeriveKey returns a 32-byte key bound to this identity and to purpose,
@@ -139,6 +142,12 @@ func ParseRecipient(s string) (age.Recipient, error) {
 			return nil, fmt.Errorf("invalid recipient %q: %v", short(s), err)
 		}
 		return r, nil
+	case IsKMS(s):
+		kind, key, err := ParseKMS(s)
+		if err != nil {
+			return nil, err
+		}
+		return unbound{kind, key}, nil
 	case strings.HasPrefix(s, "ssh-"):
 		r, err := agessh.ParseRecipient(s)
 		if err != nil {
@@ -146,7 +155,7 @@ func ParseRecipient(s string) (age.Recipient, error) {
 		}
 		return r, nil
 	}
-	return nil, fmt.Errorf("invalid recipient %q: expected age1… or an ssh-ed25519/ssh-rsa public key", short(s))
+	return nil, fmt.Errorf("invalid recipient %q: expected age1…, an ssh-ed25519/ssh-rsa public key, vault-transit:KEY or aws-kms:KEY", short(s))
 }
 
 // CanonicalRecipient returns the stable text form of a recipient: age keys
@@ -168,6 +177,9 @@ func Fingerprint(public string) string {
 	if strings.HasPrefix(c, "ssh-") {
 		sum := sha256.Sum256([]byte(c))
 		return "ssh:" + hex.EncodeToString(sum[:8])
+	}
+	if IsKMS(c) {
+		return c // a key's name, whole: vault-transit:prod and vault-transit:prod2 are two keys
 	}
 	return short(c)
 }

@@ -56,7 +56,7 @@ func (l *Lookup) Find() (*Identity, error) {
 		if err != nil {
 			return nil, fmt.Errorf("HUSH_IDENTITY_FILE: %w", err)
 		}
-		return ParseIdentity(b, p)
+		return l.parseKeyFile(b, p)
 	}
 	if l.Keyring != nil {
 		s, err := l.Keyring.Get(KeyringService, KeyringUser)
@@ -72,7 +72,7 @@ func (l *Lookup) Find() (*Identity, error) {
 		b, err := ReadKeyFile(l.IdentityFile())
 		switch {
 		case err == nil:
-			return ParseIdentity(b, l.IdentityFile())
+			return l.parseKeyFile(b, l.IdentityFile())
 		case !errors.Is(err, fs.ErrNotExist):
 			return nil, err
 		}
@@ -94,6 +94,26 @@ func (l *Lookup) Find() (*Identity, error) {
 		return id, nil
 	}
 	return nil, fmt.Errorf("%w: no identity found", ErrNoIdentity)
+}
+
+// parseKeyFile parses a key file, unsealing a TPM-sealed one in the TPM
+// (HUSH_TPM names it: a device or swtpm's unix socket; /dev/tpmrm0 when
+// unset).
+func (l *Lookup) parseKeyFile(b []byte, source string) (*Identity, error) {
+	if !IsSealed(b) {
+		return ParseIdentity(b, source)
+	}
+	t, err := OpenTPM(l.Getenv("HUSH_TPM"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is sealed to a TPM, and %v", ErrNoIdentity, source, err)
+	}
+	defer t.Close()
+	id, err := Unseal(t, b, source)
+	if err != nil {
+		return nil, err
+	}
+	id.secret = "" // never stored again in the clear
+	return id, nil
 }
 
 // Store saves a new identity where Find will see it: in the keyring when it

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/inject"
 	"github.com/hush-secrets/hush/internal/hint"
 	"github.com/hush-secrets/hush/store"
@@ -229,6 +230,13 @@ func (s *Session) renderSOPS(x *Export, o ExportOptions) ([]byte, error) {
 	}
 	var rcpts []sopsfile.Recipient
 	for _, r := range ec.Recipients {
+		if crypt.IsKMS(r.Key) {
+			// A key service member reads the team store, not this file:
+			// SOPS's own Vault/KMS support would take the address from
+			// the file, which hush does not write for it.
+			s.Report.Warnf("%s (%s) is a key service: the SOPS file is encrypted to the age members only", r.Label, r.Key)
+			continue
+		}
 		rcpts = append(rcpts, sopsfile.Recipient{Key: r.Key, Label: r.Label})
 		if strings.HasPrefix(r.Key, "ssh-") {
 			x.SSHRecipients = append(x.SSHRecipients, r.Label)

@@ -53,7 +53,7 @@ func ParseRecipients(args []string, label string) ([]store.Recipient, error) {
 		return nil
 	}
 	for _, a := range args {
-		if strings.HasPrefix(a, "age1") || strings.HasPrefix(a, "ssh-") {
+		if strings.HasPrefix(a, "age1") || strings.HasPrefix(a, "ssh-") || crypt.IsKMS(a) {
 			if err := add(a, "recipient"); err != nil {
 				return nil, err
 			}
@@ -61,7 +61,7 @@ func ParseRecipients(args []string, label string) ([]store.Recipient, error) {
 		}
 		f, err := os.Open(a)
 		if err != nil {
-			return nil, Usagef("%q is neither a recipient (age1…, ssh-…) nor a readable file", a)
+			return nil, Usagef("%q is neither a recipient (age1…, ssh-…, vault-transit:KEY) nor a readable file", a)
 		}
 		sc := bufio.NewScanner(f)
 		n := 0

@@ -183,7 +183,7 @@ func (s *Session) GitMerge(o MergeOptions) (*MergeReport, error) {
 	if err := s.AuditReady(); err != nil {
 		return rep, err
 	}
-	err = store.WriteTo(o.Ours, merged, rcpts)
+	err = store.WriteToWith(o.Ours, merged, rcpts, id.KMS)
 	if err == nil {
 		err = p.WriteConflicts(env, conflicts, rcpts, merged)
 	}

@@ -132,11 +132,20 @@ func (p *Project) decrypt(env string, scope Scope, id *crypt.Identity) (plain st
 	if scope == Team && hasConflictMarkers(ct) {
 		return "", false, &TextConflictError{Env: env, Path: path}
 	}
-	plain, err = crypt.DecryptString(ct, id.Identity)
+	plain, err = crypt.DecryptString(ct, p.identities(env, scope, id)...)
 	if err != nil {
 		if errors.Is(err, crypt.ErrNoIdentity) {
 			if scope == Personal {
 				return "", false, fmt.Errorf("%w: your personal %s store is encrypted to another identity than %s", ErrNoIdentity, env, crypt.Fingerprint(id.Public))
+			}
+			if id.Recipient == nil {
+				// A key service's identity (no age key): age's message
+				// says which key refused and why.
+				detail := strings.TrimPrefix(err.Error(), crypt.ErrNoIdentity.Error()+": ")
+				if !strings.Contains(detail, "did not decrypt") {
+					detail = "none of its recipients is a key service you can use, and there is no age identity (set HUSH_IDENTITY or HUSH_IDENTITY_FILE)"
+				}
+				return "", false, fmt.Errorf("%w: %s (recipients: %s): %s", ErrNoIdentity, env, strings.Join(ec.Labels(), ", "), detail)
 			}
 			return "", false, fmt.Errorf("%w: your identity %s is not a recipient of %s (recipients: %s); ask one of them to run: hush member add %s --env %s --label NAME",
 				ErrNoIdentity, crypt.Fingerprint(id.Public), env, strings.Join(ec.Labels(), ", "), id.Public, env)
@@ -144,6 +153,19 @@ func (p *Project) decrypt(env string, scope Scope, id *crypt.Identity) (plain st
 		return "", false, fmt.Errorf("%s store of %s (%s): %w", scope, env, path, err)
 	}
 	return plain, true, nil
+}
+
+// identities are what may decrypt a store of env: the user's age key and,
+// for a team store, the key services of its acknowledged KMS recipients.
+func (p *Project) identities(env string, scope Scope, id *crypt.Identity) []age.Identity {
+	if scope != Team || id.KMS == nil {
+		return []age.Identity{id.Identity}
+	}
+	keys := p.kmsKeys(env)
+	if len(keys) == 0 {
+		return []age.Identity{id.Identity}
+	}
+	return id.Identities(env, keys)
 }
 
 // Recipients returns the age recipients a store of env is encrypted to:
@@ -160,10 +182,14 @@ func (p *Project) Recipients(env string, scope Scope, id *crypt.Identity) ([]age
 	if err != nil {
 		return nil, err
 	}
-	return parseRecipients(env, ec.Recipients)
+	var kms *crypt.KMS
+	if id != nil {
+		kms = id.KMS
+	}
+	return parseRecipients(env, ec.Recipients, kms)
 }
 
-func parseRecipients(env string, rs []Recipient) ([]age.Recipient, error) {
+func parseRecipients(env string, rs []Recipient, kms *crypt.KMS) ([]age.Recipient, error) {
 	if len(rs) == 0 {
 		return nil, fmt.Errorf("%w: environment %s has no recipients", ErrInvalid, env)
 	}
@@ -173,16 +199,78 @@ func parseRecipients(env string, rs []Recipient) ([]age.Recipient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: .hush/hush.yaml: environment %s, recipient %q: %v", ErrIntegrity, env, r.Label, err)
 		}
+		if crypt.IsKMS(r.Key) {
+			if rc, err = kms.Recipient(r.Key, env); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, rc)
 	}
 	return out, nil
+}
+
+// ageRecipients is parseRecipients for what only members with an age
+// key read (an inbox drop, a merge's conflict file): a KMS recipient is
+// left out, so writing one needs no key service.
+func ageRecipients(env string, rs []Recipient) ([]age.Recipient, error) {
+	var keep []Recipient
+	for _, r := range rs {
+		if !crypt.IsKMS(r.Key) {
+			keep = append(keep, r)
+		}
+	}
+	if len(keep) == 0 && len(rs) > 0 {
+		return nil, fmt.Errorf("%w: environment %s has only key-service recipients, and this file is for members with an age key", ErrInvalid, env)
+	}
+	return parseRecipients(env, keep, nil)
+}
+
+// kmsKeys are the recipients of env whose key services a reader may ask to
+// unwrap its file key: the KMS recipients hush.yaml lists that this user
+// also acknowledged (with nothing acknowledged yet, trust on first use:
+// hush.yaml's). A KMS key a pull added is never asked about before it is
+// acknowledged. An environment without one costs no pin lookup.
+func (p *Project) kmsKeys(env string) []string {
+	ec, err := p.Config.Env(env)
+	if err != nil {
+		return nil
+	}
+	var listed []string
+	for _, r := range ec.Recipients {
+		if crypt.IsKMS(r.Key) {
+			listed = append(listed, crypt.CanonicalRecipient(r.Key))
+		}
+	}
+	if len(listed) == 0 {
+		return nil
+	}
+	pinned, ok, err := p.Pinned(env)
+	if err != nil {
+		return nil
+	}
+	if !ok {
+		return listed
+	}
+	var out []string
+	for _, k := range listed {
+		if hasKey(pinned, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // WriteTo encrypts doc to rcpts (instead of hush.yaml's list) and replaces
 // the file at path atomically. The git merge driver uses it: its output
 // goes to the file git names, encrypted to the merged recipients.
 func WriteTo(path string, doc *Document, rcpts []Recipient) error {
-	ages, err := parseRecipients(doc.Environment, rcpts)
+	return WriteToWith(path, doc, rcpts, nil)
+}
+
+// WriteToWith is WriteTo with access to key services, for recipients that
+// name one.
+func WriteToWith(path string, doc *Document, rcpts []Recipient, kms *crypt.KMS) error {
+	ages, err := parseRecipients(doc.Environment, rcpts, kms)
 	if err != nil {
 		return err
 	}

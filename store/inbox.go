@@ -111,7 +111,7 @@ func (p *Project) WriteDrop(d *Drop, rcpts []Recipient) (id, path string, err er
 	if err := ValidContributor(d.Contributor); err != nil {
 		return "", "", err
 	}
-	ages, err := parseRecipients(d.Environment, rcpts)
+	ages, err := ageRecipients(d.Environment, rcpts)
 	if err != nil {
 		return "", "", err
 	}

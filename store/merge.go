@@ -235,7 +235,7 @@ func (p *Project) WriteConflicts(env string, conflicts map[string]Conflict, rcpt
 	if err != nil {
 		return err
 	}
-	ages, err := parseRecipients(env, rcpts)
+	ages, err := ageRecipients(env, rcpts)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func exitCode(err error) int {
 		return exitNoIdentity
 	case errors.Is(err, crypt.ErrIntegrity), errors.Is(err, audit.ErrChain):
 		return exitIntegrity
-	case errors.Is(err, hsync.ErrUnavailable), errors.Is(err, rotate.ErrUnavailable):
+	case errors.Is(err, hsync.ErrUnavailable), errors.Is(err, rotate.ErrUnavailable), errors.Is(err, crypt.ErrKeyService):
 		return exitUnavailable
 	case errors.Is(err, store.ErrConflict):
 		return exitConflict

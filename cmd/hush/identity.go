@@ -23,11 +23,25 @@ recipient (hush whoami) to a member, who runs hush member add.
 
 EXAMPLES:
    hush keygen -o ~/.config/hush/identity.txt && hush whoami
-   hush keygen -o ci-key.txt`,
-			Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the identity to `FILE` (mode 0600)"}},
+   hush keygen -o ci-key.txt
+   hush keygen --tpm -o ~/.config/hush/identity.txt   # sealed to this machine's TPM
+
+With --tpm the secret key is sealed to the TPM (HUSH_TPM names it: a device or
+swtpm's unix socket; /dev/tpmrm0 when unset) and FILE holds only the sealed
+blob: a copy of FILE opens in no other machine. Anyone who may use this
+machine's TPM (root, the tss group) can still unseal it. The stock age tool
+cannot read a sealed FILE.`,
+			Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the identity to `FILE` (mode 0600)"},
+				&cli.BoolFlag{Name: "tpm", Usage: "seal the identity to this machine's TPM (needs -o)"}},
 			Action: func(c *cli.Context) error {
 				if c.NArg() > 0 {
 					return usagef("keygen takes no arguments")
+				}
+				if c.Bool("tpm") {
+					if c.String("output") == "" {
+						return usagef("keygen --tpm needs -o FILE: the sealed identity is a file")
+					}
+					return runKeygenTPM(env, c.String("output"))
 				}
 				return runKeygen(env, c.String("output"))
 			},
@@ -68,6 +82,33 @@ func runKeygen(env *Env, output string) error {
 		}
 	}
 	printf(env.Stderr, "Public key: %s\n", id.Public)
+	return nil
+}
+
+// runKeygenTPM makes an identity and writes it sealed to the TPM; the
+// secret key is never written in the clear.
+func runKeygenTPM(env *Env, output string) error {
+	id, err := crypt.Generate()
+	if err != nil {
+		return err
+	}
+	t, err := crypt.OpenTPM(env.Getenv("HUSH_TPM"))
+	if err != nil {
+		return fmt.Errorf("%w (set HUSH_TPM to the TPM device or swtpm's socket)", err)
+	}
+	defer t.Close()
+	text, err := crypt.Seal(t, id, env.Now())
+	if err != nil {
+		return err
+	}
+	if err := crypt.WriteKeyFile(output, []byte(text)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists; hush never overwrites a key file", output)
+		}
+		return err
+	}
+	printf(env.Stderr, "Public key: %s\n", id.Public)
+	printf(env.Stderr, "hush: sealed to the TPM: %s opens on this machine only\n", output)
 	return nil
 }
 

@@ -113,6 +113,10 @@ func withSession(env *Env, fn func(c *cli.Context, s *ui) error) cli.ActionFunc 
 		if err != nil {
 			return err
 		}
+		// A login the key services made (KMS recipients) is revoked
+		// when the command is done (a run that execs its child leaves it
+		// to its TTL).
+		defer s.CloseKMS()
 		return fn(c, s)
 	}
 }

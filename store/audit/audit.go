@@ -122,6 +122,11 @@ const (
 	// URL, its detail the variable's name there; never the value.
 	CIPush   = "ci.push"
 	CIDelete = "ci.delete"
+	// KMSWrap and KMSUnwrap are a store's file key wrapped or unwrapped by
+	// a key service (a KMS recipient: Vault transit, AWS KMS), one line per
+	// request, the recipient in the detail.
+	KMSWrap   = "kms.wrap"
+	KMSUnwrap = "kms.unwrap"
 )
 
 // genesis is the "previous hash" of the first line.
