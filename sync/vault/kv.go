@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"unicode/utf8"
-
-	vaultapi "github.com/hashicorp/vault/api"
 
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync"
@@ -38,48 +38,44 @@ func (v *Vault) metadataPath(kv int, p string) string {
 	return v.mount + "/" + p
 }
 
-// readRecord reads one KV secret. For KV v2 a deleted latest version comes
-// back as a 404 whose body still carries the metadata: that is reported as
-// deleted, not as missing.
+// readRecord reads one KV secret (one request, kvhttp.go). For KV v2 a
+// deleted latest version comes back as a 404 whose body still carries the
+// metadata: that is reported as deleted, not as missing.
 func (v *Vault) readRecord(ctx context.Context, kv int, p string) (*record, error) {
 	path := v.dataPath(kv, p)
-	s, err := v.client.Logical().ReadWithContext(ctx, path)
+	if kv == 1 {
+		var a kvAnswer[map[string]any]
+		found, err := kvCall(ctx, v, http.MethodGet, path, nil, nil, &a)
+		if err != nil {
+			return nil, v.wrap("read", path, err)
+		}
+		if !found || a.Data == nil {
+			return &record{}, nil
+		}
+		noteID(ctx, p, a.RequestID)
+		return &record{data: *a.Data, exists: true}, nil
+	}
+	var a kvAnswer[kvData2]
+	found, err := kvCall(ctx, v, http.MethodGet, path, nil, nil, &a)
 	if err != nil {
 		return nil, v.wrap("read", path, err)
 	}
-	note(ctx, p, s)
-	if s == nil || s.Data == nil {
+	if !found || a.Data == nil {
 		return &record{}, nil
 	}
-	if kv == 1 {
-		return &record{data: s.Data, exists: true}, nil
-	}
+	noteID(ctx, p, a.RequestID)
 	r := &record{exists: true}
-	if md, ok := s.Data["metadata"].(map[string]any); ok {
-		r.version = intOf(md["version"])
-		dt, _ := md["deletion_time"].(string)
-		destroyed, _ := md["destroyed"].(bool)
-		r.deleted, r.destroyed = dt != "" || destroyed, destroyed
+	if md := a.Data.Metadata; md != nil {
+		ver, _ := md.Version.Int64()
+		r.version = int(ver)
+		r.deleted, r.destroyed = md.DeletionTime != "" || md.Destroyed, md.Destroyed
 	}
-	if d, ok := s.Data["data"].(map[string]any); ok {
-		r.data = d
+	if a.Data.Data != nil {
+		r.data = a.Data.Data
 	} else if !r.deleted {
 		r.data = map[string]any{}
 	}
 	return r, nil
-}
-
-func intOf(x any) int {
-	switch n := x.(type) {
-	case json.Number:
-		i, _ := n.Int64()
-		return int(i)
-	case float64:
-		return int(n)
-	case int:
-		return n
-	}
-	return 0
 }
 
 // text turns a field into a value: strings as they are, lists of strings
@@ -195,15 +191,16 @@ func (v *Vault) Pull(ctx context.Context, env string) (*sync.Snapshot, error) {
 // not keys of this environment and are skipped).
 func (v *Vault) list(ctx context.Context, kv int, p string) ([]string, error) {
 	path := v.metadataPath(kv, p)
-	s, err := v.client.Logical().ListWithContext(ctx, path)
+	var a kvAnswer[kvList]
+	found, err := kvCall(ctx, v, http.MethodGet, path, url.Values{"list": {"true"}}, nil, &a)
 	if err != nil {
 		return nil, v.wrap("list", path, err)
 	}
-	note(ctx, p, s)
 	var out []string
-	if s != nil {
-		if ks, ok := s.Data["keys"].([]any); ok {
-			for _, k := range ks {
+	if found {
+		noteID(ctx, p, a.RequestID)
+		if a.Data != nil {
+			for _, k := range a.Data.Keys {
 				if name, ok := k.(string); ok && !strings.HasSuffix(name, "/") {
 					out = append(out, name)
 				}
@@ -299,20 +296,29 @@ func (v *Vault) writeRecord(ctx context.Context, kv int, p string, data map[stri
 		if !sameData(cur.data, baseValues) {
 			return 0, fmt.Errorf("vault: write %s: %w: it changed since it was read", path, sync.ErrConflict)
 		}
-		s, err := v.client.Logical().WriteWithContext(ctx, path, data)
+		body, err := json.Marshal(data)
 		if err != nil {
+			return 0, fmt.Errorf("vault: write %s: %w", path, err)
+		}
+		var a kvAnswer[struct{}]
+		if _, err := kvCall(ctx, v, http.MethodPut, path, nil, body, &a); err != nil {
 			return 0, v.wrap("write", path, err)
 		}
-		note(ctx, p, s)
+		noteID(ctx, p, a.RequestID)
 		return 0, nil
 	}
-	body := map[string]any{"data": data, "options": map[string]any{"cas": base}}
-	s, err := v.client.Logical().WriteWithContext(ctx, path, body)
+	body, err := json.Marshal(casWrite{Data: data, Options: casOptions{CAS: base}})
+	if err != nil {
+		return 0, fmt.Errorf("vault: write %s: %w", path, err)
+	}
+	var a kvAnswer[kvWritten]
+	_, err = kvCall(ctx, v, http.MethodPut, path, nil, body, &a)
 	if err == nil {
-		note(ctx, p, s)
+		noteID(ctx, p, a.RequestID)
 		ver := 0
-		if s != nil {
-			ver = intOf(s.Data["version"])
+		if a.Data != nil {
+			n, _ := a.Data.Version.Int64()
+			ver = int(n)
 		}
 		return ver, nil
 	}
@@ -325,6 +331,17 @@ func (v *Vault) writeRecord(ctx context.Context, kv int, p string, data map[stri
 		return cur.version, nil
 	}
 	return 0, werr
+}
+
+// casWrite is a KV v2 write's body, checked against version CAS (0: the
+// secret must not exist yet).
+type casWrite struct {
+	Data    map[string]any `json:"data"`
+	Options casOptions     `json:"options"`
+}
+
+type casOptions struct {
+	CAS int `json:"cas"`
 }
 
 func sameData(got map[string]any, want map[string]store.Value) bool {
@@ -445,17 +462,18 @@ func (v *Vault) pushTree(ctx context.Context, kv int, p string, plan *sync.Plan)
 // (KV v1).
 func (v *Vault) deleteVersion(ctx context.Context, kv int, p string, version int) error {
 	var err error
-	var s *vaultapi.Secret
+	var a kvAnswer[struct{}]
 	path := v.mount + "/delete/" + p
 	if kv == 1 {
 		path = v.dataPath(kv, p)
-		s, err = v.client.Logical().DeleteWithContext(ctx, path)
+		_, err = kvCall(ctx, v, http.MethodDelete, path, nil, nil, &a)
 	} else {
-		s, err = v.client.Logical().WriteWithContext(ctx, path, map[string]any{"versions": []int{version}})
+		body, _ := json.Marshal(map[string][]int{"versions": {version}})
+		_, err = kvCall(ctx, v, http.MethodPut, path, nil, body, &a)
 	}
 	if err != nil {
 		return v.wrap("delete", path, err)
 	}
-	note(ctx, p, s) // Vault answers a deletion with no body: usually nothing
+	noteID(ctx, p, a.RequestID) // Vault answers a deletion with no body: usually nothing
 	return nil
 }

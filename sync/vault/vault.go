@@ -41,6 +41,9 @@ type Vault struct {
 	// transport is the HTTP transport under any wrapping, where a cert
 	// login sets the client certificate.
 	transport *http.Transport
+	// kvc makes the KV calls of the hot path (kvhttp.go) with client's
+	// settings.
+	kvc *kvClient
 	// logins keeps what a later login of the same process cannot get
 	// again (Options.Logins, or this backend's own).
 	logins *LoginCache
@@ -72,7 +75,11 @@ func New(o Options) (*Vault, error) {
 	if u, err := url.Parse(addr); err == nil && u.User != nil {
 		addr = u.Redacted() // never show a password given in the URL
 	}
-	v := &Vault{client: c, transport: tr, opts: o, address: addr, mount: o.Mount, tmpl: o.Path, layout: o.Layout, logins: o.Logins}
+	kvc, err := newKVClient(c)
+	if err != nil {
+		return nil, err
+	}
+	v := &Vault{client: c, transport: tr, kvc: kvc, opts: o, address: addr, mount: o.Mount, tmpl: o.Path, layout: o.Layout, logins: o.Logins}
 	if v.logins == nil {
 		v.logins = &LoginCache{}
 	}
