@@ -13,30 +13,33 @@ import (
 const workers = 8
 
 // parallel runs fn for 0..n-1 on up to workers goroutines and returns the
-// first error, cancelling the rest: an index not yet started when an error
-// comes is never started. The workers live for the whole call (a
+// first error: an index not yet started when an error comes is never
+// started, and those in flight finish. The workers live for the whole call (a
 // goroutine per index would grow a fresh stack through the HTTP client
 // ten thousand times).
 func parallel(ctx context.Context, n int, fn func(context.Context, int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// A failure stops new requests but does not cancel those in flight:
+	// Vault may already have committed a cancelled write, and the caller
+	// must learn of every write Vault confirmed (sync.PartialError), or
+	// the sync state would record less than the remote holds.
 	var (
-		wg    gosync.WaitGroup
-		next  atomic.Int64
-		once  gosync.Once
-		first error
+		wg      gosync.WaitGroup
+		next    atomic.Int64
+		once    gosync.Once
+		first   error
+		stopped atomic.Bool
 	)
 	for range min(n, workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && !stopped.Load() {
 				i := int(next.Add(1) - 1)
 				if i >= n {
 					return
 				}
 				if err := fn(ctx, i); err != nil {
-					once.Do(func() { first = err; cancel() })
+					once.Do(func() { first = err; stopped.Store(true) })
 					return
 				}
 			}
