@@ -4,6 +4,7 @@ import (
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/store/audit"
+	"github.com/hush-secrets/hush/sync/cloud"
 	"github.com/hush-secrets/hush/sync/vault"
 )
 
@@ -44,10 +45,14 @@ func (s *Session) kms(p *store.Project) *crypt.KMS {
 		s.transit = &vault.Transit{Open: func() (*vault.Vault, error) { return s.OpenVault(VaultOptions{}) }}
 	}
 	return &crypt.KMS{
-		Services: map[string]crypt.KeyService{crypt.KindVaultTransit: s.transit},
-		Project:  project,
-		Ctx:      s.Context,
-		Audit:    s.auditKMS,
+		Services: map[string]crypt.KeyService{
+			crypt.KindVaultTransit: s.transit,
+			// AWS KMS through hush-cloud: hush links no AWS SDK.
+			crypt.KindAWSKMS: &cloud.KeyService{Open: s.cloudClient, Kind: crypt.KindAWSKMS},
+		},
+		Project: project,
+		Ctx:     s.Context,
+		Audit:   s.auditKMS,
 	}
 }
 

@@ -8,6 +8,8 @@ package main
 import (
 	"os"
 
+	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/crypt/awskms"
 	"github.com/hush-secrets/hush/sync/aws"
 	"github.com/hush-secrets/hush/sync/cloud"
 	"github.com/hush-secrets/hush/sync/gcpsm"
@@ -20,7 +22,12 @@ var drivers = map[string]cloud.Driver{
 	"gcpsm": gcpsm.Driver{},
 }
 
+// keys is every key service hush-cloud serves, for KMS recipients.
+var keys = map[string]cloud.KeyDriver{
+	crypt.KindAWSKMS: &awskms.Driver{},
+}
+
 func main() {
 	harden()
-	os.Exit(cloud.Serve(drivers, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cloud.Serve(drivers, keys, os.Stdin, os.Stdout, os.Stderr))
 }

@@ -14,6 +14,8 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -165,6 +167,20 @@ func TestSSMScripts(t *testing.T) {
 				_, err = c.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{SecretId: &args[0], VersionStage: awssdk.String("AWSCURRENT"),
 					MoveToVersionId: put.VersionId, RemoveFromVersionId: &from})
 				ts.Check(err)
+			},
+			// kmskey VAR [sign] creates a KMS key in moto (a signing key with
+			// sign) and sets $VAR to its id.
+			"kmskey": func(ts *testscript.TestScript, neg bool, args []string) {
+				url := ts.Getenv("AWS_ENDPOINT_URL")
+				c := kms.New(kms.Options{Region: "us-east-1", BaseEndpoint: &url,
+					Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+				in := &kms.CreateKeyInput{KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt, KeySpec: kmstypes.KeySpecSymmetricDefault}
+				if len(args) > 1 && args[1] == "sign" {
+					in.KeyUsage, in.KeySpec = kmstypes.KeyUsageTypeSignVerify, kmstypes.KeySpecRsa2048
+				}
+				out, err := c.CreateKey(context.Background(), in)
+				ts.Check(err)
+				ts.Setenv(args[0], *out.KeyMetadata.KeyId)
 			},
 			// cloudyaml SECTION LINE... appends a section to .hush/hush.yaml.
 			"cloudyaml": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"filippo.io/age"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -96,4 +97,48 @@ func classify(op, keyID string, err error) error {
 		return fmt.Errorf("%w: aws kms %s with %s: %s: %s", crypt.ErrKeyService, op, keyID, ae.ErrorCode(), ae.ErrorMessage())
 	}
 	return fmt.Errorf("%w: aws kms %s with %s: %v", crypt.ErrKeyService, op, keyID, err)
+}
+
+// Driver is the companion's aws-kms key service: one client, made from
+// the default configuration at the first request.
+type Driver struct {
+	mu  sync.Mutex
+	c   *Client
+	err error
+}
+
+func (d *Driver) client(ctx context.Context) (*Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.c == nil && d.err == nil {
+		d.c, d.err = New(ctx)
+	}
+	return d.c, d.err
+}
+
+// Wrap implements crypt.KeyService.
+func (d *Driver) Wrap(ctx context.Context, keyID string, kctx crypt.KeyContext, fileKey []byte) ([]byte, error) {
+	c, err := d.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Wrap(ctx, keyID, kctx, fileKey)
+}
+
+// Unwrap implements crypt.KeyService.
+func (d *Driver) Unwrap(ctx context.Context, keyID string, kctx crypt.KeyContext, blob []byte) ([]byte, error) {
+	c, err := d.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Unwrap(ctx, keyID, kctx, blob)
+}
+
+// Check refuses a key hush cannot use (CheckKey).
+func (d *Driver) Check(ctx context.Context, keyID string) error {
+	c, err := d.client(ctx)
+	if err != nil {
+		return err
+	}
+	return c.CheckKey(ctx, keyID)
 }

@@ -61,7 +61,7 @@ var allowed = []struct {
 	{"sync/sopsfile", []string{"sync", "store", "crypt"}},
 	{"sync/sopsfile/sopslib", []string{"sync/sopsfile", "sync", "store", "crypt"}},
 	{"cmd/hush-sops", []string{"sync/sopsfile/sopslib"}},
-	{"cmd/hush-cloud", []string{"sync/cloud", "sync/aws", "sync/gcpsm", "sync/k8s", "sync", "store", "crypt"}},
+	{"cmd/hush-cloud", []string{"sync/cloud", "sync/aws", "sync/gcpsm", "sync/k8s", "sync", "store", "crypt", "crypt/awskms"}},
 	{"session", []string{"crypt", "edit", "inject", "scan", "store", "store/", "sync", "sync/vault", "sync/sopsfile", "sync/cloud", "sync/civars", "rotate", "rotate/"}},
 	{"cmd/hush", []string{"session", "crypt", "edit", "inject", "scan", "store", "store/", "sync", "sync/vault", "sync/sopsfile", "sync/cloud", "sync/civars", "rotate"}},
 }

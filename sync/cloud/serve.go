@@ -15,7 +15,7 @@ import (
 // with the driver it names, until stdin ends, and returns the exit code.
 // A backend is opened once per kind and configuration and kept for the
 // later requests (a pull, then a push of the same command).
-func Serve(drivers map[string]Driver, stdin io.Reader, stdout, stderr io.Writer) int {
+func Serve(drivers map[string]Driver, keys map[string]KeyDriver, stdin io.Reader, stdout, stderr io.Writer) int {
 	dec := json.NewDecoder(bufio.NewReader(stdin))
 	enc := json.NewEncoder(stdout)
 	open := map[string]hushsync.Backend{}
@@ -28,7 +28,12 @@ func Serve(drivers map[string]Driver, stdin io.Reader, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "%s: reading a request: %v\n", Companion, err)
 			return 1
 		}
-		res := answer(context.Background(), drivers, open, &req)
+		var res *response
+		if strings.HasPrefix(req.Op, "kms-") && req.Protocol == protocol {
+			res = answerKMS(context.Background(), keys, &req)
+		} else {
+			res = answer(context.Background(), drivers, open, &req)
+		}
 		if err := enc.Encode(res); err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", Companion, err)
 			return 1

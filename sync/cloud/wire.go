@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
 	hushsync "github.com/hush-secrets/hush/sync"
 )
@@ -55,6 +56,10 @@ type request struct {
 	Env      string          `json:"env,omitempty"`
 	Plan     *wirePlan       `json:"plan,omitempty"`
 	Ref      string          `json:"ref,omitempty"`
+	// kms-check, kms-wrap, kms-unwrap (kms.go)
+	Key        string            `json:"key,omitempty"`
+	KeyContext *crypt.KeyContext `json:"key_context,omitempty"`
+	Data       []byte            `json:"data,omitempty"`
 }
 
 type response struct {
@@ -154,6 +159,8 @@ var errorKinds = []struct {
 	{"not-found", store.ErrNotFound},
 	{"invalid", store.ErrInvalid},
 	{"integrity", store.ErrIntegrity},
+	{"incorrect-identity", ageIncorrect},
+	{"key-service", crypt.ErrKeyService},
 	{"canceled", context.Canceled},
 	{"deadline", context.DeadlineExceeded},
 }
