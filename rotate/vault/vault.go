@@ -83,7 +83,7 @@ func New(s rotate.Settings) (rotate.Provider, error) {
 	case bad(p.set.Role) || bad(p.set.Root) || bad(p.set.VerifyRole):
 		return nil, fmt.Errorf("%w rotation.sources.%s: role, root and verify_role are names, not paths", store.ErrInvalid, s.Name)
 	case p.set.VerifyRole != "" && p.set.Root == "":
-		return nil, fmt.Errorf("%w rotation.sources.%s: verify_role goes with root:", store.ErrInvalid, s.Name)
+		return nil, fmt.Errorf("%w rotation.sources.%s: verify_role goes with root (a connection), not role", store.ErrInvalid, s.Name)
 	case p.set.Root != "" && p.set.Format != "":
 		return nil, fmt.Errorf("%w rotation.sources.%s: format does not apply to root: hush never holds the new root credential", store.ErrInvalid, s.Name)
 	}
