@@ -6,14 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
-	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
-	"github.com/google/go-tpm/tpm2/transport/linuxudstpm"
 )
 
 // A TPM-sealed identity: the X25519 secret key sealed to the TPM's storage
@@ -36,22 +33,6 @@ const DefaultTPM = "/dev/tpmrm0"
 // IsSealed says b is a TPM-sealed key file.
 func IsSealed(b []byte) bool {
 	return bytes.Contains(b, []byte("\n"+sealedPrefix)) || bytes.HasPrefix(b, []byte(sealedPrefix))
-}
-
-// OpenTPM opens the TPM at path: a character device (/dev/tpmrm0) or a
-// unix socket speaking raw TPM commands (swtpm socket --server type=unixio).
-func OpenTPM(path string) (transport.TPMCloser, error) {
-	if path == "" {
-		path = DefaultTPM
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("TPM %s: %w", path, err)
-	}
-	if st.Mode()&os.ModeSocket != 0 {
-		return linuxudstpm.Open(path)
-	}
-	return linuxtpm.Open(path)
 }
 
 func srk(t transport.TPM) (*tpm2.CreatePrimaryResponse, func(), error) {
