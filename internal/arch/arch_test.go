@@ -38,6 +38,7 @@ var allowed = []struct {
 	{"sync", []string{"store", "crypt"}},
 	{"sync/vault", []string{"sync", "store", "crypt"}},
 	{"sync/vault/vaulttest", nil},
+	{"sync/synctest", []string{"sync", "store", "crypt"}},
 	// rotate: the provider interface and the rotation journal; each
 	// provider (rotate/postgres, rotate/acme…) is a package under it.
 	{"rotate", []string{"store", "crypt"}},
