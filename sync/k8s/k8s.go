@@ -253,6 +253,9 @@ func (b *Backend) Push(ctx context.Context, env string, plan *hushsync.Plan) (*h
 		return nil, err
 	}
 	where := "Secret " + b.cfg.Namespace + "/" + name
+	if plan.Base == nil {
+		return nil, errors.New("k8s: push without a base snapshot")
+	}
 	want := plan.Result()
 	data := make(map[string][]byte, len(want))
 	size := 0
@@ -266,8 +269,10 @@ func (b *Backend) Push(ctx context.Context, env string, plan *hushsync.Plan) (*h
 	if size > maxSecretSize {
 		return nil, fmt.Errorf("k8s: %s: the values add up to %d bytes, over a Secret's 1 MiB; nothing was written", where, size)
 	}
-	if plan.Base == nil {
-		return nil, errors.New("k8s: push without a base snapshot")
+	if plan.Empty() {
+		// Nothing to change: nothing is written, not even an empty
+		// Secret where there was none.
+		return plan.Base, nil
 	}
 	if plan.Base.Deleted {
 		return nil, fmt.Errorf("k8s: %s is being deleted: %w; nothing was written (wait for its deletion to finish, then push)", where, hushsync.ErrConflict)

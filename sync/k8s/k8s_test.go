@@ -124,7 +124,7 @@ var nasty = vals(
 func kubectlSecret(t *testing.T, c *k8stest.Cluster, ns, name string) map[string]any {
 	t.Helper()
 	var obj map[string]any
-	if err := json.Unmarshal(c.Kubectl(t, nil, "-n", ns, "get", "secret", name, "-o", "json"), &obj); err != nil {
+	if err := json.Unmarshal(c.Kubectl(t, nil, "-n", ns, "get", "secret", name, "-o", "json", "--show-managed-fields"), &obj); err != nil {
 		t.Fatal(err)
 	}
 	return obj
