@@ -621,6 +621,19 @@ func TestExportApplied(t *testing.T) {
 	if len(data) != len(nasty) {
 		t.Errorf("%d keys, want %d", len(data), len(nasty))
 	}
+	// kubectl's client-side dry run (which needs the server's discovery)
+	// decodes the same bytes.
+	var dry struct {
+		Data map[string][]byte `json:"data"`
+	}
+	if err := json.Unmarshal(c.Kubectl(t, manifest, "create", "--dry-run=client", "-o", "json", "-f", "-"), &dry); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range nasty {
+		if got, ok := dry.Data[k]; !ok || string(got) != v.Reveal() {
+			t.Errorf("dry run: %s = %q (present %v), want %q", k, got, ok, v.Reveal())
+		}
+	}
 	// And server-side apply of it too.
 	c.Kubectl(t, exportManifest(t, "exported-ssa", ns, nasty), "apply", "--server-side", "-f", "-")
 	data, _ = secretData(t, c, ns, "exported-ssa")
