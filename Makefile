@@ -13,7 +13,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME ?= 30s
 FUZZMIN ?= 2s
 
-.PHONY: build test test-short lint fuzz fuzz-ci bench bench-scan bench-posture install deps vault pebble man clean release
+.PHONY: build test test-short lint fuzz fuzz-ci bench bench-scan bench-posture install deps vault pebble kube man clean release
 
 # A static binary: with cgo, os/user and net pull in libc, and the dynamic
 # loader costs every command about 3 ms before main; the pure-Go user and
@@ -39,6 +39,11 @@ vault:
 # runs it too).
 pebble:
 	.ci/pebble
+
+# The real kube-apiserver the sync/k8s tests run over Debian's etcd, built
+# from k8s.io/kubernetes (.ci/kube.d); make deps runs it too.
+kube:
+	.ci/kube
 
 # The whole suite, real components included (installed by .ci/deps).
 test: deps

@@ -224,7 +224,13 @@ var (
 	dnsLabel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`) })
 )
 
-// exportK8s writes a v1 Secret with base64 data.
+// exportK8s writes a v1 Secret with base64 data. Every scalar the reader
+// could take for something other than a string is double-quoted: an empty
+// value's base64 is empty, which YAML reads as null (kubectl apply then
+// drops the key), and base64 text can itself be a YAML 1.1 number, boolean
+// or null ("1234", "true", "NULL", "0777" are all base64 of three bytes) —
+// so every value, key, name and namespace is quoted, not only those known
+// to be ambiguous today. data (not stringData) carries any byte exactly.
 func exportK8s(buf *bytes.Buffer, secrets []Secret, opts ExportOptions) error {
 	if len(opts.Name) > 253 || !dnsSubdomain().MatchString(opts.Name) {
 		return fmt.Errorf("export k8s: secret name %q is not a DNS subdomain (lowercase letters, digits, '-', '.')", opts.Name)
@@ -232,9 +238,11 @@ func exportK8s(buf *bytes.Buffer, secrets []Secret, opts ExportOptions) error {
 	if opts.Namespace != "" && (len(opts.Namespace) > 63 || !dnsLabel().MatchString(opts.Namespace)) {
 		return fmt.Errorf("export k8s: namespace %q is not a DNS label", opts.Namespace)
 	}
-	buf.WriteString("apiVersion: v1\nkind: Secret\nmetadata:\n  name: " + opts.Name + "\n")
+	// Names, namespaces, variable names and base64 are ASCII without quote
+	// or backslash: quoting them is wrapping them in double quotes.
+	buf.WriteString("apiVersion: v1\nkind: Secret\nmetadata:\n  name: \"" + opts.Name + "\"\n")
 	if opts.Namespace != "" {
-		buf.WriteString("  namespace: " + opts.Namespace + "\n")
+		buf.WriteString("  namespace: \"" + opts.Namespace + "\"\n")
 	}
 	buf.WriteString("type: Opaque\n")
 	if len(secrets) == 0 {
@@ -243,7 +251,7 @@ func exportK8s(buf *bytes.Buffer, secrets []Secret, opts ExportOptions) error {
 	}
 	buf.WriteString("data:\n")
 	for _, s := range secrets {
-		buf.WriteString("  " + yamlKey(s.Name) + ": " + base64.StdEncoding.EncodeToString([]byte(s.Value.s)) + "\n")
+		buf.WriteString("  \"" + s.Name + "\": \"" + base64.StdEncoding.EncodeToString([]byte(s.Value.s)) + "\"\n")
 	}
 	return nil
 }

@@ -41,8 +41,8 @@ func TestExportFormats(t *testing.T) {
 		{FormatJSON, ExportOptions{}, "{\n  \"A_KEY\": \"it's\",\n  \"B_KEY\": \"two\\nlines\",\n  \"NO\": \"x\"\n}\n"},
 		{FormatYAML, ExportOptions{}, "A_KEY: \"it's\"\nB_KEY: \"two\\nlines\"\n\"NO\": \"x\"\n"},
 		{FormatK8s, ExportOptions{Name: "app-secrets", Namespace: "prod"},
-			"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-secrets\n  namespace: prod\ntype: Opaque\ndata:\n" +
-				"  A_KEY: aXQncw==\n  B_KEY: dHdvCmxpbmVz\n  \"NO\": eA==\n"},
+			"apiVersion: v1\nkind: Secret\nmetadata:\n  name: \"app-secrets\"\n  namespace: \"prod\"\ntype: Opaque\ndata:\n" +
+				"  \"A_KEY\": \"aXQncw==\"\n  \"B_KEY\": \"dHdvCmxpbmVz\"\n  \"NO\": \"eA==\"\n"},
 	}
 	for _, tt := range tests {
 		var buf bytes.Buffer

@@ -47,7 +47,7 @@ type CloudKind struct {
 }
 
 // CloudKinds lists every kind. A new kind is a line here.
-var CloudKinds = []CloudKind{ssmKind, awssmKind, gcpsmKind}
+var CloudKinds = []CloudKind{ssmKind, awssmKind, gcpsmKind, k8sKind}
 
 // FindCloudKind is the kind named name.
 func FindCloudKind(name string) (CloudKind, bool) {
@@ -68,6 +68,11 @@ type CloudOptions struct {
 	Location string
 	// Region overrides the region (AWS_REGION otherwise).
 	Region string
+	// ProjectID is the project's id (hush.yaml's id), set by OpenCloud
+	// for kinds that label what they write with it.
+	ProjectID string
+	// HushVersion is the running hush's version, set by OpenCloud.
+	HushVersion string
 }
 
 // decodeSection decodes a hush.yaml section into v, refusing unknown
@@ -139,9 +144,11 @@ func (s *Session) OpenCloud(o CloudOptions) (*cloud.Backend, CloudKind, error) {
 			return nil, k, err
 		}
 		project, section = p.Config.Project, p.Config.Extra[k.Name]
+		o.ProjectID = p.Config.ID
 	case !errors.Is(err, store.ErrNoProject):
 		return nil, k, err
 	}
+	o.HushVersion = s.Version
 	cfg, locate, source, err := k.Config(section, project, o)
 	if err != nil {
 		return nil, k, err

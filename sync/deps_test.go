@@ -12,7 +12,7 @@ import (
 // servers) internal/daemon.
 func TestImportsPointDown(t *testing.T) {
 	t.Parallel()
-	out, err := exec.Command("go", "list", "-deps", ".", "./vault/...", "./gcpsm/...").Output()
+	out, err := exec.Command("go", "list", "-deps", ".", "./vault/...", "./gcpsm/...", "./k8s/...").Output()
 	if err != nil {
 		t.Skipf("go list: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hush-secrets/hush/sync/aws"
 	"github.com/hush-secrets/hush/sync/cloud"
 	"github.com/hush-secrets/hush/sync/gcpsm"
+	"github.com/hush-secrets/hush/sync/k8s"
 )
 
 // drivers is every kind hush-cloud serves. A new kind is one line here.
@@ -20,6 +21,7 @@ var drivers = map[string]cloud.Driver{
 	"ssm":   aws.SSMDriver{},
 	"awssm": aws.SecretsManagerDriver{},
 	"gcpsm": gcpsm.Driver{},
+	"k8s":   k8s.Driver{},
 }
 
 // keys is every key service hush-cloud serves, for KMS recipients.

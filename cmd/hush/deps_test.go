@@ -19,3 +19,17 @@ func TestHushDoesNotLinkSops(t *testing.T) {
 		}
 	}
 }
+
+// Nor client-go (~26 MB and ~7 ms a command, issue #22): the Kubernetes
+// backend, sync/k8s, is linked by the companion hush-cloud only.
+func TestHushDoesNotLinkClientGo(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "k8s.io/") || strings.HasPrefix(pkg, "sigs.k8s.io/") || strings.HasSuffix(pkg, "/sync/k8s") {
+			t.Errorf("hush links %s; Kubernetes code belongs in sync/k8s, run by the companion hush-cloud", pkg)
+		}
+	}
+}

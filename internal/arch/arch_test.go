@@ -54,6 +54,9 @@ var allowed = []struct {
 	{"sync/cloud", []string{"sync", "store", "crypt"}},
 	// sync/aws: the AWS backends; they link the SDK, so only cmd/hush-cloud imports them.
 	{"sync/aws", []string{"sync", "store", "crypt"}},
+	// sync/k8s links client-go: only the companion hush-cloud imports it.
+	{"sync/k8s", []string{"sync", "store", "crypt"}},
+	{"sync/k8s/k8stest", nil},
 	// rotate: the provider interface and the rotation journal; each
 	// provider (rotate/postgres, rotate/acme…) is a package under it.
 	{"rotate", []string{"store", "crypt"}},
