@@ -107,16 +107,22 @@ func (s *Session) cloudClient() (*cloud.Client, error) {
 }
 
 // companionEnv is environ without what hush-cloud has no use for and
-// should not hold: hush's own identity and settings, Vault tokens.
+// should not hold: hush's own identity and settings, Vault tokens. The
+// companion's own settings (HUSH_GCPSM_ENDPOINT) pass.
 func companionEnv(environ []string) []string {
 	out := make([]string, 0, len(environ))
 	for _, kv := range environ {
-		if strings.HasPrefix(kv, "HUSH_") || strings.HasPrefix(kv, "VAULT_") {
+		if (strings.HasPrefix(kv, "HUSH_") || strings.HasPrefix(kv, "VAULT_")) && !companionSetting(kv) {
 			continue
 		}
 		out = append(out, kv)
 	}
 	return out
+}
+
+// companionSetting is a HUSH_ variable the companion reads itself.
+func companionSetting(kv string) bool {
+	return strings.HasPrefix(kv, "HUSH_GCPSM_ENDPOINT=")
 }
 
 // CloseCloud ends the session's hush-cloud, if it started one.
