@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hush-secrets/hush/internal/benchcpu"
 )
 
 func TestLastWins(t *testing.T) {
@@ -53,14 +55,14 @@ func BenchmarkBuildEnv(b *testing.B) {
 				b.Fatal("not sorted")
 			}
 			parent := os.Environ()
-			cpu := cpuTime()
+			cpu := benchcpu.Now()
 			for b.Loop() {
 				env, err := BuildEnv(EnvOptions{Parent: parent, Secrets: secrets, Hidden: []string{"HUSH_IDENTITY"}})
 				if err != nil || len(env.Injected) != n {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b, cpu)
+			benchcpu.Report(b, cpu)
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hush-secrets/hush/internal/benchcpu"
 	"github.com/hush-secrets/hush/store"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkPrepareRun(b *testing.B) {
 				b.Fatal(err)
 			}
 			parent := os.Environ()
-			cpu := cpuTime()
+			cpu := benchcpu.Now()
 			for b.Loop() {
 				plan, err := s.PrepareRun(context.Background(), RunOptions{Parent: parent})
 				if err != nil {
@@ -42,7 +43,7 @@ func BenchmarkPrepareRun(b *testing.B) {
 				}
 				plan.Close()
 			}
-			reportCPU(b, cpu)
+			benchcpu.Report(b, cpu)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/benchcpu"
 )
 
 func benchDoc(n int) *Document {
@@ -23,13 +24,13 @@ func BenchmarkDecodeDocument(b *testing.B) {
 		plain, _ := benchDoc(n).Encode()
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			b.SetBytes(int64(len(plain)))
-			cpu := cpuTime()
+			cpu := benchcpu.Now()
 			for b.Loop() {
 				if _, err := DecodeDocument(plain, "dev"); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b, cpu)
+			benchcpu.Report(b, cpu)
 		})
 	}
 }

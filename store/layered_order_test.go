@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/benchcpu"
 )
 
 // writeTeamJSON replaces dev's team store with the JSON document of
@@ -105,14 +106,14 @@ func BenchmarkLayeredOwn(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu := cpuTime()
+			cpu := benchcpu.Now()
 			for b.Loop() {
 				es, err := p.Layered("dev", id)
 				if err != nil || len(es) != n {
 					b.Fatal(len(es), err)
 				}
 			}
-			reportCPU(b, cpu)
+			benchcpu.Report(b, cpu)
 		})
 	}
 }
