@@ -1,14 +1,9 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/hush-secrets/hush/crypt/tpmtest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -16,7 +11,7 @@ import (
 // software TPMs (Debian's swtpm) on unix sockets: $HUSH_TPM, this
 // machine's, and $TPM2, another machine's.
 func TestTPMScripts(t *testing.T) {
-	tpm1, tpm2 := startSWTPM(t), startSWTPM(t)
+	tpm1, tpm2 := tpmtest.Start(t), tpmtest.Start(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script/tpm",
 		RequireExplicitExec: true,
@@ -29,53 +24,4 @@ func TestTPMScripts(t *testing.T) {
 			return nil
 		},
 	})
-}
-
-// startSWTPM runs swtpm for the rest of t and returns its socket; it
-// skips without swtpm, or fails under HUSH_TEST_REQUIRE_ALL=1.
-func startSWTPM(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("swtpm")
-	if err != nil {
-		if os.Getenv("HUSH_TEST_REQUIRE_ALL") == "1" {
-			t.Fatal("HUSH_TEST_REQUIRE_ALL=1 but there is no swtpm (Debian swtpm)")
-		}
-		t.Skip("no swtpm")
-	}
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "tpm.sock")
-	cmd := exec.Command(bin, "socket", "--tpm2", "--tpmstate", "dir="+dir,
-		"--server", "type=unixio,path="+sock, "--ctrl", "type=unixio,path="+filepath.Join(dir, "ctrl.sock"),
-		"--flags", "not-need-init,startup-clear")
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if st, err := os.Stat(sock); err == nil && st.Mode()&os.ModeSocket != 0 {
-			return sock
-		}
-		select {
-		case <-done:
-			t.Fatalf("swtpm exited: %s", log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("swtpm did not start: %s", log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
