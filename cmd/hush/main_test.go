@@ -97,6 +97,11 @@ func scriptSetup(e *testscript.Env) error {
 	if err != nil {
 		return err
 	}
+	// hush-cloud beside it: what an installed hush has (install.sh puts
+	// the three together).
+	if _, err := hushCloud(); err != nil {
+		return err
+	}
 	e.Setenv("PATH", bin+string(os.PathListSeparator)+filepath.Dir(sops)+string(os.PathListSeparator)+e.Getenv("PATH"))
 	e.Setenv("HOME", home)
 	e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))

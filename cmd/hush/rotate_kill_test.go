@@ -135,34 +135,44 @@ func TestKillRotationAtRandom(t *testing.T) {
 		t.Skip("slow")
 	}
 	f := killProject(t)
-	// The kills spread over as long as a whole rotation takes here: on a
-	// loaded machine, under -race, that is many times what it is on an
-	// idle one, and fixed delays would all land before it began.
+	// The kills land at random instants of a window that follows the
+	// rotation wherever it is on this machine (under -race, beside other
+	// tests, a rotation takes many times what it takes idle, and varies
+	// from run to run): a kill after the rotation finished narrows the
+	// window from above, one before it began (nothing changed) from
+	// below. It starts as the length of one unkilled run.
 	start := time.Now()
 	f.must("", "rotate", "API_KEY")
-	whole := time.Since(start)
+	lo, hi := time.Duration(0), time.Since(start)
 	agree(t, f, "unkilled")
 	rng := rand.New(rand.NewPCG(21, 21))
-	killed := 0
-	for round := 0; round < 30; round++ {
+	killed, rounds := 0, 0
+	for ; rounds < 30 || killed < 5 && rounds < 120; rounds++ {
+		before := f.must("", "get", "API_KEY")
 		c := f.cmd("", "rotate", "API_KEY")
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.Int64N(int64(whole) * 11 / 10)))
+		d := lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
+		time.Sleep(d)
 		c.Process.Signal(syscall.SIGKILL)
 		c.Wait()
-		if out := f.must("", "status"); strings.Contains(out, "unfinished rotation") {
+		switch out := f.must("", "status"); {
+		case strings.Contains(out, "unfinished rotation"):
 			killed++
+		case f.must("", "get", "API_KEY") != before:
+			hi = max(d, lo+time.Millisecond) // it had finished: kill sooner
+		default:
+			lo = d * 9 / 10 // it had not begun: kill later
 		}
 		if _, errs, err := f.run("", "rotate", "API_KEY"); err != nil {
-			t.Fatalf("round %d: rerun: %v %s", round, err, errs)
+			t.Fatalf("round %d: rerun: %v %s", rounds, err, errs)
 		}
-		agree(t, f, "round "+string(rune('a'+round%26)))
+		agree(t, f, "round "+string(rune('a'+rounds%26)))
 	}
-	t.Logf("%d of 30 rotations killed before they finished", killed)
+	t.Logf("%d of %d rotations killed before they finished (window %v-%v)", killed, rounds, lo, hi)
 	if killed < 5 {
-		t.Fatalf("only %d kills landed inside a rotation: the delays miss it", killed)
+		t.Fatalf("only %d kills in %d rounds landed inside a rotation: the window never found it", killed, rounds)
 	}
 }
 

@@ -24,8 +24,9 @@ import (
 )
 
 // hushCloud builds the real hush-cloud beside hush-sops (on the scripts'
-// PATH, where hush finds it).
-func hushCloud() (string, error) {
+// PATH, where hush finds it), once for the whole test binary: a rebuild
+// would replace the file under a script running it.
+var hushCloud = gosync.OnceValues(func() (string, error) {
 	sops, err := hushSops()
 	if err != nil {
 		return "", err
@@ -37,7 +38,7 @@ func hushCloud() (string, error) {
 		return "", fmt.Errorf("building hush-cloud: %v\n%s", err, out)
 	}
 	return path, nil
-}
+})
 
 // TestSSMScripts runs testdata/script/ssm/*.txtar against a real
 // moto_server, through the real hush-cloud, with AWS_ENDPOINT_URL and test
