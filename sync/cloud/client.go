@@ -7,10 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	gosync "sync"
 
 	hushsync "github.com/hush-secrets/hush/sync"
@@ -25,19 +22,7 @@ var ErrNoCompanion error = &kindError{msg: Companion + " is not installed (it is
 // symlinks, as installed by install.sh or a package), then on PATH: the
 // same rules as hush-sops.
 func FindCompanion() (string, error) {
-	name := Companion
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if self, err := os.Executable(); err == nil {
-		if self, err = filepath.EvalSymlinks(self); err == nil {
-			p := filepath.Join(filepath.Dir(self), name)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-				return p, nil
-			}
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
+	if p, ok := hushsync.FindCompanion(Companion); ok {
 		return p, nil
 	}
 	return "", ErrNoCompanion

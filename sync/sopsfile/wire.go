@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"time"
 
 	"filippo.io/age"
@@ -155,19 +152,7 @@ type Helper struct {
 // FindHelper looks for hush-sops beside the running hush (resolving
 // symlinks, as installed by install.sh or a package), then on PATH.
 func FindHelper() (string, error) {
-	name := HelperName
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if self, err := os.Executable(); err == nil {
-		if self, err = filepath.EvalSymlinks(self); err == nil {
-			p := filepath.Join(filepath.Dir(self), name)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-				return p, nil
-			}
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
+	if p, ok := hushsync.FindCompanion(HelperName); ok {
 		return p, nil
 	}
 	return "", ErrNoHelper
