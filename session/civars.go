@@ -115,23 +115,34 @@ type CIReport struct {
 	Service string
 }
 
+// ciOpen is what a ci command works on: the environment, its destination
+// (refused while the pinned ci: section differs from what was
+// acknowledged), and its team values with what it inherits.
+func (s *Session) ciOpen(o CIOptions) (string, civars.Target, map[string]store.Entry, error) {
+	p, env, id, err := s.OpenEnv()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	t, err := s.ciTarget(p, o)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if err := s.AuditReady(); err != nil {
+		return "", nil, nil, err
+	}
+	entries, err := p.LayeredTeam(env, id)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return env, t, entries, nil
+}
+
 // CIPush publishes the session's environment to o's destination (or,
 // DryRun, says what it would do). Each variable written or deleted is an
 // audit line (ci.push, ci.delete) naming the destination; a push refused
 // or stopped before writing anything is one line for the environment.
 func (s *Session) CIPush(ctx context.Context, o CIOptions) (*CIReport, error) {
-	p, env, id, err := s.OpenEnv()
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.ciTarget(p, o)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.AuditReady(); err != nil {
-		return nil, err
-	}
-	entries, err := p.LayeredTeam(env, id)
+	env, t, entries, err := s.ciOpen(o)
 	if err != nil {
 		return nil, err
 	}
@@ -182,18 +193,7 @@ func (s *Session) CIPush(ctx context.Context, o CIOptions) (*CIReport, error) {
 // names only for GitHub (its values cannot be read back), values and
 // settings for GitLab. The read is one audit line.
 func (s *Session) CICompare(ctx context.Context, o CIOptions) (*CIReport, error) {
-	p, env, id, err := s.OpenEnv()
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.ciTarget(p, o)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.AuditReady(); err != nil {
-		return nil, err
-	}
-	entries, err := p.LayeredTeam(env, id)
+	env, t, entries, err := s.ciOpen(o)
 	if err != nil {
 		return nil, err
 	}
