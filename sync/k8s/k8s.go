@@ -414,7 +414,7 @@ func dataOwners(sec *corev1.Secret) (map[string][]string, error) {
 			continue
 		}
 		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(m.FieldsV1.Raw, &fields); err != nil {
+		if err := json.Unmarshal(m.FieldsV1.GetRawBytes(), &fields); err != nil {
 			return nil, fmt.Errorf("managed fields of %s: %w", m.Manager, err)
 		}
 		var data map[string]json.RawMessage
