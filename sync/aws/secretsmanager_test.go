@@ -3,7 +3,6 @@ package aws
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -50,63 +49,14 @@ func startSM(t *testing.T) *smEnv {
 	t.Helper()
 	m := vaulttest.StartMoto(t, 5)
 	e := &smEnv{m: m}
-	e.key, e.secret = motoUser(t, m, "hush", true)
-	e.nobody, e.nobodyPw = motoUser(t, m, "nobody", false)
+	e.key, e.secret = m.User(t, "hush", true)
+	e.nobody, e.nobodyPw = m.User(t, "nobody", false)
 	c, _, err := smClient(context.Background(), "us-east-1", m.URL, nil, 0, credentials.NewStaticCredentialsProvider(e.key, e.secret, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.admin = c
 	return e
-}
-
-// motoUser makes an IAM user with an access key (and, if allow, a policy
-// allowing every action) during moto's unauthenticated setup requests.
-func motoUser(t *testing.T, m *vaulttest.Moto, user string, allow bool) (id, secret string) {
-	t.Helper()
-	call := func(form string) string {
-		req, _ := http.NewRequest(http.MethodPost, m.URL+"/", strings.NewReader(form+"&Version=2010-05-08"))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIASETUP/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("moto %s: %d %s", form, resp.StatusCode, b)
-		}
-		return string(b)
-	}
-	call("Action=CreateUser&UserName=" + user)
-	out := call("Action=CreateAccessKey&UserName=" + user)
-	if allow {
-		pol := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
-		call("Action=PutUserPolicy&UserName=" + user + "&PolicyName=all&PolicyDocument=" + urlEscape(pol))
-	}
-	var r struct {
-		Key struct {
-			ID     string `xml:"AccessKeyId"`
-			Secret string `xml:"SecretAccessKey"`
-		} `xml:"CreateAccessKeyResult>AccessKey"`
-	}
-	if err := xml.Unmarshal([]byte(out), &r); err != nil || r.Key.ID == "" {
-		t.Fatalf("moto CreateAccessKey: %v %s", err, out)
-	}
-	return r.Key.ID, r.Key.Secret
-}
-
-func urlEscape(s string) string {
-	var b strings.Builder
-	for _, c := range []byte(s) {
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
 }
 
 // backend is a backend on e as the hush user, its transport wrapped.

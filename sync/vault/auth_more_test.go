@@ -14,9 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"encoding/xml"
 	"errors"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -654,39 +652,6 @@ func TestKubernetesLogin(t *testing.T) {
 	}
 }
 
-// motoIAM makes an IAM user with an access key in moto, during its
-// unauthenticated setup requests, and returns the key.
-func motoIAM(t *testing.T, m *vaulttest.Moto, user string) (id, secret string) {
-	t.Helper()
-	call := func(form string) string {
-		req, _ := http.NewRequest(http.MethodPost, m.URL+"/", strings.NewReader(form+"&Version=2010-05-08"))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIASETUP/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("moto %s: %d %s", form, resp.StatusCode, b)
-		}
-		return string(b)
-	}
-	call("Action=CreateUser&UserName=" + user)
-	out := call("Action=CreateAccessKey&UserName=" + user)
-	var r struct {
-		Key struct {
-			ID     string `xml:"AccessKeyId"`
-			Secret string `xml:"SecretAccessKey"`
-		} `xml:"CreateAccessKeyResult>AccessKey"`
-	}
-	if err := xml.Unmarshal([]byte(out), &r); err != nil || r.Key.ID == "" || r.Key.Secret == "" {
-		t.Fatalf("moto CreateAccessKey: %v %s", err, out)
-	}
-	return r.Key.ID, r.Key.Secret
-}
-
 // TestAWSLogin: Vault's real aws auth method (IAM type) against moto's
 // STS, which checks the SigV4 signature hush made as AWS would, with the
 // keys moto's IAM issued.
@@ -695,8 +660,8 @@ func TestAWSLogin(t *testing.T) {
 	srv := vaulttest.StartWithPlugins(t)
 	plugin := srv.AuthPlugin(t, "aws")
 	m := vaulttest.StartMoto(t, 4)
-	id, secret := motoIAM(t, m, "hush")
-	otherID, otherSecret := motoIAM(t, m, "intruder")
+	id, secret := m.User(t, "hush", false)
+	otherID, otherSecret := m.User(t, "intruder", false)
 
 	mount := srv.Mount(t, 2)
 	pol := rwPolicy(t, srv, mount)

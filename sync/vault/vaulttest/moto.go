@@ -2,13 +2,17 @@ package vaulttest
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -103,4 +107,43 @@ func cached(rel string) (string, error) {
 // Stop ends moto_server and waits for it.
 func (m *Moto) Stop() {
 	daemon.Stop(m.cmd, m.done, syscall.SIGTERM, 10*time.Second)
+}
+
+// User makes an IAM user with an access key in moto, during its
+// unauthenticated setup requests (count them in StartMoto's setup: two,
+// three with allowAll), and returns the key. allowAll attaches a policy
+// allowing every action; without it the user may do nothing.
+func (m *Moto) User(t testing.TB, user string, allowAll bool) (id, secret string) {
+	t.Helper()
+	call := func(form string) string {
+		req, _ := http.NewRequest(http.MethodPost, m.URL+"/", strings.NewReader(form+"&Version=2010-05-08"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIASETUP/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("moto %s: %d %s", form, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	call("Action=CreateUser&UserName=" + user)
+	out := call("Action=CreateAccessKey&UserName=" + user)
+	if allowAll {
+		pol := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+		call("Action=PutUserPolicy&UserName=" + user + "&PolicyName=all&PolicyDocument=" + url.QueryEscape(pol))
+	}
+	var r struct {
+		Key struct {
+			ID     string `xml:"AccessKeyId"`
+			Secret string `xml:"SecretAccessKey"`
+		} `xml:"CreateAccessKeyResult>AccessKey"`
+	}
+	if err := xml.Unmarshal([]byte(out), &r); err != nil || r.Key.ID == "" || r.Key.Secret == "" {
+		t.Fatalf("moto CreateAccessKey: %v %s", err, out)
+	}
+	return r.Key.ID, r.Key.Secret
 }
