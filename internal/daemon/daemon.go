@@ -6,6 +6,7 @@ package daemon
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
 )
 
@@ -24,5 +25,27 @@ func Stop(cmd *exec.Cmd, done <-chan struct{}, sig os.Signal, wait time.Duration
 	case <-time.After(wait):
 		_ = cmd.Process.Kill()
 		<-done
+	}
+}
+
+// Cached finds .cache/REL in the working directory or a parent (the
+// repository root), where .ci/deps builds and installs the servers tests
+// run (.cache/bin/vault, .cache/bin/kube-apiserver…). ok is false when
+// there is none.
+func Cached(rel string) (path string, ok bool) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for {
+		p := filepath.Join(dir, ".cache", filepath.FromSlash(rel))
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
 	}
 }

@@ -42,6 +42,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hush-secrets/hush/internal/daemon"
 )
 
 // Options shape the CA.
@@ -91,18 +93,8 @@ type proc struct {
 // either is missing.
 func Binaries() (pebble, challtestsrv string, ok bool) {
 	find := func(name string) string {
-		if dir, err := os.Getwd(); err == nil {
-			for {
-				p := filepath.Join(dir, ".cache", "bin", name)
-				if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-					return p
-				}
-				parent := filepath.Dir(dir)
-				if parent == dir {
-					break
-				}
-				dir = parent
-			}
+		if p, ok := daemon.Cached("bin/" + name); ok {
+			return p
 		}
 		if p, err := exec.LookPath(name); err == nil {
 			return p

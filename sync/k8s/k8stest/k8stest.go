@@ -79,7 +79,7 @@ type Cluster struct {
 // missing, or fails it under HUSH_TEST_REQUIRE_ALL=1.
 func Binaries(t testing.TB) (apiserver, etcd string) {
 	t.Helper()
-	apiserver = cacheBin("kube-apiserver")
+	apiserver, _ = daemon.Cached("bin/kube-apiserver")
 	if apiserver == "" {
 		apiserver, _ = exec.LookPath("kube-apiserver")
 	}
@@ -117,24 +117,6 @@ func Kubectl(t testing.TB) string {
 		t.Skip("no kubectl on PATH")
 	}
 	return p
-}
-
-func cacheBin(name string) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		p := filepath.Join(dir, ".cache", "bin", name)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }
 
 // Start runs etcd and an API server for the rest of t.

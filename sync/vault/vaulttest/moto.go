@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,7 +39,9 @@ func StartMoto(t testing.TB, setup int) *Moto {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		bin, err = cached(filepath.Join("moto", "bin", "moto_server"))
+		if p, ok := daemon.Cached("moto/bin/moto_server"); ok {
+			bin, err = p, nil
+		}
 	}
 	if err != nil {
 		if os.Getenv("HUSH_TEST_REQUIRE_ALL") == "1" {
@@ -81,26 +82,6 @@ func StartMoto(t testing.TB, setup int) *Moto {
 			t.Fatalf("moto_server not answering after 60s: %s", m.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// cached finds .cache/REL in this directory or a parent (the repository
-// root), where .ci/deps installs what Debian does not package.
-func cached(rel string) (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, ".cache", rel)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
 	}
 }
 

@@ -54,18 +54,8 @@ type Server struct {
 // or fails it under HUSH_TEST_REQUIRE_ALL=1.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if dir, err := os.Getwd(); err == nil {
-		for {
-			p := filepath.Join(dir, ".cache", "bin", "vault")
-			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				return p
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
+	if p, ok := daemon.Cached("bin/vault"); ok {
+		return p
 	}
 	if p, err := exec.LookPath("vault"); err == nil {
 		return p
