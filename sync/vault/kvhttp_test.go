@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,13 @@ type treeFake struct {
 	seen  []http.Header
 	paths []string
 	fault func(w http.ResponseWriter, r *http.Request) bool
+}
+
+// headers is a copy of the requests' headers so far.
+func (f *treeFake) headers() []http.Header {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]http.Header(nil), f.seen...)
 }
 
 func (f *treeFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -173,12 +181,12 @@ func TestKVRetriesAndRedirects(t *testing.T) {
 	target := &treeFake{}
 	ts := httptest.NewServer(target)
 	defer ts.Close()
-	hops := 0
+	var hops atomic.Int32 // the tree's reads run in parallel
 	f = &treeFake{fault: func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.HasPrefix(r.URL.Path, "/v1/secret/data/") {
 			return false
 		}
-		hops++
+		hops.Add(1)
 		http.Redirect(w, r, ts.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return true
 	}}
@@ -186,8 +194,8 @@ func TestKVRetriesAndRedirects(t *testing.T) {
 	if snap, err := v.Pull(context.Background(), "dev"); err != nil || reveal(snap.Values) != "A=v-A B=v-B" {
 		t.Fatalf("pull through a redirect: %q %v", reveal(snap.Values), err)
 	}
-	if hops != 2 || len(target.seen) != 2 || target.seen[0].Get("X-Vault-Token") != "hvs.first" {
-		t.Errorf("%d redirects, %d requests at the target", hops, len(target.seen))
+	if seen := target.headers(); hops.Load() != 2 || len(seen) != 2 || seen[0].Get("X-Vault-Token") != "hvs.first" {
+		t.Errorf("%d redirects, %d requests at the target", hops.Load(), len(seen))
 	}
 	// A redirect that is answered by another redirect is not followed.
 	loop := &treeFake{fault: func(w http.ResponseWriter, r *http.Request) bool {
@@ -216,10 +224,10 @@ func TestKVRetriesAndRedirects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := len(target.seen)
+	before := len(target.headers())
 	_, err = v.Pull(context.Background(), "dev")
-	if err == nil || !strings.Contains(err.Error(), "protocol downgrade") || len(target.seen) != before {
-		t.Errorf("redirect to http: %v (%d requests reached it)", err, len(target.seen)-before)
+	if after := len(target.headers()); err == nil || !strings.Contains(err.Error(), "protocol downgrade") || after != before {
+		t.Errorf("redirect to http: %v (%d requests reached it)", err, after-before)
 	}
 }
 

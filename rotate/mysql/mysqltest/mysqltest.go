@@ -114,9 +114,19 @@ func start(server, install string) (s *Server, err error) {
 			os.RemoveAll(base)
 		}
 	}()
+	// Its own temporary directory: the bootstrap's internal temporary
+	// tables otherwise go to the shared /tmp, where CI once saw one vanish
+	// under a parallel bootstrap ("Could not remove temporary table ...
+	// error: 2", then "Unknown table 'mysql.tmp_proxies_priv'").
+	tmp := filepath.Join(base, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, err
+	}
 	if cred != nil {
-		if err := os.Chown(base, int(cred.Uid), int(cred.Gid)); err != nil {
-			return nil, err
+		for _, d := range []string{base, tmp} {
+			if err := os.Chown(d, int(cred.Uid), int(cred.Gid)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var rnd [16]byte
@@ -125,8 +135,8 @@ func start(server, install string) (s *Server, err error) {
 	}
 	s = &Server{Host: "127.0.0.1", User: "hush", Password: "my-test-" + hex.EncodeToString(rnd[:]), base: base, log: &bytes.Buffer{}, done: make(chan struct{})}
 	data := filepath.Join(base, "data")
-	env := []string{"PATH=/usr/sbin:/usr/bin:/bin", "LANG=C", "TZ=UTC", "HOME=" + base}
-	args := []string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db"}
+	env := []string{"PATH=/usr/sbin:/usr/bin:/bin", "LANG=C", "TZ=UTC", "HOME=" + base, "TMPDIR=" + tmp}
+	args := []string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp, "--auth-root-authentication-method=normal", "--skip-test-db"}
 	if uname != "" {
 		args = append(args, "--user="+uname)
 	}
@@ -143,7 +153,7 @@ func start(server, install string) (s *Server, err error) {
 	s.Port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	sock := filepath.Join(base, "sock")
-	s.cmd = exec.Command(server, "--no-defaults", "--datadir="+data, "--port="+strconv.Itoa(s.Port), "--bind-address=127.0.0.1",
+	s.cmd = exec.Command(server, "--no-defaults", "--datadir="+data, "--tmpdir="+tmp, "--port="+strconv.Itoa(s.Port), "--bind-address=127.0.0.1",
 		"--skip-networking=0", "--socket="+sock, "--pid-file="+filepath.Join(base, "pid"), "--skip-name-resolve",
 		"--innodb-buffer-pool-size=16M", "--skip-log-bin", "--max-connections=60", "--log-error="+filepath.Join(base, "err.log"))
 	s.cmd.Dir, s.cmd.Env = base, env
