@@ -151,9 +151,16 @@ func TestKMSErrors(t *testing.T) {
 	if _, err := (&KMS{Services: k.Services}).Recipient("vault-transit:prod", "prod"); !errors.Is(err, ErrKeyService) {
 		t.Fatalf("no project id: %v", err)
 	}
-	for _, bad := range []string{"vault-transit:", "vault-transit:a b", "vault-transit:../x", "vault-transit:a//b", "vault-transit:x/", "gcp-kms:x"} {
+	long := "alias/" + strings.Repeat("k", maxKMSKey-len("alias/"))
+	for _, bad := range []string{"vault-transit:", "vault-transit:a b", "vault-transit:../x", "vault-transit:a//b", "vault-transit:x/", "gcp-kms:x",
+		"aws-kms:" + long + "k", "aws-kms:-x", "aws-kms:x\ny"} {
 		if _, err := ParseRecipient(bad); err == nil {
 			t.Errorf("%q parsed", bad)
+		}
+	}
+	for _, good := range []string{"aws-kms:" + long, "vault-transit:transit/prod", "aws-kms:arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"} {
+		if _, err := ParseRecipient(good); err != nil {
+			t.Errorf("%q: %v", good, err)
 		}
 	}
 }
