@@ -65,6 +65,13 @@ package aws
 // allowed to list versions, and not to read them, would learn nothing.)
 // Snapshot.Version is the number in the token, or for a version another
 // tool made, its creation time in milliseconds: it grows with every write.
+// A secret scheduled for deletion cannot be read: its version is the
+// number in its AWSCURRENT token, or else its deletion time in
+// milliseconds (DescribeSecret's DeletedDate, fixed when it was deleted,
+// after its current version was made, and new if it is restored, written
+// and deleted again). Not the version list's creation date: moto's
+// ListSecretVersionIds answers the time of the call, so a push over a
+// deletion a second later saw another version and refused.
 //
 // Deletion: a secret scheduled for deletion (DeleteSecret with a recovery
 // window) reads as Snapshot.Deleted, not as empty; a push onto it from a
@@ -323,33 +330,10 @@ func (b *SecretsManager) read(ctx context.Context, name string) (*smState, error
 		}
 		return s, nil
 	}
-	if s.current != "" {
-		s.version = smVersion(s.current, nil)
-		if s.version == 0 {
-			if s.version, err = b.createdMillis(ctx, name, s.current); err != nil {
-				return nil, err
-			}
-		}
+	if s.version = smVersion(s.current, nil); s.version == 0 {
+		s.version = int(d.DeletedDate.UnixMilli())
 	}
 	return s, nil
-}
-
-// createdMillis is the creation time of version id, for a secret whose
-// value cannot be read (scheduled for deletion).
-func (b *SecretsManager) createdMillis(ctx context.Context, name, id string) (int, error) {
-	p := secretsmanager.NewListSecretVersionIdsPaginator(b.client, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(name), IncludeDeprecated: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return 0, smError("ListSecretVersionIds", name, err)
-		}
-		for _, v := range page.Versions {
-			if aws.ToString(v.VersionId) == id && v.CreatedDate != nil {
-				return int(v.CreatedDate.UnixMilli()), nil
-			}
-		}
-	}
-	return 0, nil
 }
 
 // smVersion is Snapshot.Version for version id: the number in a token

@@ -446,8 +446,9 @@ func TestSecretsManager(t *testing.T) {
 	})
 
 	t.Run("ForeignVersionDeleted", func(t *testing.T) {
-		// A secret another tool wrote, then deleted: its version number
-		// comes from the version list, and a push over it works.
+		// A secret another tool wrote, then deleted: its version number is
+		// its deletion time, the same at every read, and a push over it
+		// works.
 		name := fresh("fdel")
 		b := e.backend(t, name, nil)
 		secret := b.SecretName("prod")
@@ -458,9 +459,17 @@ func TestSecretsManager(t *testing.T) {
 		if _, err := e.admin.DeleteSecret(ctxT(t), &secretsmanager.DeleteSecretInput{SecretId: aws.String(secret), RecoveryWindowInDays: aws.Int64(30)}); err != nil {
 			t.Fatal(err)
 		}
+		d, err := e.admin.DescribeSecret(ctxT(t), &secretsmanager.DescribeSecretInput{SecretId: aws.String(secret)})
+		if err != nil || d.DeletedDate == nil {
+			t.Fatalf("describe: %v", err)
+		}
 		del := mustPull(t, b, "prod")
-		if !del.Deleted || del.Version != live.Version || live.Version == 0 {
-			t.Fatalf("deleted: %+v, want Deleted at version %d", del, live.Version)
+		if want := int(d.DeletedDate.UnixMilli()); !del.Deleted || del.Version != want || del.Version < live.Version || live.Version == 0 {
+			t.Fatalf("deleted: %+v, want Deleted at version %d (after %d)", del, want, live.Version)
+		}
+		time.Sleep(1100 * time.Millisecond) // a second on: the same version still
+		if again := mustPull(t, b, "prod"); again.Version != del.Version {
+			t.Fatalf("deleted, read again: version %d, was %d", again.Version, del.Version)
 		}
 		if _, err := b.Push(ctxT(t), "prod", &hushsync.Plan{Base: del, Set: vals("A", "2")}); err != nil {
 			t.Fatalf("push over the deletion: %v", err)
