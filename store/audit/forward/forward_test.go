@@ -301,8 +301,11 @@ func TestSlowSinkBoundedByTimeout(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	res, err := f.Send(ctx, false)
-	if d := time.Since(start); d > 600*time.Millisecond {
-		t.Errorf("send took %v with a 300ms budget", d)
+	// Returned before the sink would have answered: the budget, not the
+	// sink, ended the wait. (Not "within 600ms": a loaded CI machine is
+	// no reason for this test to fail.)
+	if d := time.Since(start); d >= slow.delay {
+		t.Errorf("send took %v with a 300ms budget: it waited for the slow sink", d)
 	}
 	if err != nil || res[0].Err == nil || res[0].Pending != 1 || res[1].Err != nil || res[1].Sent != 1 {
 		t.Fatalf("results %+v %v", res, err)
