@@ -193,7 +193,7 @@ func jsonBody(data any) ([]byte, error) {
 // read is a GET of path (with query parameters, nil for none), its answer
 // read as vaultapi's Logical().ReadWithData read it: nil for a 404 with no
 // data nor warnings, or for an empty answer (a blank 200 is io.EOF).
-func (c *client) read(ctx context.Context, reqPath string, query url.Values) (*secret, error) {
+func (c *client) read(ctx context.Context, reqPath string, query url.Values) (*Secret, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	status, b, err := c.call(ctx, http.MethodGet, reqPath, query, nil)
@@ -218,7 +218,7 @@ func (c *client) read(ctx context.Context, reqPath string, query url.Values) (*s
 // write is a PUT of data (JSON) to path, its answer read as vaultapi's
 // Logical().Write read it: a 404 whose body carries data or warnings is
 // that secret and the error, one whose body is blank nil and no error.
-func (c *client) write(ctx context.Context, reqPath string, data map[string]any) (*secret, error) {
+func (c *client) write(ctx context.Context, reqPath string, data map[string]any) (*Secret, error) {
 	body, err := jsonBody(data)
 	if err != nil {
 		return nil, err
@@ -248,7 +248,7 @@ func (c *client) write(ctx context.Context, reqPath string, data map[string]any)
 // authenticates with the wrapping token (and keeps it: the caller clears
 // it), otherwise it names it in the body. A 404 without data falls back to
 // the old-style cubbyhole/response.
-func (c *client) unwrap(ctx context.Context, wrappingToken string) (*secret, error) {
+func (c *client) unwrap(ctx context.Context, wrappingToken string) (*Secret, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	var data map[string]any
@@ -300,7 +300,7 @@ func (c *client) unwrap(ctx context.Context, wrappingToken string) (*secret, err
 		return nil, errors.New("\"response\" not found in wrapping response \"data\" map")
 	}
 	resp, _ := s.Data["response"].(string)
-	wrapped := new(secret)
+	wrapped := new(Secret)
 	dec := json.NewDecoder(strings.NewReader(resp))
 	dec.UseNumber()
 	if err := dec.Decode(wrapped); err != nil {
@@ -310,7 +310,7 @@ func (c *client) unwrap(ctx context.Context, wrappingToken string) (*secret, err
 }
 
 // lookupSelf is auth/token/lookup-self: what Vault says of the token.
-func (c *client) lookupSelf(ctx context.Context) (*secret, error) {
+func (c *client) lookupSelf(ctx context.Context) (*Secret, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	_, b, err := c.call(ctx, http.MethodGet, "auth/token/lookup-self", nil, nil)
@@ -321,7 +321,7 @@ func (c *client) lookupSelf(ctx context.Context) (*secret, error) {
 }
 
 // renewSelf is auth/token/renew-self by increment seconds.
-func (c *client) renewSelf(ctx context.Context, increment int) (*secret, error) {
+func (c *client) renewSelf(ctx context.Context, increment int) (*Secret, error) {
 	body, err := jsonBody(map[string]any{"increment": increment})
 	if err != nil {
 		return nil, err
@@ -389,18 +389,25 @@ func stringList(x any) ([]string, error) {
 	}
 	out := make([]string, 0, len(list))
 	for _, e := range list {
-		s, ok := e.(string)
-		if !ok {
+		// As mapstructure decoded them: null as "", a number as its text.
+		switch e := e.(type) {
+		case nil:
+			out = append(out, "")
+		case string:
+			out = append(out, e)
+		case json.Number:
+			out = append(out, e.String())
+		default:
 			return nil, fmt.Errorf("capabilities: want strings, got %T", e)
 		}
-		out = append(out, s)
 	}
 	return out, nil
 }
 
-// secret is an answer of Vault's, as vaultapi's Secret decoded it (every
-// field, so an answer that did not decode then does not now).
-type secret struct {
+// Secret is an answer of Vault's, as vaultapi's Secret decoded it: every
+// field, so an answer that did not decode then does not now, with the same
+// error (which names the type).
+type Secret struct {
 	RequestID     string         `json:"request_id"`
 	LeaseID       string         `json:"lease_id"`
 	LeaseDuration int            `json:"lease_duration"`
@@ -452,17 +459,17 @@ type wrapInfo struct {
 // empty body; an object with none of an answer's fields is its data,
 // unless it holds only "errors" (nil) or errors with data (their text as
 // the error).
-func parseSecret(b []byte) (*secret, error) {
+func parseSecret(b []byte) (*Secret, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	var s secret
+	var s Secret
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&s); err != nil {
 		return nil, err
 	}
-	if reflect.DeepEqual(s, secret{}) {
+	if reflect.DeepEqual(s, Secret{}) {
 		data := make(map[string]any)
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()

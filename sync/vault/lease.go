@@ -233,7 +233,7 @@ func (v *Vault) dynamic(ctx context.Context, path string, body map[string]any) (
 		noteID(ctx, path, d.requestID)
 		return d, nil
 	}
-	var sec *secret
+	var sec *Secret
 	var err error
 	if len(body) > 0 {
 		sec, err = v.client.write(ctx, path, body)

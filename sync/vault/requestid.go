@@ -51,7 +51,7 @@ func (r *RequestIDs) Of(path string) string {
 }
 
 // note records s's request id under path in ctx's RequestIDs, if any.
-func note(ctx context.Context, path string, s *secret) {
+func note(ctx context.Context, path string, s *Secret) {
 	if s != nil {
 		noteID(ctx, path, s.RequestID)
 	}
