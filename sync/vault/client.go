@@ -15,8 +15,6 @@ import (
 	gosync "sync"
 	"time"
 	"unicode"
-
-	"github.com/hashicorp/go-retryablehttp"
 )
 
 // client is hush's own Vault HTTP client: the few calls hush makes, each
@@ -37,7 +35,8 @@ import (
 //     X-Hush-Request-Id and X-Vault-Namespace (VAULT_NAMESPACE);
 //   - a timeout per call, retries included (VAULT_CLIENT_TIMEOUT);
 //   - retries of 429, 5xx and 412 with a jittered linear backoff that
-//     honours Retry-After (VAULT_MAX_RETRIES), through retryablehttp;
+//     honours Retry-After (VAULT_MAX_RETRIES), as retryablehttp made
+//     them (retry.go);
 //   - one redirect followed (a standby's), never from https to http;
 //   - an answer outside 200–399 as an *apiError, which wrap classifies
 //     into hush's errors and exit codes.
@@ -47,7 +46,7 @@ import (
 type client struct {
 	addr    url.URL
 	hc      *http.Client
-	rc      *retryablehttp.Client
+	retries retries
 	timeout time.Duration
 
 	mu      gosync.RWMutex
@@ -124,12 +123,8 @@ func (c *client) send(ctx context.Context, method, reqPath string, query url.Val
 	u.Path = path.Join(u.Path, "/v1/"+reqPath)
 	u.RawPath = ""
 	u.RawQuery = query.Encode()
-	var rawBody any
-	if body != nil {
-		rawBody = body
-	}
 	for redirects := 0; ; redirects++ {
-		req, err := retryablehttp.NewRequestWithContext(ctx, method, u.String(), rawBody)
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 		if err != nil {
 			return nil, "", err
 		}
@@ -138,7 +133,7 @@ func (c *client) send(ctx context.Context, method, reqPath string, query url.Val
 		if token != "" {
 			req.Header.Set(authHeader, token)
 		}
-		resp, err := c.rc.Do(req)
+		resp, err := c.do(req, body)
 		if err != nil {
 			if resp != nil {
 				resp.Body.Close()

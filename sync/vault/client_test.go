@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -433,5 +435,59 @@ func TestClientSettingsMatchVaultAPI(t *testing.T) {
 	}
 	if s, err := c.read(context.Background(), "x", nil); err != nil || s == nil || s.Data["via"] != "socket" {
 		t.Errorf("unix socket: %+v %v", s, err)
+	}
+}
+
+// Connection errors are retried, a certificate that does not verify is
+// not, by both clients, with the same error.
+func TestClientTransportErrorsMatchVaultAPI(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	f := &answerFake{serve: reply(200, `{"data":{}}`)}
+	old, c := bothClients(t, map[string]string{"VAULT_ADDR": closed})
+	for _, call := range calls {
+		compareCall(t, f, old, c, call.name+" / connection refused", call.old, call.new)
+	}
+
+	var mu gosync.Mutex
+	conns := 0
+	srv := httptest.NewUnstartedServer(f)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	old, c = bothClients(t, map[string]string{"VAULT_ADDR": srv.URL})
+	count := func() int { mu.Lock(); defer mu.Unlock(); n := conns; conns = 0; return n }
+	for _, call := range calls[:3] {
+		ctx := context.Background()
+		count()
+		_, oldErr := call.old(ctx, old)
+		oldConns := count()
+		_, newErr := call.new(ctx, c)
+		newConns := count()
+		if oldErr == nil || newErr == nil || oldErr.Error() != newErr.Error() || oldConns != 1 || newConns != 1 {
+			t.Errorf("%s / untrusted certificate: vaultapi %v (%d connections), hush %v (%d)", call.name, oldErr, oldConns, newErr, newConns)
+		}
+	}
+}
+
+// retryablehttp told net/http's redirect limit by a regexp.
+func TestTooManyRedirects(t *testing.T) {
+	re := regexp.MustCompile(`stopped after \d+ redirects\z`)
+	for _, s := range []string{`Get "http://x/": stopped after 10 redirects`, `stopped after 1 redirects`, `stopped after  redirects`,
+		`stopped after 10 redirects.`, `stopped after x redirects`, `redirects`, `stopped after 10 redirects stopped after 2 redirects`, ""} {
+		if got, want := tooManyRedirects(s), re.MatchString(s); got != want {
+			t.Errorf("%q: %v, want %v", s, got, want)
+		}
 	}
 }

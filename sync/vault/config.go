@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
-	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/go-rootcerts"
 	"gopkg.in/yaml.v3"
 
@@ -296,29 +295,21 @@ func newClient(o *Options) (*client, *http.Transport, error) {
 	hc := &http.Client{Transport: tr}
 	// Redirects are followed by the client (send), once, never to http.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	// The vault CLI's retries: 2, 1s to 1.5s apart.
-	rc := &retryablehttp.Client{
-		HTTPClient:   hc,
-		RetryWaitMin: o.MinRetryWait,
-		RetryWaitMax: o.MaxRetryWait,
-		RetryMax:     2,
-		// Honours Retry-After on 429 and 503, jittered linear otherwise.
-		Backoff:      retryablehttp.RateLimitLinearJitterBackoff,
-		CheckRetry:   retryPolicy,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	// The vault CLI's retries: 2, 1s to 1.5s apart (Retry-After honoured
+	// on 429 and 503, jittered linear otherwise: retry.go).
+	rt := retries{max: 2, min: o.MinRetryWait, top: o.MaxRetryWait}
+	if rt.min == 0 {
+		rt.min = time.Second
 	}
-	if rc.RetryWaitMin == 0 {
-		rc.RetryWaitMin = time.Second
-	}
-	if rc.RetryWaitMax == 0 {
-		rc.RetryWaitMax = 1500 * time.Millisecond
+	if rt.top == 0 {
+		rt.top = 1500 * time.Millisecond
 	}
 	if v := o.getenv("VAULT_MAX_RETRIES"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return nil, nil, fmt.Errorf("%w VAULT_MAX_RETRIES %q", store.ErrInvalid, v)
 		}
-		rc.RetryMax = n
+		rt.max = n
 	}
 	tlsc := tlsSettings{
 		CACert:        o.getenv("VAULT_CACERT"),
@@ -352,7 +343,7 @@ func newClient(o *Options) (*client, *http.Transport, error) {
 	if o.WrapTransport != nil {
 		hc.Transport = o.WrapTransport(hc.Transport)
 	}
-	c := &client{addr: *u, hc: hc, rc: rc, timeout: timeout, headers: http.Header{requestHeader: {"true"}}}
+	c := &client{addr: *u, hc: hc, retries: rt, timeout: timeout, headers: http.Header{requestHeader: {"true"}}}
 	if err := c.envHeaders(o.getenv("VAULT_HEADERS")); err != nil {
 		return nil, nil, fmt.Errorf("vault: %w", err)
 	}
@@ -398,17 +389,6 @@ func (c *client) envHeaders(v string) error {
 		return fmt.Errorf("failed to setup Headers[%s]: Header starting by 'X-Vault-' are for internal usage only", strings.Join(forbidden, ", "))
 	}
 	return nil
-}
-
-// retryPolicy retries what retryablehttp's default policy retries
-// (connection errors, 429, 5xx but 501) and 412, which Vault answers when
-// an X-Vault-Index it was sent is not there yet.
-func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	retry, err := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-	if err != nil || retry {
-		return retry, err
-	}
-	return resp != nil && resp.StatusCode == http.StatusPreconditionFailed, nil
 }
 
 // tlsSettings are the TLS variables of the vault CLI.
