@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -88,6 +89,28 @@ func TestNoCloudSDKInHush(t *testing.T) {
 	for _, p := range strings.Fields(string(out)) {
 		if strings.Contains(p, "aws-sdk-go") || strings.HasPrefix(p, "cloud.google.com/") || strings.HasPrefix(p, "k8s.io/client-go") || p == module+"sync/aws" {
 			t.Errorf("hush links %s: cloud SDKs belong in hush-cloud", p)
+		}
+	}
+}
+
+// TestNoVaultAPIInHush keeps github.com/hashicorp/vault/api (and the rest
+// of the vault module) out of the hush binary: sync/vault has its own
+// small client (client.go). vaultapi's package init was the largest of
+// hush's, some forty regexps compiled before main, with hcl, go-sockaddr,
+// parseutil, mapstructure, go-jose and x/net/http2 that only it pulled in,
+// paid by every command, hush run included. Tests may still use it.
+func TestNoVaultAPIInHush(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", module+"cmd/hush").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, module+"sync/vault") {
+		t.Fatalf("hush does not link sync/vault: is go list seeing the module? %d packages", len(deps))
+	}
+	for _, p := range deps {
+		if strings.HasPrefix(p, "github.com/hashicorp/vault/") {
+			t.Errorf("hush links %s: sync/vault talks to Vault with its own client (client.go)", p)
 		}
 	}
 }

@@ -258,7 +258,7 @@ func (v *Vault) wrappedSecretID(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	mount := v.mountOf("approle")
-	look, err := v.client.Logical().WriteWithContext(ctx, "sys/wrapping/lookup", map[string]any{"token": wt})
+	look, err := v.client.write(ctx, "sys/wrapping/lookup", map[string]any{"token": wt})
 	if err != nil {
 		return "", v.unwrapError("look up the wrapping token at sys/wrapping/lookup", err, wt)
 	}
@@ -277,7 +277,7 @@ func (v *Vault) wrappedSecretID(ctx context.Context) (string, error) {
 	// Unwrapping authenticates with the wrapping token itself; hush has no
 	// token yet, so the client's is set for the call and cleared after.
 	defer v.client.ClearToken()
-	s, err := v.client.Logical().UnwrapWithContext(ctx, wt)
+	s, err := v.client.unwrap(ctx, wt)
 	if err != nil {
 		return "", v.unwrapError("unwrap at sys/wrapping/unwrap", err, wt)
 	}

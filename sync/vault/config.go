@@ -2,9 +2,14 @@ package vault
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -12,8 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
-	"github.com/hashicorp/go-retryablehttp"
-	vaultapi "github.com/hashicorp/vault/api"
+	"github.com/hashicorp/go-rootcerts"
 	"gopkg.in/yaml.v3"
 
 	"github.com/hush-secrets/hush/store"
@@ -272,10 +276,11 @@ func (o *Options) address() string {
 	return DefaultAddress
 }
 
-// newClient builds a vaultapi client from o alone: the process environment
-// vaultapi would read by itself is overridden, so a test's (or a user's)
-// explicit settings are the ones used.
-func newClient(o *Options) (*vaultapi.Client, *http.Transport, error) {
+// newClient builds the client from o alone: the process environment
+// vaultapi would have read by itself is not, so a test's (or a user's)
+// explicit settings are the ones used. It returns the HTTP transport under
+// any wrapping too, where a cert login sets the client certificate.
+func newClient(o *Options) (*client, *http.Transport, error) {
 	timeout, err := clientTimeout(o.getenv("VAULT_CLIENT_TIMEOUT"))
 	if err != nil {
 		return nil, nil, err
@@ -287,25 +292,26 @@ func newClient(o *Options) (*vaultapi.Client, *http.Transport, error) {
 	// layout's pool), every request beyond it closed its connection after
 	// use and the next one dialled anew. Keep one per worker.
 	tr.MaxIdleConnsPerHost = workers
-	cfg := &vaultapi.Config{
-		Address:      o.address(),
-		HttpClient:   &http.Client{Transport: tr},
-		Timeout:      timeout,
-		MinRetryWait: o.MinRetryWait,
-		MaxRetryWait: o.MaxRetryWait,
-		MaxRetries:   2,
-		// Honours Retry-After on 429 and 503, jittered linear otherwise.
-		Backoff: retryablehttp.RateLimitLinearJitterBackoff,
+	hc := &http.Client{Transport: tr}
+	// Redirects are followed by the client (send), once, never to http.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// The vault CLI's retries: 2, 1s to 1.5s apart (Retry-After honoured
+	// on 429 and 503, jittered linear otherwise: retry.go).
+	rt := retries{max: 2, min: o.MinRetryWait, top: o.MaxRetryWait}
+	if rt.min == 0 {
+		rt.min = time.Second
 	}
-	cfg.HttpClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if rt.top == 0 {
+		rt.top = 1500 * time.Millisecond
+	}
 	if v := o.getenv("VAULT_MAX_RETRIES"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return nil, nil, fmt.Errorf("%w VAULT_MAX_RETRIES %q", store.ErrInvalid, v)
 		}
-		cfg.MaxRetries = n
+		rt.max = n
 	}
-	tlsc := &vaultapi.TLSConfig{
+	tlsc := tlsSettings{
 		CACert:        o.getenv("VAULT_CACERT"),
 		CAPath:        o.getenv("VAULT_CAPATH"),
 		ClientCert:    o.getenv("VAULT_CLIENT_CERT"),
@@ -319,38 +325,110 @@ func newClient(o *Options) (*vaultapi.Client, *http.Transport, error) {
 		}
 		tlsc.Insecure = skip
 	}
-	if err := cfg.ConfigureTLS(tlsc); err != nil {
+	if err := tlsc.configure(tr.TLSClientConfig); err != nil {
 		return nil, nil, fmt.Errorf("vault: TLS settings: %w", err)
 	}
-	if o.WrapTransport != nil {
-		cfg.HttpClient.Transport = o.WrapTransport(cfg.HttpClient.Transport)
-	}
-	c, err := vaultapi.NewClient(cfg)
+	addr := o.address()
+	u, err := url.Parse(addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("vault: %w", err)
 	}
-	c.ClearToken()
-	// vaultapi asks for a wrapped answer whenever VAULT_WRAP_TTL is in the
-	// process environment (whatever Getenv says): a wrapped KV read or
-	// mount lookup has no data, which read as a missing secret or mount.
-	// hush never wants its answers wrapped.
-	c.SetWrappingLookupFunc(func(string, string) string { return "" })
+	if socket, ok := strings.CutPrefix(addr, "unix://"); ok {
+		// A Vault agent's socket: HTTP to "localhost" over it.
+		tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
+			return net.Dial("unix", socket)
+		}
+		u.Scheme, u.Host, u.Path = "http", "localhost", ""
+	}
+	if o.WrapTransport != nil {
+		hc.Transport = o.WrapTransport(hc.Transport)
+	}
+	c := &client{addr: *u, hc: hc, retries: rt, timeout: timeout, headers: http.Header{requestHeader: {"true"}}}
+	if err := c.envHeaders(o.getenv("VAULT_HEADERS")); err != nil {
+		return nil, nil, fmt.Errorf("vault: %w", err)
+	}
 	if o.UserAgent != "" {
-		c.AddHeader("User-Agent", o.UserAgent)
+		c.headers.Add("User-Agent", o.UserAgent)
 	}
 	if o.RequestID != "" {
-		c.AddHeader(RequestIDHeader, o.RequestID)
+		c.headers.Add(RequestIDHeader, o.RequestID)
 	}
 	ns := o.getenv("VAULT_NAMESPACE")
 	if ns == "" {
 		ns = o.Namespace
 	}
 	if ns != "" {
-		c.SetNamespace(ns)
-	} else {
-		c.ClearNamespace()
+		c.headers.Set(namespaceHeader, ns)
 	}
 	return c, tr, nil
+}
+
+// envHeaders adds the headers of VAULT_HEADERS (a JSON object of strings),
+// as the vault CLI does; X-Vault-* are its own and refused.
+func (c *client) envHeaders(v string) error {
+	if v == "" {
+		return nil
+	}
+	var result map[string]any
+	if err := json.Unmarshal([]byte(v), &result); err != nil {
+		return errors.New("could not unmarshal environment-supplied headers")
+	}
+	var forbidden []string
+	for key, value := range result {
+		if strings.HasPrefix(key, "X-Vault-") {
+			forbidden = append(forbidden, key)
+			continue
+		}
+		value, ok := value.(string)
+		if !ok {
+			return errors.New("environment-supplied headers include non-string values")
+		}
+		c.headers.Add(key, value)
+	}
+	if len(forbidden) > 0 {
+		return fmt.Errorf("failed to setup Headers[%s]: Header starting by 'X-Vault-' are for internal usage only", strings.Join(forbidden, ", "))
+	}
+	return nil
+}
+
+// tlsSettings are the TLS variables of the vault CLI.
+type tlsSettings struct {
+	CACert, CAPath, ClientCert, ClientKey, TLSServerName string
+	Insecure                                             bool
+}
+
+// configure applies t to cfg as vaultapi's ConfigureTLS did: a client
+// certificate presented whatever CAs the server names, the CA file or
+// directory as the only roots, no verification if asked, a server name.
+func (t tlsSettings) configure(cfg *tls.Config) error {
+	var cert *tls.Certificate
+	switch {
+	case t.ClientCert != "" && t.ClientKey != "":
+		pair, err := tls.LoadX509KeyPair(t.ClientCert, t.ClientKey)
+		if err != nil {
+			return err
+		}
+		cert = &pair
+	case t.ClientCert != "" || t.ClientKey != "":
+		return errors.New("both client cert and client key must be provided")
+	}
+	if t.CACert != "" || t.CAPath != "" {
+		if err := rootcerts.ConfigureTLS(cfg, &rootcerts.Config{CAFile: t.CACert, CAPath: t.CAPath}); err != nil {
+			return err
+		}
+	}
+	if t.Insecure {
+		cfg.InsecureSkipVerify = true
+	}
+	if cert != nil {
+		// Ignore the server's list of acceptable CAs: the cert auth
+		// method's CA need not be among the server's.
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+	}
+	if t.TLSServerName != "" {
+		cfg.ServerName = t.TLSServerName
+	}
+	return nil
 }
 
 // DefaultTimeout bounds each request, retries included, as the vault

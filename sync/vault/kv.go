@@ -149,7 +149,7 @@ func (v *Vault) locate(ctx context.Context, env string) (kv int, p string, err e
 // would have passed that check had the mount existed.
 func (v *Vault) mountGone(ctx context.Context, p string) bool {
 	for _, path := range []string{v.mount + "/data/" + p, v.mount + "/" + p} {
-		caps, err := v.client.Sys().CapabilitiesSelfWithContext(ctx, path)
+		caps, err := v.client.capabilitiesSelf(ctx, path)
 		if err != nil {
 			return false
 		}

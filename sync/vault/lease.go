@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	vaultapi "github.com/hashicorp/vault/api"
-
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync"
 )
@@ -52,7 +50,7 @@ func (v *Vault) Renew(ctx context.Context, leaseID string, increment time.Durati
 	if leaseID == sync.TokenLeaseID {
 		return v.renewSelf(ctx, increment)
 	}
-	s, err := v.client.Logical().WriteWithContext(ctx, "sys/leases/renew",
+	s, err := v.client.write(ctx, "sys/leases/renew",
 		map[string]any{"lease_id": leaseID, "increment": int(increment / time.Second)})
 	if pastMaxTTL(err) {
 		return 0, nil
@@ -74,7 +72,7 @@ func (v *Vault) Renew(ctx context.Context, leaseID string, increment time.Durati
 // the lease's fixed end, which Renew reports as a zero duration, not a
 // failure to retry.
 func pastMaxTTL(err error) bool {
-	var re *vaultapi.ResponseError
+	var re *apiError
 	if !errors.As(err, &re) || re.StatusCode != http.StatusBadRequest {
 		return false
 	}
@@ -95,7 +93,7 @@ func (v *Vault) Revoke(ctx context.Context, leaseID string) error {
 	if leaseID == sync.TokenLeaseID {
 		return v.revokeSelf(ctx)
 	}
-	if _, err := v.client.Logical().WriteWithContext(ctx, "sys/leases/revoke", map[string]any{"lease_id": leaseID}); err != nil {
+	if _, err := v.client.write(ctx, "sys/leases/revoke", map[string]any{"lease_id": leaseID}); err != nil {
 		return v.wrap("revoke lease", leaseName(leaseID), err)
 	}
 	return nil
@@ -172,7 +170,7 @@ func (v *Vault) ReadFieldWith(ctx context.Context, path, field string, params ma
 			}
 			query, version = map[string][]string{"version": {x}}, x
 		}
-		s, err := v.client.Logical().ReadWithDataWithContext(ctx, full, query)
+		s, err := v.client.read(ctx, full, query)
 		if err != nil {
 			return "", v.wrap("read", full, err)
 		}
@@ -235,12 +233,12 @@ func (v *Vault) dynamic(ctx context.Context, path string, body map[string]any) (
 		noteID(ctx, path, d.requestID)
 		return d, nil
 	}
-	var sec *vaultapi.Secret
+	var sec *Secret
 	var err error
 	if len(body) > 0 {
-		sec, err = v.client.Logical().WriteWithContext(ctx, path, body)
+		sec, err = v.client.write(ctx, path, body)
 	} else {
-		sec, err = v.client.Logical().ReadWithContext(ctx, path)
+		sec, err = v.client.read(ctx, path, nil)
 	}
 	if err != nil {
 		return nil, v.wrap("lease", path, err)

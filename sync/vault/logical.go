@@ -19,7 +19,7 @@ func (v *Vault) ReadPath(ctx context.Context, path string) (map[string]any, erro
 	if !cleanPath(path) {
 		return nil, fmt.Errorf("%w vault path %q", store.ErrInvalid, path)
 	}
-	sec, err := v.client.Logical().ReadWithContext(ctx, path)
+	sec, err := v.client.read(ctx, path, nil)
 	if err != nil {
 		return nil, v.wrap("read", path, err)
 	}
@@ -39,7 +39,7 @@ func (v *Vault) WritePath(ctx context.Context, path string, data map[string]any)
 	if !cleanPath(path) {
 		return nil, fmt.Errorf("%w vault path %q", store.ErrInvalid, path)
 	}
-	sec, err := v.client.Logical().WriteWithContext(ctx, path, data)
+	sec, err := v.client.write(ctx, path, data)
 	if err != nil {
 		return nil, v.wrap("write", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	gosync "sync"
 
 	"github.com/hush-secrets/hush/store"
 )
@@ -100,7 +101,7 @@ type servicePathSet struct{ data, meta []string }
 func (v *Vault) servicePaths(service string, kv int) (servicePathSet, error) {
 	segs := strings.Split(strings.Trim(v.tmpl, "/"), "/")
 	for i, seg := range segs {
-		if fixed := strings.NewReplacer("{project}", "x", "PROJECT", "x", "{env}", "x").Replace(seg); !serviceSegRE.MatchString(fixed) {
+		if fixed := strings.NewReplacer("{project}", "x", "PROJECT", "x", "{env}", "x").Replace(seg); !serviceSegRE().MatchString(fixed) {
 			return servicePathSet{}, fmt.Errorf("%w vault path template %q for a service policy: segment %q would be read as a wildcard or is not a plain name", store.ErrInvalid, v.tmpl, seg)
 		}
 		seg = strings.NewReplacer("{project}", service, "PROJECT", service).Replace(seg)
@@ -150,7 +151,7 @@ func (v *Vault) servicePaths(service string, kv int) (servicePathSet, error) {
 func ValidService(name string) error {
 	ok := name != "" && len(name) <= 256
 	for _, seg := range strings.Split(name, "/") {
-		if !ok || seg == "" || seg == "." || seg == ".." || !serviceSegRE.MatchString(seg) {
+		if !ok || seg == "" || seg == "." || seg == ".." || !serviceSegRE().MatchString(seg) {
 			ok = false
 			break
 		}
@@ -161,20 +162,22 @@ func ValidService(name string) error {
 	return nil
 }
 
-var serviceSegRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+// Compiled on first use, not at start-up: every hush command links this
+// package, few write a policy.
+var serviceSegRE = gosync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]+$`) })
 
-var policyNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var policyNameRE = gosync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`) })
 
 // WritePolicy stores hcl as the ACL policy name.
 func (v *Vault) WritePolicy(ctx context.Context, name, hcl string) error {
-	if !policyNameRE.MatchString(name) || len(name) > 128 {
+	if !policyNameRE().MatchString(name) || len(name) > 128 {
 		return fmt.Errorf("%w policy name %q: use letters, digits, '.', '-' and '_'", store.ErrInvalid, name)
 	}
 	if err := v.login(ctx); err != nil {
 		return err
 	}
 	path := "sys/policies/acl/" + name
-	if _, err := v.client.Logical().WriteWithContext(ctx, path, map[string]any{"policy": hcl}); err != nil {
+	if _, err := v.client.write(ctx, path, map[string]any{"policy": hcl}); err != nil {
 		return v.wrap("write policy", path, err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	gosync "sync"
 )
 
 // PolicyIssue is one rule of an ACL policy that grants more than a path
@@ -15,9 +16,10 @@ type PolicyIssue struct {
 	Why  string
 }
 
+// Compiled on first use (hush vault policy check), not at start-up.
 var (
-	policyPathRE = regexp.MustCompile(`(?s)path\s+"([^"]*)"\s*\{(.*?)\}`)
-	policyCapsRE = regexp.MustCompile(`(?s)capabilities\s*=\s*\[([^\]]*)\]`)
+	policyPathRE = gosync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)path\s+"([^"]*)"\s*\{(.*?)\}`) })
+	policyCapsRE = gosync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)capabilities\s*=\s*\[([^\]]*)\]`) })
 )
 
 // BroadPaths lists the over-broad rules of an ACL policy (HCL): a glob
@@ -27,10 +29,10 @@ var (
 // A rule that only denies is never broad.
 func BroadPaths(hcl string) []PolicyIssue {
 	var out []PolicyIssue
-	for _, m := range policyPathRE.FindAllStringSubmatch(hcl, -1) {
+	for _, m := range policyPathRE().FindAllStringSubmatch(hcl, -1) {
 		path, body := m[1], m[2]
 		var caps []string
-		if c := policyCapsRE.FindStringSubmatch(body); c != nil {
+		if c := policyCapsRE().FindStringSubmatch(body); c != nil {
 			for _, f := range strings.Split(c[1], ",") {
 				if f = strings.Trim(strings.TrimSpace(f), `"`); f != "" {
 					caps = append(caps, f)
@@ -67,7 +69,7 @@ func (v *Vault) TokenPolicies(ctx context.Context) ([]string, error) {
 	if err := v.login(ctx); err != nil {
 		return nil, err
 	}
-	s, err := v.client.Auth().Token().LookupSelfWithContext(ctx)
+	s, err := v.client.lookupSelf(ctx)
 	if err != nil {
 		return nil, v.wrap("look up", "auth/token/lookup-self", err)
 	}
@@ -89,11 +91,11 @@ func (v *Vault) TokenPolicies(ctx context.Context) ([]string, error) {
 
 // ReadPolicy is the text of ACL policy name.
 func (v *Vault) ReadPolicy(ctx context.Context, name string) (string, error) {
-	if !policyNameRE.MatchString(name) || len(name) > 128 {
+	if !policyNameRE().MatchString(name) || len(name) > 128 {
 		return "", fmt.Errorf("vault: policy name %q: not one hush reads", name)
 	}
 	path := "sys/policies/acl/" + name
-	s, err := v.client.Logical().ReadWithContext(ctx, path)
+	s, err := v.client.read(ctx, path, nil)
 	if err != nil {
 		return "", v.wrap("read policy", path, err)
 	}

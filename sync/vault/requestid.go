@@ -3,8 +3,6 @@ package vault
 import (
 	"context"
 	gosync "sync"
-
-	vaultapi "github.com/hashicorp/vault/api"
 )
 
 // RequestIDHeader carries a command's correlation id on every request
@@ -53,7 +51,7 @@ func (r *RequestIDs) Of(path string) string {
 }
 
 // note records s's request id under path in ctx's RequestIDs, if any.
-func note(ctx context.Context, path string, s *vaultapi.Secret) {
+func note(ctx context.Context, path string, s *Secret) {
 	if s != nil {
 		noteID(ctx, path, s.RequestID)
 	}

@@ -18,7 +18,7 @@ func (v *Vault) TokenLease(ctx context.Context) (*sync.Lease, error) {
 	if err := v.login(ctx); err != nil {
 		return nil, err
 	}
-	s, err := v.client.Auth().Token().LookupSelfWithContext(ctx)
+	s, err := v.client.lookupSelf(ctx)
 	if err != nil {
 		return nil, v.wrap("look up", "auth/token/lookup-self", err)
 	}
@@ -44,7 +44,7 @@ func (v *Vault) TokenLease(ctx context.Context) (*sync.Lease, error) {
 // renewSelf extends hush's token by increment (Vault caps it at the
 // token's max TTL) and returns its new TTL.
 func (v *Vault) renewSelf(ctx context.Context, increment time.Duration) (time.Duration, error) {
-	s, err := v.client.Auth().Token().RenewSelfWithContext(ctx, int(increment/time.Second))
+	s, err := v.client.renewSelf(ctx, int(increment/time.Second))
 	if pastMaxTTL(err) {
 		return 0, nil
 	}
@@ -64,7 +64,7 @@ func (v *Vault) revokeSelf(ctx context.Context) error {
 	if !v.ownToken {
 		return nil
 	}
-	if err := v.client.Auth().Token().RevokeSelfWithContext(ctx, ""); err != nil {
+	if err := v.client.revokeSelf(ctx); err != nil {
 		return v.wrap("revoke", "auth/token/revoke-self", err)
 	}
 	v.ownToken = false

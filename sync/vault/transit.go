@@ -10,7 +10,6 @@ import (
 	gosync "sync"
 
 	"filippo.io/age"
-	vaultapi "github.com/hashicorp/vault/api"
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/store"
@@ -154,12 +153,12 @@ func (t *Transit) Unwrap(ctx context.Context, key string, kctx crypt.KeyContext,
 		return nil, err
 	}
 	p := path.Join(mount, "decrypt", name)
-	sec, err := v.client.Logical().WriteWithContext(ctx, p, map[string]any{
+	sec, err := v.client.write(ctx, p, map[string]any{
 		"ciphertext": ct,
 		"context":    base64.StdEncoding.EncodeToString(kctx.Bytes()),
 	})
 	if err != nil {
-		var re *vaultapi.ResponseError
+		var re *apiError
 		if errors.As(err, &re) && re.StatusCode == 400 {
 			return nil, fmt.Errorf("%w: %s refused the ciphertext (%s)", age.ErrIncorrectIdentity, p, strings.Join(flatten(re.Errors), "; "))
 		}

@@ -16,15 +16,13 @@ import (
 	"strings"
 	gosync "sync"
 
-	vaultapi "github.com/hashicorp/vault/api"
-
 	"github.com/hush-secrets/hush/store"
 	"github.com/hush-secrets/hush/sync"
 )
 
 // Vault is a sync.Backend on a Vault server.
 type Vault struct {
-	client  *vaultapi.Client
+	client  *client
 	opts    Options
 	address string
 	mount   string
@@ -41,9 +39,6 @@ type Vault struct {
 	// transport is the HTTP transport under any wrapping, where a cert
 	// login sets the client certificate.
 	transport *http.Transport
-	// kvc makes the KV calls of the hot path (kvhttp.go) with client's
-	// settings.
-	kvc *kvClient
 	// logins keeps what a later login of the same process cannot get
 	// again (Options.Logins, or this backend's own).
 	logins *LoginCache
@@ -75,11 +70,7 @@ func New(o Options) (*Vault, error) {
 	if u, err := url.Parse(addr); err == nil && u.User != nil {
 		addr = u.Redacted() // never show a password given in the URL
 	}
-	kvc, err := newKVClient(c)
-	if err != nil {
-		return nil, err
-	}
-	v := &Vault{client: c, transport: tr, kvc: kvc, opts: o, address: addr, mount: o.Mount, tmpl: o.Path, layout: o.Layout, logins: o.Logins}
+	v := &Vault{client: c, transport: tr, opts: o, address: addr, mount: o.Mount, tmpl: o.Path, layout: o.Layout, logins: o.Logins}
 	if v.logins == nil {
 		v.logins = &LoginCache{}
 	}
@@ -97,14 +88,6 @@ func New(o Options) (*Vault, error) {
 		return nil, fmt.Errorf("%w vault mount %q", store.ErrInvalid, o.Mount)
 	}
 	return v, nil
-}
-
-// Client is the underlying API client, logged in.
-func (v *Vault) Client(ctx context.Context) (*vaultapi.Client, error) {
-	if err := v.login(ctx); err != nil {
-		return nil, err
-	}
-	return v.client, nil
 }
 
 // Address is the server's address (not secret).
@@ -214,7 +197,7 @@ func (v *Vault) login(ctx context.Context) error {
 // LDAP's "login/USER").
 func (v *Vault) loginWith(ctx context.Context, method, sub string, body map[string]any) error {
 	path := "auth/" + v.mountOf(method) + "/" + sub
-	s, err := v.client.Logical().WriteWithContext(ctx, path, body)
+	s, err := v.client.write(ctx, path, body)
 	if err != nil {
 		werr := v.wrap("log in at", path, err)
 		var oe *opError
@@ -266,7 +249,7 @@ func (v *Vault) KVVersion(ctx context.Context) (int, error) {
 // that is not KV.
 func (v *Vault) mountVersion(ctx context.Context, path string) (mount string, kv int, err error) {
 	req := "sys/internal/ui/mounts/" + path
-	s, err := v.client.Logical().ReadWithContext(ctx, req)
+	s, err := v.client.read(ctx, req, nil)
 	if err != nil {
 		return "", 0, v.wrap("find the engine of", path, err)
 	}
@@ -289,7 +272,7 @@ func (v *Vault) mountVersion(ctx context.Context, path string) (mount string, kv
 	return mount, 1, nil
 }
 
-// wrap turns a vaultapi error into a hush error naming the operation and
+// wrap turns a client error into a hush error naming the operation and
 // path, classified by sentinel, and without the token or a value.
 func (v *Vault) wrap(op, path string, err error) error {
 	detail, kind := classify(err)
@@ -337,7 +320,7 @@ func (e *opError) Unwrap() error { return e.kind }
 // own messages are kept (they name paths and reasons, never values); the
 // request URL and headers are not.
 func classify(err error) (detail string, kind error) {
-	var re *vaultapi.ResponseError
+	var re *apiError
 	if errors.As(err, &re) {
 		detail = fmt.Sprintf("HTTP %d", re.StatusCode)
 		if len(re.Errors) > 0 && !re.RawError {
@@ -391,7 +374,7 @@ func flatten(errs []string) []string {
 	return out
 }
 
-func isCASMismatch(re *vaultapi.ResponseError) bool {
+func isCASMismatch(re *apiError) bool {
 	for _, e := range re.Errors {
 		if strings.Contains(e, "check-and-set") {
 			return true
