@@ -90,7 +90,11 @@
 //
 // A package under rotate/ (rotate/postgres, rotate/acme…) exporting a
 // Factory; the session lists the factories by name in
-// session/rotateproviders.go — a map literal, no init() registry.
+// session/rotateproviders.go — a map literal, no init() registry. A
+// provider that links a driver or an SDK is listed in cmd/hush-cloud's
+// providers instead, and by name in the session's companionProviders: it
+// runs in the companion (sync/cloud/rotate.go), where Request.Secret and
+// Logf are calls back to hush and Request.Vault is nil.
 package rotate
 
 import (

@@ -151,7 +151,7 @@ func (s *Session) plan(env, key string, set rotate.Settings, unfinished bool) st
 			}
 		}
 	}
-	prov, err := provider(set)
+	prov, err := s.provider(set)
 	if err != nil {
 		return "cannot rotate: " + err.Error()
 	}

@@ -129,7 +129,7 @@ func (s *Session) RotateAtSource(env, key string, o SourceOptions) (*RotationRep
 		return nil, hint.With(fmt.Errorf("%s in %s has no rotation source (%w in hush.yaml rotation.sources)", key, env, store.ErrNotFound),
 			"rotate the value in the store only with: hush rotate %s --manual --env %s", key, env)
 	}
-	prov, err := provider(set)
+	prov, err := s.provider(set)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,9 @@
-// Command hush-cloud is hush's companion for the remote stores whose SDKs
-// are too heavy for hush itself (AWS SSM Parameter Store; Secrets Manager,
-// GCP Secret Manager and Kubernetes as they are added). hush runs it when
-// a command uses one of them and talks to it over stdin and stdout (see
-// package sync/cloud); it is not meant to be run by hand.
+// Command hush-cloud is hush's companion for the code too heavy for hush
+// itself: the remote stores' SDKs (AWS SSM Parameter Store and Secrets
+// Manager, GCP Secret Manager, Kubernetes), AWS KMS, and the rotation
+// providers with drivers of their own (PostgreSQL, MySQL/MariaDB, ACME).
+// hush runs it when a command uses one of them and talks to it over stdin
+// and stdout (see package sync/cloud); it is not meant to be run by hand.
 package main
 
 import (
@@ -10,6 +11,10 @@ import (
 
 	"github.com/hush-secrets/hush/crypt"
 	"github.com/hush-secrets/hush/crypt/awskms"
+	"github.com/hush-secrets/hush/rotate"
+	"github.com/hush-secrets/hush/rotate/acme"
+	"github.com/hush-secrets/hush/rotate/mysql"
+	"github.com/hush-secrets/hush/rotate/postgres"
 	"github.com/hush-secrets/hush/sync/aws"
 	"github.com/hush-secrets/hush/sync/cloud"
 	"github.com/hush-secrets/hush/sync/gcpsm"
@@ -29,7 +34,16 @@ var keys = map[string]cloud.KeyDriver{
 	crypt.KindAWSKMS: &awskms.Driver{},
 }
 
+// providers is every rotation provider hush-cloud runs (session's
+// companionProviders names the same).
+var providers = map[string]rotate.Factory{
+	"postgres": postgres.New,
+	"mysql":    mysql.New,
+	"mariadb":  mysql.New,
+	"acme":     acme.New,
+}
+
 func main() {
 	harden()
-	os.Exit(cloud.Serve(drivers, keys, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cloud.Serve(cloud.Services{Drivers: drivers, Keys: keys, Providers: providers}, os.Stdin, os.Stdout, os.Stderr))
 }

@@ -43,6 +43,18 @@ func newFaultEnv(t *testing.T, home string) *faultEnv {
 	return f
 }
 
+// withCompanion puts the real hush-cloud on the PATH of the commands f
+// runs, for the rotation providers it runs (postgres, mysql, acme): f's
+// hush is a link to the test binary, beside which there is none.
+func (f *faultEnv) withCompanion() {
+	f.t.Helper()
+	path, err := hushCloud()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.env = append(f.env, "PATH="+filepath.Dir(path)+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
 func (f *faultEnv) cmd(stdin string, args ...string) *exec.Cmd {
 	c := exec.Command(f.bin, args...)
 	c.Dir, c.Env, c.Stdin = f.dir, f.env, strings.NewReader(stdin)

@@ -82,6 +82,7 @@ func (q *queryLoop) fail(msg string) {
 
 func rotationProject(t *testing.T, pg *vaulttest.Postgres, sources string) *faultEnv {
 	f := newFaultEnv(t, "")
+	f.withCompanion()
 	f.must("", "init", "--name", "dbrot")
 	f.must(pg.URL(), "set", "PG_ADMIN")
 	cfg := filepath.Join(f.dir, ".hush", "hush.yaml")

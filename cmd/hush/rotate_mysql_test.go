@@ -24,6 +24,7 @@ func TestRotateMariaDBZeroDowntime(t *testing.T) {
 		"CREATE ROLE app_rw", "GRANT SELECT ON app.* TO app_rw",
 		"CREATE USER 'app_blue'@'%' IDENTIFIED BY 'blue-pass-1'", "GRANT app_rw TO 'app_blue'@'%'", "SET DEFAULT ROLE app_rw FOR 'app_blue'@'%'")
 	f := newFaultEnv(t, "")
+	f.withCompanion()
 	f.must("", "init", "--name", "myrot")
 	f.must(srv.AdminURL(), "set", "MYSQL_ADMIN")
 	f.must(srv.URL("app_blue", "blue-pass-1", "app"), "set", "DB_URL")

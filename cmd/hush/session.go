@@ -117,6 +117,10 @@ func withSession(env *Env, fn func(c *cli.Context, s *ui) error) cli.ActionFunc 
 		// when the command is done (a run that execs its child leaves it
 		// to its TTL).
 		defer s.CloseKMS()
+		// The companion (hush-cloud), if the command started one, ends
+		// with it: rotations and KMS recipients keep one for the whole
+		// command rather than one per request.
+		defer s.CloseCloud()
 		return fn(c, s)
 	}
 }

@@ -105,6 +105,15 @@ func (c *Client) kill(why error) {
 
 // call sends one request and waits for its answer, or for ctx.
 func (c *Client) call(ctx context.Context, req *request) (*response, error) {
+	return c.callBack(ctx, req, nil)
+}
+
+// callBack is call for a request during which the companion may call
+// back (a rotation provider asking for a secret, or telling the user
+// something): answer answers each call, nil for one that wants no answer.
+// It runs on the goroutine reading the companion, while call's caller
+// waits, so it never runs beside the caller's own code.
+func (c *Client) callBack(ctx context.Context, req *request, answer func(*wireCall) *wireAnswer) (*response, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -114,20 +123,34 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 		return nil, err
 	}
 	req.Protocol = protocol
-	type answer struct {
+	type outcome struct {
 		res *response
 		err error
 	}
-	done := make(chan answer, 1)
+	done := make(chan outcome, 1)
 	enc, dec := c.enc, c.dec
 	go func() {
 		if err := enc.Encode(req); err != nil {
-			done <- answer{err: err}
+			done <- outcome{err: err}
 			return
 		}
-		var res response
-		err := dec.Decode(&res)
-		done <- answer{&res, err}
+		for {
+			var res response
+			if err := dec.Decode(&res); err != nil || res.Call == nil {
+				done <- outcome{&res, err}
+				return
+			}
+			if answer == nil {
+				done <- outcome{err: fmt.Errorf("a call back (%s) during a %s request, which takes none", res.Call.Call, req.Op)}
+				return
+			}
+			if a := answer(res.Call); a != nil {
+				if err := enc.Encode(&request{Protocol: protocol, Op: "answer", Answer: a}); err != nil {
+					done <- outcome{err: err}
+					return
+				}
+			}
+		}
 	}()
 	select {
 	case <-ctx.Done():

@@ -18,7 +18,7 @@ import (
 // it serves the memory driver over its stdin and stdout.
 func TestMain(m *testing.M) {
 	if os.Getenv("HUSH_CLOUD_TEST_SERVE") == "1" {
-		os.Exit(Serve(map[string]Driver{"mem": &memDriver{}, "fail": failDriver{}}, nil, os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(Serve(Services{Drivers: map[string]Driver{"mem": &memDriver{}, "fail": failDriver{}}, Providers: testProviders}, os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

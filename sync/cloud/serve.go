@@ -8,14 +8,23 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hush-secrets/hush/rotate"
 	hushsync "github.com/hush-secrets/hush/sync"
 )
 
+// Services is what a companion serves, each by name: remote stores,
+// key services, rotation providers.
+type Services struct {
+	Drivers   map[string]Driver
+	Keys      map[string]KeyDriver
+	Providers map[string]rotate.Factory
+}
+
 // Serve is hush-cloud's side: it answers each request read from stdin
-// with the driver it names, until stdin ends, and returns the exit code.
+// with the service it names, until stdin ends, and returns the exit code.
 // A backend is opened once per kind and configuration and kept for the
 // later requests (a pull, then a push of the same command).
-func Serve(drivers map[string]Driver, keys map[string]KeyDriver, stdin io.Reader, stdout, stderr io.Writer) int {
+func Serve(svc Services, stdin io.Reader, stdout, stderr io.Writer) int {
 	dec := json.NewDecoder(bufio.NewReader(stdin))
 	enc := json.NewEncoder(stdout)
 	open := map[string]hushsync.Backend{}
@@ -29,10 +38,15 @@ func Serve(drivers map[string]Driver, keys map[string]KeyDriver, stdin io.Reader
 			return 1
 		}
 		var res *response
-		if strings.HasPrefix(req.Op, "kms-") && req.Protocol == protocol {
-			res = answerKMS(context.Background(), keys, &req)
-		} else {
-			res = answer(context.Background(), drivers, open, &req)
+		switch {
+		case req.Protocol != protocol:
+			res = answer(context.Background(), nil, nil, &req)
+		case strings.HasPrefix(req.Op, "kms-"):
+			res = answerKMS(context.Background(), svc.Keys, &req)
+		case strings.HasPrefix(req.Op, "rotate-"):
+			res = answerRotate(svc.Providers, &req, &conversation{enc: enc, dec: dec})
+		default:
+			res = answer(context.Background(), svc.Drivers, open, &req)
 		}
 		if err := enc.Encode(res); err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", Companion, err)

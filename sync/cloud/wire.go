@@ -1,21 +1,27 @@
-// Package cloud is hush's door to the remote stores whose SDKs are too
-// heavy to link into hush (AWS SSM Parameter Store and Secrets Manager,
-// GCP Secret Manager, Kubernetes): they live in one companion executable,
-// hush-cloud, which hush runs only when one of them is used and talks to
-// over its stdin and stdout. This package is both ends of that
-// conversation, so they cannot drift apart; it imports no SDK. The client
-// end (Client, Backend) is a sync.Backend for hush; the server end
-// (Serve) is hush-cloud's main loop over the Drivers it links.
+// Package cloud is hush's door to the code too heavy to link into hush:
+// the remote stores' SDKs (AWS SSM Parameter Store and Secrets Manager,
+// GCP Secret Manager, Kubernetes), AWS KMS, and the rotation providers
+// with a driver of their own (PostgreSQL, MySQL, ACME). They live in one
+// companion executable, hush-cloud, which hush runs only when one of them
+// is used and talks to over its stdin and stdout. This package is both
+// ends of that conversation, so they cannot drift apart; it imports no
+// SDK. The client end (Client, Backend, KeyService, Provider) is what
+// hush uses; the server end (Serve) is hush-cloud's main loop over the
+// Services it links.
 //
 // The conversation is JSON lines: hush sends a request, hush-cloud
 // answers it, as many times as the command needs (a pull and a push of
 // the same command reuse one process). Values travel as bytes (base64 in
 // JSON), never as JSON strings, which would replace invalid UTF-8. No
-// credential crosses it: the companion finds its own in its environment
-// (the AWS default chain, application-default credentials, a kubeconfig
-// or the in-cluster service account). Errors cross it with their kind
-// (conflict, unavailable, denied, deleted, no engine, not found, invalid,
-// a partial push), so hush gives each its exit code.
+// credential crosses it on its own: the companion finds its own in its
+// environment (the AWS default chain, application-default credentials, a
+// kubeconfig or the in-cluster service account). The exception is
+// rotation (rotate.go): the database and ACME providers run here too, and
+// one asks hush for the secret its settings name (an admin URL) by
+// calling back during its request; hush reads it as an audited read and
+// answers on the same pipe. Errors cross it with their kind (conflict,
+// unavailable, denied, deleted, no engine, not found, invalid, a partial
+// push) and their hint, so hush gives each its exit code and its advice.
 package cloud
 
 import (
@@ -24,13 +30,15 @@ import (
 	"errors"
 
 	"github.com/hush-secrets/hush/crypt"
+	"github.com/hush-secrets/hush/internal/hint"
+	"github.com/hush-secrets/hush/rotate"
 	"github.com/hush-secrets/hush/store"
 	hushsync "github.com/hush-secrets/hush/sync"
 )
 
 // protocol says which conversation hush and hush-cloud speak; they are
-// built and installed together.
-const protocol = 1
+// built and installed together. 2 added rotation and calls back to hush.
+const protocol = 2
 
 // Companion is the companion executable's name.
 const Companion = "hush-cloud"
@@ -60,12 +68,22 @@ type request struct {
 	Key        string            `json:"key,omitempty"`
 	KeyContext *crypt.KeyContext `json:"key_context,omitempty"`
 	Data       []byte            `json:"data,omitempty"`
+	// rotate-check, -plan, -preflight, -create, -verify, -retire (rotate.go)
+	Rotation *wireRotation `json:"rotation,omitempty"`
+	// answer: hush's answer to the companion's call (response.Call)
+	Answer *wireAnswer `json:"answer,omitempty"`
 }
 
 type response struct {
 	Snapshot *wireSnapshot `json:"snapshot,omitempty"`
 	Value    []byte        `json:"value,omitempty"`
 	Error    *wireError    `json:"error,omitempty"`
+	// A rotation phase's answer: create's result, a plan's text.
+	Result *wireResult `json:"result,omitempty"`
+	Text   string      `json:"text,omitempty"`
+	// Call is not an answer but a question from the companion, in the
+	// middle of a request: hush answers it (request.Answer) and reads on.
+	Call *wireCall `json:"call,omitempty"`
 }
 
 type wireSnapshot struct {
@@ -135,6 +153,8 @@ func (w *wirePlan) plan() *hushsync.Plan {
 type wireError struct {
 	Kind    string `json:"kind,omitempty"`
 	Message string `json:"message"`
+	// Hint is the error's advice line (internal/hint), if it has one.
+	Hint string `json:"hint,omitempty"`
 	// Partial carries a sync.PartialError's record of what was written.
 	Partial *wirePartial `json:"partial,omitempty"`
 }
@@ -161,12 +181,13 @@ var errorKinds = []struct {
 	{"integrity", store.ErrIntegrity},
 	{"incorrect-identity", ageIncorrect},
 	{"key-service", crypt.ErrKeyService},
+	{"rotation-unavailable", rotate.ErrUnavailable},
 	{"canceled", context.Canceled},
 	{"deadline", context.DeadlineExceeded},
 }
 
 func toWireError(err error) *wireError {
-	w := &wireError{Message: err.Error()}
+	w := &wireError{Message: err.Error(), Hint: hint.Of(err)}
 	for _, k := range errorKinds {
 		if errors.Is(err, k.err) {
 			w.Kind = k.kind
@@ -197,6 +218,9 @@ func (w *wireError) err() error {
 			err = &kindError{msg: w.Message, kind: k.err}
 			break
 		}
+	}
+	if w.Hint != "" {
+		err = hint.With(err, "%s", w.Hint)
 	}
 	if w.Partial != nil {
 		written := w.Partial.Written.snapshot()
