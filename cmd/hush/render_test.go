@@ -50,7 +50,7 @@ func TestPrintfEscapes(t *testing.T) {
 
 func TestRedactArgv(t *testing.T) {
 	t.Parallel()
-	app := newApp(&Env{})
+	app := newApp(&Env{}, nil)
 	for _, tc := range []struct {
 		args []string
 		msg  string // the message as a layer wrote it
@@ -259,7 +259,7 @@ func TestGetOnTerminalEscapes(t *testing.T) {
 // the key-name check does) keeps nothing after "KEY=" and no copy of a
 // value of six bytes or more.
 func FuzzRedactArgv(f *testing.F) {
-	app := newApp(&Env{})
+	app := newApp(&Env{}, nil)
 	for _, seed := range [][2]string{{"DB_PASSWORD", "hunter2"}, {"A", "b"}, {`K"`, "p\"w\x1b"}, {"LONG_KEY_NAME_THAT_IS_CUT_SHORT_XXXXXXX", "secret-value"}, {"x", "東京の秘密"}} {
 		f.Add(seed[0], seed[1])
 	}
