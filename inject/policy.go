@@ -97,8 +97,11 @@ var loaderPrefixes = []string{
 
 // prefixesByFirst are loaderPrefixes by their first byte: hush run asks
 // about every injected name, and most names start with a letter no
-// prefix does.
-var prefixesByFirst = func() (t [256][]string) {
+// prefix does. A pointer: the 6 KiB table returned by value was built in
+// the package init's frame, 10 KiB, which made every hush command grow
+// its main stack before main.
+var prefixesByFirst = func() *[256][]string {
+	t := new([256][]string)
 	for _, p := range loaderPrefixes {
 		t[p[0]] = append(t[p[0]], p)
 	}
