@@ -48,6 +48,11 @@ func ParseMount(spec string) (name string, format inject.Format, err error) {
 // passed it already (allow is what they passed with). A value the format
 // cannot carry fails the run, naming the key.
 func (pl *RunPlan) addMounts(specs, allow []string) error {
+	if len(specs) == 0 {
+		// Without a mount, the copy of the injected set below was a
+		// fresh slice of every secret on each run (68 KiB at 1,000).
+		return nil
+	}
 	type mount struct {
 		spec, name string
 		format     inject.Format
