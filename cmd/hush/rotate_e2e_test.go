@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	gosync "sync"
@@ -226,3 +229,36 @@ func appendConfig(t *testing.T, f *faultEnv, text string) {
 }
 
 func itoaPort(n int) string { return fmt.Sprint(n) }
+
+// Without hush-cloud installed, a provider that runs there (postgres,
+// mysql, acme) fails before anything is asked of the source or written:
+// exit 8 naming what is missing, no journal, the store as it was.
+func TestRotateWithoutCompanion(t *testing.T) {
+	t.Parallel()
+	f := newFaultEnv(t, "")
+	// Nothing of hush's on the PATH, and none beside f's hush (a link to
+	// the test binary).
+	f.env = append(f.env, "PATH=/usr/bin:/bin")
+	f.must("", "init", "--name", "nocomp")
+	f.must("postgres://root:r@127.0.0.1:1/db", "set", "PG_ADMIN")
+	f.must("postgres://app:a@127.0.0.1:1/db", "set", "DB_URL")
+	appendConfig(t, f, "rotation:\n  sources:\n    DB_URL:\n      provider: postgres\n      admin: PG_ADMIN\n")
+	f.must("", "ack", "--yes")
+	storePath := filepath.Join(f.dir, ".hush", "dev.age")
+	before, err := os.ReadFile(storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs, err := f.run("", "rotate", "DB_URL")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 8 || !strings.Contains(errs, "hush-cloud is not installed") {
+		t.Fatalf("rotate without the companion: %v\n%s", err, errs)
+	}
+	after, err := os.ReadFile(storePath)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the store changed (%v)", err)
+	}
+	if out := f.must("", "status"); strings.Contains(out, "unfinished rotation") {
+		t.Errorf("a journal was left:\n%s", out)
+	}
+}
