@@ -10,10 +10,18 @@ import (
 	"time"
 )
 
+// Group makes cmd, not started yet, the leader of a process group of its
+// own, so that Stop ends what it started as well: a Vault server's plugin
+// processes outlived a server that was killed, or did not stop them in
+// time, and were left running after the tests.
+func Group(cmd *exec.Cmd) { setGroup(cmd) }
+
 // Stop sends sig to cmd's process and waits up to wait for done (closed
 // when the process has been reaped); then kills it and waits. A process
-// already gone is left alone.
+// already gone is left alone. For a cmd made a group leader by Group,
+// whatever is left of its group is killed once it is gone.
 func Stop(cmd *exec.Cmd, done <-chan struct{}, sig os.Signal, wait time.Duration) {
+	defer killGroup(cmd)
 	select {
 	case <-done:
 		return

@@ -237,6 +237,8 @@ func (s *Server) Restart() error {
 
 func (s *Server) run() error {
 	s.cmd = exec.Command(s.bin, s.args...)
+	// Its plugin processes (the database engine's) end with it.
+	daemon.Group(s.cmd)
 	s.cmd.Env = s.env
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
