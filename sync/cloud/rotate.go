@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
@@ -315,12 +316,7 @@ func answerRotate(providers map[string]rotate.Factory, req *request, conv *conve
 	}
 	f, ok := providers[req.Kind]
 	if !ok || w.Settings.Provider != req.Kind {
-		names := make([]string, 0, len(providers))
-		for n := range providers {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return fail(fmt.Errorf("%s does not run rotation provider %q (it runs %s): install hush and %s from the same version", Companion, req.Kind, strings.Join(names, ", "), Companion))
+		return fail(fmt.Errorf("%s does not run rotation provider %q (it runs %s): install hush and %s from the same version", Companion, req.Kind, strings.Join(slices.Sorted(maps.Keys(providers)), ", "), Companion))
 	}
 	set, err := w.Settings.settings()
 	if err != nil {

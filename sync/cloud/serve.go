@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hush-secrets/hush/rotate"
@@ -62,11 +64,7 @@ func answer(ctx context.Context, drivers map[string]Driver, open map[string]hush
 	}
 	d, ok := drivers[req.Kind]
 	if !ok {
-		var kinds []string
-		for k := range drivers {
-			kinds = append(kinds, k)
-		}
-		return fail(fmt.Errorf("%s does not serve %q (it serves %s): install hush and %s from the same version", Companion, req.Kind, strings.Join(sorted(kinds), ", "), Companion))
+		return fail(fmt.Errorf("%s does not serve %q (it serves %s): install hush and %s from the same version", Companion, req.Kind, strings.Join(slices.Sorted(maps.Keys(drivers)), ", "), Companion))
 	}
 	if req.Op == "resolve" {
 		v, err := d.Resolve(ctx, req.Ref)
@@ -102,13 +100,4 @@ func answer(ctx context.Context, drivers map[string]Driver, open map[string]hush
 		return &response{Snapshot: toWireSnapshot(s)}
 	}
 	return fail(fmt.Errorf("%s: unknown request %q", Companion, req.Op))
-}
-
-func sorted(s []string) []string {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s
 }
