@@ -159,17 +159,9 @@ func reorderArgs(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
 	}
-	out := []string{args[0]}
-	i := 1
 	// Global flags before the command.
-	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
-		out = append(out, args[i])
-		if takesValue(app.Flags, args[i]) && i+1 < len(args) {
-			i++
-			out = append(out, args[i])
-		}
-		i++
-	}
+	i := commandAt(app.Flags, args)
+	out := slices.Clone(args[:i])
 	cmds := app.Commands
 	var leaf *cli.Command
 	for i < len(args) {
@@ -228,17 +220,8 @@ func reorderArgs(app *cli.App, args []string) []string {
 // command's own flags, reorderArgs and the redactions.
 func hotCommand(env *Env, args []string) *cli.Command {
 	global := globalFlags()
-	i := 1
-	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
-		if asksHelp(args[i]) {
-			return nil
-		}
-		if takesValue(global, args[i]) {
-			i++
-		}
-		i++
-	}
-	if i >= len(args) || args[i] != "run" {
+	i := commandAt(global, args)
+	if i >= len(args) || args[i] != "run" || slices.ContainsFunc(args[1:i], asksHelp) {
 		return nil
 	}
 	run := runCommand(env)
@@ -254,6 +237,20 @@ func hotCommand(env *Env, args []string) *cli.Command {
 		}
 	}
 	return run
+}
+
+// commandAt is the index in args of the first word after the global
+// flags (and their values) that come before the command: the command's
+// name, or len(args).
+func commandAt(global []cli.Flag, args []string) int {
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		if takesValue(global, args[i]) && i+1 < len(args) {
+			i++
+		}
+		i++
+	}
+	return min(i, len(args))
 }
 
 // asksHelp is a flag urfave/cli answers with help or completion.
